@@ -1,0 +1,171 @@
+"""Regenerate the shipped sample data: six months of a hotline's agents, plus a few bad rows.
+
+Who it is for: maintainers. The CSV files beside this script are committed; run it only to
+change them (``python examples/data/generate_sample.py``). It is seeded, so the output is
+the same on every run. Agent profiles are chosen so the six months show every level action:
+promotions, holds, demotions (sustained and immediate), probation conversion, extension and
+referral for review, a data gap, a mid-year joiner, a tie at a review cut-off, a minimum-wage
+top-up, a capped deduction and a probation-floor top-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+HERE = Path(__file__).parent
+PERIODS = [f"2026-{m:02d}" for m in range(1, 7)]
+SCHEDULED = {"2026-01": 21, "2026-02": 16, "2026-03": 22, "2026-04": 21, "2026-05": 19, "2026-06": 21}
+COLUMNS = [
+    "agent_id", "period", "level", "team", "region", "status", "gender", "protected_leave",
+    "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
+    "discipline_incidents", "complaints", "major_complaints", "fatal_errors", "worked_days",
+    "scheduled_days", "night_shifts", "loss_deduction", "contract_wage",
+]  # fmt: skip
+TEAM_REGION = {"T1": "tier1", "T2": "tier1", "T3": "tier2", "T4": "tier2", "T5": "tier2"}
+
+# profile -> quality per month (0 poor .. 1 outstanding)
+PROFILES: dict[str, list[float]] = {
+    "steady_low": [0.50] * 6,
+    "steady_mid": [0.70] * 6,
+    "steady_good": [0.80] * 6,
+    "steady_top": [0.95] * 6,
+    "climber": [0.72, 0.80, 0.86, 0.88, 0.90, 0.92],
+    "fast_climber": [0.80, 0.88, 0.90, 0.95, 0.97, 0.98],
+    "decliner": [0.85, 0.80, 0.55, 0.50, 0.52, 0.55],
+    "weak": [0.30, 0.28, 0.32, 0.30, 0.29, 0.31],
+    "probation_good": [0.65, 0.70, 0.72, 0.74, 0.75, 0.76],
+    "probation_slow": [0.45, 0.50, 0.55, 0.70, 0.72, 0.74],
+    "probation_fail": [0.35, 0.38, 0.36, 0.40, 0.37, 0.39],
+}
+
+
+def metrics(rng: random.Random, q: float, period: str) -> dict[str, object]:
+    """Field-typical KPI values for an agent of quality ``q`` in ``period``."""
+
+    def n(spread: float) -> float:
+        return rng.gauss(0, spread)
+
+    q = max(0.0, min(1.0, q + n(0.015)))
+    scheduled = SCHEDULED[period]
+    absences = 0 if q > 0.6 or rng.random() < 0.5 else rng.randint(1, 3)
+    return {
+        "calls_handled": max(0, round(900 + 450 * q + n(25))),
+        "aht_seconds": round(330 + (1 - q) * 220 + n(10), 1),
+        "qa_score": round(min(100, 60 + 38 * q + n(0.8)), 1),
+        "csat": round(min(100, 80 + 16 * q + n(0.6)), 1),
+        "fcr": round(min(100, 58 + 30 * q + n(0.8)), 1),
+        "adherence": round(min(100, 82 + 16 * q + n(0.5)), 1),
+        "absences": absences,
+        "worked_days": scheduled - absences,
+        "scheduled_days": scheduled,
+    }
+
+
+def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The good rows of six months, and the deliberately bad rows."""
+    rng = random.Random(20260101)
+    roster: list[tuple[str, str, str, str, str]] = []  # id, team, start level, profile, status
+    plan = {
+        "T1": ["steady_low", "steady_mid", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "climber", "fast_climber", "decliner", "weak", "probation_good", "probation_slow", "steady_mid", "steady_good", "steady_mid"],
+        "T2": ["steady_mid", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "fast_climber", "decliner", "weak", "weak", "probation_good", "probation_fail", "steady_low", "steady_mid", "steady_good", "steady_mid"],
+        "T3": ["steady_low", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "climber", "decliner", "weak", "probation_good", "probation_slow", "steady_mid", "steady_mid", "steady_good", "steady_low", "steady_mid"],
+        "T4": ["steady_mid", "steady_good", "steady_good", "steady_top", "steady_top", "climber", "fast_climber", "decliner", "weak", "probation_good", "probation_fail", "steady_mid", "steady_low", "steady_good", "steady_mid", "steady_mid"],
+        "T5": ["steady_mid", "steady_good", "weak", "climber", "steady_low"],
+    }  # fmt: skip
+    start_level = {
+        "steady_low": "L1", "steady_mid": "L2", "steady_good": "L3", "steady_top": "L5",
+        "climber": "L2", "fast_climber": "L3", "decliner": "L3", "weak": "L1",
+        "probation_good": "L1", "probation_slow": "L1", "probation_fail": "L1",
+    }  # fmt: skip
+    number = 1
+    for team, profiles in plan.items():
+        for profile in profiles:
+            status = "probation" if profile.startswith("probation") else "regular"
+            roster.append((f"A{number:03d}", team, start_level[profile], profile, status))
+            number += 1
+    genders = ["F", "M", "F", "F", "M", "undisclosed"]
+    rows: list[dict[str, object]] = []
+    for index, (agent, team, level, profile, status) in enumerate(roster):
+        gender = genders[index % len(genders)]
+        for month, period in enumerate(PERIODS):
+            if agent == "A020" and period == "2026-03":
+                continue  # a data gap: no record for March
+            row: dict[str, object] = {
+                "agent_id": agent,
+                "period": period,
+                "level": level if month == 0 else "",
+                "team": team,
+                "region": TEAM_REGION[team],
+                "status": status,
+                "gender": gender,
+                "protected_leave": "false",
+            }
+            row.update(metrics(rng, PROFILES[profile][month], period))
+            row.update(discipline_incidents=0, complaints=0, major_complaints=0, fatal_errors=0, night_shifts=0, loss_deduction="0", contract_wage="0")
+            if status == "probation":
+                row["contract_wage"] = "4000" if TEAM_REGION[team] == "tier2" else "4200"
+            rows.append(row)
+    by_key = {(str(r["agent_id"]), str(r["period"])): r for r in rows}
+    # Hand-placed events, each one named in the docs' sample walk-through.
+    by_key[("A008", "2026-03")]["discipline_incidents"] = 1  # blocks a promotion
+    by_key[("A004", "2026-04")]["major_complaints"] = 1  # immediate demotion
+    by_key[("A006", "2026-02")]["fatal_errors"] = 1  # QA veto
+    by_key[("A015", "2026-05")]["loss_deduction"] = "1500"  # capped at 20%
+    by_key[("A014", "2026-02")]["protected_leave"] = "true"  # exempt from review
+    for period in PERIODS:
+        by_key[("A016", period)]["calls_handled"] = 260  # part-timer: low volume
+        key = ("A005", period)
+        if key in by_key:
+            by_key[key]["night_shifts"] = 6
+    # A tie at the bottom of T2 in January: identical KPIs for two weak agents.
+    twin = {k: v for k, v in by_key[("A025", "2026-01")].items() if k not in ("agent_id", "gender")}
+    by_key[("A026", "2026-01")].update(twin)
+    # A mid-year joiner in T3, from April.
+    for month, period in enumerate(PERIODS[3:]):
+        row = {"agent_id": "A070", "period": period, "level": "L2" if month == 0 else "", "team": "T3", "region": "tier2", "status": "regular", "gender": "F", "protected_leave": "false"}
+        row.update(metrics(rng, 0.75, period))
+        row.update(discipline_incidents=0, complaints=0, major_complaints=0, fatal_errors=0, night_shifts=2, loss_deduction="0", contract_wage="0")
+        rows.append(row)
+    rows.sort(key=lambda r: (str(r["period"]), str(r["agent_id"])))
+
+    def bad(agent: str, period: str, **changes: object) -> dict[str, object]:
+        row = dict(by_key[("A010", "2026-01")])
+        row.update(agent_id=agent, period=period, level="L2")
+        row.update(changes)
+        return row
+
+    bad_rows = [
+        bad("A901", "2026-01", qa_score=""),
+        bad("A902", "2026-01", qa_score="105"),
+        bad("A903", "2026-01", level="L9"),
+        bad("A904", "2026-01", region="tier3"),
+        bad("A905", "2026-01"),
+        bad("A905", "2026-01", qa_score="88"),
+        bad("A906", "2026-01", calls_handled="1,234"),
+        bad("A907", "2026-01", absences="-1"),
+        bad("", "2026-01"),
+        bad("A908", "2026-13"),
+    ]
+    return rows, bad_rows
+
+
+def write(path: Path, rows: list[dict[str, object]]) -> None:
+    """Write rows as CSV with the fixed column order."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main() -> None:
+    """Write the one-month and six-month sample files."""
+    rows, bad_rows = build()
+    january = [r for r in rows if r["period"] == "2026-01"]
+    write(HERE / "agents-2026-01.csv", january + bad_rows)
+    write(HERE / "agents-2026h1.csv", rows + bad_rows)
+
+
+if __name__ == "__main__":
+    main()

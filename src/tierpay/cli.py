@@ -1,0 +1,208 @@
+"""The ``tierpay`` command: a function from arguments and streams to an exit code.
+
+Exit codes (also in ``tierpay --help`` and docs/reference/cli.md):
+
+    0  done; every record was decided
+    1  done, but some records were rejected (they are listed) or a check failed
+    2  the command line is wrong
+    3  the ruleset is invalid (every problem is listed with file, line and field)
+    4  an input file (records, state) cannot be read
+    5  an output cannot be written, or exists and --force was not given
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tierpay import report
+from tierpay.compiler import CompiledRuleset
+from tierpay.engine import evaluate
+from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.loading import load_ruleset, ruleset_json_schema
+from tierpay.results import Outcome
+from tierpay.sources import read_records, read_state
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_RULESET = 3
+EXIT_INPUT = 4
+EXIT_OUTPUT = 5
+
+EPILOG = """exit codes:
+  0  done; every record was decided
+  1  done, but some records were rejected (listed on stderr) or a check failed
+  2  the command line is wrong
+  3  the ruleset is invalid
+  4  an input file cannot be read
+  5  an output cannot be written, or exists and --force was not given
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that reports usage errors as an exception instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``tierpay`` command."""
+    parser = _Parser(
+        prog="tierpay",
+        description="Evaluate call-centre agents against a YAML ruleset: levels, review flags and pay.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from tierpay import __version__
+
+    parser.add_argument("--version", action="version", version=f"tierpay {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    validate = commands.add_parser("validate", help="check a ruleset and list every problem", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate.add_argument("ruleset", help="the ruleset YAML file")
+
+    ev = commands.add_parser("evaluate", help="evaluate records: levels, grades, review and pay", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("ruleset", help="the ruleset YAML file")
+    ev.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
+    ev.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default: table)")
+    _output_options(ev)
+    ev.add_argument("--state-in", metavar="FILE", help="carried state from the previous run (JSON, or .csv)")
+    ev.add_argument("--state-out", metavar="FILE", help="write the state after the last period (JSON, or .csv)")
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the ruleset format", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _output_options(schema)
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("--force", action="store_true", help="overwrite output files that exist")
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run ``tierpay`` with ``argv``; write to the given streams; return the exit code."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as error:
+        err.write(parser.format_usage())
+        err.write(f"{error}\n")
+        return EXIT_USAGE
+    except SystemExit as done:  # --help and --version
+        return int(done.code or 0)
+    if args.command is None:
+        err.write(parser.format_help())
+        return EXIT_USAGE
+    try:
+        return int(_COMMANDS[args.command](args, out, err))
+    except RulesetError as error:
+        err.write(f"{error}\n")
+        count = len(error.problems)
+        err.write(f"{count} problem{'s' if count != 1 else ''} found\n")
+        return EXIT_RULESET
+    except (RecordsError, StateError) as error:
+        err.write(f"error: {error}\n")
+        return EXIT_INPUT
+    except OutputError as error:
+        err.write(f"error: {error}\n")
+        return EXIT_OUTPUT
+    except TierpayError as error:  # pragma: no cover - every subclass is handled above
+        err.write(f"error: {error}\n")
+        return EXIT_INPUT
+
+
+def write_output(text: str, path: str | None, out: TextIO, force: bool) -> None:
+    """Write ``text`` to ``path`` atomically (or to ``out``); refuse to overwrite without force."""
+    if path is None or path == "-":
+        out.write(text)
+        return
+    target = Path(path)
+    if target.exists() and not force:
+        raise OutputError(f"{path} exists; use --force to overwrite it")
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset = load_ruleset(args.ruleset)
+    out.write(
+        f"{args.ruleset}: ok: {ruleset.name} {ruleset.version}, {len(ruleset.model.levels)} levels, "
+        f"{len(ruleset.expressions)} expressions, sha256 {ruleset.sha256[:12]}\n"
+    )
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset = load_ruleset(args.ruleset)
+    for path in (args.output, args.state_out):
+        if path and path != "-" and Path(path).exists() and not args.force:
+            raise OutputError(f"{path} exists; use --force to overwrite it")
+    state = read_state(args.state_in) if args.state_in else None
+    batch = read_records(ruleset, args.records)
+    outcome = evaluate(ruleset, batch, state)
+    write_output(render(outcome, ruleset, args.format), args.output, out, args.force)
+    if args.state_out:
+        text = outcome.state.to_csv() if args.state_out.lower().endswith(".csv") else outcome.state.to_json()
+        write_output(text, args.state_out, out, args.force)
+    _report_problems(outcome, err)
+    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def render(outcome: Outcome, ruleset: CompiledRuleset, fmt: str) -> str:
+    """An outcome in one of the ``--format`` choices."""
+    if fmt == "json":
+        return report.outcome_json(outcome)
+    if fmt == "csv":
+        return report.decisions_csv(outcome, ruleset)
+    text = report.decisions_table(outcome, ruleset) + "\n"
+    decided = len(outcome.decisions)
+    text += f"\n{decided} decided, {len(outcome.rejections)} rejected; ruleset {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})\n"
+    return text
+
+
+def _report_problems(outcome: Outcome, err: TextIO) -> None:
+    for warning in outcome.warnings:
+        err.write(f"warning: {warning}\n")
+    for gap in outcome.gaps:
+        err.write(f"gap: agent {gap.agent_id} has no record for {gap.period} (last seen {gap.last_period})\n")
+    err.write(report.rejections_text(outcome.rejections))
+
+
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    text = json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    write_output(text, args.output, out, args.force)
+    return EXIT_OK
+
+
+_COMMANDS = {"validate": _validate, "evaluate": _evaluate, "schema": _schema}
+
+
+def entry_point() -> None:  # pragma: no cover - exercised through the console script
+    """The console script: ``sys.exit(main())``."""
+    sys.exit(main())

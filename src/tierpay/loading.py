@@ -1,0 +1,238 @@
+"""Reading rulesets from files and text: YAML, then the models, then the compiler.
+
+Every problem found is reported at once, each with file, line, column and field path, so an
+operations editor can fix a ruleset in one pass. This module also exports the JSON Schema of
+the ruleset format for editors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tierpay.compiler import CompiledRuleset, compile_ruleset
+from tierpay.errors import Problem, RulesetError
+from tierpay.model import MinimumWage, Ruleset
+from tierpay.yamlsource import Locations, PathKey, format_path, read_yaml
+
+SCHEMA_ID = "https://tierpay.dev/schema/ruleset-1.json"
+
+
+def load_ruleset(path: str | Path) -> CompiledRuleset:
+    """Load, validate and compile the ruleset file at ``path``.
+
+    Raises ``RulesetError`` listing every problem, each with its file, line and field.
+    """
+    file = Path(path)
+    text = _read_text(file)
+    return parse_ruleset(text, file=str(path), base_dir=file.parent)
+
+
+def _read_text(file: Path) -> str:
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        raise RulesetError([Problem(str(file), 0, 0, "", f"cannot read: {error.strerror or error}")]) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise RulesetError([Problem(str(file), line, 0, "", "not UTF-8 text: save the file as UTF-8")]) from None
+
+
+def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = None) -> CompiledRuleset:
+    """Validate and compile ruleset YAML given as text; ``file`` names it in errors.
+
+    ``base_dir`` is where files the ruleset refers to (``minimum_wage_file``) are looked up;
+    without it such references are an error.
+    """
+    data, locations = read_yaml(text, file)
+    if not isinstance(data, dict):
+        raise RulesetError([Problem(file, 1, 1, "", "a ruleset is a mapping of keys (tierpay:, name:, ...)")])
+    data, mw_source = _inline_minimum_wage(data, locations, base_dir)
+    ruleset = validate_model(data, locations)
+    return compile_ruleset(ruleset, locations, text, minimum_wage_source=mw_source)
+
+
+def _inline_minimum_wage(data: dict[str, Any], locations: Locations, base_dir: Path | None) -> tuple[dict[str, Any], str | None]:
+    """Replace ``pay.floors.minimum_wage_file`` by the table it names (an edge: reads a file)."""
+    floors = data.get("pay", {}).get("floors") if isinstance(data.get("pay"), dict) else None
+    if not isinstance(floors, dict) or "minimum_wage_file" not in floors:
+        return data, None
+    path_key: PathKey = ("pay", "floors", "minimum_wage_file")
+    name = floors["minimum_wage_file"]
+    if not isinstance(name, str):
+        raise RulesetError([locations.problem(path_key, "must be a file name")])
+    if base_dir is None:
+        raise RulesetError([locations.problem(path_key, "a ruleset given as text cannot refer to files")])
+    target = base_dir / name
+    try:
+        mw_data, mw_locations = read_yaml(_read_text(target), str(target))
+    except RulesetError as error:
+        problems = [*error.problems, locations.problem(path_key, f"referred to from here: {name}")]
+        raise RulesetError(problems) from None
+    if not isinstance(mw_data, dict) or "minimum_wage" not in mw_data:
+        raise RulesetError([Problem(str(target), 1, 1, "", "a minimum-wage file holds one key, `minimum_wage:`")])
+    extra = [k for k in mw_data if k != "minimum_wage"]
+    if extra:
+        raise RulesetError([mw_locations.problem((extra[0],), f"unknown key {extra[0]!r}: only `minimum_wage` is allowed")])
+    try:
+        table = MinimumWage.model_validate(mw_data["minimum_wage"])
+    except ValidationError as error:
+        raise RulesetError(_problems(error, mw_data, mw_locations, MinimumWage, ("minimum_wage",))) from None
+    new_floors = {k: v for k, v in floors.items() if k != "minimum_wage_file"}
+    new_floors["minimum_wage"] = table.model_dump()
+    new_pay = {**data["pay"], "floors": new_floors}
+    # The table's keys point at the referring line for any later problem.
+    for key, pos in list(locations.positions.items()):
+        if key == path_key:
+            locations.positions[("pay", "floors", "minimum_wage")] = pos
+    return {**data, "pay": new_pay}, str(target)
+
+
+def validate_model(data: dict[str, Any], locations: Locations) -> Ruleset:
+    """Validate plain ruleset data against the models, mapping errors to file positions."""
+    try:
+        return Ruleset.model_validate(data)
+    except ValidationError as error:
+        raise RulesetError(_problems(error, data, locations, Ruleset)) from None
+
+
+def _problems(
+    error: ValidationError,
+    data: Any,
+    locations: Locations,
+    root: type[BaseModel],
+    prefix: PathKey = (),
+) -> list[Problem]:
+    found: dict[tuple[str, int, int], list[str]] = {}
+    order: list[tuple[str, int, int]] = []
+    for item in error.errors(include_url=False):
+        path, known = _data_path(tuple(item["loc"]), data, item["type"] == "missing")
+        path = (*prefix, *path)
+        message = _message(item, path, known, root, data, prefix)
+        pos = locations.find(path if known else path[:-1])
+        key = (format_path(path), pos.line, pos.column)
+        if key not in found:
+            found[key] = []
+            order.append(key)
+        if message not in found[key]:
+            found[key].append(message)
+    problems = []
+    for key in order:
+        messages = found[key]
+        text = messages[0] if len(messages) == 1 else " or ".join(messages)
+        problems.append(Problem(locations.file, key[1], key[2], key[0], text))
+    return problems
+
+
+def _data_path(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[PathKey, bool]:
+    """The part of a pydantic location that exists in the data (union tags dropped).
+
+    A last segment absent from the data is kept only for a missing key.
+    """
+    path: list[str | int] = []
+    node = data
+    for i, seg in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and seg in node:
+            path.append(seg)
+            node = node[seg]
+        elif isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
+            path.append(seg)
+            node = node[seg]
+        elif last and missing and isinstance(node, dict) and isinstance(seg, str):
+            path.append(seg)
+            return tuple(path), False
+    return tuple(path), True
+
+
+def _message(item: Any, path: PathKey, known: bool, root: type[BaseModel], data: Any, prefix: PathKey) -> str:
+    kind = item["type"]
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        key = path[-1] if path else "?"
+        allowed = _allowed_keys(root, path[len(prefix) : -1], data if not prefix else None)
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        if close:
+            return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+        return f"unknown key {key!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    message = str(item["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind in ("literal_error", "union_tag_invalid"):
+        return message.replace("Input should be", "must be")
+    return message.replace("Input should be", "must be")
+
+
+def _allowed_keys(root: type[BaseModel], path: PathKey, data: Any) -> list[str]:
+    """The keys allowed in the mapping at ``path`` of a ``root`` document (best effort)."""
+    current: Any = root
+    node = data
+    for seg in path:
+        if isinstance(node, dict | list):
+            try:
+                node = node[seg]  # type: ignore[index]
+            except (KeyError, IndexError, TypeError):
+                node = None
+        current = _step(current, seg, node)
+        if current is None:
+            return []
+    model = _model_in(current, node)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _step(annotation: Any, seg: str | int, node: Any) -> Any:
+    model = _model_in(annotation, None)
+    if model is not None and isinstance(seg, str):
+        field_info = model.model_fields.get(seg)
+        return field_info.annotation if field_info else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _step(args[0], seg, node)
+    if origin in (list, tuple) and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            stepped = _step(arg, seg, node)
+            if stepped is not None:
+                return stepped
+    return None
+
+
+def _model_in(annotation: Any, node: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _model_in(args[0], node)
+    if origin in (typing.Union, types.UnionType):
+        models = [m for m in (_model_in(a, node) for a in args) if m is not None]
+        if isinstance(node, dict) and "method" in node:
+            for m in models:
+                field_info = m.model_fields.get("method")
+                if field_info is not None and node["method"] in typing.get_args(field_info.annotation):
+                    return m
+        return models[0] if len(models) == 1 else None
+    return None
+
+
+def ruleset_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the ruleset format, generated from the models, for editors."""
+    schema = Ruleset.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    schema["title"] = "tierpay ruleset"
+    return schema

@@ -1,0 +1,652 @@
+"""Pydantic models of the ruleset file: what a ruleset may say, checked structurally.
+
+These models check shape, types, ranges and cross-references that need no expression
+compiler (level ids, weights summing to one, band coverage). Expressions are only strings
+here; :mod:`tierpay.compiler` type-checks them against the declared symbols.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        max_length=64,
+        description="An ASCII name: lower-case letters, digits and underscores.",
+    ),
+]
+LevelId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        max_length=32,
+        description="An ASCII level id such as `L1` or `star-3`.",
+    ),
+]
+Number = Annotated[Decimal, Field(allow_inf_nan=False)]
+Expression = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4000,
+        description="A rule-engine expression over the declared metrics, attributes and derived values.",
+    ),
+]
+Label = str | dict[str, str]
+"""Display text: one string, or one string per language code (``{en: ..., zh: ...}``)."""
+
+#: Symbols every expression can use besides the declared ones; they come from carried state.
+BUILTIN_SYMBOLS: dict[str, str] = {
+    "level": "string",
+    "level_rank": "number",
+    "periods_in_level": "number",
+    "on_probation": "boolean",
+    "probation_periods": "number",
+}
+
+
+def label_text(label: Label | None, lang: str, fallback: str) -> str:
+    """Pick the text of ``label`` for ``lang``, falling back to any text, then ``fallback``."""
+    if label is None:
+        return fallback
+    if isinstance(label, str):
+        return label
+    return label.get(lang) or next(iter(label.values()), fallback)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- what a record carries ---------------------------------------------------------------
+
+
+class Metric(_Strict):
+    """A measured KPI that every agent-period record carries."""
+
+    type: Literal["integer", "number"] = "number"
+    min: Number | None = None
+    max: Number | None = None
+    better: Literal["higher", "lower", "band"] = Field(
+        "higher", description="Which way is good; `band` means a target range is best."
+    )
+    unit: str | None = None
+    label: Label | None = None
+    default: Number | None = Field(
+        None, description="Used when a record leaves the metric out; without it the metric is required."
+    )
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Metric:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        if self.default is not None:
+            if self.min is not None and self.default < self.min:
+                raise ValueError(f"default {self.default} is below min {self.min}")
+            if self.max is not None and self.default > self.max:
+                raise ValueError(f"default {self.default} is above max {self.max}")
+            if self.type == "integer" and self.default != self.default.to_integral_value():
+                raise ValueError(f"default {self.default} is not a whole number")
+        return self
+
+
+class Attribute(_Strict):
+    """Who the agent is (team, region, status...): used for cohorts, tables and conditions."""
+
+    type: Literal["string", "boolean"] = "string"
+    values: list[str] | None = Field(None, description="The allowed values, when the set is closed.")
+    default: str | bool | None = None
+    label: Label | None = None
+    description: str | None = None
+
+    @field_validator("values")
+    @classmethod
+    def _unique(cls, values: list[str] | None) -> list[str] | None:
+        if values is not None and len(set(values)) != len(values):
+            raise ValueError("values are listed twice")
+        return values
+
+
+class Derived(_Strict):
+    """A value computed from a record's metrics and attributes, usable everywhere below."""
+
+    expr: Expression
+    label: Label | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        return {"expr": data} if isinstance(data, str) else data
+
+
+# --- scorecard -----------------------------------------------------------------------------
+
+
+class LinearNorm(_Strict):
+    """Clamped linear (min-max, 线性计分): 0 at ``worst``, 1 at ``best``."""
+
+    method: Literal["linear"]
+    worst: Number
+    best: Number
+
+    @model_validator(mode="after")
+    def _distinct(self) -> LinearNorm:
+        if self.worst == self.best:
+            raise ValueError("worst and best must differ")
+        return self
+
+
+class RatioNorm(_Strict):
+    """Ratio to target (actual/target, or target/actual when lower is better), capped."""
+
+    method: Literal["ratio"]
+    target: Number = Field(gt=0)
+    cap: Number = Field(Decimal(1), gt=0)
+
+
+class BandNorm(_Strict):
+    """Target band: 1 inside [low, high], falling linearly to 0 at ``worst_low``/``worst_high``."""
+
+    method: Literal["band"]
+    low: Number
+    high: Number
+    worst_low: Number
+    worst_high: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandNorm:
+        if not (self.worst_low < self.low <= self.high < self.worst_high):
+            raise ValueError("need worst_low < low <= high < worst_high")
+        return self
+
+
+class PercentileNorm(_Strict):
+    """Percentile rank within the scorecard cohort: best gets 1, worst 0, ties share."""
+
+    method: Literal["percentile"]
+
+
+class ZScoreNorm(_Strict):
+    """Standard score within the cohort, clipped to ±``clip`` and rescaled to [0, 1]."""
+
+    method: Literal["zscore"]
+    clip: Number = Field(Decimal(3), gt=0)
+
+
+Normalisation = Annotated[
+    LinearNorm | RatioNorm | BandNorm | PercentileNorm | ZScoreNorm,
+    Field(discriminator="method"),
+]
+
+
+class ScorePart(_Strict):
+    """One weighted metric of the composite score."""
+
+    metric: Identifier = Field(description="A metric or derived value.")
+    weight: Number = Field(gt=0, le=1)
+    normalise: Normalisation
+    rate: bool = Field(
+        False, description="A rate metric: left out (weights re-spread) under the minimum volume."
+    )
+
+
+class MinVolume(_Strict):
+    """Agents below this volume are not graded on rate metrics."""
+
+    metric: Identifier
+    at_least: Number
+
+
+class ScoreVeto(_Strict):
+    """A veto item (一票否决): when it holds, the score is set to ``score``."""
+
+    code: Identifier
+    when: Expression
+    score: Number
+    reason: Label | None = None
+
+
+class Scorecard(_Strict):
+    """A weighted composite score; its value is available to expressions as ``name``."""
+
+    name: Identifier = "score"
+    label: Label | None = None
+    scale: Number = Field(Decimal(100), gt=0)
+    decimals: int = Field(2, ge=0, le=6, description="The score is rounded half-up to this many places.")
+    cohort_by: list[Identifier] = Field(
+        default_factory=list, description="Attributes that form the cohort for percentile and z-score."
+    )
+    parts: list[ScorePart] = Field(min_length=1)
+    min_volume: MinVolume | None = None
+    vetoes: list[ScoreVeto] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Scorecard:
+        total = sum((p.weight for p in self.parts), Decimal(0))
+        if total != 1:
+            raise ValueError(f"weights must sum to 1, they sum to {total}")
+        seen: set[str] = set()
+        for p in self.parts:
+            if p.metric in seen:
+                raise ValueError(f"metric {p.metric!r} appears twice in parts")
+            seen.add(p.metric)
+        if self.min_volume and not any(p.rate for p in self.parts):
+            raise ValueError("min_volume is set but no part is marked rate: true")
+        if self.min_volume and all(p.rate for p in self.parts):
+            raise ValueError("min_volume needs at least one part that is not a rate")
+        return self
+
+
+class Grade(_Strict):
+    """A performance grade; the first whose ``when`` holds is the record's grade."""
+
+    grade: str = Field(min_length=1, max_length=16)
+    when: Expression | None = Field(None, description="Leave out on the last grade: it catches the rest.")
+    coefficient: Number | None = Field(None, ge=0, le=10)
+    label: Label | None = None
+
+
+# --- levels --------------------------------------------------------------------------------
+
+
+class Level(_Strict):
+    """A rung of the ladder, lowest first."""
+
+    id: LevelId
+    name: Label
+    entry: Expression | None = Field(None, description="What it takes to enter (promotion target).")
+    maintain: Expression | None = Field(None, description="What it takes to keep the level (保级).")
+    min_periods: int | None = Field(
+        None, ge=0, description="Periods in this level before promotion out; overrides promotion."
+    )
+
+
+class Veto(_Strict):
+    """A named condition that blocks a promotion or forces a demotion."""
+
+    code: Identifier
+    when: Expression
+    reason: Label | None = None
+
+
+def _check_months(months: list[int] | None) -> list[int] | None:
+    if months is not None:
+        if not months or any(m < 1 or m > 12 for m in months):
+            raise ValueError("review_months lists months from 1 to 12")
+        if len(set(months)) != len(months):
+            raise ValueError("review_months lists a month twice")
+    return months
+
+
+class Promotion(_Strict):
+    """How and when an agent moves up."""
+
+    consecutive_periods: int = Field(1, ge=1, le=24)
+    min_periods_in_level: int = Field(0, ge=0, le=120)
+    max_steps: int = Field(1, ge=1, le=10)
+    blocked_if: list[Veto] = Field(default_factory=list)
+    review_months: list[int] | None = Field(
+        None, description="Months (1-12) in which promotions are decided; every period when left out."
+    )
+    pay_effective: Literal["this_period", "next_period"] = "this_period"
+
+    @field_validator("review_months")
+    @classmethod
+    def _months(cls, months: list[int] | None) -> list[int] | None:
+        return _check_months(months)
+
+
+class Demotion(_Strict):
+    """How an agent loses a level: sustained failure of maintenance, or a veto."""
+
+    consecutive_periods: int = Field(2, ge=1, le=24)
+    immediate_if: list[Veto] = Field(default_factory=list)
+    review_months: list[int] | None = None
+
+    @field_validator("review_months")
+    @classmethod
+    def _months(cls, months: list[int] | None) -> list[int] | None:
+        return _check_months(months)
+
+
+class Probation(_Strict):
+    """Probation (试用期) and conversion to regular staff (转正)."""
+
+    attribute: Identifier = Field("status", description="The attribute that marks a new probationer.")
+    value: str = "probation"
+    level: LevelId | None = Field(None, description="The level held during probation; the lowest by default.")
+    min_periods: int = Field(1, ge=1, le=6)
+    max_periods: int = Field(
+        6, ge=1, le=6, description="The legal cap (PRC Labor Contract Law art. 19: at most 6 months)."
+    )
+    convert_if: Expression
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Probation:
+        if self.min_periods > self.max_periods:
+            raise ValueError(f"min_periods {self.min_periods} exceeds max_periods {self.max_periods}")
+        return self
+
+
+# --- review --------------------------------------------------------------------------------
+
+
+class Exemption(_Strict):
+    """Agents for whom ``when`` holds are not ranked; ``code`` and ``reason`` say why."""
+
+    code: Identifier
+    when: Expression
+    reason: Label | None = None
+
+
+class Stage(_Strict):
+    """An escalation stage reached after ``after`` consecutive flagged periods."""
+
+    code: Identifier
+    after: int = Field(ge=1, le=24)
+    label: Label | None = None
+
+
+class Escalation(_Strict):
+    """Stages for repeated flags; the library flags and explains, it never dismisses."""
+
+    stages: list[Stage] = Field(min_length=1)
+    on_clear: Literal["reset", "step_down"] = "reset"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Escalation:
+        afters = [s.after for s in self.stages]
+        if afters != sorted(set(afters)):
+            raise ValueError("stages must have strictly increasing `after`")
+        codes = [s.code for s in self.stages]
+        if len(set(codes)) != len(codes):
+            raise ValueError("stage codes must be unique")
+        return self
+
+
+class Fairness(_Strict):
+    """The four-fifths screen of flag rates across the groups of one attribute."""
+
+    group_by: Identifier
+
+
+class Review(_Strict):
+    """Bottom-ranking review (末位复核): flag the bottom of each cohort for a human to review."""
+
+    rank_by: Identifier = "score"
+    better: Literal["higher", "lower"] | None = Field(
+        None, description="Direction of rank_by; taken from the metric when left out."
+    )
+    cohort_by: list[Identifier] = Field(default_factory=list)
+    bottom_percent: Number | None = Field(None, gt=0, le=50)
+    bottom_count: int | None = Field(None, ge=1)
+    count_rounding: Literal["floor", "ceil", "round"] = "floor"
+    min_cohort_size: int = Field(1, ge=1)
+    only_if: Expression | None = Field(
+        None, description="An absolute floor: only agents for whom this holds can be flagged."
+    )
+    ties: Literal["favour_employee", "include_all_tied"] = Field(
+        "favour_employee", description="Agents tied across the cut-off are left unflagged by default."
+    )
+    exempt: list[Exemption] = Field(default_factory=list)
+    escalation: Escalation | None = None
+    fairness: Fairness | None = None
+
+    @model_validator(mode="after")
+    def _share(self) -> Review:
+        if self.bottom_percent is None and self.bottom_count is None:
+            raise ValueError("declare bottom_percent, bottom_count or both")
+        return self
+
+
+# --- pay -----------------------------------------------------------------------------------
+
+
+class Rounding(_Strict):
+    """How money is rounded: the quantum, the mode, and whether each line or only the total."""
+
+    quantum: Number = Field(Decimal("0.01"), gt=0)
+    mode: Literal["half_up", "half_even", "up", "down"] = "half_up"
+    stage: Literal["line", "total"] = "line"
+
+
+class Proration(_Strict):
+    """Prorate lines marked ``prorate`` by worked over scheduled days."""
+
+    worked: Identifier
+    scheduled: Identifier
+
+
+class Band(_Strict):
+    """One value range of a band lookup, with explicit edges."""
+
+    above: Number | None = Field(None, description="Lower edge; none means unbounded.")
+    above_inclusive: bool = True
+    below: Number | None = Field(None, description="Upper edge; none means unbounded.")
+    below_inclusive: bool = False
+    coefficient: Number = Field(ge=0, le=10)
+
+
+class BandLookup(_Strict):
+    """A coefficient from the band that holds ``of``; bands must not overlap or leave gaps."""
+
+    of: Identifier
+    bands: list[Band] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _coverage(self) -> BandLookup:
+        bands = self.bands
+        if bands[0].above is not None:
+            raise ValueError("the first band must be open below (no `above`)")
+        if bands[-1].below is not None:
+            raise ValueError("the last band must be open above (no `below`)")
+        for i, (lo, hi) in enumerate(zip(bands, bands[1:], strict=False)):
+            if lo.below is None or hi.above is None:
+                raise ValueError(f"bands[{i}] and bands[{i + 1}] overlap: an inner edge is open")
+            if lo.below < hi.above:
+                raise ValueError(f"gap between bands[{i}] (below {lo.below}) and bands[{i + 1}] (above {hi.above})")
+            if lo.below > hi.above:
+                raise ValueError(f"bands[{i}] and bands[{i + 1}] overlap between {hi.above} and {lo.below}")
+            if lo.below_inclusive and hi.above_inclusive:
+                raise ValueError(f"bands[{i}] and bands[{i + 1}] both include {lo.below}")
+            if not lo.below_inclusive and not hi.above_inclusive:
+                raise ValueError(f"gap at {lo.below}: neither bands[{i}] nor bands[{i + 1}] includes it")
+        return self
+
+
+class Curve(_Strict):
+    """A linear pay curve through points, clamped at both ends."""
+
+    of: Identifier
+    points: list[tuple[Number, Number]] = Field(min_length=2)
+
+    @field_validator("points")
+    @classmethod
+    def _increasing(cls, points: list[tuple[Decimal, Decimal]]) -> list[tuple[Decimal, Decimal]]:
+        xs = [x for x, _ in points]
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            raise ValueError("curve points must have strictly increasing x")
+        return points
+
+
+class Coefficient(_Strict):
+    """Where the performance coefficient comes from: the grade table, a band lookup or a curve."""
+
+    source: Literal["grade", "band", "curve"] = "grade"
+    band: BandLookup | None = None
+    curve: Curve | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Coefficient:
+        if self.source == "band" and self.band is None:
+            raise ValueError("source band needs `band`")
+        if self.source == "curve" and self.curve is None:
+            raise ValueError("source curve needs `curve`")
+        return self
+
+
+AmountTable = dict[str, Number | dict[str, Number]]
+
+
+class PayLine(_Strict):
+    """A named line of the pay statement.
+
+    The amount is one of ``amount`` (fixed), ``by_level`` (a table by level, optionally by a
+    second attribute such as region) or ``formula``; it may be multiplied by the performance
+    coefficient, applied only ``when`` a condition holds, and prorated.
+    """
+
+    id: Identifier
+    label: Label | None = None
+    amount: Number | None = None
+    by_level: AmountTable | None = None
+    by: Identifier | None = Field(None, description="The attribute of the second table key (region).")
+    formula: Expression | None = None
+    times_coefficient: bool = False
+    when: Expression | None = None
+    prorate: bool = False
+    counts_for_minimum_wage: bool = True
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PayLine:
+        given = [k for k in ("amount", "by_level", "formula") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of amount, by_level, formula (got {given or 'none'})")
+        if self.by is not None and self.by_level is None:
+            raise ValueError("`by` only goes with by_level")
+        if self.by_level is not None:
+            nested = [isinstance(v, dict) for v in self.by_level.values()]
+            if self.by is None and any(nested):
+                raise ValueError("by_level has nested values: name the attribute in `by`")
+            if self.by is not None and not all(nested):
+                raise ValueError(f"by_level must give a value per `{self.by}` for every level")
+        return self
+
+
+class MinimumWage(_Strict):
+    """The local monthly minimum wage by region, user-supplied and dated."""
+
+    by: Identifier = Field("region", description="The attribute that selects the row.")
+    effective_from: dt.date
+    source: str = Field(description="Where the figures come from.")
+    values: dict[str, Number]
+
+
+class Floors(_Strict):
+    """Legal floors and caps; each change to a figure is shown as its own statement line."""
+
+    minimum_wage: MinimumWage | None = None
+    minimum_wage_file: str | None = Field(
+        None, description="A YAML file holding `minimum_wage`, relative to the ruleset."
+    )
+    probation_ratio: Number | None = Field(
+        None, gt=0, le=1, description="Probation pay not below this share of the contract wage (art. 20)."
+    )
+    contract_wage: Identifier | None = Field(
+        None, description="The metric holding the contract wage, for the probation floor."
+    )
+    deduction_cap_percent: Number = Field(Decimal(20), ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Floors:
+        if self.minimum_wage is not None and self.minimum_wage_file is not None:
+            raise ValueError("give minimum_wage or minimum_wage_file, not both")
+        if (self.probation_ratio is None) != (self.contract_wage is None):
+            raise ValueError("probation_ratio and contract_wage go together")
+        return self
+
+
+class Deduction(_Strict):
+    """A deduction for losses (赔偿扣款), read from a metric, capped by the floors."""
+
+    id: Identifier
+    metric: Identifier
+    label: Label | None = None
+
+
+class Pay(_Strict):
+    """The monthly pay: named lines, a coefficient source, rounding, proration, floors."""
+
+    rounding: Rounding = Field(default_factory=Rounding)
+    proration: Proration | None = None
+    coefficient: Coefficient = Field(default_factory=Coefficient)
+    lines: list[PayLine] = Field(min_length=1)
+    deductions: list[Deduction] = Field(default_factory=list)
+    floors: Floors | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Pay:
+        ids = [line.id for line in self.lines] + [d.id for d in self.deductions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"line ids used twice: {', '.join(dupes)}")
+        if any(line.prorate for line in self.lines) and self.proration is None:
+            raise ValueError("a line has prorate: true but pay.proration is not declared")
+        return self
+
+
+# --- tests inside a ruleset ----------------------------------------------------------------
+
+
+class Expectation(_Strict):
+    """What a ruleset test expects of one agent-period."""
+
+    agent_id: str
+    period: str | None = None
+    rejected: bool | None = None
+    qualified_level: str | None = None
+    level: str | None = None
+    action: str | None = None
+    grade: str | None = None
+    flagged: bool | None = None
+    stage: str | None = None
+    total: Number | None = None
+    lines: dict[str, Number] | None = None
+
+
+class RulesetTest(_Strict):
+    """A case the ruleset must satisfy, run by ``tierpay test``."""
+
+    name: str
+    state: list[dict[str, Any]] | None = None
+    records: list[dict[str, Any]] = Field(min_length=1)
+    expect: list[Expectation] = Field(min_length=1)
+
+
+# --- the ruleset ---------------------------------------------------------------------------
+
+
+class Ruleset(_Strict):
+    """A whole ruleset file, structurally valid; compile it to evaluate."""
+
+    tierpay: Literal[1] = Field(description="The ruleset format version.")
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=40)
+    description: str | None = None
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    published_on: dt.date | None = None
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    period: Literal["month"] = "month"
+    missing_period: Literal["pause", "reset"] = Field(
+        "pause", description="What a missing period does to streaks: pause them or reset them."
+    )
+    metrics: dict[Identifier, Metric] = Field(min_length=1)
+    attributes: dict[Identifier, Attribute] = Field(default_factory=dict)
+    derived: dict[Identifier, Derived] = Field(default_factory=dict)
+    scorecard: Scorecard | None = None
+    grades: list[Grade] = Field(default_factory=list)
+    levels: list[Level] = Field(min_length=1)
+    promotion: Promotion = Field(default_factory=Promotion)
+    demotion: Demotion = Field(default_factory=Demotion)
+    probation: Probation | None = None
+    review: Review | None = None
+    pay: Pay | None = None
+    tests: list[RulesetTest] = Field(default_factory=list)

@@ -1,0 +1,269 @@
+"""Agent-period records: parsing raw rows into checked ``AgentPeriod`` values, or rejections.
+
+``parse_records`` is pure: it takes rows already read (dicts of text or numbers) and returns
+the good records and a ``Rejection`` for each bad one, with every reason found. Reading CSV
+and JSON files is in :mod:`tierpay.sources`. Numbers are parsed from their text into exact
+``Decimal`` values, so a CSV's ``0.1`` never becomes a binary fraction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierpay.compiler import CompiledRuleset
+
+RESERVED_COLUMNS = ("agent_id", "period", "level")
+SHAPE_KEY = "__cells__"  # set by a reader when a row's shape is wrong (too few or many cells)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_FULLWIDTH = re.compile(r"[\uff10-\uff19\uff0e\uff0c\uff05\uff0d]")
+_TRUE = {"true", "yes", "y", "1", "是"}
+_FALSE = {"false", "no", "n", "0", "否"}
+
+
+class AgentPeriod(BaseModel):
+    """One agent's checked record for one period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent_id: str
+    period: str = Field(description="The month, `YYYY-MM`.")
+    level: str | None = Field(None, description="The level the record states, as a level id.")
+    attributes: dict[str, str | bool]
+    metrics: dict[str, Decimal]
+    source: str = Field(description="The file (or `<records>`) the record came from.")
+    row: int = Field(description="Line of a CSV file, 1-based item of a JSON list.")
+
+
+class Rejection(BaseModel):
+    """A record that was not evaluated, and every reason why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    row: int
+    agent_id: str | None
+    period: str | None
+    reasons: list[str]
+
+    def __str__(self) -> str:
+        who = " ".join(x for x in (self.agent_id, self.period) if x)
+        head = f"{self.source}:{self.row}" + (f" ({who})" if who else "")
+        return f"{head}: " + "; ".join(self.reasons)
+
+
+RawRow = tuple[int, Mapping[str, Any]]
+
+
+def parse_number(value: Any) -> Decimal:
+    """Read a number exactly from text, int, float or Decimal; raise ``ValueError`` saying why not."""
+    if isinstance(value, bool):
+        raise ValueError("true/false is not a number")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if _FULLWIDTH.search(text):
+            raise ValueError(f"{value!r} has full-width characters: use ASCII digits")
+        if text.endswith("%"):
+            raise ValueError(f"{value!r} has a percent sign: write the number alone")
+        if "," in text:
+            raise ValueError(f"{value!r} has a thousands separator: write the digits alone")
+        if not _NUMBER.match(text):
+            raise ValueError(f"{value!r} is not a number")
+        number = Decimal(text)
+    else:
+        raise ValueError(f"{value!r} is not a number")
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_records(
+    ruleset: CompiledRuleset,
+    rows: Iterable[RawRow],
+    source: str = "<records>",
+) -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
+    """Check raw rows against the ruleset: good records, rejections and file-level warnings.
+
+    Every row ends up in exactly one of the two lists. Rows that share an agent and period
+    are all rejected: which one is right is not tierpay's guess to make.
+    """
+    model = ruleset.model
+    known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes, SHAPE_KEY}
+    level_by_name = _level_lookup(ruleset)
+    good: list[AgentPeriod] = []
+    rejected: list[Rejection] = []
+    unknown_columns: dict[str, None] = {}
+    for row_number, raw in rows:
+        reasons: list[str] = [f"row: {raw[SHAPE_KEY]}"] if SHAPE_KEY in raw else []
+        for key in raw:
+            if key not in known:
+                unknown_columns.setdefault(str(key))
+        agent_id = _text(raw.get("agent_id"))
+        period = _text(raw.get("period"))
+        if agent_id is None:
+            reasons.append("agent_id: missing")
+        if period is None:
+            reasons.append("period: missing")
+        elif not _PERIOD.match(period):
+            reasons.append(f"period: {period!r} is not a month written YYYY-MM")
+        level = None
+        stated = _text(raw.get("level"))
+        if stated is not None:
+            level = level_by_name.get(stated)
+            if level is None:
+                reasons.append(f"level: unknown level {stated!r} (levels: {', '.join(ruleset.level_ids)})")
+        attributes: dict[str, str | bool] = {}
+        for name, attr in model.attributes.items():
+            value = raw.get(name)
+            if _blank(value):
+                if attr.default is None:
+                    reasons.append(f"{name}: missing")
+                    continue
+                value = attr.default
+            if attr.type == "boolean":
+                flag = _boolean(value)
+                if flag is None:
+                    reasons.append(f"{name}: {value!r} is not true or false")
+                else:
+                    attributes[name] = flag
+                continue
+            text = str(value).strip()
+            if attr.values is not None and text not in attr.values:
+                reasons.append(f"{name}: {text!r} is not one of {', '.join(attr.values)}")
+            else:
+                attributes[name] = text
+        metrics: dict[str, Decimal] = {}
+        for name, metric in model.metrics.items():
+            value = raw.get(name)
+            if _blank(value):
+                if metric.default is None:
+                    reasons.append(f"{name}: missing")
+                    continue
+                metrics[name] = metric.default
+                continue
+            try:
+                number = parse_number(value)
+            except ValueError as error:
+                reasons.append(f"{name}: {error}")
+                continue
+            if metric.type == "integer" and number != number.to_integral_value():
+                reasons.append(f"{name}: {value!r} is not a whole number")
+            elif metric.min is not None and number < metric.min:
+                reasons.append(f"{name}: {_show(number)} is below the minimum {_show(metric.min)}")
+            elif metric.max is not None and number > metric.max:
+                reasons.append(f"{name}: {_show(number)} is above the maximum {_show(metric.max)}")
+            else:
+                metrics[name] = number
+        if reasons:
+            rejected.append(Rejection(source=source, row=row_number, agent_id=agent_id, period=period, reasons=reasons))
+        else:
+            assert agent_id is not None and period is not None
+            good.append(
+                AgentPeriod(
+                    agent_id=agent_id,
+                    period=period,
+                    level=level,
+                    attributes=attributes,
+                    metrics=metrics,
+                    source=source,
+                    row=row_number,
+                )
+            )
+    good, dupes = split_duplicates(good)
+    rejected.extend(dupes)
+    rejected.sort(key=lambda r: (r.source, r.row))
+    warnings = []
+    if unknown_columns:
+        warnings.append(f"{source}: columns not in the ruleset were ignored: {', '.join(unknown_columns)}")
+    return good, rejected, warnings
+
+
+def split_duplicates(records: list[AgentPeriod]) -> tuple[list[AgentPeriod], list[Rejection]]:
+    """Keep records whose agent and period are unique; reject every copy of the others."""
+    seen: dict[tuple[str, str], list[AgentPeriod]] = defaultdict(list)
+    for record in records:
+        seen[(record.agent_id, record.period)].append(record)
+    keep: list[AgentPeriod] = []
+    rejected: list[Rejection] = []
+    for record in records:
+        copies = seen[(record.agent_id, record.period)]
+        if len(copies) == 1:
+            keep.append(record)
+            continue
+        others = ", ".join(f"{c.source}:{c.row}" for c in copies if c is not record)
+        rejected.append(
+            Rejection(
+                source=record.source,
+                row=record.row,
+                agent_id=record.agent_id,
+                period=record.period,
+                reasons=[f"duplicate: agent {record.agent_id} has another record for {record.period} at {others}"],
+            )
+        )
+    return keep, rejected
+
+
+def _level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
+    from tierpay.model import label_text
+
+    lookup: dict[str, str] = {}
+    for level in ruleset.model.levels:
+        names = [level.name] if isinstance(level.name, str) else list(level.name.values())
+        for name in names:
+            lookup[name] = level.id
+        lookup[level.id] = level.id
+        lookup.setdefault(label_text(level.name, "zh", level.id), level.id)
+    return lookup
+
+
+def _text(value: Any) -> str | None:
+    if _blank(value):
+        return None
+    return str(value).strip()
+
+
+def _boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def _show(number: Decimal) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def records_from_dicts(ruleset: CompiledRuleset, rows: Iterable[Mapping[str, Any]], source: str = "<records>") -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
+    """``parse_records`` for plain dicts, numbered from 1; nested ``attributes``/``metrics`` are flattened."""
+    numbered: list[RawRow] = []
+    for i, row in enumerate(rows, start=1):
+        flat = {k: v for k, v in row.items() if k not in ("attributes", "metrics")}
+        for nested in ("attributes", "metrics"):
+            inner = row.get(nested)
+            if isinstance(inner, Mapping):
+                flat.update(inner)
+        numbered.append((i, flat))
+    return parse_records(ruleset, numbered, source)
+
+

@@ -1,0 +1,216 @@
+"""Rendering outcomes for people and programs: tables, CSV, JSON, pay statements, summaries.
+
+Every function returns text; writing it anywhere is the caller's business. Row order is
+stable (period, then agent id) and decimals are printed exactly, so the same outcome always
+renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from tabulate import tabulate
+
+from tierpay.compiler import CompiledRuleset
+from tierpay.model import label_text
+from tierpay.pay import money, number
+from tierpay.records import Rejection
+from tierpay.results import Decision, Outcome
+
+ZERO = Decimal(0)
+
+
+def _d(value: Decimal | None) -> str:
+    return "" if value is None else number(value)
+
+
+def level_change(d: Decision) -> str:
+    """``L2`` when unchanged, ``L2→L3`` when it moved."""
+    return d.level if d.level == d.level_before else f"{d.level_before}→{d.level}"
+
+
+def review_cell(d: Decision) -> str:
+    """A short review status: ``FLAG coaching``, ``exempt: probation``, ``3/16``..."""
+    r = d.review
+    if r is None:
+        return ""
+    if r.exempt:
+        return f"exempt: {r.exempt}"
+    if not r.ranked:
+        return "not ranked"
+    text = f"{r.rank}/{r.cohort_size}"
+    if r.flagged:
+        text = f"FLAG {r.stage or ''} {text}".replace("  ", " ")
+    elif r.tied_at_cutoff:
+        text += " tie"
+    return text
+
+
+def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = "simple") -> str:
+    """A readable table of every decision."""
+    attrs = [a for a in ("team", "region") if a in ruleset.model.attributes]
+    headers = ["agent", "period", *attrs, "level", "action", "qualifies", "score", "grade", "review", f"pay ({ruleset.model.currency})"]
+    rows = []
+    for d in outcome.decisions:
+        rows.append(
+            [
+                d.agent_id,
+                d.period,
+                *[str(d.values.get(a, "")) for a in attrs],
+                level_change(d),
+                d.action,
+                d.qualified_level,
+                _d(d.score.value) if d.score else "",
+                d.grade or "",
+                review_cell(d),
+                money(d.pay.total) if d.pay else "",
+            ]
+        )
+    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=None)
+
+
+def rejections_text(rejections: Sequence[Rejection]) -> str:
+    """One line per rejected record, with every reason."""
+    return "".join(f"rejected: {r}\n" for r in rejections)
+
+
+def decision_columns(ruleset: CompiledRuleset) -> list[str]:
+    """The fixed column order of the decisions CSV."""
+    model = ruleset.model
+    line_ids = [ln.id for ln in model.pay.lines] + [d.id for d in model.pay.deductions] if model.pay else []
+    floors = ["probation_floor", "minimum_wage", "rounding"] if model.pay else []
+    return [
+        "agent_id", "period", *model.attributes, "level_before", "level", "qualified_level",
+        "action", "reason", "on_probation", "score", "grade", "coefficient",
+        "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
+        "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*line_ids, *floors]],
+        "pay_total", "currency", "ruleset_version", "ruleset_sha256", "source", "row",
+    ]  # fmt: skip
+
+
+def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset, header: bool = True) -> str:
+    """Every decision as a CSV row with fixed columns (``decision_columns``)."""
+    columns = decision_columns(ruleset)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    for d in outcome.decisions:
+        cells: dict[str, object] = {
+            "agent_id": d.agent_id,
+            "period": d.period,
+            "level_before": d.level_before,
+            "level": d.level,
+            "qualified_level": d.qualified_level,
+            "action": d.action,
+            "reason": d.reason,
+            "on_probation": str(d.on_probation).lower(),
+            "score": _d(d.score.value) if d.score else "",
+            "grade": d.grade or "",
+            "coefficient": _d(d.coefficient),
+            "currency": ruleset.model.currency,
+            "ruleset_version": outcome.ruleset.version,
+            "ruleset_sha256": outcome.ruleset.sha256,
+            "source": d.source,
+            "row": d.row,
+        }
+        for attr in ruleset.model.attributes:
+            value = d.values.get(attr, "")
+            cells[attr] = str(value).lower() if isinstance(value, bool) else value
+        if d.review is not None:
+            r = d.review
+            cells.update(
+                review_cohort=r.cohort,
+                review_rank=r.rank if r.rank is not None else "",
+                review_cohort_size=r.cohort_size,
+                review_percentile=_d(r.percentile),
+                review_flagged=str(r.flagged).lower(),
+                review_stage=r.stage or "",
+                review_exempt=r.exempt or "",
+            )
+        if d.pay is not None:
+            cells["pay_level"] = d.pay.level
+            cells["pay_total"] = d.pay.total
+            for line in d.pay.lines:
+                cells[f"pay_{line.id}"] = line.amount
+        writer.writerow(["" if cells.get(c) is None else cells.get(c, "") for c in columns])
+    return out.getvalue()
+
+
+def outcome_json(outcome: Outcome) -> str:
+    """The whole outcome as JSON, decimals as exact strings."""
+    return outcome.to_json() + "\n"
+
+
+# --- pay statements and payroll ------------------------------------------------------------
+
+
+def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
+    """One agent's pay statement: every line, how it was computed, and the total."""
+    if decision.pay is None:
+        return f"{decision.agent_id} {decision.period}: no pay section in the ruleset\n"
+    pay = decision.pay
+    level = next(lv for lv in ruleset.model.levels if lv.id == pay.level)
+    title = "Pay statement" if lang == "en" else "工资条"
+    head = [
+        f"{title}: {decision.agent_id}  {decision.period}",
+        f"Level {pay.level} {label_text(level.name, lang, level.id)}"
+        + (f", grade {decision.grade}" if decision.grade else "")
+        + (f", coefficient {number(pay.coefficient)}" if pay.coefficient is not None else ""),
+        f"Ruleset {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})",
+        "",
+    ]
+    rows = [[_line_label(ruleset, line.id, line.label, lang), money(line.amount), line.basis] for line in pay.lines]
+    rows.append(["Total" if lang == "en" else "合计", money(pay.total), pay.currency])
+    table = tabulate(rows, headers=["line", "amount", "how"], tablefmt="simple", disable_numparse=True, colalign=("left", "right", "left"))
+    return "\n".join(head) + table + "\n"
+
+
+def _line_label(ruleset: CompiledRuleset, line_id: str, fallback: str, lang: str) -> str:
+    pay = ruleset.model.pay
+    if pay is not None:
+        for line in [*pay.lines, *pay.deductions]:
+            if line.id == line_id:
+                return label_text(line.label, lang, line_id)
+    return fallback
+
+
+def statement_csv(decisions: Iterable[Decision]) -> str:
+    """Pay statement lines as CSV: one row per line per agent-period."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["agent_id", "period", "line", "kind", "amount", "currency", "basis"])
+    for d in decisions:
+        if d.pay is None:
+            continue
+        for line in d.pay.lines:
+            writer.writerow([d.agent_id, d.period, line.id, line.kind, line.amount, d.pay.currency, line.basis])
+        writer.writerow([d.agent_id, d.period, "total", "total", d.pay.total, d.pay.currency, ""])
+    return out.getvalue()
+
+
+def summary_rows(outcome: Outcome, by: str) -> list[tuple[str, int, Decimal]]:
+    """Head count and pay total per value of ``by`` (``level`` or an attribute), sorted."""
+    groups: dict[str, list[Decimal]] = defaultdict(list)
+    for d in outcome.decisions:
+        if d.pay is None:
+            continue
+        key = d.pay.level if by == "level" else str(d.values.get(by, ""))
+        groups[key].append(d.pay.total)
+    return [(k, len(v), sum(v, ZERO)) for k, v in sorted(groups.items())]
+
+
+def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "region"), tablefmt: str = "simple") -> str:
+    """Pay totals by level, team and region; each block reconciles to the grand total."""
+    blocks = []
+    grand = sum((d.pay.total for d in outcome.decisions if d.pay), ZERO)
+    count = sum(1 for d in outcome.decisions if d.pay)
+    for key in by:
+        rows = [[k, n, money(t)] for k, n, t in summary_rows(outcome, key)]
+        rows.append(["total", count, money(grand)])
+        blocks.append(tabulate(rows, headers=[key, "agents", "pay"], tablefmt=tablefmt, disable_numparse=True, colalign=("left", "right", "right")))
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,154 @@
+"""What an evaluation returns: a ``Decision`` per agent-period, rejections, gaps and new state.
+
+Every model here is pydantic, so an outcome serialises to JSON with exact decimal strings
+and reads back unchanged.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierpay.records import Rejection
+from tierpay.state import State
+
+Action = Literal["promote", "hold", "demote", "convert", "extend_probation", "probation_review"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RulesetStamp(_Frozen):
+    """Which ruleset a result was computed under."""
+
+    name: str
+    version: str
+    sha256: str
+
+
+class Check(_Frozen):
+    """One criterion evaluated for a record: the ruleset field it came from and whether it held."""
+
+    path: str
+    held: bool
+
+
+class ScorePart(_Frozen):
+    """One weighted part of the composite score."""
+
+    metric: str
+    value: Decimal
+    normalised: Decimal | None = Field(description="0 to 1 (or up to the ratio cap); none when not graded.")
+    weight: Decimal
+    effective_weight: Decimal
+    points: Decimal
+    note: str | None = None
+
+
+class Score(_Frozen):
+    """The composite score with its parts."""
+
+    name: str
+    value: Decimal
+    parts: list[ScorePart]
+    cohort: str
+    veto: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class ReviewResult(_Frozen):
+    """Where an agent stands in the bottom-ranking review for one period."""
+
+    cohort: str
+    cohort_size: int
+    ranked: bool
+    value: Decimal | None = None
+    rank: int | None = None
+    percentile: Decimal | None = None
+    bottom_count: int | None = None
+    flagged: bool = False
+    tied_at_cutoff: bool = False
+    streak: int = 0
+    stage: str | None = None
+    exempt: str | None = None
+    reason: str
+
+
+class PayLine(_Frozen):
+    """A line of the pay statement and how it was computed."""
+
+    id: str
+    label: str
+    kind: Literal["line", "deduction", "floor", "rounding"]
+    amount: Decimal
+    basis: str
+
+
+class Pay(_Frozen):
+    """The pay statement of one agent-period; its lines sum exactly to ``total``."""
+
+    currency: str
+    level: str
+    coefficient: Decimal | None
+    lines: list[PayLine]
+    total: Decimal
+
+
+class Decision(_Frozen):
+    """Everything decided for one agent-period, with what it was decided from."""
+
+    agent_id: str
+    period: str
+    source: str
+    row: int
+    level_before: str
+    level: str
+    qualified_level: str
+    action: Action
+    reason: str = Field(description="A reason code: promoted, streak_short, maintain_failed, ...")
+    why: str = Field(description="The reason in a sentence.")
+    on_probation: bool
+    grade: str | None = None
+    coefficient: Decimal | None = None
+    score: Score | None = None
+    review: ReviewResult | None = None
+    pay: Pay | None = None
+    checks: list[Check] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    values: dict[str, Decimal | str | bool] = Field(
+        default_factory=dict, description="The values the expressions saw, for explanations."
+    )
+
+
+class Gap(_Frozen):
+    """An agent known from carried state who has no record for a period that was evaluated."""
+
+    agent_id: str
+    period: str
+    last_period: str
+
+
+class Outcome(_Frozen):
+    """The result of evaluating records: every input record is in ``decisions`` or ``rejections``."""
+
+    ruleset: RulesetStamp
+    periods: list[str]
+    decisions: list[Decision]
+    rejections: list[Rejection]
+    gaps: list[Gap] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    state: State
+
+    def decision(self, agent_id: str, period: str | None = None) -> Decision:
+        """The decision for ``agent_id`` (in ``period``, or the latest one)."""
+        found = [d for d in self.decisions if d.agent_id == agent_id and (period is None or d.period == period)]
+        if not found:
+            raise KeyError(f"no decision for agent {agent_id}" + (f" in {period}" if period else ""))
+        return found[-1]
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The outcome as JSON text, decimals as exact strings."""
+        return self.model_dump_json(indent=2, **kwargs)

@@ -1,0 +1,176 @@
+"""The weighted scorecard: each metric normalised by its declared method, weighted, summed.
+
+Percentile and z-score need the whole cohort, so scores are computed for a period's records
+together. A minimum-volume rule leaves rate metrics out for agents with too little work and
+re-spreads their weight; a veto (一票否决) sets the score to a declared value. All arithmetic is
+``Decimal`` in a fixed context, so the same inputs give the same digits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any
+
+from tierpay.model import BandNorm, LinearNorm, Metric, PercentileNorm, RatioNorm, Scorecard, ScoreVeto, ZScoreNorm
+from tierpay.results import Score, ScorePart
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HALF = Decimal("0.5")
+_CTX = Context(prec=28, rounding=ROUND_HALF_UP)
+POINTS_PLACES = Decimal("0.000001")
+
+
+def cohort_label(keys: Sequence[str], values: Mapping[str, Any]) -> str:
+    """A cohort's name from its attribute values, such as ``team=A, site=SH``; ``all`` for none."""
+    if not keys:
+        return "all"
+    return ", ".join(f"{k}={values[k]}" for k in keys)
+
+
+def clamp(x: Decimal, low: Decimal = ZERO, high: Decimal = ONE) -> Decimal:
+    """``x`` limited to ``[low, high]``."""
+    return max(low, min(high, x))
+
+
+def linear(value: Decimal, norm: LinearNorm) -> Decimal:
+    """Position of ``value`` between worst (0) and best (1), clamped."""
+    return clamp((value - norm.worst) / (norm.best - norm.worst))
+
+
+def ratio(value: Decimal, norm: RatioNorm, better: str) -> Decimal:
+    """Actual over target (target over actual when lower is better), from 0 up to the cap."""
+    if better == "lower":
+        return norm.cap if value <= 0 else clamp(norm.target / value, ZERO, norm.cap)
+    return clamp(value / norm.target, ZERO, norm.cap)
+
+
+def band(value: Decimal, norm: BandNorm) -> Decimal:
+    """1 inside the target band, falling linearly to 0 at the worst values on either side."""
+    if norm.low <= value <= norm.high:
+        return ONE
+    if value < norm.low:
+        return clamp((value - norm.worst_low) / (norm.low - norm.worst_low))
+    return clamp((norm.worst_high - value) / (norm.worst_high - norm.high))
+
+
+def percentile(value: Decimal, population: Sequence[Decimal], better: str) -> Decimal:
+    """Share of the others this value beats, ties counting half: 1 for the best, 0 for the worst."""
+    others = len(population) - 1
+    if others <= 0:
+        return ONE
+    sign = -1 if better == "lower" else 1
+    worse = sum(1 for p in population if sign * p < sign * value)
+    tied = sum(1 for p in population if p == value) - 1
+    return (Decimal(worse) + HALF * tied) / others
+
+
+def zscore(value: Decimal, population: Sequence[Decimal], better: str, clip: Decimal) -> Decimal:
+    """Standard score, signed by direction, clipped to ±clip and rescaled to [0, 1]."""
+    n = len(population)
+    mean = sum(population, ZERO) / n
+    variance = sum(((p - mean) ** 2 for p in population), ZERO) / n
+    if variance == 0:
+        return HALF
+    z = (value - mean) / variance.sqrt()
+    if better == "lower":
+        z = -z
+    return (clamp(z, -clip, clip) + clip) / (2 * clip)
+
+
+def compute_scores(
+    card: Scorecard,
+    metrics: Mapping[str, Metric],
+    rows: Sequence[Mapping[str, Any]],
+    vetoes: Sequence[ScoreVeto | None],
+) -> list[Score]:
+    """The score of every row of one period; ``vetoes`` holds the first veto that held per row."""
+    with localcontext(_CTX):
+        return _compute(card, metrics, rows, vetoes)
+
+
+def _compute(
+    card: Scorecard,
+    metrics: Mapping[str, Metric],
+    rows: Sequence[Mapping[str, Any]],
+    vetoes: Sequence[ScoreVeto | None],
+) -> list[Score]:
+    low_volume = [
+        card.min_volume is not None and row[card.min_volume.metric] < card.min_volume.at_least for row in rows
+    ]
+    cohorts = [cohort_label(card.cohort_by, row) for row in rows]
+    populations: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        for part in card.parts:
+            if not (part.rate and low_volume[i]):
+                populations[(part.metric, cohorts[i])].append(row[part.metric])
+    full_weight = sum((p.weight for p in card.parts if not p.rate), ZERO)
+    scale_q = Decimal(1).scaleb(-card.decimals)
+    scores: list[Score] = []
+    for i, row in enumerate(rows):
+        parts: list[ScorePart] = []
+        notes: list[str] = []
+        total = ZERO
+        if low_volume[i]:
+            mv = card.min_volume
+            assert mv is not None
+            rates = ", ".join(p.metric for p in card.parts if p.rate)
+            notes.append(
+                f"{mv.metric} {_show(row[mv.metric])} is below the minimum volume {_show(mv.at_least)}: "
+                f"rate metrics ({rates}) are not graded and their weight is re-spread"
+            )
+        for part in card.parts:
+            value: Decimal = row[part.metric]
+            metric = metrics.get(part.metric)
+            better = metric.better if metric is not None else "higher"
+            if part.rate and low_volume[i]:
+                parts.append(ScorePart(metric=part.metric, value=value, normalised=None, weight=part.weight, effective_weight=ZERO, points=ZERO, note="not graded: low volume"))
+                continue
+            weight = part.weight / full_weight if low_volume[i] else part.weight
+            norm = part.normalise
+            population = populations[(part.metric, cohorts[i])]
+            if isinstance(norm, LinearNorm):
+                n = linear(value, norm)
+            elif isinstance(norm, RatioNorm):
+                n = ratio(value, norm, better)
+            elif isinstance(norm, BandNorm):
+                n = band(value, norm)
+            elif isinstance(norm, PercentileNorm):
+                n = percentile(value, population, better)
+            else:
+                assert isinstance(norm, ZScoreNorm)
+                n = zscore(value, population, better, norm.clip)
+            points = n * weight * card.scale
+            total += points
+            parts.append(
+                ScorePart(
+                    metric=part.metric,
+                    value=value,
+                    normalised=n.quantize(POINTS_PLACES),
+                    weight=part.weight,
+                    effective_weight=weight.quantize(POINTS_PLACES),
+                    points=points.quantize(POINTS_PLACES),
+                )
+            )
+        veto = vetoes[i]
+        if veto is not None:
+            notes.append(f"veto {veto.code}: the score is set to {_show(veto.score)}")
+            total = veto.score
+        scores.append(
+            Score(
+                name=card.name,
+                value=total.quantize(scale_q, rounding=ROUND_HALF_UP),
+                parts=parts,
+                cohort=cohorts[i],
+                veto=veto.code if veto is not None else None,
+                notes=notes,
+            )
+        )
+    return scores
+
+
+def _show(number: Decimal) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

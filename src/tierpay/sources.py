@@ -1,0 +1,113 @@
+"""Reading records and state from files: the I/O edge in front of :mod:`tierpay.records`.
+
+A file that cannot be read as a whole (wrong encoding, no header, not a list) raises
+``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tierpay.compiler import CompiledRuleset
+from tierpay.engine import RecordBatch
+from tierpay.errors import RecordsError, StateError
+from tierpay.records import SHAPE_KEY, RawRow, parse_records
+from tierpay.state import State
+
+
+def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) -> str:
+    """Bytes as UTF-8 text (a byte-order mark is dropped); anything else is refused clearly."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        hint = ""
+        try:
+            raw.decode("gb18030")
+            hint = " It looks like GBK/GB18030, as Excel writes CSV in China: save it as 'CSV UTF-8' instead."
+        except UnicodeDecodeError:
+            pass
+        raise error(f"{source}:{line}: not UTF-8 text.{hint}") from None
+
+
+def csv_rows(text: str, source: str) -> list[RawRow]:
+    """Rows of CSV text as (line number, column -> cell) pairs; a header row is required."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
+    names = [h.strip() for h in header]
+    if "agent_id" not in names:
+        raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
+    dupes = sorted({n for n in names if names.count(n) > 1 and n})
+    if dupes:
+        raise RecordsError(f"{source}:1: columns named twice: {', '.join(dupes)}")
+    rows: list[RawRow] = []
+    start = reader.line_num + 1
+    for cells in reader:
+        line = start
+        start = reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        row: dict[str, Any] = dict(zip(names, cells, strict=False))
+        if len(cells) != len(names):
+            row[SHAPE_KEY] = f"has {len(cells)} cells, the header has {len(names)}"
+        rows.append((line, row))
+    return rows
+
+
+def json_rows(text: str, source: str) -> list[RawRow]:
+    """Items of a JSON list (or of ``{"records": [...]}``), numbered from 1; numbers kept exact."""
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise RecordsError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+    if isinstance(data, dict) and isinstance(data.get("records"), list):
+        data = data["records"]
+    if not isinstance(data, list):
+        raise RecordsError(f"{source}: expected a list of records, or an object with a `records` list")
+    rows: list[RawRow] = []
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            rows.append((i, {SHAPE_KEY: f"item {i} is not an object"}))
+            continue
+        flat = {k: v for k, v in item.items() if k not in ("attributes", "metrics")}
+        for nested in ("attributes", "metrics"):
+            if isinstance(item.get(nested), dict):
+                flat.update(item[nested])
+        rows.append((i, flat))
+    return rows
+
+
+def read_records(ruleset: CompiledRuleset, path: str | Path) -> RecordBatch:
+    """Read a CSV or JSON records file (chosen by its extension) into checked records."""
+    file = Path(path)
+    source = str(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
+    text = decode_text(raw, source)
+    rows = json_rows(text, source) if file.suffix.lower() == ".json" else csv_rows(text, source)
+    good, rejected, warnings = parse_records(ruleset, rows, source)
+    return RecordBatch(good, rejected, warnings)
+
+
+def read_state(path: str | Path) -> State:
+    """Read carried state from JSON, or from CSV when the file ends in ``.csv``."""
+    file = Path(path)
+    try:
+        text = decode_text(file.read_bytes(), str(path), StateError)
+    except OSError as error:
+        raise StateError(f"{path}: cannot read: {error.strerror or error}") from None
+    if file.suffix.lower() == ".csv":
+        return State.from_csv(text, str(path))
+    return State.from_json(text, str(path))
