@@ -16,7 +16,14 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 PERIODS = [f"2026-{m:02d}" for m in range(1, 7)]
-SCHEDULED = {"2026-01": 21, "2026-02": 16, "2026-03": 22, "2026-04": 21, "2026-05": 19, "2026-06": 21}
+SCHEDULED = {
+    "2026-01": 21,
+    "2026-02": 16,
+    "2026-03": 22,
+    "2026-04": 21,
+    "2026-05": 19,
+    "2026-06": 21,
+}
 COLUMNS = [
     "agent_id", "period", "level", "team", "region", "status", "gender", "protected_leave",
     "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
@@ -28,13 +35,14 @@ TEAM_REGION = {"T1": "tier1", "T2": "tier1", "T3": "tier2", "T4": "tier2", "T5":
 # profile -> quality per month (0 poor .. 1 outstanding)
 PROFILES: dict[str, list[float]] = {
     "steady_low": [0.50] * 6,
-    "steady_mid": [0.70] * 6,
-    "steady_good": [0.80] * 6,
+    "steady_mid": [0.62] * 6,
+    "steady_good": [0.72] * 6,
     "steady_top": [0.95] * 6,
-    "climber": [0.72, 0.80, 0.86, 0.88, 0.90, 0.92],
+    "climber": [0.62, 0.70, 0.74, 0.80, 0.86, 0.90],
     "fast_climber": [0.80, 0.88, 0.90, 0.95, 0.97, 0.98],
-    "decliner": [0.85, 0.80, 0.55, 0.50, 0.52, 0.55],
+    "decliner": [0.72, 0.70, 0.50, 0.45, 0.48, 0.50],
     "weak": [0.30, 0.28, 0.32, 0.30, 0.29, 0.31],
+    "recovering": [0.31, 0.30, 0.60, 0.62, 0.35, 0.62],
     "probation_good": [0.65, 0.70, 0.72, 0.74, 0.75, 0.76],
     "probation_slow": [0.45, 0.50, 0.55, 0.70, 0.72, 0.74],
     "probation_fail": [0.35, 0.38, 0.36, 0.40, 0.37, 0.39],
@@ -69,14 +77,14 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     roster: list[tuple[str, str, str, str, str]] = []  # id, team, start level, profile, status
     plan = {
         "T1": ["steady_low", "steady_mid", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "climber", "fast_climber", "decliner", "weak", "probation_good", "probation_slow", "steady_mid", "steady_good", "steady_mid"],
-        "T2": ["steady_mid", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "fast_climber", "decliner", "weak", "weak", "probation_good", "probation_fail", "steady_low", "steady_mid", "steady_good", "steady_mid"],
+        "T2": ["steady_mid", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "fast_climber", "decliner", "weak", "recovering", "probation_good", "probation_fail", "steady_low", "steady_mid", "steady_good", "steady_mid"],
         "T3": ["steady_low", "steady_mid", "steady_good", "steady_good", "steady_top", "climber", "climber", "decliner", "weak", "probation_good", "probation_slow", "steady_mid", "steady_mid", "steady_good", "steady_low", "steady_mid"],
         "T4": ["steady_mid", "steady_good", "steady_good", "steady_top", "steady_top", "climber", "fast_climber", "decliner", "weak", "probation_good", "probation_fail", "steady_mid", "steady_low", "steady_good", "steady_mid", "steady_mid"],
         "T5": ["steady_mid", "steady_good", "weak", "climber", "steady_low"],
     }  # fmt: skip
     start_level = {
         "steady_low": "L1", "steady_mid": "L2", "steady_good": "L3", "steady_top": "L5",
-        "climber": "L2", "fast_climber": "L3", "decliner": "L3", "weak": "L1",
+        "climber": "L2", "fast_climber": "L3", "decliner": "L3", "weak": "L1", "recovering": "L1",
         "probation_good": "L1", "probation_slow": "L1", "probation_fail": "L1",
     }  # fmt: skip
     number = 1
@@ -103,7 +111,15 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
                 "protected_leave": "false",
             }
             row.update(metrics(rng, PROFILES[profile][month], period))
-            row.update(discipline_incidents=0, complaints=0, major_complaints=0, fatal_errors=0, night_shifts=0, loss_deduction="0", contract_wage="0")
+            row.update(
+                discipline_incidents=0,
+                complaints=0,
+                major_complaints=0,
+                fatal_errors=0,
+                night_shifts=0,
+                loss_deduction="0",
+                contract_wage="0",
+            )
             if status == "probation":
                 row["contract_wage"] = "4000" if TEAM_REGION[team] == "tier2" else "4200"
             rows.append(row)
@@ -124,9 +140,26 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     by_key[("A026", "2026-01")].update(twin)
     # A mid-year joiner in T3, from April.
     for month, period in enumerate(PERIODS[3:]):
-        row = {"agent_id": "A070", "period": period, "level": "L2" if month == 0 else "", "team": "T3", "region": "tier2", "status": "regular", "gender": "F", "protected_leave": "false"}
+        row = {
+            "agent_id": "A070",
+            "period": period,
+            "level": "L2" if month == 0 else "",
+            "team": "T3",
+            "region": "tier2",
+            "status": "regular",
+            "gender": "F",
+            "protected_leave": "false",
+        }
         row.update(metrics(rng, 0.75, period))
-        row.update(discipline_incidents=0, complaints=0, major_complaints=0, fatal_errors=0, night_shifts=2, loss_deduction="0", contract_wage="0")
+        row.update(
+            discipline_incidents=0,
+            complaints=0,
+            major_complaints=0,
+            fatal_errors=0,
+            night_shifts=2,
+            loss_deduction="0",
+            contract_wage="0",
+        )
         rows.append(row)
     rows.sort(key=lambda r: (str(r["period"]), str(r["agent_id"])))
 

@@ -70,18 +70,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tierpay {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    validate = commands.add_parser("validate", help="check a ruleset and list every problem", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate = commands.add_parser(
+        "validate",
+        help="check a ruleset and list every problem",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     validate.add_argument("ruleset", help="the ruleset YAML file")
 
-    ev = commands.add_parser("evaluate", help="evaluate records: levels, grades, review and pay", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev = commands.add_parser(
+        "evaluate",
+        help="evaluate records: levels, grades, review and pay",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ev.add_argument("ruleset", help="the ruleset YAML file")
     ev.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
-    ev.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default: table)")
+    ev.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format (default: table)",
+    )
     _output_options(ev)
     ev.add_argument("--state-in", metavar="FILE", help="carried state from the previous run (JSON, or .csv)")
     ev.add_argument("--state-out", metavar="FILE", help="write the state after the last period (JSON, or .csv)")
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of the ruleset format", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of the ruleset format",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _output_options(schema)
     return parser
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tierpay.errors import Problem, RulesetError
-from tierpay.expressions import CompiledExpression, ExpressionProblem, SymbolType, compile_expression
+from tierpay.expressions import (
+    CompiledExpression,
+    ExpressionProblem,
+    SymbolType,
+    compile_expression,
+)
 from tierpay.model import BUILTIN_SYMBOLS, Ruleset
 from tierpay.yamlsource import Locations, PathKey, format_path
 
@@ -101,7 +106,7 @@ class _Compiler:
 
     def _stage_hint(self, message: str, stage: Stage) -> str:
         name = message.split("'")[1] if "'" in message else ""
-        later = {
+        later: dict[Stage, str] = {
             "derived": "derived values",
             "scored": "the scorecard",
             "graded": "the grade",
@@ -127,7 +132,7 @@ class _Compiler:
     def compile_derived(self) -> tuple[str, ...]:
         base = dict(self.stages["record"])
         names = list(self.r.derived)
-        loose = {**base, **dict.fromkeys(names, "unknown")}
+        loose: dict[str, SymbolType] = {**base, **dict.fromkeys(names, "unknown")}
         deps: dict[str, set[str]] = {}
         for name, d in self.r.derived.items():
             try:
@@ -161,9 +166,9 @@ class _Compiler:
             before = len(self.problems)
             self.stages["derived"] = symbols
             self.compile(path, self.r.derived[name].expr, "derived", None)
-            compiled = self.expressions.get(format_path(path))
-            if compiled is not None and len(self.problems) == before:
-                kind = compiled.result_type
+            found = self.expressions.get(format_path(path))
+            if found is not None and len(self.problems) == before:
+                kind = found.result_type
                 if kind == "unknown":
                     self.problem(path, "the value's type cannot be known (a ternary mixing types?)")
                 symbols[name] = kind
@@ -194,10 +199,10 @@ class _Compiler:
         for i, level in enumerate(r.levels):
             self.compile(("levels", i, "entry"), level.entry, "graded", "boolean")
             self.compile(("levels", i, "maintain"), level.maintain, "graded", "boolean")
-        for i, veto in enumerate(r.promotion.blocked_if):
-            self.compile(("promotion", "blocked_if", i, "when"), veto.when, "graded", "boolean")
-        for i, veto in enumerate(r.demotion.immediate_if):
-            self.compile(("demotion", "immediate_if", i, "when"), veto.when, "graded", "boolean")
+        for i, blocker in enumerate(r.promotion.blocked_if):
+            self.compile(("promotion", "blocked_if", i, "when"), blocker.when, "graded", "boolean")
+        for i, trigger in enumerate(r.demotion.immediate_if):
+            self.compile(("demotion", "immediate_if", i, "when"), trigger.when, "graded", "boolean")
         if r.probation is not None:
             self.compile(("probation", "convert_if"), r.probation.convert_if, "graded", "boolean")
         if r.review is not None:
@@ -220,9 +225,15 @@ class _Compiler:
             sc = r.scorecard
             for i, part in enumerate(sc.parts):
                 if not self.numeric(part.metric, "derived"):
-                    self.problem(("scorecard", "parts", i, "metric"), self._not_number(part.metric, "derived"))
+                    self.problem(
+                        ("scorecard", "parts", i, "metric"),
+                        self._not_number(part.metric, "derived"),
+                    )
             if sc.min_volume is not None and not self.numeric(sc.min_volume.metric, "derived"):
-                self.problem(("scorecard", "min_volume", "metric"), self._not_number(sc.min_volume.metric, "derived"))
+                self.problem(
+                    ("scorecard", "min_volume", "metric"),
+                    self._not_number(sc.min_volume.metric, "derived"),
+                )
         if r.review is not None and not self.numeric(r.review.rank_by, "graded"):
             self.problem(("review", "rank_by"), self._not_number(r.review.rank_by, "graded"))
         if r.pay is not None:
@@ -258,7 +269,11 @@ class _Compiler:
     def check_references(self) -> None:
         r = self.r
         seen: dict[str, str] = {}
-        for kind, keys in (("metrics", r.metrics), ("attributes", r.attributes), ("derived", r.derived)):
+        for kind, keys in (
+            ("metrics", r.metrics),
+            ("attributes", r.attributes),
+            ("derived", r.derived),
+        ):
             for key in keys:
                 if key in RESERVED:
                     self.problem((kind, key), f"{key!r} is a built-in name; choose another")
@@ -272,13 +287,19 @@ class _Compiler:
             if ids.index(level.id) != i:
                 self.problem(("levels", i, "id"), f"level id {level.id!r} is used twice")
         if r.levels[0].entry is not None:
-            self.problem(("levels", 0, "entry"), f"the lowest level {ids[0]!r} is the floor: it takes no entry")
+            self.problem(
+                ("levels", 0, "entry"),
+                f"the lowest level {ids[0]!r} is the floor: it takes no entry",
+            )
         for i, level in enumerate(r.levels[1:], start=1):
             if level.entry is None:
                 self.problem(("levels", i), f"level {level.id!r} needs entry criteria")
         if r.grades:
             if r.grades[-1].when is not None:
-                self.problem(("grades", len(r.grades) - 1, "when"), "the last grade takes no `when`: it catches the rest")
+                self.problem(
+                    ("grades", len(r.grades) - 1, "when"),
+                    "the last grade takes no `when`: it catches the rest",
+                )
             for i, grade in enumerate(r.grades[:-1]):
                 if grade.when is None:
                     self.problem(("grades", i), "only the last grade may leave out `when`")
@@ -290,16 +311,20 @@ class _Compiler:
             self.problem(("effective_to",), "effective_to is before effective_from")
         if r.probation is not None:
             if r.probation.attribute not in r.attributes:
-                self.problem(("probation", "attribute"), f"{r.probation.attribute!r} is not a declared attribute")
+                self.problem(
+                    ("probation", "attribute"),
+                    f"{r.probation.attribute!r} is not a declared attribute",
+                )
             if r.probation.level is not None and r.probation.level not in ids:
                 self.problem(("probation", "level"), f"{r.probation.level!r} is not a level id")
-        for key, attrs in (
+        cohort_keys: tuple[tuple[PathKey, list[str]], ...] = (
             (("review", "cohort_by"), r.review.cohort_by if r.review else []),
             (("scorecard", "cohort_by"), r.scorecard.cohort_by if r.scorecard else []),
-        ):
+        )
+        for where, attrs in cohort_keys:
             for i, name in enumerate(attrs):
                 if name not in r.attributes:
-                    self.problem((*key, i), f"{name!r} is not a declared attribute")
+                    self.problem((*where, i), f"{name!r} is not a declared attribute")
         if r.review is not None and r.review.fairness is not None:
             group = r.review.fairness.group_by
             if group not in r.attributes:
@@ -326,7 +351,10 @@ class _Compiler:
                         if isinstance(row, dict):
                             for value in attr.values:
                                 if value not in row:
-                                    self.problem(("pay", "lines", i, "by_level", key), f"no amount for {line.by} {value!r}")
+                                    self.problem(
+                                        ("pay", "lines", i, "by_level", key),
+                                        f"no amount for {line.by} {value!r}",
+                                    )
                             for value in row:
                                 if value not in attr.values:
                                     self.problem(
@@ -335,23 +363,38 @@ class _Compiler:
                                     )
             if line.times_coefficient and r.pay.coefficient.source == "grade":
                 if not r.grades:
-                    self.problem(("pay", "lines", i, "times_coefficient"), "the coefficient comes from grades, but none are declared")
+                    self.problem(
+                        ("pay", "lines", i, "times_coefficient"),
+                        "the coefficient comes from grades, but none are declared",
+                    )
                 for j, grade in enumerate(r.grades):
                     if grade.coefficient is None:
-                        self.problem(("grades", j, "coefficient"), "pay uses the grade coefficient: declare one")
+                        self.problem(
+                            ("grades", j, "coefficient"),
+                            "pay uses the grade coefficient: declare one",
+                        )
         floors = r.pay.floors
         if floors is not None and floors.minimum_wage is not None:
             mw = floors.minimum_wage
             attr = r.attributes.get(mw.by)
             if attr is None:
-                self.problem(("pay", "floors", "minimum_wage", "by"), f"{mw.by!r} is not a declared attribute")
+                self.problem(
+                    ("pay", "floors", "minimum_wage", "by"),
+                    f"{mw.by!r} is not a declared attribute",
+                )
             elif attr.values is not None:
                 for value in attr.values:
                     if value not in mw.values:
-                        self.problem(("pay", "floors", "minimum_wage", "values"), f"no minimum wage for {mw.by} {value!r}")
+                        self.problem(
+                            ("pay", "floors", "minimum_wage", "values"),
+                            f"no minimum wage for {mw.by} {value!r}",
+                        )
             for key, amount in mw.values.items():
                 if amount < 0:
-                    self.problem(("pay", "floors", "minimum_wage", "values", key), "a minimum wage cannot be negative")
+                    self.problem(
+                        ("pay", "floors", "minimum_wage", "values", key),
+                        "a minimum wage cannot be negative",
+                    )
 
 
 def compile_ruleset(
@@ -374,4 +417,3 @@ def compile_ruleset(
         expressions=compiler.expressions,
         minimum_wage_source=minimum_wage_source,
     )
-

@@ -116,7 +116,9 @@ def evaluate(
     )
 
 
-def _as_batch(ruleset: CompiledRuleset, records: RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]]) -> RecordBatch:
+def _as_batch(
+    ruleset: CompiledRuleset, records: RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]]
+) -> RecordBatch:
     if isinstance(records, RecordBatch):
         return records
     items = list(records)
@@ -149,7 +151,9 @@ def _new_agent(ruleset: CompiledRuleset, record: AgentPeriod) -> tuple[AgentStat
     return AgentState(agent_id=record.agent_id, level=level, on_probation=on_probation), notes
 
 
-def _prepare(ruleset: CompiledRuleset, period: str, record: AgentPeriod, agents: Mapping[str, AgentState]) -> _Work | Rejection:
+def _prepare(
+    ruleset: CompiledRuleset, period: str, record: AgentPeriod, agents: Mapping[str, AgentState]
+) -> _Work | Rejection:
     prior = agents.get(record.agent_id)
     notes: list[str] = []
     if prior is None:
@@ -168,11 +172,23 @@ def _prepare(ruleset: CompiledRuleset, period: str, record: AgentPeriod, agents:
             if gap > 0:
                 missing = ", ".join(period_name(month_index(prior.last_period) + k) for k in range(1, gap + 1))
                 policy = ruleset.model.missing_period
-                notes.append(f"no record for {missing}: streaks {'paused' if policy == 'pause' else 'reset'} (missing_period: {policy})")
+                notes.append(
+                    f"no record for {missing}: streaks {'paused' if policy == 'pause' else 'reset'} (missing_period: {policy})"
+                )
                 if policy == "reset":
-                    prior = prior.model_copy(update={"promote_streak": 0, "streak_level": None, "maintain_fail_streak": 0, "review_streak": 0, "review_stage": None})
+                    prior = prior.model_copy(
+                        update={
+                            "promote_streak": 0,
+                            "streak_level": None,
+                            "maintain_fail_streak": 0,
+                            "review_streak": 0,
+                            "review_stage": None,
+                        }
+                    )
         if record.level is not None and record.level != prior.level:
-            notes.append(f"record states level {record.level}, carried state says {prior.level}: the carried state is used")
+            notes.append(
+                f"record states level {record.level}, carried state says {prior.level}: the carried state is used"
+            )
         if ruleset.model.probation is not None:
             attr = ruleset.model.probation.attribute
             says = record.attributes.get(attr) == ruleset.model.probation.value
@@ -304,7 +320,9 @@ def _evaluate_period(
         ld = level_decisions[work.record.agent_id]
         new_state = ld.state.model_copy(update={"last_period": period})
         if work.review is not None:
-            new_state = new_state.model_copy(update={"review_streak": work.review.streak, "review_stage": work.review.stage})
+            new_state = new_state.model_copy(
+                update={"review_streak": work.review.streak, "review_stage": work.review.stage}
+            )
         new_agents[work.record.agent_id] = new_state
         decisions.append(
             Decision(
@@ -344,7 +362,13 @@ def _drop_failed(works: list[_Work], rejections: list[Rejection], keep_index: bo
             work.reported = True
             record = work.record
             rejections.append(
-                Rejection(source=record.source, row=record.row, agent_id=record.agent_id, period=record.period, reasons=[work.error])
+                Rejection(
+                    source=record.source,
+                    row=record.row,
+                    agent_id=record.agent_id,
+                    period=record.period,
+                    reasons=[work.error],
+                )
             )
     return works if keep_index else _live(works)
 
@@ -474,4 +498,6 @@ def _pay(ruleset: CompiledRuleset, works: list[_Work], level_decisions: Mapping[
 
 def _uses_coefficient(ruleset: CompiledRuleset) -> bool:
     pay = ruleset.model.pay
-    return pay is not None and (pay.coefficient.source != "grade" or any(g.coefficient is not None for g in ruleset.model.grades))
+    return pay is not None and (
+        pay.coefficient.source != "grade" or any(g.coefficient is not None for g in ruleset.model.grades)
+    )

@@ -231,7 +231,9 @@ def compile_expression(
         rule = rule_engine.Rule(source, context=context)
     except rerrors.SymbolResolutionError as error:
         hint = f" (did you mean '{error.suggestion}'?)" if getattr(error, "suggestion", None) else ""
-        raise ExpressionProblem(f"unknown name '{error.symbol_name}'{hint}", _find_word(source, error.symbol_name)) from None
+        raise ExpressionProblem(
+            f"unknown name '{error.symbol_name}'{hint}", _find_word(source, error.symbol_name)
+        ) from None
     except rerrors.RuleSyntaxError as error:
         token = getattr(error, "token", None)
         offset = getattr(token, "lexpos", None)
@@ -340,7 +342,13 @@ def unparse(node: Any) -> str:
 
 def _wrapped(node: Any) -> str:
     text = unparse(node)
-    atomic = (rast.SymbolExpression, rast.FloatExpression, rast.StringExpression, rast.BooleanExpression, rast.ArrayExpression)
+    atomic = (
+        rast.SymbolExpression,
+        rast.FloatExpression,
+        rast.StringExpression,
+        rast.BooleanExpression,
+        rast.ArrayExpression,
+    )
     return text if isinstance(node, atomic) else f"({text})"
 
 

@@ -106,7 +106,11 @@ def decide(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs) -> LevelDec
         state = base.model_copy(update={"promote_streak": 0, "streak_level": None})
         need = demo.consecutive_periods
         if current == 0:
-            return hold(state, "lowest_level", f"maintenance criteria of {ids[0]} not met, but it is the lowest level")
+            return hold(
+                state,
+                "lowest_level",
+                f"maintenance criteria of {ids[0]} not met, but it is the lowest level",
+            )
         if fail_streak >= need and demotion_due_now:
             why = f"maintenance criteria of {_name(levels[current])} not met for {fail_streak} consecutive periods (demotion after {need})"
             return moved(current - 1, "demote", "maintain_failed", why)
@@ -118,7 +122,11 @@ def decide(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs) -> LevelDec
 
     # Promotion.
     if current == len(levels) - 1:
-        return hold(base.model_copy(update={"promote_streak": 0, "streak_level": None}), "top_level", f"{ids[current]} is the top level")
+        return hold(
+            base.model_copy(update={"promote_streak": 0, "streak_level": None}),
+            "top_level",
+            f"{ids[current]} is the top level",
+        )
     next_level = levels[current + 1]
     if qualified <= current:
         state = base.model_copy(update={"promote_streak": 0, "streak_level": None})
@@ -126,14 +134,23 @@ def decide(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs) -> LevelDec
     if inputs.promotion_vetoes:
         state = base.model_copy(update={"promote_streak": 0, "streak_level": None})
         codes = ", ".join(inputs.promotion_vetoes)
-        return hold(state, "promotion_blocked", f"meets the entry criteria of {_name(next_level)}, but promotion is blocked: {codes}")
+        return hold(
+            state,
+            "promotion_blocked",
+            f"meets the entry criteria of {_name(next_level)}, but promotion is blocked: {codes}",
+        )
     streak = prior.promote_streak + 1
     floor = qualified if prior.streak_level is None else min(qualified, ids.index(prior.streak_level))
     state = base.model_copy(update={"promote_streak": streak, "streak_level": ids[floor]})
     need = promo.consecutive_periods
     if streak < need:
-        return hold(state, "streak_short", f"meets the entry criteria of {_name(next_level)}: {streak} of {need} consecutive periods")
-    min_in_level = levels[current].min_periods if levels[current].min_periods is not None else promo.min_periods_in_level
+        return hold(
+            state,
+            "streak_short",
+            f"meets the entry criteria of {_name(next_level)}: {streak} of {need} consecutive periods",
+        )
+    own = levels[current].min_periods
+    min_in_level = own if own is not None else promo.min_periods_in_level
     if state.periods_in_level < min_in_level:
         why = f"qualifies for {_name(next_level)}, but has {state.periods_in_level} of the {min_in_level} periods required in {ids[current]}"
         return hold(state, "min_periods_in_level", why)
@@ -179,7 +196,9 @@ def _probation(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs, qualifi
         )
         return LevelDecision("probation_review", "probation_max_reached", why, qualified_id, level, state)
     if served >= probation.min_periods:
-        why = f"conversion criteria not met after {served} periods; probation continues (maximum {probation.max_periods})"
+        why = (
+            f"conversion criteria not met after {served} periods; probation continues (maximum {probation.max_periods})"
+        )
         return LevelDecision("extend_probation", "conversion_not_met", why, qualified_id, level, state)
     why = f"on probation: period {served} of at least {probation.min_periods}"
     return LevelDecision("hold", "probation_min_not_served", why, qualified_id, level, state)

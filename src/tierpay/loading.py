@@ -61,7 +61,9 @@ def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = No
     return compile_ruleset(ruleset, locations, text, minimum_wage_source=mw_source)
 
 
-def _inline_minimum_wage(data: dict[str, Any], locations: Locations, base_dir: Path | None) -> tuple[dict[str, Any], str | None]:
+def _inline_minimum_wage(
+    data: dict[str, Any], locations: Locations, base_dir: Path | None
+) -> tuple[dict[str, Any], str | None]:
     """Replace ``pay.floors.minimum_wage_file`` by the table it names (an edge: reads a file)."""
     floors = data.get("pay", {}).get("floors") if isinstance(data.get("pay"), dict) else None
     if not isinstance(floors, dict) or "minimum_wage_file" not in floors:
@@ -82,7 +84,9 @@ def _inline_minimum_wage(data: dict[str, Any], locations: Locations, base_dir: P
         raise RulesetError([Problem(str(target), 1, 1, "", "a minimum-wage file holds one key, `minimum_wage:`")])
     extra = [k for k in mw_data if k != "minimum_wage"]
     if extra:
-        raise RulesetError([mw_locations.problem((extra[0],), f"unknown key {extra[0]!r}: only `minimum_wage` is allowed")])
+        raise RulesetError(
+            [mw_locations.problem((extra[0],), f"unknown key {extra[0]!r}: only `minimum_wage` is allowed")]
+        )
     try:
         table = MinimumWage.model_validate(mw_data["minimum_wage"])
     except ValidationError as error:
@@ -142,10 +146,9 @@ def _data_path(loc: tuple[Any, ...], data: Any, missing: bool) -> tuple[PathKey,
     node = data
     for i, seg in enumerate(loc):
         last = i == len(loc) - 1
-        if isinstance(node, dict) and seg in node:
-            path.append(seg)
-            node = node[seg]
-        elif isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
+        if (isinstance(node, dict) and seg in node) or (
+            isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node)
+        ):
             path.append(seg)
             node = node[seg]
         elif last and missing and isinstance(node, dict) and isinstance(seg, str):

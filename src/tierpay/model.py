@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -79,7 +80,8 @@ class Metric(_Strict):
     unit: str | None = None
     label: Label | None = None
     default: Number | None = Field(
-        None, description="Used when a record leaves the metric out; without it the metric is required."
+        None,
+        description="Used when a record leaves the metric out; without it the metric is required.",
     )
     description: str | None = None
 
@@ -192,9 +194,7 @@ class ScorePart(_Strict):
     metric: Identifier = Field(description="A metric or derived value.")
     weight: Number = Field(gt=0, le=1)
     normalise: Normalisation
-    rate: bool = Field(
-        False, description="A rate metric: left out (weights re-spread) under the minimum volume."
-    )
+    rate: bool = Field(False, description="A rate metric: left out (weights re-spread) under the minimum volume.")
 
 
 class MinVolume(_Strict):
@@ -221,7 +221,8 @@ class Scorecard(_Strict):
     scale: Number = Field(Decimal(100), gt=0)
     decimals: int = Field(2, ge=0, le=6, description="The score is rounded half-up to this many places.")
     cohort_by: list[Identifier] = Field(
-        default_factory=list, description="Attributes that form the cohort for percentile and z-score."
+        default_factory=list,
+        description="Attributes that form the cohort for percentile and z-score.",
     )
     parts: list[ScorePart] = Field(min_length=1)
     min_volume: MinVolume | None = None
@@ -293,7 +294,8 @@ class Promotion(_Strict):
     max_steps: int = Field(1, ge=1, le=10)
     blocked_if: list[Veto] = Field(default_factory=list)
     review_months: list[int] | None = Field(
-        None, description="Months (1-12) in which promotions are decided; every period when left out."
+        None,
+        description="Months (1-12) in which promotions are decided; every period when left out.",
     )
     pay_effective: Literal["this_period", "next_period"] = "this_period"
 
@@ -324,7 +326,10 @@ class Probation(_Strict):
     level: LevelId | None = Field(None, description="The level held during probation; the lowest by default.")
     min_periods: int = Field(1, ge=1, le=6)
     max_periods: int = Field(
-        6, ge=1, le=6, description="The legal cap (PRC Labor Contract Law art. 19: at most 6 months)."
+        6,
+        ge=1,
+        le=6,
+        description="The legal cap (PRC Labor Contract Law art. 19: at most 6 months).",
     )
     convert_if: Expression
 
@@ -393,7 +398,8 @@ class Review(_Strict):
         None, description="An absolute floor: only agents for whom this holds can be flagged."
     )
     ties: Literal["favour_employee", "include_all_tied"] = Field(
-        "favour_employee", description="Agents tied across the cut-off are left unflagged by default."
+        "favour_employee",
+        description="Agents tied across the cut-off are left unflagged by default.",
     )
     exempt: list[Exemption] = Field(default_factory=list)
     escalation: Escalation | None = None
@@ -447,7 +453,7 @@ class BandLookup(_Strict):
             raise ValueError("the first band must be open below (no `above`)")
         if bands[-1].below is not None:
             raise ValueError("the last band must be open above (no `below`)")
-        for i, (lo, hi) in enumerate(zip(bands, bands[1:], strict=False)):
+        for i, (lo, hi) in enumerate(pairwise(bands)):
             if lo.below is None or hi.above is None:
                 raise ValueError(f"bands[{i}] and bands[{i + 1}] overlap: an inner edge is open")
             if lo.below < hi.above:
@@ -471,7 +477,7 @@ class Curve(_Strict):
     @classmethod
     def _increasing(cls, points: list[tuple[Decimal, Decimal]]) -> list[tuple[Decimal, Decimal]]:
         xs = [x for x, _ in points]
-        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(xs)):
             raise ValueError("curve points must have strictly increasing x")
         return points
 
@@ -547,7 +553,10 @@ class Floors(_Strict):
         None, description="A YAML file holding `minimum_wage`, relative to the ruleset."
     )
     probation_ratio: Number | None = Field(
-        None, gt=0, le=1, description="Probation pay not below this share of the contract wage (art. 20)."
+        None,
+        gt=0,
+        le=1,
+        description="Probation pay not below this share of the contract wage (art. 20).",
     )
     contract_wage: Identifier | None = Field(
         None, description="The metric holding the contract wage, for the probation floor."

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from itertools import pairwise
 from typing import Any
 
 from tierpay.model import BandLookup, Curve, Grade, Pay, PayLine, Rounding, label_text
@@ -20,7 +21,12 @@ from tierpay.results import PayLine as LineResult
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_UP, "down": ROUND_DOWN}
+_MODES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "up": ROUND_UP,
+    "down": ROUND_DOWN,
+}
 
 
 def round_money(amount: Decimal, rounding: Rounding) -> Decimal:
@@ -47,7 +53,10 @@ def band_coefficient(lookup: BandLookup, value: Decimal) -> tuple[Decimal, str]:
         if above_ok and below_ok:
             low = "" if band.above is None else f"{'[' if band.above_inclusive else '('}{number(band.above)}"
             high = "" if band.below is None else f"{number(band.below)}{']' if band.below_inclusive else ')'}"
-            return band.coefficient, f"{lookup.of} {number(value)} in band {low or '(-inf'}, {high or '+inf)'}"
+            return (
+                band.coefficient,
+                f"{lookup.of} {number(value)} in band {low or '(-inf'}, {high or '+inf)'}",
+            )
     raise AssertionError("bands are validated to cover every value")  # pragma: no cover
 
 
@@ -57,12 +66,18 @@ def curve_coefficient(curve: Curve, value: Decimal) -> tuple[Decimal, str]:
     if value <= points[0][0]:
         return points[0][1], f"{curve.of} {number(value)} at or below {number(points[0][0])}: {number(points[0][1])}"
     if value >= points[-1][0]:
-        return points[-1][1], f"{curve.of} {number(value)} at or above {number(points[-1][0])}: {number(points[-1][1])}"
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        return (
+            points[-1][1],
+            f"{curve.of} {number(value)} at or above {number(points[-1][0])}: {number(points[-1][1])}",
+        )
+    for (x0, y0), (x1, y1) in pairwise(points):
         if x0 <= value <= x1:
             y = y0 + (y1 - y0) * (value - x0) / (x1 - x0)
             y = y.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-            return y, f"{curve.of} {number(value)} between {number(x0)} ({number(y0)}) and {number(x1)} ({number(y1)}): {number(y)}"
+            return (
+                y,
+                f"{curve.of} {number(value)} between {number(x0)} ({number(y0)}) and {number(x1)} ({number(y1)}): {number(y)}",
+            )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -102,7 +117,15 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
     for line in pay.lines:
         amount, basis = _line_amount(line, inputs)
         if not inputs.line_applies.get(line.id, True):
-            lines.append(LineResult(id=line.id, label=_label(line.label, line.id, lang), kind="line", amount=_r(ZERO, rounding, per_line), basis=f"not paid: condition `{line.when}` not met"))
+            lines.append(
+                LineResult(
+                    id=line.id,
+                    label=_label(line.label, line.id, lang),
+                    kind="line",
+                    amount=_r(ZERO, rounding, per_line),
+                    basis=f"not paid: condition `{line.when}` not met",
+                )
+            )
             continue
         if line.times_coefficient:
             coefficient = inputs.coefficient if inputs.coefficient is not None else ONE
@@ -114,11 +137,24 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
         amount = _r(amount, rounding, per_line)
         if line.counts_for_minimum_wage:
             counted += amount
-        lines.append(LineResult(id=line.id, label=_label(line.label, line.id, lang), kind="line", amount=amount, basis=basis))
+        lines.append(
+            LineResult(
+                id=line.id,
+                label=_label(line.label, line.id, lang),
+                kind="line",
+                amount=amount,
+                basis=basis,
+            )
+        )
     gross = sum((ln.amount for ln in lines), ZERO)
     floors = pay.floors
     minimum = ZERO
-    if floors is not None and floors.probation_ratio is not None and floors.contract_wage is not None and inputs.on_probation:
+    if (
+        floors is not None
+        and floors.probation_ratio is not None
+        and floors.contract_wage is not None
+        and inputs.on_probation
+    ):
         contract = values[floors.contract_wage]
         floor = contract * floors.probation_ratio * (factor if pay.proration else ONE)
         floor = _r(floor, rounding, per_line)
@@ -128,7 +164,15 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
             if pay.proration and factor != ONE:
                 basis += f" × {factor_text}"
             basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
-            lines.append(LineResult(id="probation_floor", label=_label({"en": "Probation floor top-up", "zh": "试用期工资补足"}, "", lang), kind="floor", amount=topup, basis=basis))
+            lines.append(
+                LineResult(
+                    id="probation_floor",
+                    label=_label({"en": "Probation floor top-up", "zh": "试用期工资补足"}, "", lang),
+                    kind="floor",
+                    amount=topup,
+                    basis=basis,
+                )
+            )
             gross += topup
             counted += topup
     if floors is not None and floors.minimum_wage is not None:
@@ -144,7 +188,15 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 if pay.proration and factor != ONE:
                     basis += f" × {factor_text} = {money(minimum)}"
                 basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
-                lines.append(LineResult(id="minimum_wage", label=_label({"en": "Minimum wage top-up", "zh": "最低工资补足"}, "", lang), kind="floor", amount=topup, basis=basis))
+                lines.append(
+                    LineResult(
+                        id="minimum_wage",
+                        label=_label({"en": "Minimum wage top-up", "zh": "最低工资补足"}, "", lang),
+                        kind="floor",
+                        amount=topup,
+                        basis=basis,
+                    )
+                )
                 gross += topup
     for deduction in pay.deductions:
         asked = values[deduction.metric]
@@ -161,15 +213,37 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
             if room < asked and room <= cap:
                 limits.append(f"limited so the remainder is not below the minimum wage {money(minimum)}")
             basis += f", {' and '.join(limits) or 'capped'}: {money(allowed)} deducted, {money(asked - allowed)} not deducted this month"
-        lines.append(LineResult(id=deduction.id, label=_label(deduction.label, deduction.id, lang), kind="deduction", amount=-allowed, basis=basis))
+        lines.append(
+            LineResult(
+                id=deduction.id,
+                label=_label(deduction.label, deduction.id, lang),
+                kind="deduction",
+                amount=-allowed,
+                basis=basis,
+            )
+        )
         gross -= allowed
     total = sum((ln.amount for ln in lines), ZERO)
     if not per_line:
         rounded = round_money(total, rounding)
         if rounded != total:
-            lines.append(LineResult(id="rounding", label=_label({"en": "Rounding", "zh": "舍入"}, "", lang), kind="rounding", amount=rounded - total, basis=f"total {number(total)} rounded {rounding.mode.replace('_', '-')} to {number(rounding.quantum)}"))
+            lines.append(
+                LineResult(
+                    id="rounding",
+                    label=_label({"en": "Rounding", "zh": "舍入"}, "", lang),
+                    kind="rounding",
+                    amount=rounded - total,
+                    basis=f"total {number(total)} rounded {rounding.mode.replace('_', '-')} to {number(rounding.quantum)}",
+                )
+            )
         total = rounded
-    return PayResult(currency=currency, level=inputs.level, coefficient=inputs.coefficient, lines=lines, total=total)
+    return PayResult(
+        currency=currency,
+        level=inputs.level,
+        coefficient=inputs.coefficient,
+        lines=lines,
+        total=total,
+    )
 
 
 def _r(amount: Decimal, rounding: Rounding, per_line: bool) -> Decimal:

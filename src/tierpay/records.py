@@ -173,7 +173,8 @@ def parse_records(
         if reasons:
             rejected.append(Rejection(source=source, row=row_number, agent_id=agent_id, period=period, reasons=reasons))
         else:
-            assert agent_id is not None and period is not None
+            assert agent_id is not None
+            assert period is not None
             good.append(
                 AgentPeriod(
                     agent_id=agent_id,
@@ -254,7 +255,9 @@ def _show(number: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def records_from_dicts(ruleset: CompiledRuleset, rows: Iterable[Mapping[str, Any]], source: str = "<records>") -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
+def records_from_dicts(
+    ruleset: CompiledRuleset, rows: Iterable[Mapping[str, Any]], source: str = "<records>"
+) -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
     """``parse_records`` for plain dicts, numbered from 1; nested ``attributes``/``metrics`` are flattened."""
     numbered: list[RawRow] = []
     for i, row in enumerate(rows, start=1):
@@ -265,5 +268,3 @@ def records_from_dicts(ruleset: CompiledRuleset, rows: Iterable[Mapping[str, Any
                 flat.update(inner)
         numbered.append((i, flat))
     return parse_records(ruleset, numbered, source)
-
-

@@ -53,7 +53,18 @@ def review_cell(d: Decision) -> str:
 def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = "simple") -> str:
     """A readable table of every decision."""
     attrs = [a for a in ("team", "region") if a in ruleset.model.attributes]
-    headers = ["agent", "period", *attrs, "level", "action", "qualifies", "score", "grade", "review", f"pay ({ruleset.model.currency})"]
+    headers = [
+        "agent",
+        "period",
+        *attrs,
+        "level",
+        "action",
+        "qualifies",
+        "score",
+        "grade",
+        "review",
+        f"pay ({ruleset.model.currency})",
+    ]
     rows = []
     for d in outcome.decisions:
         rows.append(
@@ -166,16 +177,25 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     ]
     rows = [[_line_label(ruleset, line.id, line.label, lang), money(line.amount), line.basis] for line in pay.lines]
     rows.append(["Total" if lang == "en" else "合计", money(pay.total), pay.currency])
-    table = tabulate(rows, headers=["line", "amount", "how"], tablefmt="simple", disable_numparse=True, colalign=("left", "right", "left"))
+    table = tabulate(
+        rows,
+        headers=["line", "amount", "how"],
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=("left", "right", "left"),
+    )
     return "\n".join(head) + table + "\n"
 
 
 def _line_label(ruleset: CompiledRuleset, line_id: str, fallback: str, lang: str) -> str:
     pay = ruleset.model.pay
     if pay is not None:
-        for line in [*pay.lines, *pay.deductions]:
-            if line.id == line_id:
-                return label_text(line.label, lang, line_id)
+        for item in pay.lines:
+            if item.id == line_id:
+                return label_text(item.label, lang, line_id)
+        for deduction in pay.deductions:
+            if deduction.id == line_id:
+                return label_text(deduction.label, lang, line_id)
     return fallback
 
 
@@ -212,5 +232,13 @@ def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "regio
     for key in by:
         rows = [[k, n, money(t)] for k, n, t in summary_rows(outcome, key)]
         rows.append(["total", count, money(grand)])
-        blocks.append(tabulate(rows, headers=[key, "agents", "pay"], tablefmt=tablefmt, disable_numparse=True, colalign=("left", "right", "right")))
+        blocks.append(
+            tabulate(
+                rows,
+                headers=[key, "agents", "pay"],
+                tablefmt=tablefmt,
+                disable_numparse=True,
+                colalign=("left", "right", "right"),
+            )
+        )
     return "\n\n".join(blocks) + "\n"

@@ -86,7 +86,9 @@ def review_period(rule: Review, better: str, items: Sequence[ReviewInput]) -> li
     return [results[i] for i in range(len(items))]
 
 
-def _rank_cohort(rule: Review, better: str, name: str, members: list[tuple[int, ReviewInput]]) -> dict[int, ReviewResult]:
+def _rank_cohort(
+    rule: Review, better: str, name: str, members: list[tuple[int, ReviewInput]]
+) -> dict[int, ReviewResult]:
     size = len(members)
     out: dict[int, ReviewResult] = {}
     if size < rule.min_cohort_size:
@@ -125,9 +127,10 @@ def _rank_cohort(rule: Review, better: str, name: str, members: list[tuple[int, 
         flagged = False
         if at_cutoff:
             flagged = rule.ties == "include_all_tied"
-            verdict = (
-                f"tied with others across the bottom-{k} cut-off: "
-                + ("all tied agents are flagged (include_all_tied)" if flagged else "not flagged (ties go the employee's way)")
+            verdict = f"tied with others across the bottom-{k} cut-off: " + (
+                "all tied agents are flagged (include_all_tied)"
+                if flagged
+                else "not flagged (ties go the employee's way)"
             )
         elif in_bottom:
             flagged = True

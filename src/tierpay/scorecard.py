@@ -13,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
-from tierpay.model import BandNorm, LinearNorm, Metric, PercentileNorm, RatioNorm, Scorecard, ScoreVeto, ZScoreNorm
+from tierpay.model import (
+    BandNorm,
+    LinearNorm,
+    Metric,
+    PercentileNorm,
+    RatioNorm,
+    Scorecard,
+    ScoreVeto,
+    ZScoreNorm,
+)
 from tierpay.results import Score, ScorePart
 
 ZERO = Decimal(0)
@@ -126,7 +135,17 @@ def _compute(
             metric = metrics.get(part.metric)
             better = metric.better if metric is not None else "higher"
             if part.rate and low_volume[i]:
-                parts.append(ScorePart(metric=part.metric, value=value, normalised=None, weight=part.weight, effective_weight=ZERO, points=ZERO, note="not graded: low volume"))
+                parts.append(
+                    ScorePart(
+                        metric=part.metric,
+                        value=value,
+                        normalised=None,
+                        weight=part.weight,
+                        effective_weight=ZERO,
+                        points=ZERO,
+                        note="not graded: low volume",
+                    )
+                )
                 continue
             weight = part.weight / full_weight if low_volume[i] else part.weight
             norm = part.normalise

@@ -61,7 +61,12 @@ class State(BaseModel):
         writer.writerow(STATE_COLUMNS)
         for agent in self.agents:
             row = agent.model_dump()
-            writer.writerow(["" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c] for c in STATE_COLUMNS])
+            writer.writerow(
+                [
+                    "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+                    for c in STATE_COLUMNS
+                ]
+            )
         return out.getvalue()
 
     @classmethod

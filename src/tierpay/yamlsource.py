@@ -149,9 +149,7 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise RulesetError(
-                [self.locations.problem(path, f"more than {MAX_NODES} values (an alias bomb?)")]
-            )
+            raise RulesetError([self.locations.problem(path, f"more than {MAX_NODES} values (an alias bomb?)")])
         if depth > MAX_DEPTH:
             raise RulesetError([self.locations.problem(path, f"nesting deeper than {MAX_DEPTH} levels")])
         mark = node.start_mark
@@ -163,9 +161,7 @@ class _Builder:
             for key_node, value_node in node.value:
                 key = self.loader.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | bool):
-                    raise RulesetError(
-                        [self.locations.problem(path, f"a key must be text, not {type(key).__name__}")]
-                    )
+                    raise RulesetError([self.locations.problem(path, f"a key must be text, not {type(key).__name__}")])
                 if key in out:
                     k = key_node.start_mark
                     first = self.locations.positions.get((*path, key))
