@@ -101,7 +101,7 @@ class _Compiler:
                 line, column = self.loc.expression_position(path, source, error.offset)
             else:
                 pos = self.loc.find(path)
-                line, column = pos.line, pos.column
+                line, column = pos.line, pos.column + (1 if pos.style in ("'", '"') else 0)
             self.problems.append(Problem(self.loc.file, line, column, where, message, source))
 
     def _stage_hint(self, message: str, stage: Stage) -> str:
@@ -159,6 +159,7 @@ class _Compiler:
         for name in names:
             visit(name, [])
         if any("circular" in p.message for p in self.problems):
+            self.stages["derived"] = {**base, **dict.fromkeys(names, "unknown")}
             return tuple(order)
         symbols = dict(base)
         for name in order:

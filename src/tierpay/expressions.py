@@ -9,6 +9,9 @@ always resolved from plain dicts, never from Python objects' attributes.
 
 from __future__ import annotations
 
+import difflib
+import re
+
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -166,8 +169,13 @@ def _engine_message(error: BaseException) -> str:
     return str(message)
 
 
+_LEXER: list[Any] = []
+
+
 def _lex(source: str) -> list[Any]:
-    lexer = rparser.Parser()._lexer.clone()
+    if not _LEXER:  # building rule-engine's parser costs ~0.3 s: do it once
+        _LEXER.append(rparser.Parser()._lexer)
+    lexer = _LEXER[0].clone()
     lexer.input(source)
     tokens = []
     try:
@@ -230,7 +238,8 @@ def compile_expression(
     try:
         rule = rule_engine.Rule(source, context=context)
     except rerrors.SymbolResolutionError as error:
-        hint = f" (did you mean '{error.suggestion}'?)" if getattr(error, "suggestion", None) else ""
+        close = difflib.get_close_matches(error.symbol_name, list(symbols), n=1, cutoff=0.7)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ExpressionProblem(
             f"unknown name '{error.symbol_name}'{hint}", _find_word(source, error.symbol_name)
         ) from None
@@ -260,8 +269,6 @@ def _article(kind: str) -> str:
 
 
 def _find_word(source: str, word: str) -> int | None:
-    import re
-
     match = re.search(rf"(?<![A-Za-z0-9_$]){re.escape(word)}(?![A-Za-z0-9_])", source)
     return match.start() if match else None
 

@@ -122,7 +122,7 @@ def _problems(
         path, known = _data_path(tuple(item["loc"]), data, item["type"] == "missing")
         path = (*prefix, *path)
         message = _message(item, path, known, root, data, prefix)
-        pos = locations.find(path if known else path[:-1])
+        pos = locations.find(path if known else path[:-1], key=True)
         key = (format_path(path), pos.line, pos.column)
         if key not in found:
             found[key] = []

@@ -8,7 +8,6 @@ exact ``Decimal`` from their text, and the document's size and alias expansion a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,18 +38,21 @@ class Locations:
 
     file: str
     positions: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
 
-    def find(self, path: PathKey) -> Position:
-        """The position of ``path``, or of its nearest ancestor that has one."""
+    def find(self, path: PathKey, key: bool = False) -> Position:
+        """The position of ``path`` (of its key, if ``key``), or of its nearest located ancestor."""
         for end in range(len(path), -1, -1):
-            pos = self.positions.get(tuple(path[:end]))
+            sub = tuple(path[:end])
+            pos = (self.keys.get(sub) if key else None) or self.positions.get(sub)
             if pos is not None:
                 return pos
         return Position(0, 0)
 
     def problem(self, path: PathKey, message: str, expression: str | None = None) -> Problem:
-        """A ``Problem`` at ``path`` of this document."""
-        pos = self.find(path)
+        """A ``Problem`` at the key of ``path`` in this document."""
+        pos = self.find(path, key=True)
         return Problem(self.file, pos.line, pos.column, format_path(path), message, expression)
 
     def expression_position(self, path: PathKey, text: str, offset: int) -> tuple[int, int]:
@@ -61,8 +63,11 @@ class Locations:
         before = text[:offset]
         newlines = before.count("\n")
         if pos.style in ("|", ">"):
-            # Block scalar: content starts on the next line; indentation is not in the text.
-            return pos.line + 1 + newlines, offset - (before.rfind("\n") + 1) + 1
+            # Block scalar: content starts on the next line; its indentation is not in the text.
+            line = pos.line + 1 + newlines
+            content = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            indent = len(content) - len(content.lstrip(" "))
+            return line, indent + offset - (before.rfind("\n") + 1) + 1
         if newlines:
             return pos.line + newlines, offset - before.rfind("\n")
         quote = 1 if pos.style in ("'", '"') else 0
@@ -119,7 +124,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, Locations]:
     Raises ``RulesetError`` for bad syntax, duplicate keys, and documents too large or too
     deeply nested to be a ruleset.
     """
-    locations = Locations(file)
+    locations = Locations(file, lines=text.splitlines())
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise RulesetError([Problem(file, 0, 0, "", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB")])
     loader = _Loader(text)
@@ -177,6 +182,8 @@ class _Builder:
                             )
                         ]
                     )
+                k = key_node.start_mark
+                self.locations.keys.setdefault((*path, key), Position(k.line + 1, k.column + 1))
                 out[key] = self.build(value_node, (*path, key), depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -185,6 +192,3 @@ class _Builder:
         if isinstance(value, bytes):
             raise RulesetError([self.locations.problem(path, "binary values are not allowed")])
         return value
-
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
