@@ -132,7 +132,7 @@ def test_every_problem_at_once_sorted_by_line() -> None:
     assert problems(text) == [
         "x.yaml:11:23: levels[0].entry: the lowest level 'L1' is the floor: it takes no entry",
         "x.yaml:12:31: levels[1].entry: unknown name 'nope'",
-        "x.yaml:13:9: levels[2].id: level id 'L2' is used twice",
+        "x.yaml:13:6: levels[2].id: level id 'L2' is used twice",
     ]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal

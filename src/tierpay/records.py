@@ -111,6 +111,9 @@ def parse_records(
     unknown_columns: dict[str, None] = {}
     for row_number, raw in rows:
         reasons: list[str] = [f"row: {raw[SHAPE_KEY]}"] if SHAPE_KEY in raw else []
+        if reasons and len(raw) == 1:  # nothing else to check
+            rejected.append(Rejection(source=source, row=row_number, agent_id=None, period=None, reasons=reasons))
+            continue
         for key in raw:
             if key not in known:
                 unknown_columns.setdefault(str(key))

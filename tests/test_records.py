@@ -1,0 +1,149 @@
+"""Records: every bad row becomes a rejection with every reason; good rows are exact."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tierpay import RecordsError, evaluate, read_records, records_from_dicts
+from tierpay.records import parse_number
+
+from .conftest import SAMPLE_MONTH
+
+
+def row(**changes: object) -> dict[str, object]:
+    """A valid record of the mini ruleset, with changes."""
+    base: dict[str, object] = {"agent_id": "A1", "period": "2026-01", "level": "L1", "qa": "82.5", "team": "T1"}
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"qa": ""}, "qa: missing"),
+        ({"qa": "105"}, "qa: 105 is above the maximum 100"),
+        ({"qa": "-1"}, "qa: -1 is below the minimum 0"),
+        ({"qa": "abc"}, "qa: 'abc' is not a number"),
+        ({"qa": "85%"}, "qa: '85%' has a percent sign: write the number alone"),
+        ({"qa": "1,000"}, "qa: '1,000' has a thousands separator: write the digits alone"),
+        ({"qa": "８５"}, "qa: '８５' has full-width characters: use ASCII digits"),
+        ({"qa": "NaN"}, "qa: 'NaN' is not a number"),
+        ({"qa": float("inf")}, "qa: inf is not a finite number"),
+        ({"qa": True}, "qa: true/false is not a number"),
+        ({"incidents": "1.5"}, "incidents: '1.5' is not a whole number"),
+        ({"level": "L9"}, "level: unknown level 'L9' (levels: L1, L2, L3)"),
+        ({"status": "intern"}, "status: 'intern' is not one of probation, regular"),
+        ({"period": "2026-13"}, "period: '2026-13' is not a month written YYYY-MM"),
+        ({"period": ""}, "period: missing"),
+        ({"agent_id": " "}, "agent_id: missing"),
+    ],
+)
+def test_each_kind_of_bad_record_is_rejected_with_its_reason(mini, changes, reason) -> None:
+    """Each kind of bad value gives one exact reason, and the record is not evaluated."""
+    good, rejected, _ = records_from_dicts(mini, [row(**changes)])
+    assert good == []
+    assert rejected[0].reasons == [reason]
+
+
+def test_all_reasons_of_a_record_are_listed(mini) -> None:
+    """A record with several problems lists all of them."""
+    _, rejected, _ = records_from_dicts(mini, [row(qa="x", level="L7", period="26-1")])
+    assert rejected[0].reasons == [
+        "period: '26-1' is not a month written YYYY-MM",
+        "level: unknown level 'L7' (levels: L1, L2, L3)",
+        "qa: 'x' is not a number",
+    ]
+
+
+def test_duplicates_are_all_rejected_and_name_each_other(mini) -> None:
+    """Two records for one agent and period are both rejected: tierpay does not guess."""
+    good, rejected, _ = records_from_dicts(mini, [row(), row(qa="90"), row(agent_id="A2")])
+    assert [r.agent_id for r in good] == ["A2"]
+    assert [str(r) for r in rejected] == [
+        "<records>:1 (A1 2026-01): duplicate: agent A1 has another record for 2026-01 at <records>:2",
+        "<records>:2 (A1 2026-01): duplicate: agent A1 has another record for 2026-01 at <records>:1",
+    ]
+
+
+def test_numbers_are_exact_decimals(mini) -> None:
+    """Text and floats become exact decimals: no binary fractions leak in."""
+    good, _, _ = records_from_dicts(mini, [row(qa="80.10"), row(agent_id="A2", qa=0.1)])
+    assert good[0].metrics["qa"] == Decimal("80.10")
+    assert good[1].metrics["qa"] == Decimal("0.1")
+    assert parse_number(" 1e2 ") == Decimal("1e2")
+
+
+def test_defaults_fill_missing_metrics_and_attributes(mini) -> None:
+    """A metric or attribute with a default may be left out."""
+    good, _, _ = records_from_dicts(mini, [{"agent_id": "A1", "period": "2026-01", "qa": 80}])
+    assert good[0].metrics["incidents"] == 0
+    assert good[0].attributes == {"team": "T1", "status": "regular"}
+
+
+def test_levels_may_be_given_by_name(mini) -> None:
+    """An HR export that writes the level's Chinese name is understood."""
+    good, _, _ = records_from_dicts(mini, [row(level="二星")])
+    assert good[0].level == "L2"
+
+
+def test_unknown_columns_are_a_warning(mini) -> None:
+    """Columns the ruleset does not know are ignored with one warning naming them."""
+    _, _, warnings = records_from_dicts(mini, [row(name="张三"), row(agent_id="A2", name="李四")])
+    assert warnings == ["<records>: columns not in the ruleset were ignored: name"]
+
+
+def test_nested_json_shape_is_accepted(mini) -> None:
+    """Records may nest attributes and metrics, as an API would send them."""
+    good, _, _ = records_from_dicts(
+        mini, [{"agent_id": "A1", "period": "2026-01", "attributes": {"team": "T2"}, "metrics": {"qa": 81}}]
+    )
+    assert good[0].attributes["team"] == "T2"
+
+
+def test_sample_file_accounts_for_every_row(stars) -> None:
+    """Every data row of the sample CSV is decided or rejected, exactly once."""
+    lines = SAMPLE_MONTH.read_text(encoding="utf-8").splitlines()[1:]
+    outcome = evaluate(stars, read_records(stars, SAMPLE_MONTH))
+    seen = [d.row for d in outcome.decisions] + [r.row for r in outcome.rejections]
+    assert sorted(seen) == list(range(2, len(lines) + 2))
+    assert len(outcome.rejections) == 10
+
+
+def test_csv_row_with_wrong_cell_count_is_rejected(mini, tmp_path: Path) -> None:
+    """A row with too few cells is rejected, not padded silently."""
+    path = tmp_path / "r.csv"
+    path.write_text("agent_id,period,level,qa,team\nA1,2026-01,L1,80,T1\nA2,2026-01,L1\n", encoding="utf-8")
+    batch = read_records(mini, path)
+    assert [r.agent_id for r in batch.records] == ["A1"]
+    assert batch.rejections[0].reasons[0] == "row: has 3 cells, the header has 5"
+
+
+def test_gbk_csv_is_refused_clearly(mini, tmp_path: Path) -> None:
+    """A CSV saved by Excel in China (GBK) is refused with advice, never mis-read."""
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("agent_id,period,team,qa\nA1,2026-01,一组,80\n".encode("gbk"))
+    with pytest.raises(RecordsError) as caught:
+        read_records(mini, path)
+    assert str(caught.value) == (
+        f"{path}:2: not UTF-8 text. It looks like GBK/GB18030, as Excel writes CSV in China: "
+        "save it as 'CSV UTF-8' instead."
+    )
+
+
+def test_byte_order_mark_is_accepted(mini, tmp_path: Path) -> None:
+    """A UTF-8 byte-order mark (Excel's 'CSV UTF-8') does not spoil the first column name."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffagent_id,period,qa\nA1,2026-01,80\n".encode())
+    assert [r.agent_id for r in read_records(mini, path).records] == ["A1"]
+
+
+def test_json_records_file(mini, tmp_path: Path) -> None:
+    """JSON files are read with exact numbers; a non-object item is rejected."""
+    path = tmp_path / "r.json"
+    path.write_text('{"records": [{"agent_id": "A1", "period": "2026-01", "qa": 80.15}, 7]}', encoding="utf-8")
+    batch = read_records(mini, path)
+    assert batch.records[0].metrics["qa"] == Decimal("80.15")
+    assert batch.rejections[0].reasons == ["row: item 2 is not an object"]
