@@ -39,7 +39,11 @@ def test_trace_keeps_each_clause_with_its_values() -> None:
     expr = compile_expression("qa >= 85 and calls > 1000 and not flag", SYMBOLS, "x", "boolean")
     trace = expr.trace({"qa": Decimal(82), "calls": Decimal(1200), "flag": False})
     assert trace.held is False
-    assert [(c.text, c.held) for c in trace.children] == [("qa >= 85", False), ("calls > 1000", True), ("not flag", True)]
+    assert [(c.text, c.held) for c in trace.children] == [
+        ("qa >= 85", False),
+        ("calls > 1000", True),
+        ("not flag", True),
+    ]
     first = trace.children[0]
     assert (first.left, first.op, first.right) == (("qa", Decimal(82)), ">=", ("85", Decimal(85)))
 

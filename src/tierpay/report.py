@@ -90,7 +90,11 @@ def rejections_text(rejections: Sequence[Rejection]) -> str:
 
 
 def decision_columns(ruleset: CompiledRuleset) -> list[str]:
-    """The fixed column order of the decisions CSV."""
+    """The fixed column order of the decisions CSV.
+
+    The input file and row are left out (they are in the JSON), so that month-by-month runs
+    chained through the state give the same bytes as one run over the whole history.
+    """
     model = ruleset.model
     line_ids = [ln.id for ln in model.pay.lines] + [d.id for d in model.pay.deductions] if model.pay else []
     floors = ["probation_floor", "minimum_wage", "rounding"] if model.pay else []
@@ -99,7 +103,7 @@ def decision_columns(ruleset: CompiledRuleset) -> list[str]:
         "action", "reason", "on_probation", "score", "grade", "coefficient",
         "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
         "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*line_ids, *floors]],
-        "pay_total", "currency", "ruleset_version", "ruleset_sha256", "source", "row",
+        "pay_total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
@@ -126,8 +130,6 @@ def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset, header: bool = Tru
             "currency": ruleset.model.currency,
             "ruleset_version": outcome.ruleset.version,
             "ruleset_sha256": outcome.ruleset.sha256,
-            "source": d.source,
-            "row": d.row,
         }
         for attr in ruleset.model.attributes:
             value = d.values.get(attr, "")
