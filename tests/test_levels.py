@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierpay import State, evaluate
+from tierpay import State, evaluate, read_records
 
-from .conftest import build
+from .conftest import SAMPLE_H1, build
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
@@ -210,19 +210,19 @@ def test_max_steps_allows_a_double_promotion() -> None:
     assert decision.why == "met the entry criteria of L3 (三星) for 2 consecutive periods (2 steps)"
 
 
-def test_pay_effective_next_period_keeps_this_months_pay_level() -> None:
-    """A promotion with ``pay_effective: next_period`` pays the old level this month."""
-    data = build().model.model_dump(mode="json", exclude_none=True)
-    del data  # the mini ruleset has no pay; the shipped one pays next period
-    from .conftest import SAMPLE_H1, STARS
-
-    from tierpay import load_ruleset, read_records
-
-    stars = load_ruleset(STARS)
+def test_pay_effective_next_period_keeps_this_months_pay_level(stars) -> None:
+    """The shipped ruleset pays a promotion from the next period: this month pays the old level."""
     outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
     promoted = [d for d in outcome.decisions if d.action == "promote"]
     assert promoted
     assert all(d.pay is not None and d.pay.level == d.level_before for d in promoted)
+    after = [outcome.decision(d.agent_id, _next(d.period)) for d in promoted if d.period < "2026-06"]
+    assert all(d.pay is not None and d.pay.level == d.level_before for d in after)
+
+
+def _next(period: str) -> str:
+    year, month = map(int, period.split("-"))
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
 qa_values = st.one_of(st.none(), st.integers(min_value=50, max_value=100))

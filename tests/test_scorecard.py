@@ -1,0 +1,122 @@
+"""Scorecard normalisation against hand-computed values, minimum volume and vetoes."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from tierpay.model import BandNorm, LinearNorm, Metric, RatioNorm, Scorecard, ScoreVeto
+from tierpay.scorecard import band, compute_scores, linear, percentile, ratio, zscore
+
+
+def test_linear_clamps_between_worst_and_best() -> None:
+    """Linear: 0 at worst, 1 at best, proportional between, clamped outside; works reversed."""
+    norm = LinearNorm(method="linear", worst=D(60), best=D(95))
+    assert linear(D(60), norm) == 0
+    assert linear(D("77.5"), norm) == D("0.5")
+    assert linear(D(100), norm) == 1
+    assert linear(D(50), norm) == 0
+    aht = LinearNorm(method="linear", worst=D(600), best=D(300))  # lower is better
+    assert linear(D(450), aht) == D("0.5")
+
+
+def test_ratio_to_target_follows_direction_and_cap() -> None:
+    """Ratio: actual/target (target/actual when lower is better), capped."""
+    norm = RatioNorm(method="ratio", target=D(1000), cap=D("1.2"))
+    assert ratio(D(900), norm, "higher") == D("0.9")
+    assert ratio(D(1500), norm, "higher") == D("1.2")
+    assert ratio(D(1250), norm, "lower") == D("0.8")
+    assert ratio(D(0), norm, "lower") == D("1.2")
+
+
+def test_band_is_best_inside_and_falls_off_both_sides() -> None:
+    """Band: 1 inside [low, high], linear to 0 at worst_low and worst_high."""
+    norm = BandNorm(method="band", worst_low=D(180), low=D(300), high=D(420), worst_high=D(600))
+    assert band(D(360), norm) == 1
+    assert band(D(240), norm) == D("0.5")
+    assert band(D(510), norm) == D("0.5")
+    assert band(D(700), norm) == 0
+
+
+def test_percentile_counts_ties_as_half() -> None:
+    """Percentile: share of the others beaten, a tie counting half."""
+    population = [D(10), D(20), D(20), D(40)]
+    assert percentile(D(40), population, "higher") == 1
+    assert percentile(D(10), population, "higher") == 0
+    assert percentile(D(20), population, "higher") == D("0.5")  # beats 1, ties 1: (1 + 0.5) / 3
+    assert percentile(D(10), population, "lower") == 1
+    assert percentile(D(5), [D(5)], "higher") == 1
+
+
+def test_zscore_is_clipped_and_rescaled() -> None:
+    """Z-score: (x - mean) / sd, signed by direction, clipped to ±clip and mapped to [0, 1]."""
+    population = [D(2), D(4), D(4), D(4), D(5), D(5), D(7), D(9)]  # mean 5, sd 2
+    assert zscore(D(9), population, "higher", D(3)) == (D(2) + 3) / 6
+    assert zscore(D(9), population, "lower", D(3)) == (D(-2) + 3) / 6
+    assert zscore(D(5), [D(5), D(5)], "higher", D(3)) == D("0.5")
+
+
+def card(**extra: object) -> Scorecard:
+    """A two-part scorecard: QA (0.6, linear 60-100) and CSAT (0.4, a rate, linear 80-100)."""
+    data: dict[str, object] = {
+        "parts": [
+            {"metric": "qa", "weight": "0.6", "normalise": {"method": "linear", "worst": 60, "best": 100}},
+            {
+                "metric": "csat",
+                "weight": "0.4",
+                "rate": True,
+                "normalise": {"method": "linear", "worst": 80, "best": 100},
+            },
+        ],
+        "min_volume": {"metric": "calls", "at_least": 300},
+    }
+    data.update(extra)
+    return Scorecard.model_validate(data)
+
+
+METRICS = {"qa": Metric(), "csat": Metric(), "calls": Metric(type="integer")}
+
+
+def test_weighted_score_and_parts() -> None:
+    """Score = sum of normalised x weight x scale, and each part is kept for explanations."""
+    [score] = compute_scores(card(), METRICS, [{"qa": D(90), "csat": D(90), "calls": D(1000)}], [None])
+    assert score.value == D("65.00")  # 0.75 * 0.6 * 100 + 0.5 * 0.4 * 100
+    assert [(p.metric, p.normalised, p.points) for p in score.parts] == [
+        ("qa", D("0.750000"), D("45.000000")),
+        ("csat", D("0.500000"), D("20.000000")),
+    ]
+
+
+def test_low_volume_leaves_rate_metrics_out_and_respreads_weight() -> None:
+    """Under the minimum volume the rate metric is not graded and the others carry its weight."""
+    [score] = compute_scores(card(), METRICS, [{"qa": D(90), "csat": D(90), "calls": D(250)}], [None])
+    assert score.value == D("75.00")  # QA alone, weight 0.6 / 0.6 = 1
+    assert score.parts[1].note == "not graded: low volume"
+    assert score.notes == [
+        "calls 250 is below the minimum volume 300: rate metrics (csat) are not graded and their weight is re-spread"
+    ]
+
+
+def test_veto_sets_the_score() -> None:
+    """A veto item (一票否决) sets the score to its declared value, keeping the parts."""
+    veto = ScoreVeto(code="fatal", when="x", score=D(40))
+    [score] = compute_scores(card(), METRICS, [{"qa": D(100), "csat": D(100), "calls": D(900)}], [veto])
+    assert (score.value, score.veto) == (D("40.00"), "fatal")
+    assert score.parts[0].points == D("60.000000")
+
+
+def test_percentile_part_is_computed_within_the_cohort() -> None:
+    """Percentile parts compare an agent with its own cohort only."""
+    sc = Scorecard.model_validate(
+        {"cohort_by": ["team"], "parts": [{"metric": "calls", "weight": 1, "normalise": {"method": "percentile"}}]}
+    )
+    rows = [
+        {"team": "A", "calls": D(100)},
+        {"team": "A", "calls": D(200)},
+        {"team": "B", "calls": D(50)},
+    ]
+    scores = compute_scores(sc, METRICS, rows, [None, None, None])
+    assert [(s.cohort, s.value) for s in scores] == [
+        ("team=A", D("0.00")),
+        ("team=A", D("100.00")),
+        ("team=B", D("100.00")),
+    ]
