@@ -13,6 +13,7 @@ Exit codes (also in ``tierpay --help`` and docs/reference/cli.md):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -117,7 +118,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     err = stderr if stderr is not None else sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out):  # --help and --version print to the given stream
+            args = parser.parse_args(argv)
     except _UsageError as error:
         err.write(parser.format_usage())
         err.write(f"{error}\n")

@@ -200,6 +200,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 gross += topup
     for deduction in pay.deductions:
         asked = values[deduction.metric]
+        if asked == 0:
+            continue
         cap_percent = floors.deduction_cap_percent if floors is not None else HUNDRED
         cap = gross * cap_percent / HUNDRED
         room = max(ZERO, gross - minimum)

@@ -1,0 +1,171 @@
+"""The command line, run in-process: exact outputs and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from tierpay.cli import main
+
+from .conftest import SAMPLE_H1, SAMPLE_MONTH, STARS
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """Run ``tierpay`` with ``argv``; return the exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_validate_ok() -> None:
+    """A valid ruleset: exit 0 and one summary line."""
+    code, out, err = run("validate", str(STARS))
+    assert code == 0
+    assert out.startswith(f"{STARS}: ok: callcenter-stars 2026.1, 5 levels, ")
+    assert err == ""
+
+
+def test_validate_misspelled_metric(tmp_path: Path) -> None:
+    """A misspelled metric: file, line, column, field, the expression and the unknown name; exit 3."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        STARS.read_text(encoding="utf-8").replace('entry: "qa_score >= 85 and', 'entry: "qa_scor >= 85 and'),
+        encoding="utf-8",
+    )
+    (tmp_path / "minimum-wage-2024.yaml").write_text(
+        (STARS.parent / "minimum-wage-2024.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    code, out, err = run("validate", str(bad))
+    assert code == 3
+    assert out == ""
+    line = next(i for i, text in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "qa_scor >=" in text)
+    assert err == (
+        f"{bad}:{line}:13: levels[2].entry: unknown name 'qa_scor' (did you mean 'qa_score'?)\n"
+        "    | qa_scor >= 85 and csat >= 88 and fcr >= 70 and calls_handled >= 1100 and score >= 78\n"
+        "1 problem found\n"
+    )
+
+
+def test_evaluate_table_lists_every_agent_and_the_bad_rows() -> None:
+    """The table has a row per agent; rejections go to stderr; exit 1 because some were rejected."""
+    code, out, err = run("evaluate", str(STARS), str(SAMPLE_MONTH))
+    assert code == 1
+    assert out.splitlines()[0].split() == [
+        "agent",
+        "period",
+        "team",
+        "region",
+        "level",
+        "action",
+        "qualifies",
+        "score",
+        "grade",
+        "review",
+        "pay",
+        "(CNY)",
+    ]
+    assert sum(1 for line in out.splitlines() if line.startswith("A0")) == 69
+    assert "69 decided, 10 rejected; ruleset callcenter-stars 2026.1" in out
+    assert err.count("rejected: ") == 10
+    assert f"rejected: {SAMPLE_MONTH}:72 (A902 2026-01): qa_score: 105 is above the maximum 100\n" in err
+
+
+def test_evaluate_json_accounts_for_every_row() -> None:
+    """The JSON output holds a decision or a rejection for every input row."""
+    code, out, _ = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "json")
+    data = json.loads(out)
+    rows = len(SAMPLE_H1.read_text(encoding="utf-8").splitlines()) - 1
+    assert code == 1
+    assert len(data["decisions"]) + len(data["rejections"]) == rows
+    assert data["ruleset"]["name"] == "callcenter-stars"
+    assert isinstance(data["decisions"][0]["pay"]["total"], str)  # exact decimal text
+
+
+def test_output_file_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    """An existing output file is kept unless --force is given; exit 5 explains."""
+    target = tmp_path / "out.csv"
+    target.write_text("keep me", encoding="utf-8")
+    code, _, err = run("evaluate", str(STARS), str(SAMPLE_MONTH), "--format", "csv", "-o", str(target))
+    assert code == 5
+    assert err == f"error: {target} exists; use --force to overwrite it\n"
+    assert target.read_text(encoding="utf-8") == "keep me"
+    code, _, _ = run("evaluate", str(STARS), str(SAMPLE_MONTH), "--format", "csv", "-o", str(target), "--force")
+    assert code == 1
+    assert target.read_text(encoding="utf-8").startswith("agent_id,period,team,")
+
+
+def test_chained_months_give_the_same_bytes_as_one_run(tmp_path: Path) -> None:
+    """Month-by-month runs through --state-out/--state-in equal one run over the history."""
+    lines = SAMPLE_H1.read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    months = sorted({row.split(",")[1] for row in body if row.split(",")[1].startswith("2026-0")})
+    whole_csv, whole_state = tmp_path / "whole.csv", tmp_path / "whole-state.json"
+    run(
+        "evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "-o", str(whole_csv), "--state-out", str(whole_state)
+    )
+    state = None
+    pieces = []
+    for month in months:
+        part = tmp_path / f"{month}.csv"
+        part.write_text("\n".join([header, *[r for r in body if r.split(",")[1] == month]]) + "\n", encoding="utf-8")
+        out, new_state = tmp_path / f"{month}-out.csv", tmp_path / f"{month}-state.json"
+        args = ["evaluate", str(STARS), str(part), "--format", "csv", "-o", str(out), "--state-out", str(new_state)]
+        if state:
+            args += ["--state-in", str(state)]
+        run(*args)
+        text = out.read_text(encoding="utf-8").splitlines()
+        pieces.extend(text if not pieces else text[1:])
+        state = new_state
+    assert "\n".join(pieces) + "\n" == whole_csv.read_text(encoding="utf-8")
+    assert state is not None
+    assert state.read_text(encoding="utf-8") == whole_state.read_text(encoding="utf-8")
+
+
+def test_state_csv_round_trip(tmp_path: Path) -> None:
+    """State can be kept as CSV for a spreadsheet and read back."""
+    state = tmp_path / "state.csv"
+    run(
+        "evaluate",
+        str(STARS),
+        str(SAMPLE_MONTH),
+        "--format",
+        "csv",
+        "-o",
+        str(tmp_path / "o.csv"),
+        "--state-out",
+        str(state),
+    )
+    assert state.read_text(encoding="utf-8").startswith("agent_id,level,last_period,")
+    code, _, err = run("evaluate", str(STARS), str(SAMPLE_MONTH), "--state-in", str(state))
+    assert code == 1
+    assert "is not after 2026-01, already evaluated for this agent" in err
+
+
+def test_usage_errors_exit_2() -> None:
+    """A wrong command line prints usage and exits 2."""
+    code, _, err = run("evaluate", str(STARS))
+    assert code == 2
+    assert "the following arguments are required: records" in err
+    assert run()[0] == 2
+
+
+def test_unreadable_records_exit_4(tmp_path: Path) -> None:
+    """A records file that cannot be read at all exits 4 with its name."""
+    code, _, err = run("evaluate", str(STARS), str(tmp_path / "missing.csv"))
+    assert code == 4
+    assert err == f"error: {tmp_path / 'missing.csv'}: cannot read: No such file or directory\n"
+
+
+def test_schema_command_prints_json_schema() -> None:
+    """``tierpay schema`` prints the JSON Schema."""
+    code, out, _ = run("schema")
+    assert code == 0
+    assert json.loads(out)["title"] == "tierpay ruleset"
+
+
+def test_help_lists_exit_codes() -> None:
+    """``--help`` documents the exit codes."""
+    code, out, _ = run("--help")
+    assert code == 0
+    assert "5  an output cannot be written" in out

@@ -1,0 +1,53 @@
+"""The engine: every record accounted for once, deterministic, failures become rejections."""
+
+from __future__ import annotations
+
+from tierpay import evaluate, read_records
+
+from .conftest import MINI, SAMPLE_H1, build
+
+
+def test_every_record_decided_or_rejected_once(stars) -> None:
+    """Over the six-month sample, each input row is in exactly one of decisions and rejections."""
+    batch = read_records(stars, SAMPLE_H1)
+    outcome = evaluate(stars, batch)
+    keys = [(d.source, d.row) for d in outcome.decisions] + [(r.source, r.row) for r in outcome.rejections]
+    assert len(keys) == len(set(keys)) == len(batch.records) + len(batch.rejections)
+
+
+def test_same_input_gives_byte_identical_output(stars) -> None:
+    """Two evaluations of the same input serialise to the same bytes."""
+    first = evaluate(stars, read_records(stars, SAMPLE_H1)).model_dump_json()
+    second = evaluate(stars, read_records(stars, SAMPLE_H1)).model_dump_json()
+    assert first == second
+
+
+def test_evaluation_error_rejects_only_that_record() -> None:
+    """A derived value that divides by zero rejects its record and names the expression."""
+    data = dict(MINI, derived={"ratio": "qa / incidents"})
+    outcome = evaluate(
+        build(data),
+        [
+            {"agent_id": "A", "period": "2026-01", "qa": 80, "incidents": 0},
+            {"agent_id": "B", "period": "2026-01", "qa": 80, "incidents": 2},
+        ],
+    )
+    assert [d.agent_id for d in outcome.decisions] == ["B"]
+    assert outcome.rejections[0].reasons == [
+        "derived.ratio.expr: arithmetic error: division by zero in `qa / incidents`"
+    ]
+
+
+def test_every_action_appears_in_the_sample(stars) -> None:
+    """The six-month sample shows each level action at least once, with a readable reason."""
+    outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
+    actions = {d.action for d in outcome.decisions}
+    assert actions == {"promote", "hold", "demote", "convert", "extend_probation", "probation_review"}
+    assert all(d.why for d in outcome.decisions)
+
+
+def test_results_are_stamped_with_the_ruleset(stars) -> None:
+    """Every outcome names the ruleset, its version and content hash."""
+    outcome = evaluate(stars, [])
+    assert (outcome.ruleset.name, outcome.ruleset.version) == ("callcenter-stars", "2026.1")
+    assert outcome.ruleset.sha256 == stars.sha256

@@ -1,0 +1,299 @@
+"""Pay statements computed by hand, rounding modes and stages, floors, caps and reconciliation."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tierpay import evaluate, read_records
+from tierpay.model import BandLookup, Curve, Rounding
+from tierpay.pay import band_coefficient, curve_coefficient, round_money
+from tierpay.report import summary_rows
+
+from .conftest import SAMPLE_H1, build
+
+PAY: dict[str, Any] = {
+    "tierpay": 1,
+    "name": "pay-test",
+    "version": "1",
+    "effective_from": "2026-01-01",
+    "metrics": {
+        "qa": {"min": 0, "max": 100},
+        "worked": {"min": 0, "max": 31},
+        "scheduled": {"min": 0, "max": 31},
+        "absences": {"type": "integer", "min": 0, "default": 0},
+        "nights": {"type": "integer", "min": 0, "default": 0},
+        "loss": {"min": 0, "default": 0},
+        "contract": {"min": 0, "default": 0},
+    },
+    "attributes": {
+        "region": {"values": ["tier1", "tier2"]},
+        "status": {"values": ["probation", "regular"], "default": "regular"},
+    },
+    "grades": [
+        {"grade": "A", "when": "qa >= 90", "coefficient": "1.2"},
+        {"grade": "B", "when": "qa >= 75", "coefficient": "1.0"},
+        {"grade": "D", "coefficient": "0.5"},
+    ],
+    "levels": [
+        {"id": "L1", "name": "一星"},
+        {"id": "L2", "name": "二星", "entry": "qa > 100"},
+        {"id": "L3", "name": "三星", "entry": "qa > 100"},
+    ],
+    "probation": {"min_periods": 3, "max_periods": 6, "convert_if": "qa > 100"},
+    "pay": {
+        "rounding": {"quantum": "0.01", "mode": "half_up", "stage": "line"},
+        "proration": {"worked": "worked", "scheduled": "scheduled"},
+        "lines": [
+            {"id": "base", "by": "region", "prorate": True, "by_level": {"L1": {"tier1": 3000, "tier2": 2000}, "L2": {"tier1": 3500, "tier2": 2500}, "L3": {"tier1": 4000, "tier2": 3000}}},
+            {"id": "allowance", "prorate": True, "by_level": {"L1": 0, "L2": 150, "L3": 300}},
+            {"id": "performance", "by": "region", "times_coefficient": True, "prorate": True, "by_level": {"L1": {"tier1": 1000, "tier2": 600}, "L2": {"tier1": 1200, "tier2": 800}, "L3": {"tier1": 1500, "tier2": 1000}}},
+            {"id": "attendance", "amount": 200, "when": "absences == 0"},
+            {"id": "night", "formula": "nights * 25", "counts_for_minimum_wage": False},
+        ],
+        "deductions": [{"id": "loss", "metric": "loss"}],
+        "floors": {
+            "minimum_wage": {"by": "region", "effective_from": "2024-07-01", "source": "test table", "values": {"tier1": 2690, "tier2": 2490}},
+            "probation_ratio": "0.8",
+            "contract_wage": "contract",
+            "deduction_cap_percent": 20,
+        },
+    },
+}  # fmt: skip
+
+
+def agent(
+    agent_id: str, level: str, region: str, qa: int, worked: int, scheduled: int, **extra: object
+) -> dict[str, object]:
+    """A pay-test record."""
+    return {
+        "agent_id": agent_id,
+        "period": "2026-01",
+        "level": level,
+        "region": region,
+        "qa": qa,
+        "worked": worked,
+        "scheduled": scheduled,
+        **extra,
+    }
+
+
+AGENTS = [
+    agent("A1", "L1", "tier1", 80, 21, 21),
+    agent("A2", "L3", "tier2", 92, 15, 20, absences=2, nights=4),
+    agent("A3", "L1", "tier2", 50, 21, 21, absences=1),
+    agent("A4", "L1", "tier2", 80, 21, 21, status="probation", contract=4000),
+    agent("A5", "L3", "tier1", 95, 22, 22, loss=2000),
+    agent("A6", "L1", "tier2", 80, 21, 21, loss=500),
+    agent("A7", "L2", "tier1", 85, 7, 21, nights=1),
+    agent("A8", "L1", "tier2", 50, 21, 21, absences=1, nights=10),
+]
+
+# agent: [(line, amount), ...], total: worked out by hand, line by line.
+STATEMENTS: dict[str, tuple[list[tuple[str, str]], str]] = {
+    # Full month, grade B: 3000 + 0 + 1000 x 1.0 + 200.
+    "A1": ([("base", "3000.00"), ("allowance", "0.00"), ("performance", "1000.00"), ("attendance", "200.00"), ("night", "0.00")], "4200.00"),
+    # 15/20 days, grade A: 3000 x .75, 300 x .75, 1000 x 1.2 x .75, no attendance (2 absences), 4 nights x 25.
+    "A2": ([("base", "2250.00"), ("allowance", "225.00"), ("performance", "900.00"), ("attendance", "0.00"), ("night", "100.00")], "3475.00"),
+    # Grade D: 2000 + 600 x 0.5 = 2300 < tier2 minimum 2490: topped up by 190.
+    "A3": ([("base", "2000.00"), ("allowance", "0.00"), ("performance", "300.00"), ("attendance", "0.00"), ("night", "0.00"), ("minimum_wage", "190.00")], "2490.00"),
+    # Probation: 2000 + 600 + 200 = 2800 < 80% of the 4000 contract wage = 3200: topped up by 400.
+    "A4": ([("base", "2000.00"), ("allowance", "0.00"), ("performance", "600.00"), ("attendance", "200.00"), ("night", "0.00"), ("probation_floor", "400.00")], "3200.00"),
+    # 4000 + 300 + 1800 + 200 = 6300; a 2000 loss is capped at 20% = 1260.
+    "A5": ([("base", "4000.00"), ("allowance", "300.00"), ("performance", "1800.00"), ("attendance", "200.00"), ("night", "0.00"), ("loss", "-1260.00")], "5040.00"),
+    # 2800; a 500 loss may take at most 2800 - 2490 = 310, so the remainder stays at the minimum wage.
+    "A6": ([("base", "2000.00"), ("allowance", "0.00"), ("performance", "600.00"), ("attendance", "200.00"), ("night", "0.00"), ("loss", "-310.00")], "2490.00"),
+    # Mid-month hire, 7/21 days: 3500/3 = 1166.67, 150/3 = 50, 1200/3 = 400; attendance and nights not prorated.
+    "A7": ([("base", "1166.67"), ("allowance", "50.00"), ("performance", "400.00"), ("attendance", "200.00"), ("night", "25.00")], "1841.67"),
+    # Night-shift pay does not count toward the minimum wage: 2300 counted, topped up by 190, plus 250 nights.
+    "A8": ([("base", "2000.00"), ("allowance", "0.00"), ("performance", "300.00"), ("attendance", "0.00"), ("night", "250.00"), ("minimum_wage", "190.00")], "2740.00"),
+}  # fmt: skip
+
+
+def test_hand_computed_statements() -> None:
+    """Eight agents' statements match the hand computation line by line."""
+    outcome = evaluate(build(PAY), AGENTS)
+    assert outcome.rejections == []
+    for d in outcome.decisions:
+        assert d.pay is not None
+        lines, total = STATEMENTS[d.agent_id]
+        assert [(ln.id, str(ln.amount)) for ln in d.pay.lines] == lines, d.agent_id
+        assert str(d.pay.total) == total, d.agent_id
+        assert sum(ln.amount for ln in d.pay.lines) == d.pay.total
+
+
+def test_statement_says_which_floor_or_cap_changed_the_figure() -> None:
+    """Floors and caps explain themselves on their own line."""
+    outcome = evaluate(build(PAY), AGENTS)
+    basis = {d.agent_id: {ln.id: ln.basis for ln in d.pay.lines} for d in outcome.decisions if d.pay}
+    assert basis["A3"]["minimum_wage"] == (
+        "pay counted toward the minimum wage 2,300.00 is below the minimum wage for region tier2 2,490.00"
+        " (effective 2024-07-01, test table); raised by 190.00"
+    )
+    assert basis["A4"]["probation_floor"] == (
+        "probation pay may not be below 80% of the contract wage 4,000.00 = 3,200.00; raised by 400.00 (Labor Contract Law art. 20)"
+    )
+    assert basis["A5"]["loss"] == (
+        "loss 2,000.00, capped at 20% of the month's pay 6,300.00: 1,260.00 deducted, 740.00 not deducted this month"
+    )
+    assert basis["A6"]["loss"] == (
+        "loss 500.00, limited so the remainder is not below the minimum wage 2,490.00: 310.00 deducted, 190.00 not deducted this month"
+    )
+    assert basis["A2"]["performance"] == "L3, region tier2: 1,000.00 × coefficient 1.2 (grade A) × 15/20 days"
+    assert basis["A2"]["attendance"] == "not paid: condition `absences == 0` not met"
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "expected"),
+    [
+        ("half_up", "2.345", "2.35"),
+        ("half_up", "-2.345", "-2.35"),
+        ("half_even", "2.345", "2.34"),
+        ("half_even", "2.355", "2.36"),
+        ("up", "2.341", "2.35"),
+        ("down", "2.349", "2.34"),
+    ],
+)
+def test_rounding_modes(mode: str, value: str, expected: str) -> None:
+    """Each declared rounding mode rounds as its name says."""
+    assert round_money(D(value), Rounding(mode=mode)) == D(expected)  # type: ignore[arg-type]
+
+
+def test_rounding_to_whole_yuan() -> None:
+    """The quantum can be a whole yuan."""
+    assert round_money(D("1841.50"), Rounding(quantum=D(1))) == D(1842)
+
+
+def test_total_stage_rounds_once_with_a_visible_rounding_line() -> None:
+    """With ``stage: total`` lines keep full precision and one rounding line closes the gap."""
+    data = copy.deepcopy(PAY)
+    data["pay"]["rounding"] = {"quantum": "0.01", "mode": "half_even", "stage": "total"}
+    [d] = evaluate(build(data), [AGENTS[6]]).decisions
+    assert d.pay is not None
+    base = d.pay.lines[0]
+    assert base.amount == D(3500) * D(7) / D(21)
+    rounding = d.pay.lines[-1]
+    assert rounding.id == "rounding"
+    assert d.pay.total == D("1841.67")
+    assert sum(ln.amount for ln in d.pay.lines) == d.pay.total
+    assert rounding.basis == "total 1841.666666666666666666666667 rounded half-even to 0.01"
+
+
+def test_band_lookup_edges_are_explicit() -> None:
+    """Band edges are inclusive or exclusive exactly as declared."""
+    lookup = BandLookup.model_validate(
+        {
+            "of": "score",
+            "bands": [
+                {"below": 60, "coefficient": "0.8"},
+                {"above": 60, "below": 90, "below_inclusive": True, "coefficient": "1.0"},
+                {"above": 90, "above_inclusive": False, "coefficient": "1.2"},
+            ],
+        }
+    )
+    assert band_coefficient(lookup, D("59.99"))[0] == D("0.8")
+    assert band_coefficient(lookup, D(60))[0] == D("1.0")
+    assert band_coefficient(lookup, D(90)) == (D("1.0"), "score 90 in band [60, 90]")
+    assert band_coefficient(lookup, D("90.01"))[0] == D("1.2")
+
+
+def test_overlapping_bands_are_refused() -> None:
+    """Two bands that both include an edge are a validation error."""
+    with pytest.raises(ValueError, match=r"bands\[0\] and bands\[1\] both include 60"):
+        BandLookup.model_validate(
+            {
+                "of": "s",
+                "bands": [{"below": 60, "below_inclusive": True, "coefficient": 1}, {"above": 60, "coefficient": 1}],
+            }
+        )
+
+
+def test_linear_pay_curve_is_interpolated_and_clamped() -> None:
+    """The curve 0.8 at 60 to 1.2 at 100 gives 1.0 at 80 and clamps outside."""
+    curve = Curve.model_validate({"of": "score", "points": [[60, "0.8"], [100, "1.2"]]})
+    assert curve_coefficient(curve, D(80))[0] == D("1.0000")
+    assert curve_coefficient(curve, D(50))[0] == D("0.8")
+    assert curve_coefficient(curve, D(120))[0] == D("1.2")
+    assert curve_coefficient(curve, D(70)) == (D("0.9000"), "score 70 between 60 (0.8) and 100 (1.2): 0.9")
+
+
+def test_no_float_reaches_money(stars) -> None:
+    """Every amount in the sample's statements is a Decimal quantised to the cent."""
+    outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
+    for d in outcome.decisions:
+        assert d.pay is not None
+        for line in d.pay.lines:
+            assert isinstance(line.amount, D)
+            assert line.amount == line.amount.quantize(D("0.01"))
+
+
+def test_summary_reconciles_with_the_rows(stars) -> None:
+    """Totals by level, team and region each add up to the sum of all statements."""
+    outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
+    grand = sum(d.pay.total for d in outcome.decisions if d.pay)
+    for key in ("level", "team", "region"):
+        rows = summary_rows(outcome, key)
+        assert sum(total for _, _, total in rows) == grand
+        assert sum(n for _, n, _ in rows) == len(outcome.decisions)
+
+
+def test_sample_agent_below_minimum_wage_is_lifted(stars) -> None:
+    """In the sample, a tier-2 one-star agent graded D is lifted to the minimum wage, and told so."""
+    outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
+    lifted = [d for d in outcome.decisions if d.pay and any(ln.id == "minimum_wage" for ln in d.pay.lines)]
+    assert lifted
+    d = lifted[0]
+    assert d.pay is not None
+    line = next(ln for ln in d.pay.lines if ln.id == "minimum_wage")
+    assert line.basis.startswith("pay counted toward the minimum wage")
+    counted = sum(ln.amount for ln in d.pay.lines if ln.id not in ("night_shift", "minimum_wage", "loss"))
+    assert counted + line.amount >= D("2490") * D(d.values["worked_days"]) / D(d.values["scheduled_days"]) - D("0.01")
+
+
+amounts = st.decimals(min_value=0, max_value=100, places=0)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    qa=st.integers(0, 100),
+    worked=st.integers(0, 23),
+    absences=st.integers(0, 3),
+    nights=st.integers(0, 10),
+    loss=st.decimals(min_value=0, max_value=5000, places=2),
+    contract=st.decimals(min_value=0, max_value=9000, places=2),
+    level=st.sampled_from(["L1", "L2", "L3"]),
+    region=st.sampled_from(["tier1", "tier2"]),
+    status=st.sampled_from(["probation", "regular"]),
+    stage=st.sampled_from(["line", "total"]),
+    mode=st.sampled_from(["half_up", "half_even", "up", "down"]),
+)
+def test_lines_always_sum_to_the_total(
+    qa, worked, absences, nights, loss, contract, level, region, status, stage, mode
+) -> None:
+    """Whatever the inputs, the lines add up exactly to a total that is quantised to the cent."""
+    data = copy.deepcopy(PAY)
+    data["pay"]["rounding"] = {"quantum": "0.01", "mode": mode, "stage": stage}
+    record = agent(
+        "X",
+        level,
+        region,
+        qa,
+        worked,
+        23,
+        absences=absences,
+        nights=nights,
+        loss=str(loss),
+        contract=str(contract),
+        status=status,
+    )
+    [d] = evaluate(build(data), [record]).decisions
+    assert d.pay is not None
+    assert sum(ln.amount for ln in d.pay.lines) == d.pay.total
+    assert d.pay.total == d.pay.total.quantize(D("0.01"))
+    deductions = -sum(ln.amount for ln in d.pay.lines if ln.kind == "deduction")
+    assert deductions <= loss
