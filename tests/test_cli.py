@@ -169,3 +169,54 @@ def test_help_lists_exit_codes() -> None:
     code, out, _ = run("--help")
     assert code == 0
     assert "5  an output cannot be written" in out
+
+
+def test_review_shows_each_cohort_with_flags_ties_and_exemptions() -> None:
+    """``tierpay review`` ranks each cohort; the sample's January tie in T2 is left unflagged."""
+    code, out, _ = run("review", str(STARS), str(SAMPLE_H1), "--period", "2026-01")
+    assert code == 1  # the sample's bad rows
+    assert "2026-01  team=T2: 14 ranked by score, bottom 1 flagged for review" in out
+    assert out.count("tie at cut-off, not flagged") == 2
+    assert "exempt: probation" in out
+    assert "2026-01  team=T5: not ranked (cohort team=T5 has 5 agents, below the minimum of 8: not ranked)" in out
+    assert "tierpay never decides one" in out
+    assert "Fairness screen by gender (2026-01)" in out
+
+
+def test_review_json_carries_fairness() -> None:
+    """The JSON review output lists each agent's review and the fairness screen."""
+    _, out, _ = run("review", str(STARS), str(SAMPLE_MONTH), "--format", "json")
+    data = json.loads(out)
+    assert {g["group"] for g in data["fairness"]["groups"]} == {"F", "M", "undisclosed"}
+    assert len(data["review"]) == 69
+
+
+def test_statement_explains_every_line() -> None:
+    """``tierpay statement`` prints each line with how it was computed, and the total."""
+    code, out, _ = run("statement", str(STARS), str(SAMPLE_H1), "--agent", "A015", "--period", "2026-05")
+    assert code == 1
+    assert out.splitlines()[0] == "Pay statement: A015  2026-05"
+    assert "Deduction for losses   -1,120.00  loss_deduction 1,500.00, capped at 20% of the month's pay 5,600.00" in out
+    assert out.rstrip().endswith("Total                   4,480.00  CNY")
+
+
+def test_statement_for_an_unknown_agent() -> None:
+    """Asking for an agent with no decision says so."""
+    code, _, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "NOBODY")
+    assert code == 1
+    assert err.startswith("error: no decision for agent NOBODY\n")
+
+
+def test_payroll_export_reconciles_with_the_summary(tmp_path: Path) -> None:
+    """The payroll export's totals add up to the summary's totals, by level, team and region."""
+    from decimal import Decimal
+
+    payroll = tmp_path / "payroll.csv"
+    code, out, _ = run("evaluate", str(STARS), str(SAMPLE_H1), "--payroll", str(payroll), "--summary")
+    rows = payroll.read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    total = sum(Decimal(r.split(",")[header.index("total")]) for r in rows[1:])
+    totals = [line.split() for line in out.splitlines() if line.startswith("total ")]
+    assert totals == [["total", str(len(rows) - 1), f"{total:,.2f}"]] * 3  # by level, team and region
+    assert header[:3] == ["agent_id", "period", "team"]
+    assert code == 1

@@ -26,6 +26,7 @@ from tierpay import report
 from tierpay.compiler import CompiledRuleset
 from tierpay.engine import evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.fairness import fairness_report
 from tierpay.loading import load_ruleset, ruleset_json_schema
 from tierpay.results import Outcome
 from tierpay.sources import read_records, read_state
@@ -94,8 +95,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: table)",
     )
     _output_options(ev)
-    ev.add_argument("--state-in", metavar="FILE", help="carried state from the previous run (JSON, or .csv)")
-    ev.add_argument("--state-out", metavar="FILE", help="write the state after the last period (JSON, or .csv)")
+    _state_options(ev)
+    ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
+    ev.add_argument("--summary", action="store_true", help="also print pay totals by level, team and region")
+
+    rv = commands.add_parser(
+        "review",
+        help="bottom-ranking review: each cohort's ranking, flags and stages",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rv.add_argument("ruleset", help="the ruleset YAML file")
+    rv.add_argument("records", help="agent-period records, CSV or JSON")
+    rv.add_argument("--period", help="only this period (YYYY-MM)")
+    rv.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    rv.add_argument("--lang", choices=["en", "zh"], default="en", help="language of stage names")
+    _output_options(rv)
+    _state_options(rv, state_out=False)
+
+    stmt = commands.add_parser(
+        "statement",
+        help="pay statements: every line and how it was computed",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stmt.add_argument("ruleset", help="the ruleset YAML file")
+    stmt.add_argument("records", help="agent-period records, CSV or JSON")
+    stmt.add_argument(
+        "--agent", action="append", metavar="ID", help="only this agent (repeatable); all agents when left out"
+    )
+    stmt.add_argument("--period", help="only this period (YYYY-MM)")
+    stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
+    stmt.add_argument("--lang", choices=["en", "zh"], default="en", help="language of line names")
+    _output_options(stmt)
+    _state_options(stmt, state_out=False)
 
     schema = commands.add_parser(
         "schema",
@@ -105,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_options(schema)
     return parser
+
+
+def _state_options(parser: argparse.ArgumentParser, state_out: bool = True) -> None:
+    parser.add_argument("--state-in", metavar="FILE", help="carried state from the previous run (JSON, or .csv)")
+    if state_out:
+        parser.add_argument("--state-out", metavar="FILE", help="write the state after the last period (JSON, or .csv)")
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -180,20 +219,89 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset, Outcome]:
+    """Load, check outputs can be written, read inputs and evaluate: the common first half."""
     ruleset = load_ruleset(args.ruleset)
-    for path in (args.output, args.state_out):
+    for path in outputs:
         if path and path != "-" and Path(path).exists() and not args.force:
             raise OutputError(f"{path} exists; use --force to overwrite it")
     state = read_state(args.state_in) if args.state_in else None
     batch = read_records(ruleset, args.records)
-    outcome = evaluate(ruleset, batch, state)
-    write_output(render(outcome, ruleset, args.format), args.output, out, args.force)
+    return ruleset, evaluate(ruleset, batch, state)
+
+
+def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset, outcome = _run(args, args.output, args.state_out, args.payroll)
+    text = render(outcome, ruleset, args.format)
+    if args.summary:
+        text += "\n" + report.summary_table(outcome)
+    write_output(text, args.output, out, args.force)
     if args.state_out:
-        text = outcome.state.to_csv() if args.state_out.lower().endswith(".csv") else outcome.state.to_json()
-        write_output(text, args.state_out, out, args.force)
+        state = outcome.state.to_csv() if args.state_out.lower().endswith(".csv") else outcome.state.to_json()
+        write_output(state, args.state_out, out, args.force)
+    if args.payroll:
+        write_output(report.payroll_csv(outcome, ruleset), args.payroll, out, args.force)
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset, outcome = _run(args, args.output)
+    if args.period:
+        outcome = _only(outcome, period=args.period)
+    rule = ruleset.model.review
+    fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
+    if args.format == "json":
+        items = [
+            {"agent_id": d.agent_id, "period": d.period, "review": d.review.model_dump(mode="json")}
+            for d in outcome.decisions
+            if d.review is not None
+        ]
+        data = {
+            "ruleset": outcome.ruleset.model_dump(),
+            "review": items,
+            "fairness": fairness.model_dump(mode="json") if fairness else None,
+        }
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = report.review_text(outcome, ruleset, args.lang)
+        if fairness is not None:
+            text += "\n" + report.fairness_table(fairness)
+    write_output(text, args.output, out, args.force)
+    _report_problems(outcome, err)
+    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset, outcome = _run(args, args.output)
+    decisions = [
+        d
+        for d in outcome.decisions
+        if (not args.agent or d.agent_id in args.agent) and (not args.period or d.period == args.period)
+    ]
+    if args.agent and not decisions:
+        err.write(
+            f"error: no decision for agent {', '.join(args.agent)}"
+            + (f" in {args.period}" if args.period else "")
+            + "\n"
+        )
+        _report_problems(outcome, err)
+        return EXIT_REJECTED
+    if args.format == "csv":
+        text = report.statement_csv(decisions)
+    elif args.format == "json":
+        text = report.statement_json(decisions)
+    else:
+        text = "\n".join(report.statement_text(d, ruleset, args.lang) for d in decisions)
+    write_output(text, args.output, out, args.force)
+    _report_problems(outcome, err)
+    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def _only(outcome: Outcome, period: str) -> Outcome:
+    return outcome.model_copy(
+        update={"decisions": [d for d in outcome.decisions if d.period == period], "periods": [period]}
+    )
 
 
 def render(outcome: Outcome, ruleset: CompiledRuleset, fmt: str) -> str:
@@ -222,7 +330,13 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"validate": _validate, "evaluate": _evaluate, "schema": _schema}
+_COMMANDS = {
+    "validate": _validate,
+    "evaluate": _evaluate,
+    "review": _review,
+    "statement": _statement,
+    "schema": _schema,
+}
 
 
 def entry_point() -> None:  # pragma: no cover - exercised through the console script

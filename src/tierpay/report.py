@@ -16,6 +16,7 @@ from decimal import Decimal
 from tabulate import tabulate
 
 from tierpay.compiler import CompiledRuleset
+from tierpay.fairness import FairnessReport
 from tierpay.model import label_text
 from tierpay.pay import money, number
 from tierpay.records import Rejection
@@ -171,22 +172,33 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     title = "Pay statement" if lang == "en" else "工资条"
     head = [
         f"{title}: {decision.agent_id}  {decision.period}",
-        f"Level {pay.level} {label_text(level.name, lang, level.id)}"
-        + (f", grade {decision.grade}" if decision.grade else "")
-        + (f", coefficient {number(pay.coefficient)}" if pay.coefficient is not None else ""),
-        f"Ruleset {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})",
+        _statement_head(decision, ruleset, level.id, label_text(level.name, lang, level.id), lang),
+        f"{'Ruleset' if lang == 'en' else '规则'} {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})",
         "",
     ]
     rows = [[_line_label(ruleset, line.id, line.label, lang), money(line.amount), line.basis] for line in pay.lines]
     rows.append(["Total" if lang == "en" else "合计", money(pay.total), pay.currency])
     table = tabulate(
         rows,
-        headers=["line", "amount", "how"],
+        headers=["line", "amount", "how"] if lang == "en" else ["项目", "金额", "计算方式"],
         tablefmt="simple",
         disable_numparse=True,
         colalign=("left", "right", "left"),
     )
     return "\n".join(head) + table + "\n"
+
+
+def _statement_head(decision: Decision, ruleset: CompiledRuleset, level_id: str, level_name: str, lang: str) -> str:
+    pay = decision.pay
+    assert pay is not None
+    coefficient = number(pay.coefficient) if pay.coefficient is not None else None
+    if lang == "zh":
+        text = f"级别 {level_id} {level_name}"
+        text += f"，绩效等级 {decision.grade}" if decision.grade else ""
+        return text + (f"，绩效系数 {coefficient}" if coefficient else "")
+    text = f"Level {level_id} {level_name}"
+    text += f", grade {decision.grade}" if decision.grade else ""
+    return text + (f", coefficient {coefficient}" if coefficient else "")
 
 
 def _line_label(ruleset: CompiledRuleset, line_id: str, fallback: str, lang: str) -> str:
@@ -244,3 +256,135 @@ def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "regio
             )
         )
     return "\n\n".join(blocks) + "\n"
+
+
+def payroll_columns(ruleset: CompiledRuleset) -> list[str]:
+    """The fixed columns of the payroll export."""
+    model = ruleset.model
+    line_ids = [ln.id for ln in model.pay.lines] + [d.id for d in model.pay.deductions] if model.pay else []
+    return [
+        "agent_id", "period", *model.attributes, "pay_level", "grade", "coefficient",
+        *line_ids, "probation_floor", "minimum_wage", "rounding", "total", "currency",
+        "ruleset_version", "ruleset_sha256",
+    ]  # fmt: skip
+
+
+def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset) -> str:
+    """One row per agent-period with fixed columns, ordered by period then agent id."""
+    columns = payroll_columns(ruleset)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for d in sorted(outcome.decisions, key=lambda d: (d.period, d.agent_id)):
+        if d.pay is None:
+            continue
+        cells: dict[str, object] = {
+            "agent_id": d.agent_id,
+            "period": d.period,
+            "pay_level": d.pay.level,
+            "grade": d.grade or "",
+            "coefficient": _d(d.pay.coefficient),
+            "total": d.pay.total,
+            "currency": d.pay.currency,
+            "ruleset_version": outcome.ruleset.version,
+            "ruleset_sha256": outcome.ruleset.sha256,
+        }
+        for attr in ruleset.model.attributes:
+            value = d.values.get(attr, "")
+            cells[attr] = str(value).lower() if isinstance(value, bool) else value
+        for line in d.pay.lines:
+            cells[line.id] = line.amount
+        writer.writerow([cells.get(c, "") for c in columns])
+    return out.getvalue()
+
+
+def statement_json(decisions: Iterable[Decision]) -> str:
+    """Pay statements as JSON: agent, period, level, grade and the lines with their basis."""
+    import json
+
+    items = [
+        {"agent_id": d.agent_id, "period": d.period, "grade": d.grade, "pay": d.pay.model_dump(mode="json")}
+        for d in decisions
+        if d.pay is not None
+    ]
+    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- review --------------------------------------------------------------------------------
+
+
+def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
+    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions."""
+    from tierpay.review import stage_label
+
+    rule = ruleset.model.review
+    if rule is None:
+        return "the ruleset declares no review\n"
+    blocks: list[str] = []
+    by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
+    for d in outcome.decisions:
+        if d.review is not None:
+            by_cohort[(d.period, d.review.cohort)].append(d)
+    for (period, cohort), members in sorted(by_cohort.items()):
+        ranked = sorted((d for d in members if d.review and d.review.ranked), key=_rank_key)
+        others = sorted((d for d in members if d.review and not d.review.ranked), key=lambda d: d.agent_id)
+        first = members[0].review
+        assert first is not None
+        if ranked:
+            k = ranked[0].review.bottom_count if ranked[0].review else 0
+            title = f"{period}  {cohort}: {len(ranked)} ranked by {rule.rank_by}, bottom {k} flagged for review"
+        else:
+            title = (
+                f"{period}  {cohort}: not ranked ({first.reason})"
+                if not first.exempt
+                else f"{period}  {cohort}: nobody ranked"
+            )
+        rows = []
+        for d in ranked:
+            r = d.review
+            assert r is not None
+            status = (
+                "FLAG" if r.flagged else ("tie at cut-off, not flagged" if r.tied_at_cutoff and not r.flagged else "")
+            )
+            stage = stage_label(rule, r.stage, lang) if r.flagged else ""
+            rows.append([r.rank, d.agent_id, _d(r.value), _d(r.percentile), status, stage])
+        for d in others:
+            r = d.review
+            assert r is not None
+            rows.append(["-", d.agent_id, _d(r.value), "", f"exempt: {r.exempt}" if r.exempt else "not ranked", ""])
+        table = tabulate(
+            rows,
+            headers=["rank", "agent", rule.rank_by, "percentile", "review", "stage"],
+            tablefmt="simple",
+            disable_numparse=True,
+        )
+        blocks.append(f"{title}\n{table}")
+    footer = (
+        "\nA flag asks a person to review, coach or agree an improvement plan. Bottom rank alone is not grounds "
+        "for dismissal (SPC Guiding Case No. 18); tierpay never decides one.\n"
+    )
+    return "\n\n".join(blocks) + "\n" + footer
+
+
+def _rank_key(d: Decision) -> tuple[int, str]:
+    return (d.review.rank or 0 if d.review else 0, d.agent_id)
+
+
+def fairness_table(report: FairnessReport) -> str:
+    """The four-fifths screen as a table, with its note."""
+    rows = [
+        [
+            g.group,
+            g.ranked,
+            g.flagged,
+            _d(g.flag_rate),
+            _d(g.flag_rate_ratio) if g.flag_rate_ratio is not None else "-",
+            _d(g.pass_rate),
+            _d(g.impact_ratio),
+            "BELOW 4/5" if g.below_four_fifths else "",
+        ]
+        for g in report.groups
+    ]
+    headers = [report.attribute, "ranked", "flagged", "flag rate", "× lowest", "pass rate", "impact ratio", "screen"]
+    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return f"Fairness screen by {report.attribute} ({', '.join(report.periods)})\n{table}\n{report.note}\n"
