@@ -62,7 +62,7 @@ def label_text(label: Label | None, lang: str, fallback: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 # --- what a record carries ---------------------------------------------------------------
@@ -72,18 +72,24 @@ class Metric(_Strict):
     """A measured KPI that every agent-period record carries."""
 
     type: Literal["integer", "number"] = "number"
+    """`integer` values must be whole numbers; `number` allows decimals."""
     min: Number | None = None
+    """The lowest valid value; a record below it is rejected."""
     max: Number | None = None
+    """The highest valid value; a record above it is rejected."""
     better: Literal["higher", "lower", "band"] = Field(
         "higher", description="Which way is good; `band` means a target range is best."
     )
     unit: str | None = None
+    """Shown after values in explanations (`s`, `%`, `CNY`)."""
     label: Label | None = None
+    """Display name, one text or `{en: ..., zh: ...}`."""
     default: Number | None = Field(
         None,
         description="Used when a record leaves the metric out; without it the metric is required.",
     )
     description: str | None = None
+    """What the metric measures and how it is counted."""
 
     @model_validator(mode="after")
     def _range(self) -> Metric:
@@ -103,10 +109,13 @@ class Attribute(_Strict):
     """Who the agent is (team, region, status...): used for cohorts, tables and conditions."""
 
     type: Literal["string", "boolean"] = "string"
+    """`string` or `boolean` (true/false, yes/no, 1/0, 是/否 in records)."""
     values: list[str] | None = Field(None, description="The allowed values, when the set is closed.")
     default: str | bool | None = None
     label: Label | None = None
+    """Display name, one text or `{en: ..., zh: ...}`."""
     description: str | None = None
+    """What the attribute says about the agent."""
 
     @field_validator("values")
     @classmethod
@@ -120,7 +129,9 @@ class Derived(_Strict):
     """A value computed from a record's metrics and attributes, usable everywhere below."""
 
     expr: Expression
+    """The expression; it may use metrics, attributes, built-ins and other derived values."""
     label: Label | None = None
+    """Display name."""
 
     @model_validator(mode="before")
     @classmethod
@@ -135,8 +146,11 @@ class LinearNorm(_Strict):
     """Clamped linear (min-max, 线性计分): 0 at ``worst``, 1 at ``best``."""
 
     method: Literal["linear"]
+    """`linear`."""
     worst: Number
+    """The value that scores 0."""
     best: Number
+    """The value that scores 1 (below `worst` when lower is better)."""
 
     @model_validator(mode="after")
     def _distinct(self) -> LinearNorm:
@@ -149,18 +163,26 @@ class RatioNorm(_Strict):
     """Ratio to target (actual/target, or target/actual when lower is better), capped."""
 
     method: Literal["ratio"]
+    """`ratio`."""
     target: Number = Field(gt=0)
+    """The target value (above zero)."""
     cap: Number = Field(Decimal(1), gt=0)
+    """The most a ratio can score (1 = no credit beyond target)."""
 
 
 class BandNorm(_Strict):
     """Target band: 1 inside [low, high], falling linearly to 0 at ``worst_low``/``worst_high``."""
 
     method: Literal["band"]
+    """`band`."""
     low: Number
+    """Lower end of the best range."""
     high: Number
+    """Upper end of the best range."""
     worst_low: Number
+    """Scores 0 at or below this value."""
     worst_high: Number
+    """Scores 0 at or above this value."""
 
     @model_validator(mode="after")
     def _ordered(self) -> BandNorm:
@@ -173,13 +195,16 @@ class PercentileNorm(_Strict):
     """Percentile rank within the scorecard cohort: best gets 1, worst 0, ties share."""
 
     method: Literal["percentile"]
+    """`percentile`."""
 
 
 class ZScoreNorm(_Strict):
     """Standard score within the cohort, clipped to ±``clip`` and rescaled to [0, 1]."""
 
     method: Literal["zscore"]
+    """`zscore`."""
     clip: Number = Field(Decimal(3), gt=0)
+    """Standard scores beyond ±clip count as ±clip."""
 
 
 Normalisation = Annotated[
@@ -193,7 +218,9 @@ class ScorePart(_Strict):
 
     metric: Identifier = Field(description="A metric or derived value.")
     weight: Number = Field(gt=0, le=1)
+    """The part's share of the score, above 0 and at most 1; all weights sum to 1."""
     normalise: Normalisation
+    """How the value becomes a 0-1 score: `linear`, `ratio`, `band`, `percentile` or `zscore`."""
     rate: bool = Field(False, description="A rate metric: left out (weights re-spread) under the minimum volume.")
 
 
@@ -201,32 +228,44 @@ class MinVolume(_Strict):
     """Agents below this volume are not graded on rate metrics."""
 
     metric: Identifier
+    """The volume metric (for example `calls_handled`)."""
     at_least: Number
+    """The minimum volume for rate metrics to be graded."""
 
 
 class ScoreVeto(_Strict):
     """A veto item (一票否决): when it holds, the score is set to ``score``."""
 
     code: Identifier
+    """A short reason code shown in outputs."""
     when: Expression
+    """The condition that triggers the veto."""
     score: Number
+    """The score the veto sets."""
     reason: Label | None = None
+    """The reason in words."""
 
 
 class Scorecard(_Strict):
     """A weighted composite score; its value is available to expressions as ``name``."""
 
     name: Identifier = "score"
+    """The name under which expressions see the score."""
     label: Label | None = None
+    """Display name."""
     scale: Number = Field(Decimal(100), gt=0)
+    """The score of a perfect agent."""
     decimals: int = Field(2, ge=0, le=6, description="The score is rounded half-up to this many places.")
     cohort_by: list[Identifier] = Field(
         default_factory=list,
         description="Attributes that form the cohort for percentile and z-score.",
     )
     parts: list[ScorePart] = Field(min_length=1)
+    """The weighted metrics."""
     min_volume: MinVolume | None = None
+    """Below this volume rate metrics are not graded."""
     vetoes: list[ScoreVeto] = Field(default_factory=list)
+    """Veto items (一票否决), first match wins."""
 
     @model_validator(mode="after")
     def _weights(self) -> Scorecard:
@@ -249,9 +288,12 @@ class Grade(_Strict):
     """A performance grade; the first whose ``when`` holds is the record's grade."""
 
     grade: str = Field(min_length=1, max_length=16)
+    """The grade's name (`S`, `A`, ...)."""
     when: Expression | None = Field(None, description="Leave out on the last grade: it catches the rest.")
     coefficient: Number | None = Field(None, ge=0, le=10)
+    """The performance coefficient (绩效系数) of the grade."""
     label: Label | None = None
+    """Display name."""
 
 
 # --- levels --------------------------------------------------------------------------------
@@ -261,7 +303,9 @@ class Level(_Strict):
     """A rung of the ladder, lowest first."""
 
     id: LevelId
+    """The level's ASCII id (`L1`)."""
     name: Label
+    """The level's name, one text or `{en: ..., zh: ...}` (一星坐席)."""
     entry: Expression | None = Field(None, description="What it takes to enter (promotion target).")
     maintain: Expression | None = Field(None, description="What it takes to keep the level (保级).")
     min_periods: int | None = Field(
@@ -273,8 +317,11 @@ class Veto(_Strict):
     """A named condition that blocks a promotion or forces a demotion."""
 
     code: Identifier
+    """A short reason code shown in outputs."""
     when: Expression
+    """The condition."""
     reason: Label | None = None
+    """The reason in words."""
 
 
 def _check_months(months: list[int] | None) -> list[int] | None:
@@ -290,14 +337,19 @@ class Promotion(_Strict):
     """How and when an agent moves up."""
 
     consecutive_periods: int = Field(1, ge=1, le=24)
+    """Consecutive periods meeting the next level's entry criteria before a promotion."""
     min_periods_in_level: int = Field(0, ge=0, le=120)
+    """Periods completed in the current level before a promotion."""
     max_steps: int = Field(1, ge=1, le=10)
+    """The most levels one promotion may climb."""
     blocked_if: list[Veto] = Field(default_factory=list)
+    """Vetoes: while one holds, no promotion and the streak restarts."""
     review_months: list[int] | None = Field(
         None,
         description="Months (1-12) in which promotions are decided; every period when left out.",
     )
     pay_effective: Literal["this_period", "next_period"] = "this_period"
+    """Whether a promotion's pay starts this period or the next (a trial month)."""
 
     @field_validator("review_months")
     @classmethod
@@ -309,8 +361,11 @@ class Demotion(_Strict):
     """How an agent loses a level: sustained failure of maintenance, or a veto."""
 
     consecutive_periods: int = Field(2, ge=1, le=24)
+    """Consecutive periods failing the level's maintenance criteria before a demotion by one level."""
     immediate_if: list[Veto] = Field(default_factory=list)
+    """Conditions that demote one level at once (a major complaint)."""
     review_months: list[int] | None = None
+    """Months (1-12) in which demotions are decided; every period when left out."""
 
     @field_validator("review_months")
     @classmethod
@@ -323,8 +378,10 @@ class Probation(_Strict):
 
     attribute: Identifier = Field("status", description="The attribute that marks a new probationer.")
     value: str = "probation"
+    """The attribute value that marks a probationer."""
     level: LevelId | None = Field(None, description="The level held during probation; the lowest by default.")
     min_periods: int = Field(1, ge=1, le=6)
+    """Periods of probation before conversion is possible."""
     max_periods: int = Field(
         6,
         ge=1,
@@ -332,6 +389,7 @@ class Probation(_Strict):
         description="The legal cap (PRC Labor Contract Law art. 19: at most 6 months).",
     )
     convert_if: Expression
+    """The conversion criteria (转正), checked each period from `min_periods`."""
 
     @model_validator(mode="after")
     def _lengths(self) -> Probation:
@@ -347,23 +405,31 @@ class Exemption(_Strict):
     """Agents for whom ``when`` holds are not ranked; ``code`` and ``reason`` say why."""
 
     code: Identifier
+    """A short reason code shown in outputs."""
     when: Expression
+    """The condition."""
     reason: Label | None = None
+    """The reason in words."""
 
 
 class Stage(_Strict):
     """An escalation stage reached after ``after`` consecutive flagged periods."""
 
     code: Identifier
+    """A short code shown in outputs (`coaching`)."""
     after: int = Field(ge=1, le=24)
+    """Consecutive flagged periods to reach the stage."""
     label: Label | None = None
+    """Display name."""
 
 
 class Escalation(_Strict):
     """Stages for repeated flags; the library flags and explains, it never dismisses."""
 
     stages: list[Stage] = Field(min_length=1)
+    """Stages in increasing order of `after`."""
     on_clear: Literal["reset", "step_down"] = "reset"
+    """After a period out of the bottom: `reset` the streak to 0, or `step_down` by one."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Escalation:
@@ -380,20 +446,27 @@ class Fairness(_Strict):
     """The four-fifths screen of flag rates across the groups of one attribute."""
 
     group_by: Identifier
+    """The attribute whose groups are compared (for example gender)."""
 
 
 class Review(_Strict):
     """Bottom-ranking review (末位复核): flag the bottom of each cohort for a human to review."""
 
     rank_by: Identifier = "score"
+    """The number agents are ranked by (the score, a metric or a derived value)."""
     better: Literal["higher", "lower"] | None = Field(
         None, description="Direction of rank_by; taken from the metric when left out."
     )
     cohort_by: list[Identifier] = Field(default_factory=list)
+    """Attributes that form the cohorts (team, site, role); one cohort when empty."""
     bottom_percent: Number | None = Field(None, gt=0, le=50)
+    """The bottom share to flag, in percent (at most 50)."""
     bottom_count: int | None = Field(None, ge=1)
+    """The bottom count to flag; with a percent, the smaller applies."""
     count_rounding: Literal["floor", "ceil", "round"] = "floor"
+    """How percent × cohort size becomes a count: `floor`, `ceil` or `round` (half-up)."""
     min_cohort_size: int = Field(1, ge=1)
+    """Cohorts with fewer eligible agents are not ranked."""
     only_if: Expression | None = Field(
         None, description="An absolute floor: only agents for whom this holds can be flagged."
     )
@@ -402,8 +475,11 @@ class Review(_Strict):
         description="Agents tied across the cut-off are left unflagged by default.",
     )
     exempt: list[Exemption] = Field(default_factory=list)
+    """Exemptions, first match wins."""
     escalation: Escalation | None = None
+    """Stages for consecutive flags."""
     fairness: Fairness | None = None
+    """The four-fifths screen of flag rates by group."""
 
     @model_validator(mode="after")
     def _share(self) -> Review:
@@ -419,15 +495,20 @@ class Rounding(_Strict):
     """How money is rounded: the quantum, the mode, and whether each line or only the total."""
 
     quantum: Number = Field(Decimal("0.01"), gt=0)
+    """The smallest unit (`0.01` for fen, `1` for whole yuan)."""
     mode: Literal["half_up", "half_even", "up", "down"] = "half_up"
+    """`half_up`, `half_even`, `up` (away from zero) or `down` (toward zero)."""
     stage: Literal["line", "total"] = "line"
+    """`line`: round each line; `total`: round only the total and show a rounding line."""
 
 
 class Proration(_Strict):
     """Prorate lines marked ``prorate`` by worked over scheduled days."""
 
     worked: Identifier
+    """The metric of days worked."""
     scheduled: Identifier
+    """The metric of days scheduled."""
 
 
 class Band(_Strict):
@@ -435,16 +516,21 @@ class Band(_Strict):
 
     above: Number | None = Field(None, description="Lower edge; none means unbounded.")
     above_inclusive: bool = True
+    """Whether the band includes `above`."""
     below: Number | None = Field(None, description="Upper edge; none means unbounded.")
     below_inclusive: bool = False
+    """Whether the band includes `below`."""
     coefficient: Number = Field(ge=0, le=10)
+    """The band's coefficient."""
 
 
 class BandLookup(_Strict):
     """A coefficient from the band that holds ``of``; bands must not overlap or leave gaps."""
 
     of: Identifier
+    """The value looked up (for example `score`)."""
     bands: list[Band] = Field(min_length=1)
+    """Bands from lowest to highest, touching without gaps or overlaps."""
 
     @model_validator(mode="after")
     def _coverage(self) -> BandLookup:
@@ -471,7 +557,9 @@ class Curve(_Strict):
     """A linear pay curve through points, clamped at both ends."""
 
     of: Identifier
+    """The value on the x axis (for example `score`)."""
     points: list[tuple[Number, Number]] = Field(min_length=2)
+    """`[x, coefficient]` pairs with increasing x."""
 
     @field_validator("points")
     @classmethod
@@ -486,8 +574,11 @@ class Coefficient(_Strict):
     """Where the performance coefficient comes from: the grade table, a band lookup or a curve."""
 
     source: Literal["grade", "band", "curve"] = "grade"
+    """`grade` (the grade's coefficient), `band` or `curve`."""
     band: BandLookup | None = None
+    """The band lookup, for `source: band`."""
     curve: Curve | None = None
+    """The curve, for `source: curve`."""
 
     @model_validator(mode="after")
     def _one(self) -> Coefficient:
@@ -510,15 +601,24 @@ class PayLine(_Strict):
     """
 
     id: Identifier
+    """The line's ASCII id, also its payroll-export column."""
     label: Label | None = None
+    """Display name (基本工资)."""
     amount: Number | None = None
+    """A fixed amount."""
     by_level: AmountTable | None = None
+    """An amount per level id, or per level and `by` value."""
     by: Identifier | None = Field(None, description="The attribute of the second table key (region).")
     formula: Expression | None = None
+    """A numeric expression for the amount."""
     times_coefficient: bool = False
+    """Multiply by the performance coefficient."""
     when: Expression | None = None
+    """Pay the line only when this holds."""
     prorate: bool = False
+    """Multiply by worked / scheduled days."""
     counts_for_minimum_wage: bool = True
+    """Whether the line counts toward the minimum-wage comparison (night-shift pay often does not)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> PayLine:
@@ -543,6 +643,7 @@ class MinimumWage(_Strict):
     effective_from: dt.date
     source: str = Field(description="Where the figures come from.")
     values: dict[str, Number]
+    """The monthly minimum wage per value of `by`."""
 
 
 class Floors(_Strict):
@@ -562,6 +663,7 @@ class Floors(_Strict):
         None, description="The metric holding the contract wage, for the probation floor."
     )
     deduction_cap_percent: Number = Field(Decimal(20), ge=0, le=100)
+    """Deductions for losses take at most this share of the month's pay (工资支付暂行规定 art. 16: 20%)."""
 
     @model_validator(mode="after")
     def _pairs(self) -> Floors:
@@ -576,19 +678,28 @@ class Deduction(_Strict):
     """A deduction for losses (赔偿扣款), read from a metric, capped by the floors."""
 
     id: Identifier
+    """The line's ASCII id."""
     metric: Identifier
+    """The metric holding the amount asked for."""
     label: Label | None = None
+    """Display name."""
 
 
 class Pay(_Strict):
     """The monthly pay: named lines, a coefficient source, rounding, proration, floors."""
 
     rounding: Rounding = Field(default_factory=Rounding)
+    """How money is rounded."""
     proration: Proration | None = None
+    """The metrics that prorate lines marked `prorate`."""
     coefficient: Coefficient = Field(default_factory=Coefficient)
+    """Where the performance coefficient comes from."""
     lines: list[PayLine] = Field(min_length=1)
+    """The pay lines, in statement order."""
     deductions: list[Deduction] = Field(default_factory=list)
+    """Deductions for losses, capped by the floors."""
     floors: Floors | None = None
+    """Legal floors and caps."""
 
     @model_validator(mode="after")
     def _unique(self) -> Pay:
@@ -608,25 +719,40 @@ class Expectation(_Strict):
     """What a ruleset test expects of one agent-period."""
 
     agent_id: str
+    """The agent the expectation is about."""
     period: str | None = None
+    """The period; the agent's latest when left out."""
     rejected: bool | None = None
+    """Whether the record should be rejected."""
     qualified_level: str | None = None
+    """Expected highest qualifying level."""
     level: str | None = None
+    """Expected level after the decision."""
     action: str | None = None
+    """Expected action (`promote`, `hold`, ...)."""
     grade: str | None = None
+    """Expected grade."""
     flagged: bool | None = None
+    """Expected review flag."""
     stage: str | None = None
+    """Expected escalation stage."""
     total: Number | None = None
+    """Expected pay total."""
     lines: dict[str, Number] | None = None
+    """Expected amounts of named pay lines."""
 
 
 class RulesetTest(_Strict):
     """A case the ruleset must satisfy, run by ``tierpay test``."""
 
     name: str
+    """What the case shows."""
     state: list[dict[str, Any]] | None = None
+    """Carried state before the records (agent states)."""
     records: list[dict[str, Any]] = Field(min_length=1)
+    """Records, as in a JSON records file."""
     expect: list[Expectation] = Field(min_length=1)
+    """What must come out."""
 
 
 # --- the ruleset ---------------------------------------------------------------------------
@@ -637,25 +763,45 @@ class Ruleset(_Strict):
 
     tierpay: Literal[1] = Field(description="The ruleset format version.")
     name: str = Field(min_length=1, max_length=100)
+    """The ruleset's name, stamped on every result."""
     version: str = Field(min_length=1, max_length=40)
+    """The ruleset's version, stamped on every result."""
     description: str | None = None
+    """What the ruleset is for."""
     effective_from: dt.date
+    """The first day the ruleset is in force."""
     effective_to: dt.date | None = None
+    """The last day the ruleset is in force; open-ended when left out."""
     published_on: dt.date | None = None
+    """When the rules were published to staff (Labor Contract Law art. 4)."""
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    """The ISO currency code of every amount."""
     period: Literal["month"] = "month"
+    """The evaluation period; `month`."""
     missing_period: Literal["pause", "reset"] = Field(
         "pause", description="What a missing period does to streaks: pause them or reset them."
     )
     metrics: dict[Identifier, Metric] = Field(min_length=1)
+    """The KPIs each record carries, by ASCII name."""
     attributes: dict[Identifier, Attribute] = Field(default_factory=dict)
+    """Who the agent is, by ASCII name."""
     derived: dict[Identifier, Derived] = Field(default_factory=dict)
+    """Values computed per record, by ASCII name (an expression, or `{expr, label}`)."""
     scorecard: Scorecard | None = None
+    """The weighted composite score."""
     grades: list[Grade] = Field(default_factory=list)
+    """Performance grades, first match wins; the last has no `when`."""
     levels: list[Level] = Field(min_length=1)
+    """The ladder, lowest first."""
     promotion: Promotion = Field(default_factory=Promotion)
+    """Promotion rules."""
     demotion: Demotion = Field(default_factory=Demotion)
+    """Maintenance and demotion rules."""
     probation: Probation | None = None
+    """Probation and conversion (转正)."""
     review: Review | None = None
+    """Bottom-ranking review (末位复核): flags, never dismissals."""
     pay: Pay | None = None
+    """The monthly pay."""
     tests: list[RulesetTest] = Field(default_factory=list)
+    """Cases the ruleset must pass, run by `tierpay test`."""
