@@ -26,6 +26,7 @@ from tierpay import report
 from tierpay.compiler import CompiledRuleset
 from tierpay.engine import evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.explain import explain
 from tierpay.fairness import fairness_report
 from tierpay.loading import load_ruleset, ruleset_json_schema
 from tierpay.results import Outcome
@@ -129,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.add_argument("--lang", choices=["en", "zh"], default="en", help="language of line names")
     _output_options(stmt)
     _state_options(stmt, state_out=False)
+
+    ex = commands.add_parser(
+        "explain",
+        help="explain one agent's decisions: every criterion, score, review and pay line",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ex.add_argument("ruleset", help="the ruleset YAML file")
+    ex.add_argument("records", help="agent-period records, CSV or JSON")
+    ex.add_argument("--agent", required=True, metavar="ID", help="the agent to explain")
+    ex.add_argument("--period", help="only this period (YYYY-MM); every period of the agent when left out")
+    ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
+    _output_options(ex)
+    _state_options(ex, state_out=False)
 
     schema = commands.add_parser(
         "schema",
@@ -298,6 +313,23 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
+def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset, outcome = _run(args, args.output)
+    decisions = [
+        d for d in outcome.decisions if d.agent_id == args.agent and (not args.period or d.period == args.period)
+    ]
+    rejected = [
+        r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
+    ]
+    text = "\n".join(explain(d, ruleset, args.lang) for d in decisions)
+    text += "".join(f"rejected: {r}\n" for r in rejected)
+    if not decisions and not rejected:
+        err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
+        return EXIT_REJECTED
+    write_output(text, args.output, out, args.force)
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
 def _only(outcome: Outcome, period: str) -> Outcome:
     return outcome.model_copy(
         update={"decisions": [d for d in outcome.decisions if d.period == period], "periods": [period]}
@@ -335,6 +367,7 @@ _COMMANDS = {
     "evaluate": _evaluate,
     "review": _review,
     "statement": _statement,
+    "explain": _explain,
     "schema": _schema,
 }
 

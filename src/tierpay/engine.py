@@ -344,6 +344,8 @@ def _evaluate_period(
                 pay=pays.get(work.record.agent_id),
                 checks=work.checks,
                 notes=work.notes + ld.notes,
+                state=new_state,
+                ruleset=stamp(ruleset),
                 values=work.values,
             )
         )

@@ -58,7 +58,7 @@ def qualified_index(entry_met: Sequence[bool]) -> int:
 
 
 def _name(level: Level) -> str:
-    return f"{level.id} ({label_text(level.name, 'zh', level.id)})"
+    return f"{level.id} ({label_text(level.name, 'en', level.id)})"
 
 
 def decide(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs) -> LevelDecision:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierpay.records import Rejection
-from tierpay.state import State
+from tierpay.state import AgentState, State
 
 Action = Literal["promote", "hold", "demote", "convert", "extend_probation", "probation_review"]
 
@@ -118,6 +118,8 @@ class Decision(_Frozen):
     pay: Pay | None = None
     checks: list[Check] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    state: AgentState = Field(description="The agent's carried state after this decision.")
+    ruleset: RulesetStamp = Field(description="The ruleset the decision was made under.")
     values: dict[str, Decimal | str | bool] = Field(
         default_factory=dict, description="The values the expressions saw, for explanations."
     )

@@ -1,0 +1,90 @@
+"""Explanations answer "why not promoted?" clause by clause, in English and Chinese."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tierpay import evaluate, read_records
+from tierpay.explain import explain
+
+from .conftest import SAMPLE_H1, build
+from .test_cli import run
+
+
+@pytest.fixture(scope="module")
+def sample(stars):
+    """The six-month sample, evaluated."""
+    return evaluate(stars, read_records(stars, SAMPLE_H1))
+
+
+def test_missed_promotion_names_the_failed_criterion_and_the_gap(stars, sample) -> None:
+    """A003 in March misses L3 on QA by 0.8 and on the score by 9.29, in both languages."""
+    decision = sample.decision("A003", "2026-03")
+    en = explain(decision, stars, "en")
+    assert "A003  2026-03: L2 Two-star agent, hold\n  entry criteria of L3 (Three-star agent) not met\n" in en
+    assert "  ✗ QA score 84.2 < 85: not met (short by 0.8)\n" in en
+    assert "  ✓ Customer satisfaction 91.3% >= 88%: met\n" in en
+    assert "  ✗ Composite score 68.71 < 78: not met (short by 9.29)\n" in en
+    zh = explain(decision, stars, "zh")
+    assert "  未达到 L3 三星坐席 的晋级标准\n" in zh
+    assert "  ✗ 质检得分 84.2 未达到 85（差 0.8）\n" in zh
+
+
+def test_vetoed_promotion_shows_the_veto(stars, sample) -> None:
+    """A blocked promotion shows the veto that held, with its reason."""
+    en = explain(sample.decision("A008", "2026-03"), stars, "en")
+    assert "meets the entry criteria of L3 (Three-star agent), but promotion is blocked: discipline" in en
+    assert "  ✗ discipline: A discipline incident this month (`discipline_incidents > 0`) holds" in en
+
+
+def test_explanation_covers_score_grade_review_and_pay(stars, sample) -> None:
+    """The explanation lists the score's parts, the grade rule, the review and each pay line."""
+    en = explain(sample.decision("A015", "2026-05"), stars, "en")
+    assert "Composite score " in en
+    assert "  - QA score " in en
+    assert "Grade " in en
+    assert "Bottom-ranking review: rank " in en
+    assert re.search(r"Deduction for losses +-1,120.00  loss_deduction 1,500.00, capped at 20%", en)
+
+
+def test_probationer_explanation_shows_conversion_criteria(stars, sample) -> None:
+    """A probationer's explanation traces the conversion criteria."""
+    en = explain(sample.decision("A028", "2026-06"), stars, "en")
+    assert "refer to HR for a human review (tierpay never decides a dismissal)" in en
+    assert "Conversion criteria (probation): not met" in en
+
+
+def test_explain_command_both_languages() -> None:
+    """``tierpay explain`` renders one agent's decision; an unknown agent is an error."""
+    code, out, _ = run(
+        "explain",
+        "rulesets/callcenter-stars.yaml",
+        str(SAMPLE_H1),
+        "--agent",
+        "A003",
+        "--period",
+        "2026-03",
+        "--lang",
+        "zh",
+    )
+    assert code == 0
+    assert "质检得分 84.2 未达到 85（差 0.8）" in out
+    code, _, err = run("explain", "rulesets/callcenter-stars.yaml", str(SAMPLE_H1), "--agent", "ZZZ")
+    assert code == 1
+    assert err == "error: no record for agent ZZZ\n"
+
+
+def test_rejected_record_is_explained_by_its_reasons() -> None:
+    """Explaining a rejected record shows why it was rejected."""
+    code, out, _ = run("explain", "rulesets/callcenter-stars.yaml", str(SAMPLE_H1), "--agent", "A902")
+    assert code == 1
+    assert "qa_score: 105 is above the maximum 100" in out
+
+
+def test_unknown_language_is_refused() -> None:
+    """Only English and Chinese are available."""
+    outcome = evaluate(build(), [{"agent_id": "A", "period": "2026-01", "qa": 80}])
+    with pytest.raises(ValueError, match="lang must be one of en, zh"):
+        explain(outcome.decisions[0], build(), "fr")
