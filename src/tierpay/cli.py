@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TextIO
 
 from tierpay import report
+from tierpay.cases import report as cases_report
+from tierpay.cases import run_cases
 from tierpay.compiler import CompiledRuleset
 from tierpay.engine import evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
@@ -144,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
     _output_options(ex)
     _state_options(ex, state_out=False)
+
+    tst = commands.add_parser(
+        "test",
+        help="run the cases in a ruleset's tests: block",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tst.add_argument("ruleset", help="the ruleset YAML file")
 
     schema = commands.add_parser(
         "schema",
@@ -330,6 +340,16 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
+def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset = load_ruleset(args.ruleset)
+    results = run_cases(ruleset)
+    if not results:
+        err.write(f"{args.ruleset}: the ruleset has no tests: block\n")
+        return EXIT_REJECTED
+    out.write(cases_report(results))
+    return EXIT_OK if all(r.passed for r in results) else EXIT_REJECTED
+
+
 def _only(outcome: Outcome, period: str) -> Outcome:
     return outcome.model_copy(
         update={"decisions": [d for d in outcome.decisions if d.period == period], "periods": [period]}
@@ -368,6 +388,7 @@ _COMMANDS = {
     "review": _review,
     "statement": _statement,
     "explain": _explain,
+    "test": _test,
     "schema": _schema,
 }
 
