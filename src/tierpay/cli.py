@@ -25,6 +25,7 @@ from typing import TextIO
 from tierpay import report
 from tierpay.cases import report as cases_report
 from tierpay.cases import run_cases
+from tierpay.compare import compare
 from tierpay.compiler import CompiledRuleset
 from tierpay.engine import evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
@@ -154,6 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tst.add_argument("ruleset", help="the ruleset YAML file")
+
+    df = commands.add_parser(
+        "diff",
+        help="compare two rulesets on the same records: level, grade, flag and pay changes",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    df.add_argument("old", help="the ruleset in force")
+    df.add_argument("new", help="the proposed ruleset")
+    df.add_argument("records", help="agent-period records, CSV or JSON")
+    df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    _output_options(df)
+    _state_options(df, state_out=False)
 
     schema = commands.add_parser(
         "schema",
@@ -350,6 +364,22 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if all(r.passed for r in results) else EXIT_REJECTED
 
 
+def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.output and args.output != "-" and Path(args.output).exists() and not args.force:
+        raise OutputError(f"{args.output} exists; use --force to overwrite it")
+    old, new = load_ruleset(args.old), load_ruleset(args.new)
+    state = read_state(args.state_in) if args.state_in else None
+    old_outcome = evaluate(old, read_records(old, args.records), state)
+    new_outcome = evaluate(new, read_records(new, args.records), state)
+    comparison = compare(old, new, old_outcome, new_outcome)
+    json_text = comparison.model_dump_json(indent=2) + "\n"
+    write_output(
+        json_text if args.format == "json" else report.comparison_text(comparison), args.output, out, args.force
+    )
+    _report_problems(old_outcome, err)
+    return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK
+
+
 def _only(outcome: Outcome, period: str) -> Outcome:
     return outcome.model_copy(
         update={"decisions": [d for d in outcome.decisions if d.period == period], "periods": [period]}
@@ -389,6 +419,7 @@ _COMMANDS = {
     "statement": _statement,
     "explain": _explain,
     "test": _test,
+    "diff": _diff,
     "schema": _schema,
 }
 

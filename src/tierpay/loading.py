@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from tierpay.compiler import CompiledRuleset, compile_ruleset
 from tierpay.errors import Problem, RulesetError
+from tierpay.inheritance import merge
 from tierpay.model import MinimumWage, Ruleset
 from tierpay.yamlsource import Locations, PathKey, format_path, read_yaml
 
@@ -53,12 +54,42 @@ def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = No
     ``base_dir`` is where files the ruleset refers to (``minimum_wage_file``) are looked up;
     without it such references are an error.
     """
+    data, locations, texts = _read_with_bases(text, file, base_dir, ())
+    data, mw_source = _inline_minimum_wage(data, locations, base_dir)
+    ruleset = validate_model(data, locations)
+    return compile_ruleset(ruleset, locations, "".join(texts), minimum_wage_source=mw_source)
+
+
+MAX_EXTENDS = 5
+
+
+def _read_with_bases(
+    text: str, file: str, base_dir: Path | None, chain: tuple[str, ...]
+) -> tuple[dict[str, Any], Locations, list[str]]:
+    """The document with every ``extends:`` base merged under it, and all the texts read."""
     data, locations = read_yaml(text, file)
     if not isinstance(data, dict):
         raise RulesetError([Problem(file, 1, 1, "", "a ruleset is a mapping of keys (tierpay:, name:, ...)")])
-    data, mw_source = _inline_minimum_wage(data, locations, base_dir)
-    ruleset = validate_model(data, locations)
-    return compile_ruleset(ruleset, locations, text, minimum_wage_source=mw_source)
+    if "extends" not in data:
+        return data, locations, [text]
+    name = data["extends"]
+    if not isinstance(name, str):
+        raise RulesetError([locations.problem(("extends",), "must be the file name of the base ruleset")])
+    if base_dir is None:
+        raise RulesetError([locations.problem(("extends",), "a ruleset given as text cannot extend a file")])
+    target = (base_dir / name).resolve()
+    if str(target) in chain or len(chain) >= MAX_EXTENDS:
+        why = "extends itself in a circle" if str(target) in chain else f"more than {MAX_EXTENDS} levels of extends"
+        raise RulesetError([locations.problem(("extends",), why)])
+    try:
+        base_text = _read_text(target)
+        base, base_locations, texts = _read_with_bases(
+            base_text, str(base_dir / name), target.parent, (*chain, str(target))
+        )
+    except RulesetError as error:
+        raise RulesetError([*error.problems, locations.problem(("extends",), f"in the base ruleset {name}")]) from None
+    merged, merged_locations = merge(base, base_locations, data, locations)
+    return merged, merged_locations, [*texts, text]
 
 
 def _inline_minimum_wage(
@@ -74,7 +105,8 @@ def _inline_minimum_wage(
         raise RulesetError([locations.problem(path_key, "must be a file name")])
     if base_dir is None:
         raise RulesetError([locations.problem(path_key, "a ruleset given as text cannot refer to files")])
-    target = base_dir / name
+    declared_in = locations.file_of(path_key)
+    target = (Path(declared_in).parent if declared_in != locations.file else base_dir) / name
     try:
         mw_data, mw_locations = read_yaml(_read_text(target), str(target))
     except RulesetError as error:

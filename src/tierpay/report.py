@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from tabulate import tabulate
 
+from tierpay.compare import Comparison
 from tierpay.compiler import CompiledRuleset
 from tierpay.fairness import FairnessReport
 from tierpay.model import label_text
@@ -388,3 +389,61 @@ def fairness_table(report: FairnessReport) -> str:
     headers = [report.attribute, "ranked", "flagged", "flag rate", "× lowest", "pass rate", "impact ratio", "screen"]
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     return f"Fairness screen by {report.attribute} ({', '.join(report.periods)})\n{table}\n{report.note}\n"
+
+
+def comparison_text(c: Comparison) -> str:
+    """A comparison for an analyst: who moves, and the pay delta by group."""
+    head = (
+        f"old: {c.old.name} {c.old.version} ({c.old.sha256[:12]})\n"
+        f"new: {c.new.name} {c.new.version} ({c.new.sha256[:12]})\n"
+        f"{c.compared} agent-periods compared, {len(c.changes)} changed: {c.lose_level} at a lower level, "
+        f"{c.gain_level} at a higher level, {c.grade_changes} with another grade, "
+        f"{c.flag_changes} with another review flag\n"
+        f"agents who lose a level: {', '.join(sorted({ch.agent_id for ch in c.changes if ch.level_move < 0})) or 'none'}\n"
+        f"agents who gain a level: {', '.join(sorted({ch.agent_id for ch in c.changes if ch.level_move > 0})) or 'none'}\n"
+        f"pay: {money(c.pay_old)} → {money(c.pay_new)} ({_signed(c.delta)}"
+        + (f", {money(-c.delta)} saved" if c.delta < 0 else f", {money(c.delta)} more" if c.delta > 0 else "")
+        + ")\n"
+    )
+    rows = [
+        [
+            ch.agent_id,
+            ch.period,
+            ch.level_old if ch.level_old == ch.level_new else f"{ch.level_old}→{ch.level_new}",
+            (ch.grade_old or "") if ch.grade_old == ch.grade_new else f"{ch.grade_old}→{ch.grade_new}",
+            "" if ch.flagged_old == ch.flagged_new else ("now flagged" if ch.flagged_new else "no longer flagged"),
+            money(ch.pay_old),
+            money(ch.pay_new),
+            _signed(ch.delta),
+        ]
+        for ch in c.changes
+    ]
+    blocks = [head]
+    if rows:
+        blocks.append(
+            tabulate(
+                rows,
+                headers=["agent", "period", "level", "grade", "review", "pay old", "pay new", "delta"],
+                tablefmt="simple",
+                disable_numparse=True,
+            )
+        )
+    for key, groups in c.by.items():
+        table = [[g.group, g.agents, money(g.pay_old), money(g.pay_new), _signed(g.delta)] for g in groups]
+        blocks.append(
+            tabulate(
+                table,
+                headers=[key, "agent-periods", "pay old", "pay new", "delta"],
+                tablefmt="simple",
+                disable_numparse=True,
+            )
+        )
+    if c.only_old or c.only_new:
+        blocks.append(
+            f"decided under one ruleset only: old {len(c.only_old)}, new {len(c.only_new)} (rejected under the other)"
+        )
+    return "\n\n".join(blocks) + "\n"
+
+
+def _signed(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "") + money(amount)

@@ -30,6 +30,8 @@ class Position:
     line: int
     column: int
     style: str | None = None  # None plain, "'" or '"' quoted, "|" or ">" block
+    file: str | None = None  # set when the value came from another file (``extends:``)
+    lines: tuple[str, ...] | None = None  # that file's lines, for block-scalar columns
 
 
 @dataclass
@@ -53,7 +55,11 @@ class Locations:
     def problem(self, path: PathKey, message: str, expression: str | None = None) -> Problem:
         """A ``Problem`` at the key of ``path`` in this document."""
         pos = self.find(path, key=True)
-        return Problem(self.file, pos.line, pos.column, format_path(path), message, expression)
+        return Problem(pos.file or self.file, pos.line, pos.column, format_path(path), message, expression)
+
+    def file_of(self, path: PathKey) -> str:
+        """The file the value at ``path`` came from."""
+        return self.find(path).file or self.file
 
     def expression_position(self, path: PathKey, text: str, offset: int) -> tuple[int, int]:
         """Line and column in the file of character ``offset`` of the string at ``path``."""
@@ -65,7 +71,8 @@ class Locations:
         if pos.style in ("|", ">"):
             # Block scalar: content starts on the next line; its indentation is not in the text.
             line = pos.line + 1 + newlines
-            content = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            lines = pos.lines if pos.lines is not None else self.lines
+            content = lines[line - 1] if 0 < line <= len(lines) else ""
             indent = len(content) - len(content.lstrip(" "))
             return line, indent + offset - (before.rfind("\n") + 1) + 1
         if newlines:
