@@ -20,12 +20,13 @@ from tierpay.errors import (
     StateError,
     TierpayError,
 )
-from tierpay.loading import load_ruleset, parse_ruleset, ruleset_json_schema
+from tierpay.loading import load_ruleset, load_target, load_versions, parse_ruleset, ruleset_json_schema
 from tierpay.model import Ruleset
 from tierpay.records import AgentPeriod, Rejection, parse_records, records_from_dicts
 from tierpay.results import Decision, Gap, Outcome, Pay, PayLine, ReviewResult, Score
 from tierpay.sources import read_records, read_state
 from tierpay.state import AgentState, State
+from tierpay.versions import RulesetVersions
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,7 @@ __all__ = [
     "ReviewResult",
     "Ruleset",
     "RulesetError",
+    "RulesetVersions",
     "Score",
     "State",
     "StateError",
@@ -54,6 +56,8 @@ __all__ = [
     "__version__",
     "evaluate",
     "load_ruleset",
+    "load_target",
+    "load_versions",
     "parse_records",
     "parse_ruleset",
     "read_records",

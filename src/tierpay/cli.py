@@ -31,9 +31,10 @@ from tierpay.engine import evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
 from tierpay.explain import explain
 from tierpay.fairness import fairness_report
-from tierpay.loading import load_ruleset, ruleset_json_schema
+from tierpay.loading import load_ruleset, load_target, ruleset_json_schema
 from tierpay.results import Outcome
 from tierpay.sources import read_records, read_state
+from tierpay.versions import RulesetVersions, latest, version_of
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -250,17 +251,20 @@ def write_output(text: str, path: str | None, out: TextIO, force: bool) -> None:
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset = load_ruleset(args.ruleset)
-    out.write(
-        f"{args.ruleset}: ok: {ruleset.name} {ruleset.version}, {len(ruleset.model.levels)} levels, "
-        f"{len(ruleset.expressions)} expressions, sha256 {ruleset.sha256[:12]}\n"
-    )
+    target = load_target(args.ruleset)
+    versions = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    for ruleset in versions:
+        span = f", in force from {ruleset.model.effective_from}" if len(versions) > 1 else ""
+        out.write(
+            f"{ruleset.file}: ok: {ruleset.name} {ruleset.version}, {len(ruleset.model.levels)} levels, "
+            f"{len(ruleset.expressions)} expressions, sha256 {ruleset.sha256[:12]}{span}\n"
+        )
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset, Outcome]:
+def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset | RulesetVersions, Outcome]:
     """Load, check outputs can be written, read inputs and evaluate: the common first half."""
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = load_target(args.ruleset)
     for path in outputs:
         if path and path != "-" and Path(path).exists() and not args.force:
             raise OutputError(f"{path} exists; use --force to overwrite it")
@@ -288,7 +292,7 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
     if args.period:
         outcome = _only(outcome, period=args.period)
-    rule = ruleset.model.review
+    rule = latest(ruleset).model.review
     fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
     if args.format == "json":
         items = [
@@ -303,7 +307,7 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         }
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
-        text = report.review_text(outcome, ruleset, args.lang)
+        text = report.review_text(outcome, latest(ruleset), args.lang)
         if fairness is not None:
             text += "\n" + report.fairness_table(fairness)
     write_output(text, args.output, out, args.force)
@@ -331,7 +335,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif args.format == "json":
         text = report.statement_json(decisions)
     else:
-        text = "\n".join(report.statement_text(d, ruleset, args.lang) for d in decisions)
+        text = "\n".join(report.statement_text(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
     write_output(text, args.output, out, args.force)
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
@@ -345,7 +349,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rejected = [
         r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
     ]
-    text = "\n".join(explain(d, ruleset, args.lang) for d in decisions)
+    text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
     text += "".join(f"rejected: {r}\n" for r in rejected)
     if not decisions and not rejected:
         err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
@@ -386,15 +390,15 @@ def _only(outcome: Outcome, period: str) -> Outcome:
     )
 
 
-def render(outcome: Outcome, ruleset: CompiledRuleset, fmt: str) -> str:
+def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str) -> str:
     """An outcome in one of the ``--format`` choices."""
     if fmt == "json":
         return report.outcome_json(outcome)
     if fmt == "csv":
         return report.decisions_csv(outcome, ruleset)
-    text = report.decisions_table(outcome, ruleset) + "\n"
-    decided = len(outcome.decisions)
-    text += f"\n{decided} decided, {len(outcome.rejections)} rejected; ruleset {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})\n"
+    text = report.decisions_table(outcome, latest(ruleset)) + "\n"
+    used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
+    text += f"\n{len(outcome.decisions)} decided, {len(outcome.rejections)} rejected; ruleset {used}\n"
     return text
 
 

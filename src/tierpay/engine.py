@@ -26,6 +26,7 @@ from tierpay.results import Check, Decision, Gap, Outcome, ReviewResult, Ruleset
 from tierpay.review import ReviewInput, review_period
 from tierpay.scorecard import cohort_label, compute_scores
 from tierpay.state import AgentState, State
+from tierpay.versions import RulesetVersions
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,15 @@ def stamp(ruleset: CompiledRuleset) -> RulesetStamp:
 
 
 def evaluate(
-    ruleset: CompiledRuleset,
+    ruleset: CompiledRuleset | RulesetVersions,
     records: RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]],
     state: State | None = None,
 ) -> Outcome:
     """Evaluate every period in ``records`` in order, carrying ``state`` from one to the next.
 
     ``records`` is a ``RecordBatch`` from a reader, or ``AgentPeriod`` values, or plain dicts
-    (checked here). Returns the decisions, the rejections, the gaps and the state after the
+    (checked here). With ``RulesetVersions`` each period is evaluated under the version in
+    force on its first day; records of a period no version covers are rejected. Returns the decisions, the rejections, the gaps and the state after the
     last period. Evaluating several periods at once gives exactly what chaining single-period
     calls through the returned state gives.
     """
@@ -90,9 +92,16 @@ def evaluate(
     rejections = list(batch.rejections)
     gaps: list[Gap] = []
     agents = state.by_agent()
+    used: dict[str, RulesetStamp] = {}
     for period in sorted(by_period):
+        version = ruleset if isinstance(ruleset, CompiledRuleset) else ruleset.for_period(period)
+        if version is None:
+            assert isinstance(ruleset, RulesetVersions)
+            rejections.extend(_not_in_force(ruleset, period, by_period[period]))
+            continue
+        used.setdefault(version.sha256, stamp(version))
         period_decisions, period_rejections, period_gaps, agents = _evaluate_period(
-            ruleset, period, by_period[period], agents
+            version, period, by_period[period], agents
         )
         decisions.extend(period_decisions)
         rejections.extend(period_rejections)
@@ -105,8 +114,10 @@ def evaluate(
         agents=sorted(agents.values(), key=lambda a: a.agent_id),
     )
     rejections.sort(key=lambda r: (r.source, r.row))
+    latest = ruleset if isinstance(ruleset, CompiledRuleset) else ruleset.latest
     return Outcome(
-        ruleset=stamp(ruleset),
+        ruleset=list(used.values())[-1] if used else stamp(latest),
+        rulesets=list(used.values()) or [stamp(latest)],
         periods=periods,
         decisions=decisions,
         rejections=rejections,
@@ -116,8 +127,16 @@ def evaluate(
     )
 
 
+def _not_in_force(versions: RulesetVersions, period: str, records: list[AgentPeriod]) -> list[Rejection]:
+    spans = ", ".join(f"{v.version} from {v.model.effective_from}" for v in versions.versions)
+    reason = f"period: no version of {versions.name} is in force for {period} ({spans})"
+    return [
+        Rejection(source=r.source, row=r.row, agent_id=r.agent_id, period=r.period, reasons=[reason]) for r in records
+    ]
+
+
 def _as_batch(
-    ruleset: CompiledRuleset, records: RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]]
+    ruleset: CompiledRuleset | RulesetVersions, records: RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]]
 ) -> RecordBatch:
     if isinstance(records, RecordBatch):
         return records
@@ -156,6 +175,14 @@ def _prepare(
 ) -> _Work | Rejection:
     prior = agents.get(record.agent_id)
     notes: list[str] = []
+    if prior is not None and prior.level not in ruleset.level_ids:
+        return Rejection(
+            source=record.source,
+            row=record.row,
+            agent_id=record.agent_id,
+            period=period,
+            reasons=[f"level: the carried level {prior.level} is not a level of {ruleset.name} {ruleset.version}"],
+        )
     if prior is None:
         prior, notes = _new_agent(ruleset, record)
     else:

@@ -19,6 +19,7 @@ from tierpay.compiler import CompiledRuleset, compile_ruleset
 from tierpay.errors import Problem, RulesetError
 from tierpay.inheritance import merge
 from tierpay.model import MinimumWage, Ruleset
+from tierpay.versions import RulesetVersions, check_versions
 from tierpay.yamlsource import Locations, PathKey, format_path, read_yaml
 
 SCHEMA_ID = "https://tierpay.dev/schema/ruleset-1.json"
@@ -32,6 +33,37 @@ def load_ruleset(path: str | Path) -> CompiledRuleset:
     file = Path(path)
     text = _read_text(file)
     return parse_ruleset(text, file=str(path), base_dir=file.parent)
+
+
+def load_versions(folder: str | Path) -> RulesetVersions:
+    """Load every ruleset in ``folder`` as versions of one ruleset; refuse overlapping dates.
+
+    YAML files without a top-level ``tierpay:`` key (a minimum-wage table, say) are skipped.
+    Problems in any file are all reported together.
+    """
+    directory = Path(folder)
+    problems: list[Problem] = []
+    versions: list[CompiledRuleset] = []
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    for file in files:
+        try:
+            text = _read_text(file)
+            head, _ = read_yaml(text, str(file))
+            if not isinstance(head, dict) or ("tierpay" not in head and "extends" not in head):
+                continue
+            versions.append(parse_ruleset(text, file=str(file), base_dir=file.parent))
+        except RulesetError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise RulesetError(problems)
+    if not versions:
+        raise RulesetError([Problem(str(directory), 0, 0, "", "no ruleset files (with a tierpay: key) in this folder")])
+    return check_versions(versions)
+
+
+def load_target(path: str | Path) -> CompiledRuleset | RulesetVersions:
+    """A ruleset file, or a folder of its versions."""
+    return load_versions(path) if Path(path).is_dir() else load_ruleset(path)
 
 
 def _read_text(file: Path) -> str:

@@ -762,6 +762,9 @@ class Ruleset(_Strict):
     """A whole ruleset file, structurally valid; compile it to evaluate."""
 
     tierpay: Literal[1] = Field(description="The ruleset format version.")
+    extends: str | None = Field(
+        None, description="A base ruleset file, relative to this one, that this ruleset changes; merged when loading."
+    )
     name: str = Field(min_length=1, max_length=100)
     """The ruleset's name, stamped on every result."""
     version: str = Field(min_length=1, max_length=40)

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierpay.compiler import CompiledRuleset
+from tierpay.versions import RulesetVersions
 
 RESERVED_COLUMNS = ("agent_id", "period", "level")
 SHAPE_KEY = "__cells__"  # set by a reader when a row's shape is wrong (too few or many cells)
@@ -198,6 +199,31 @@ def parse_records(
     return good, rejected, warnings
 
 
+def parse_records_for(
+    target: CompiledRuleset | RulesetVersions,
+    rows: Iterable[RawRow],
+    source: str = "<records>",
+) -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
+    """``parse_records`` against one ruleset, or against the version in force for each row's period."""
+    if isinstance(target, CompiledRuleset):
+        return parse_records(target, rows, source)
+    groups: dict[CompiledRuleset, list[RawRow]] = defaultdict(list)
+    for row in rows:
+        period = _text(row[1].get("period")) or ""
+        groups[target.for_period(period) or target.latest].append(row)
+    good: list[AgentPeriod] = []
+    rejected: list[Rejection] = []
+    warnings: list[str] = []
+    for version, group in groups.items():
+        g, r, w = parse_records(version, group, source)
+        good.extend(g)
+        rejected.extend(r)
+        warnings.extend(x for x in w if x not in warnings)
+    good.sort(key=lambda rec: rec.row)
+    rejected.sort(key=lambda rec: (rec.source, rec.row))
+    return good, rejected, warnings
+
+
 def split_duplicates(records: list[AgentPeriod]) -> tuple[list[AgentPeriod], list[Rejection]]:
     """Keep records whose agent and period are unique; reject every copy of the others."""
     seen: dict[tuple[str, str], list[AgentPeriod]] = defaultdict(list)
@@ -259,7 +285,7 @@ def _show(number: Decimal) -> str:
 
 
 def records_from_dicts(
-    ruleset: CompiledRuleset, rows: Iterable[Mapping[str, Any]], source: str = "<records>"
+    ruleset: CompiledRuleset | RulesetVersions, rows: Iterable[Mapping[str, Any]], source: str = "<records>"
 ) -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
     """``parse_records`` for plain dicts, numbered from 1; nested ``attributes``/``metrics`` are flattened."""
     numbered: list[RawRow] = []
@@ -270,4 +296,4 @@ def records_from_dicts(
             if isinstance(inner, Mapping):
                 flat.update(inner)
         numbered.append((i, flat))
-    return parse_records(ruleset, numbered, source)
+    return parse_records_for(ruleset, numbered, source)

@@ -22,6 +22,7 @@ from tierpay.model import label_text
 from tierpay.pay import money, number
 from tierpay.records import Rejection
 from tierpay.results import Decision, Outcome
+from tierpay.versions import RulesetVersions
 
 ZERO = Decimal(0)
 
@@ -91,17 +92,36 @@ def rejections_text(rejections: Sequence[Rejection]) -> str:
     return "".join(f"rejected: {r}\n" for r in rejections)
 
 
-def decision_columns(ruleset: CompiledRuleset) -> list[str]:
+def _all(target: CompiledRuleset | RulesetVersions) -> list[CompiledRuleset]:
+    return [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+
+
+def _union(items: Iterable[Iterable[str]]) -> list[str]:
+    return list(dict.fromkeys(x for group in items for x in group))
+
+
+def _line_ids(target: CompiledRuleset | RulesetVersions) -> list[str]:
+    return _union(
+        [ln.id for ln in r.model.pay.lines] + [d.id for d in r.model.pay.deductions]
+        for r in _all(target)
+        if r.model.pay
+    )
+
+
+def _attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
+    return _union(r.model.attributes for r in _all(target))
+
+
+def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
     """The fixed column order of the decisions CSV.
 
     The input file and row are left out (they are in the JSON), so that month-by-month runs
     chained through the state give the same bytes as one run over the whole history.
     """
-    model = ruleset.model
-    line_ids = [ln.id for ln in model.pay.lines] + [d.id for d in model.pay.deductions] if model.pay else []
-    floors = ["probation_floor", "minimum_wage", "rounding"] if model.pay else []
+    line_ids = _line_ids(ruleset)
+    floors = ["probation_floor", "minimum_wage", "rounding"] if line_ids else []
     return [
-        "agent_id", "period", *model.attributes, "level_before", "level", "qualified_level",
+        "agent_id", "period", *_attributes(ruleset), "level_before", "level", "qualified_level",
         "action", "reason", "on_probation", "score", "grade", "coefficient",
         "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
         "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*line_ids, *floors]],
@@ -109,7 +129,7 @@ def decision_columns(ruleset: CompiledRuleset) -> list[str]:
     ]  # fmt: skip
 
 
-def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset, header: bool = True) -> str:
+def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
     """Every decision as a CSV row with fixed columns (``decision_columns``)."""
     columns = decision_columns(ruleset)
     out = io.StringIO()
@@ -129,11 +149,11 @@ def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset, header: bool = Tru
             "score": _d(d.score.value) if d.score else "",
             "grade": d.grade or "",
             "coefficient": _d(d.coefficient),
-            "currency": ruleset.model.currency,
-            "ruleset_version": outcome.ruleset.version,
-            "ruleset_sha256": outcome.ruleset.sha256,
+            "currency": d.pay.currency if d.pay else "",
+            "ruleset_version": d.ruleset.version,
+            "ruleset_sha256": d.ruleset.sha256,
         }
-        for attr in ruleset.model.attributes:
+        for attr in _attributes(ruleset):
             value = d.values.get(attr, "")
             cells[attr] = str(value).lower() if isinstance(value, bool) else value
         if d.review is not None:
@@ -259,18 +279,17 @@ def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "regio
     return "\n\n".join(blocks) + "\n"
 
 
-def payroll_columns(ruleset: CompiledRuleset) -> list[str]:
+def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
     """The fixed columns of the payroll export."""
-    model = ruleset.model
-    line_ids = [ln.id for ln in model.pay.lines] + [d.id for d in model.pay.deductions] if model.pay else []
+    line_ids = _line_ids(ruleset)
     return [
-        "agent_id", "period", *model.attributes, "pay_level", "grade", "coefficient",
+        "agent_id", "period", *_attributes(ruleset), "pay_level", "grade", "coefficient",
         *line_ids, "probation_floor", "minimum_wage", "rounding", "total", "currency",
         "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
-def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset) -> str:
+def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) -> str:
     """One row per agent-period with fixed columns, ordered by period then agent id."""
     columns = payroll_columns(ruleset)
     out = io.StringIO()
@@ -287,10 +306,10 @@ def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset) -> str:
             "coefficient": _d(d.pay.coefficient),
             "total": d.pay.total,
             "currency": d.pay.currency,
-            "ruleset_version": outcome.ruleset.version,
-            "ruleset_sha256": outcome.ruleset.sha256,
+            "ruleset_version": d.ruleset.version,
+            "ruleset_sha256": d.ruleset.sha256,
         }
-        for attr in ruleset.model.attributes:
+        for attr in _attributes(ruleset):
             value = d.values.get(attr, "")
             cells[attr] = str(value).lower() if isinstance(value, bool) else value
         for line in d.pay.lines:

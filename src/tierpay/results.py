@@ -136,7 +136,8 @@ class Gap(_Frozen):
 class Outcome(_Frozen):
     """The result of evaluating records: every input record is in ``decisions`` or ``rejections``."""
 
-    ruleset: RulesetStamp
+    ruleset: RulesetStamp = Field(description="The ruleset (the latest version) the outcome was computed under.")
+    rulesets: list[RulesetStamp] = Field(description="Every ruleset version used, oldest first.")
     periods: list[str]
     decisions: list[Decision]
     rejections: list[Rejection]

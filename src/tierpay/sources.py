@@ -16,8 +16,9 @@ from typing import Any
 from tierpay.compiler import CompiledRuleset
 from tierpay.engine import RecordBatch
 from tierpay.errors import RecordsError, StateError
-from tierpay.records import SHAPE_KEY, RawRow, parse_records
+from tierpay.records import SHAPE_KEY, RawRow, parse_records_for
 from tierpay.state import State
+from tierpay.versions import RulesetVersions
 
 
 def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) -> str:
@@ -87,7 +88,7 @@ def json_rows(text: str, source: str) -> list[RawRow]:
     return rows
 
 
-def read_records(ruleset: CompiledRuleset, path: str | Path) -> RecordBatch:
+def read_records(ruleset: CompiledRuleset | RulesetVersions, path: str | Path) -> RecordBatch:
     """Read a CSV or JSON records file (chosen by its extension) into checked records."""
     file = Path(path)
     source = str(path)
@@ -97,7 +98,7 @@ def read_records(ruleset: CompiledRuleset, path: str | Path) -> RecordBatch:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
     text = decode_text(raw, source)
     rows = json_rows(text, source) if file.suffix.lower() == ".json" else csv_rows(text, source)
-    good, rejected, warnings = parse_records(ruleset, rows, source)
+    good, rejected, warnings = parse_records_for(ruleset, rows, source)
     return RecordBatch(good, rejected, warnings)
 
 
