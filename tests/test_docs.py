@@ -138,3 +138,41 @@ def test_cli_reference_lists_every_command_and_option() -> None:
             for option in action.option_strings:
                 if option.startswith("--") and option != "--help":
                     assert f"`{option}" in page, f"{name} {option}"
+
+
+def test_shipped_rulesets_validate_against_the_json_schema() -> None:
+    """Every shipped ruleset (and every test case) is valid against the committed JSON Schema."""
+    import datetime as dt
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "schema" / "ruleset.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+
+    def plain(value: object) -> object:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    files = [
+        *ROOT.joinpath("rulesets").glob("*.yaml"),
+        *ROOT.joinpath("examples", "rulesets").rglob("*.yaml"),
+        *ROOT.joinpath("tests", "cases").glob("*.yaml"),
+    ]
+    checked = 0
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "tierpay" not in data and "extends" not in data:
+            continue
+        required = [] if "extends" in data else None
+        errors = [
+            e for e in validator.iter_errors(plain(data)) if not (required is not None and e.validator == "required")
+        ]
+        assert errors == [], f"{path}: {errors[0].message if errors else ''}"
+        checked += 1
+    assert checked >= 6

@@ -31,6 +31,7 @@ from tierpay.engine import evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
 from tierpay.explain import explain
 from tierpay.fairness import fairness_report
+from tierpay.lint import lint
 from tierpay.loading import load_ruleset, load_target, ruleset_json_schema
 from tierpay.results import Outcome
 from tierpay.sources import read_records, read_state
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    validate.add_argument("ruleset", help="the ruleset YAML file")
+    validate.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
+    validate.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
 
     ev = commands.add_parser(
         "evaluate",
@@ -253,13 +255,19 @@ def write_output(text: str, path: str | None, out: TextIO, force: bool) -> None:
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     target = load_target(args.ruleset)
     versions = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    warnings = 0
     for ruleset in versions:
         span = f", in force from {ruleset.model.effective_from}" if len(versions) > 1 else ""
+        found = lint(ruleset)
+        warnings += len(found)
+        note = f", {len(found)} warning{'s' if len(found) != 1 else ''}" if found else ""
         out.write(
             f"{ruleset.file}: ok: {ruleset.name} {ruleset.version}, {len(ruleset.model.levels)} levels, "
-            f"{len(ruleset.expressions)} expressions, sha256 {ruleset.sha256[:12]}{span}\n"
+            f"{len(ruleset.expressions)} expressions, sha256 {ruleset.sha256[:12]}{span}{note}\n"
         )
-    return EXIT_OK
+        for problem in found:
+            err.write(f"warning: {problem}\n")
+    return EXIT_REJECTED if warnings and args.strict else EXIT_OK
 
 
 def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset | RulesetVersions, Outcome]:

@@ -45,6 +45,7 @@ class CompiledRuleset:
     derived_order: tuple[str, ...]
     expressions: Mapping[str, CompiledExpression] = field(repr=False)
     minimum_wage_source: str | None = None
+    locations: Locations | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -417,4 +418,5 @@ def compile_ruleset(
         derived_order=order,
         expressions=compiler.expressions,
         minimum_wage_source=minimum_wage_source,
+        locations=locations,
     )

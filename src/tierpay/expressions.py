@@ -96,6 +96,18 @@ OPERATORS = {
 }  # fmt: skip
 
 
+FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``name op value``: one numeric bar an expression sets on a name."""
+
+    name: str
+    op: str
+    value: Decimal
+
+
 class ExpressionProblem(Exception):
     """An expression does not compile; ``offset`` is the character it points at, if known."""
 
@@ -161,6 +173,22 @@ class CompiledExpression:
     def text(self) -> str:
         """The expression re-rendered from its syntax tree, normalised."""
         return unparse(self._rule.statement.expression)
+
+    def bounds(self) -> list[Bound]:
+        """The ``name op number`` comparisons that must all hold (the top-level ``and`` chain).
+
+        Comparisons written ``number op name`` are turned round, so the name is on the left.
+        """
+        out = []
+        for node in _flatten_logic(self._rule.statement.expression, "and"):
+            if not isinstance(node, rast.ArithmeticComparisonExpression):
+                continue
+            op = OPERATORS[node.type]
+            if isinstance(node.left, rast.SymbolExpression) and isinstance(node.right, rast.FloatExpression):
+                out.append(Bound(node.left.name, op, node.right.value))
+            elif isinstance(node.right, rast.SymbolExpression) and isinstance(node.left, rast.FloatExpression):
+                out.append(Bound(node.right.name, FLIPPED[op], node.left.value))
+        return out
 
 
 def _engine_message(error: BaseException) -> str:

@@ -1,0 +1,182 @@
+"""Checks beyond syntax: a ruleset that loads can still say something its editors did not mean.
+
+Each finding is a warning with the place it concerns, shown by ``tierpay validate``:
+
+- a level whose entry criteria cannot be met (a bar beyond the metric's range, or two bars
+  that contradict each other), or that asks less than the level below;
+- maintenance criteria that ask more than the entry criteria of the same level;
+- pay that does not rise with the level;
+- a metric declared but never used;
+- a criterion that asks for a metric against its direction (``absences >= 2`` for a
+  lower-is-better metric).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import pairwise
+
+from tierpay.compiler import CompiledRuleset
+from tierpay.errors import Problem
+from tierpay.expressions import Bound
+from tierpay.yamlsource import Locations, PathKey
+
+UP = (">=", ">")
+DOWN = ("<=", "<")
+
+
+class _Linter:
+    def __init__(self, ruleset: CompiledRuleset) -> None:
+        self.r = ruleset
+        self.m = ruleset.model
+        self.loc = ruleset.locations or Locations(ruleset.file)
+        self.found: list[Problem] = []
+
+    def warn(self, path: PathKey, message: str) -> None:
+        self.found.append(self.loc.problem(path, message))
+
+    def bounds(self, path: str) -> list[Bound]:
+        expr = self.r.expr(path)
+        return expr.bounds() if expr is not None else []
+
+    def run(self) -> list[Problem]:
+        self.levels()
+        self.directions()
+        self.pay()
+        self.unused()
+        return sorted(set(self.found))
+
+    def levels(self) -> None:
+        previous: dict[tuple[str, str], Decimal] = {}
+        for i, level in enumerate(self.m.levels):
+            entry = self.bounds(f"levels[{i}].entry")
+            self.reachable(i, level.id, entry)
+            bars = {(b.name, "up" if b.op in UP else "down"): b.value for b in entry if b.op in UP + DOWN}
+            for (name, way), value in bars.items():
+                below = previous.get((name, way))
+                if below is not None and ((way == "up" and value < below) or (way == "down" and value > below)):
+                    sign = ">=" if way == "up" else "<="
+                    below_id = self.m.levels[i - 1].id
+                    self.warn(
+                        ("levels", i, "entry"),
+                        f"{level.id} asks {name} {sign} {value}, less than {below_id} below it ({name} {sign} {below})",
+                    )
+            for key, value in bars.items():
+                previous[key] = (
+                    max(value, previous.get(key, value)) if key[1] == "up" else min(value, previous.get(key, value))
+                )
+            for b in self.bounds(f"levels[{i}].maintain"):
+                if b.op not in UP + DOWN:
+                    continue
+                way = "up" if b.op in UP else "down"
+                bar = bars.get((b.name, way))
+                if bar is not None and ((way == "up" and b.value > bar) or (way == "down" and b.value < bar)):
+                    self.warn(
+                        ("levels", i, "maintain"),
+                        f"keeping {level.id} asks {b.name} {b.op} {b.value}, more than entering it ({bar}): "
+                        "an agent could be promoted and fail maintenance at once",
+                    )
+
+    def reachable(self, index: int, level_id: str, bounds: list[Bound]) -> None:
+        low: dict[str, Decimal] = {}
+        high: dict[str, Decimal] = {}
+        for b in bounds:
+            metric = self.m.metrics.get(b.name)
+            if metric is not None:
+                if (
+                    b.op in UP
+                    and metric.max is not None
+                    and (b.value > metric.max or (b.op == ">" and b.value == metric.max))
+                ):
+                    self.warn(
+                        ("levels", index, "entry"), f"{level_id} can never be entered: {b.name} is at most {metric.max}"
+                    )
+                if (
+                    b.op in DOWN
+                    and metric.min is not None
+                    and (b.value < metric.min or (b.op == "<" and b.value == metric.min))
+                ):
+                    self.warn(
+                        ("levels", index, "entry"),
+                        f"{level_id} can never be entered: {b.name} is at least {metric.min}",
+                    )
+            if b.op in UP:
+                low[b.name] = max(b.value, low.get(b.name, b.value))
+            elif b.op in DOWN:
+                high[b.name] = min(b.value, high.get(b.name, b.value))
+        for name in low.keys() & high.keys():
+            if low[name] > high[name]:
+                self.warn(
+                    ("levels", index, "entry"),
+                    f"{level_id} can never be entered: {name} must be at least {low[name]} and at most {high[name]}",
+                )
+
+    def directions(self) -> None:
+        paths: list[tuple[PathKey, str]] = []
+        for i in range(len(self.m.levels)):
+            paths += [
+                (("levels", i, "entry"), f"levels[{i}].entry"),
+                (("levels", i, "maintain"), f"levels[{i}].maintain"),
+            ]
+        paths.append((("probation", "convert_if"), "probation.convert_if"))
+        for key, path in paths:
+            for b in self.bounds(path):
+                metric = self.m.metrics.get(b.name)
+                if metric is None or metric.better == "band":
+                    continue
+                if (metric.better == "lower" and b.op in UP and b.value > 0) or (
+                    metric.better == "higher" and b.op in DOWN
+                ):
+                    self.warn(
+                        key,
+                        f"asks for {b.name} {b.op} {b.value}, but {metric.better} is better for {b.name}: "
+                        "a criterion rewards the wrong direction",
+                    )
+
+    def pay(self) -> None:
+        pay = self.m.pay
+        if pay is None:
+            return
+        ids = [lv.id for lv in self.m.levels]
+        for i, line in enumerate(pay.lines):
+            if line.by_level is None:
+                continue
+            for lower, upper in pairwise(ids):
+                a, b = line.by_level.get(lower), line.by_level.get(upper)
+                if isinstance(a, dict) and isinstance(b, dict):
+                    for key in a.keys() & b.keys():
+                        if b[key] < a[key]:
+                            self.warn(
+                                ("pay", "lines", i, "by_level", upper),
+                                f"pays {upper} less than {lower} for {line.by} {key} ({b[key]} < {a[key]})",
+                            )
+                elif isinstance(a, Decimal) and isinstance(b, Decimal) and b < a:
+                    self.warn(("pay", "lines", i, "by_level", upper), f"pays {upper} less than {lower} ({b} < {a})")
+
+    def unused(self) -> None:
+        used: set[str] = set()
+        for expr in self.r.expressions.values():
+            used |= expr.symbols
+        card = self.m.scorecard
+        if card is not None:
+            used |= {p.metric for p in card.parts}
+            used |= {card.min_volume.metric} if card.min_volume else set()
+        pay = self.m.pay
+        if pay is not None:
+            used |= {pay.proration.worked, pay.proration.scheduled} if pay.proration else set()
+            used |= {d.metric for d in pay.deductions}
+            if pay.floors is not None and pay.floors.contract_wage:
+                used.add(pay.floors.contract_wage)
+            for lookup in (pay.coefficient.band, pay.coefficient.curve):
+                if lookup is not None:
+                    used.add(lookup.of)
+        if self.m.review is not None:
+            used.add(self.m.review.rank_by)
+        for name in self.m.metrics:
+            if name not in used:
+                self.warn(("metrics", name), f"{name} is declared but never used")
+
+
+def lint(ruleset: CompiledRuleset) -> list[Problem]:
+    """Warnings about a compiled ruleset, in line order; an empty list when nothing is odd."""
+    return _Linter(ruleset).run()
