@@ -232,7 +232,7 @@ def _message(item: Any, path: PathKey, known: bool, root: type[BaseModel], data:
         if close:
             return f"unknown key {key!r} (did you mean {close[0]!r}?)"
         return f"unknown key {key!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-    message = str(item["msg"])
+    message = str(item["msg"]).replace("String should have", "must have")
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if kind in ("literal_error", "union_tag_invalid"):

@@ -385,7 +385,6 @@ class Probation(_Strict):
     max_periods: int = Field(
         6,
         ge=1,
-        le=6,
         description="The legal cap (PRC Labor Contract Law art. 19: at most 6 months).",
     )
     convert_if: Expression
@@ -393,6 +392,11 @@ class Probation(_Strict):
 
     @model_validator(mode="after")
     def _lengths(self) -> Probation:
+        if self.max_periods > 6:
+            raise ValueError(
+                f"max_periods {self.max_periods} is over the legal cap: probation may last at most 6 months "
+                "(PRC Labor Contract Law art. 19)"
+            )
         if self.min_periods > self.max_periods:
             raise ValueError(f"min_periods {self.min_periods} exceeds max_periods {self.max_periods}")
         return self

@@ -110,12 +110,14 @@ def parse_records(
     good: list[AgentPeriod] = []
     rejected: list[Rejection] = []
     unknown_columns: dict[str, None] = {}
+    seen_keys: set[str] = set()
     for row_number, raw in rows:
         reasons: list[str] = [f"row: {raw[SHAPE_KEY]}"] if SHAPE_KEY in raw else []
         if reasons and len(raw) == 1:  # nothing else to check
             rejected.append(Rejection(source=source, row=row_number, agent_id=None, period=None, reasons=reasons))
             continue
         for key in raw:
+            seen_keys.add(str(key))
             if key not in known:
                 unknown_columns.setdefault(str(key))
         agent_id = _text(raw.get("agent_id"))
@@ -167,7 +169,8 @@ def parse_records(
                 reasons.append(f"{name}: {error}")
                 continue
             if metric.type == "integer" and number != number.to_integral_value():
-                reasons.append(f"{name}: {value!r} is not a whole number")
+                written = repr(value) if isinstance(value, str) else _show(number)
+                reasons.append(f"{name}: {written} is not a whole number")
             elif metric.min is not None and number < metric.min:
                 reasons.append(f"{name}: {_show(number)} is below the minimum {_show(metric.min)}")
             elif metric.max is not None and number > metric.max:
@@ -194,6 +197,13 @@ def parse_records(
     rejected.extend(dupes)
     rejected.sort(key=lambda r: (r.source, r.row))
     warnings = []
+    if seen_keys:
+        lacking = [n for n, m in model.metrics.items() if m.default is None and n not in seen_keys]
+        lacking += [n for n, a in model.attributes.items() if a.default is None and n not in seen_keys]
+        if lacking:
+            warnings.append(
+                f"{source}: no record has {', '.join(lacking)}, which the ruleset requires: is a column missing?"
+            )
     if unknown_columns:
         warnings.append(f"{source}: columns not in the ruleset were ignored: {', '.join(unknown_columns)}")
     return good, rejected, warnings

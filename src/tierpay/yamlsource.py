@@ -134,8 +134,9 @@ def read_yaml(text: str, file: str) -> tuple[Any, Locations]:
     locations = Locations(file, lines=text.splitlines())
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise RulesetError([Problem(file, 0, 0, "", f"file is larger than {MAX_BYTES // 1024 // 1024} MiB")])
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise RulesetError([Problem(file, 1, 1, "", "the file is empty")])
@@ -144,10 +145,17 @@ def read_yaml(text: str, file: str) -> tuple[Any, Locations]:
     except yaml.YAMLError as error:
         raise RulesetError([_yaml_problem(file, error)]) from None
     except RecursionError:
-        raise RulesetError([Problem(file, 0, 0, "", f"nesting deeper than {MAX_DEPTH} levels")]) from None
+        raise RulesetError([Problem(file, 0, 0, "", "nesting too deep to read")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, locations
+
+
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _Builder:
@@ -161,10 +169,19 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise RulesetError([self.locations.problem(path, f"more than {MAX_NODES} values (an alias bomb?)")])
+            raise RulesetError([self.locations.problem(path[:1], f"more than {MAX_NODES} values (an alias bomb?)")])
         if depth > MAX_DEPTH:
-            raise RulesetError([self.locations.problem(path, f"nesting deeper than {MAX_DEPTH} levels")])
+            raise RulesetError([self.locations.problem(path[:1], f"nesting deeper than {MAX_DEPTH} levels")])
         mark = node.start_mark
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+            where = format_path(path)
+            raise RulesetError(
+                [
+                    Problem(
+                        self.locations.file, mark.line + 1, mark.column + 1, where, f"the tag {node.tag} is not allowed"
+                    )
+                ]
+            )
         style = node.style if isinstance(node, yaml.ScalarNode) else None
         self.locations.positions.setdefault(path, Position(mark.line + 1, mark.column + 1, style))
         if isinstance(node, yaml.MappingNode):

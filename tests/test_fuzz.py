@@ -1,0 +1,117 @@
+"""Fuzzing with Hypothesis (derandomized, so CI runs the same examples every time).
+
+- Arbitrary ruleset documents, as YAML text or as data shaped like a ruleset, raise nothing
+  but ``TierpayError``.
+- Arbitrary record sets leave every record decided or rejected exactly once.
+- The same records in any order give byte-identical decisions and state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tierpay import TierpayError, evaluate, parse_ruleset
+from tierpay.report import decisions_csv
+
+from .conftest import MINI, build
+
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+KEYS = [
+    "tierpay", "name", "version", "effective_from", "metrics", "attributes", "derived", "levels", "promotion",
+    "demotion", "probation", "review", "pay", "scorecard", "grades", "id", "entry", "maintain", "when", "min",
+    "max", "type", "values", "lines", "amount", "by_level", "weight", "metric", "normalise", "method", "tests",
+]  # fmt: skip
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["qa >= 80", "qa ** 99", "L1", "2026-01-01", "number", "integer", "linear", "(", "qa >"]),
+)
+documents = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=5),
+    ),
+    max_leaves=25,
+)
+
+
+@FUZZ
+@given(st.text(max_size=400))
+def test_any_text_raises_only_tierpay_errors(text: str) -> None:
+    """Any text at all either loads or raises a TierpayError."""
+    with contextlib.suppress(TierpayError):
+        parse_ruleset(text, file="fuzz.yaml")
+
+
+@FUZZ
+@given(documents)
+def test_any_document_raises_only_tierpay_errors(document: Any) -> None:
+    """Any YAML document either loads or raises a TierpayError."""
+    with contextlib.suppress(TierpayError):
+        parse_ruleset(yaml.safe_dump(document, allow_unicode=True), file="fuzz.yaml")
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(sorted(MINI)), documents, max_size=4))
+def test_mutated_rulesets_raise_only_tierpay_errors(changes: dict[str, Any]) -> None:
+    """The mini ruleset with sections replaced by arbitrary data loads or raises a TierpayError."""
+    data = copy.deepcopy(MINI)
+    data.update(changes)
+    with contextlib.suppress(TierpayError):
+        parse_ruleset(yaml.safe_dump(data, allow_unicode=True), file="fuzz.yaml")
+
+
+cells = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.integers(-5, 120),
+    st.decimals(allow_nan=True, allow_infinity=True, places=2),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.sampled_from(
+        ["85%", "1,000", "８５", "NaN", "inf", "L1", "L2", "L9", "probation", "regular", "2026-01", "2026-13"]
+    ),
+)
+records = st.lists(
+    st.fixed_dictionaries(
+        {
+            "agent_id": st.one_of(st.sampled_from(["A", "B", "C", "D", ""]), cells),
+            "period": st.one_of(st.sampled_from(["2026-01", "2026-02", "2026-03"]), cells),
+        },
+        optional={"level": cells, "qa": cells, "incidents": cells, "status": cells, "team": cells, "extra": cells},
+    ),
+    max_size=25,
+)
+
+
+@FUZZ
+@given(records)
+def test_every_record_is_decided_or_rejected_exactly_once(rows: list[dict[str, Any]]) -> None:
+    """Whatever the records, each appears once: decided or rejected."""
+    outcome = evaluate(build(), rows)
+    seen = sorted([d.row for d in outcome.decisions] + [r.row for r in outcome.rejections])
+    assert seen == list(range(1, len(rows) + 1))
+
+
+@FUZZ
+@given(records, st.randoms(use_true_random=False))
+def test_record_order_does_not_change_the_output(rows: list[dict[str, Any]], rng: Any) -> None:
+    """Shuffled records give byte-identical decisions and state."""
+    ruleset = build()
+    shuffled = list(rows)
+    rng.shuffle(shuffled)
+    first, second = evaluate(ruleset, rows), evaluate(ruleset, shuffled)
+    assert decisions_csv(first, ruleset) == decisions_csv(second, ruleset)
+    assert first.state.to_json() == second.state.to_json()
+    assert sorted(r.reasons[0] for r in first.rejections) == sorted(r.reasons[0] for r in second.rejections)
