@@ -63,6 +63,8 @@ def test_cli_commands_run(page: Path, command: str, tmp_path: Path, monkeypatch:
         (tmp_path / "rulesets").unlink()
         (tmp_path / "rulesets").mkdir()
         (tmp_path / "rulesets" / "outbound-levels.yaml").write_text(assembled_ruleset(), encoding="utf-8")
+    if "big.csv" in command:
+        (tmp_path / "big.csv").write_bytes((ROOT / "examples" / "data" / "agents-2026h1.csv").read_bytes())
     if "december-state.json" in command:
         state = tierpay.evaluate(tierpay.load_ruleset(ROOT / "rulesets" / "callcenter-stars.yaml"), []).state
         (tmp_path / "december-state.json").write_text(state.to_json(), encoding="utf-8")

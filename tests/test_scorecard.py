@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tierpay.model import BandNorm, LinearNorm, Metric, RatioNorm, Scorecard, ScoreVeto
 from tierpay.scorecard import band, compute_scores, linear, percentile, ratio, zscore
 
@@ -120,3 +123,16 @@ def test_percentile_part_is_computed_within_the_cohort() -> None:
         ("team=A", D("100.00")),
         ("team=B", D("100.00")),
     ]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 20), min_size=1, max_size=30), st.sampled_from(["higher", "lower"]))
+def test_percentile_matches_its_definition(values: list[int], better: str) -> None:
+    """The sorted lookup gives the plain definition: others beaten plus half the ties, over others."""
+    population = [D(v) for v in values]
+    for value in population:
+        sign = 1 if better == "higher" else -1
+        worse = sum(1 for p in population if sign * p < sign * value)
+        tied = sum(1 for p in population if p == value) - 1
+        expected = (D(worse) + D("0.5") * tied) / (len(population) - 1) if len(population) > 1 else D(1)
+        assert percentile(value, population, better) == expected

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -27,14 +27,14 @@ from tierpay.cases import report as cases_report
 from tierpay.cases import run_cases
 from tierpay.compare import compare
 from tierpay.compiler import CompiledRuleset
-from tierpay.engine import evaluate
+from tierpay.engine import Evaluation, evaluate
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
 from tierpay.explain import explain
 from tierpay.fairness import fairness_report
 from tierpay.lint import lint
 from tierpay.loading import load_ruleset, load_target, ruleset_json_schema
 from tierpay.results import Outcome
-from tierpay.sources import read_records, read_state
+from tierpay.sources import STREAM_BYTES, read_records, read_state, stream_batches
 from tierpay.versions import RulesetVersions, latest, version_of
 
 EXIT_OK = 0
@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     _state_options(ev)
     ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
     ev.add_argument("--summary", action="store_true", help="also print pay totals by level, team and region")
+    ev.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the records one period at a time, in bounded memory (automatic for files over 64 MiB; "
+        "the file must be grouped by period; CSV output)",
+    )
 
     rv = commands.add_parser(
         "review",
@@ -230,8 +236,20 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 def write_output(text: str, path: str | None, out: TextIO, force: bool) -> None:
     """Write ``text`` to ``path`` atomically (or to ``out``); refuse to overwrite without force."""
+    with open_output(path, out, force) as sink:
+        assert sink is not None
+        sink.write(text)
+
+
+@contextlib.contextmanager
+def open_output(path: str | None, out: TextIO | None, force: bool) -> Iterator[TextIO | None]:
+    """A stream for ``path`` that appears under its name only when complete (or ``out`` for none or ``-``).
+
+    The text goes to a temporary file beside the target, renamed over it at the end; an error
+    or Ctrl-C removes the temporary file and leaves any existing file as it was.
+    """
     if path is None or path == "-":
-        out.write(text)
+        yield out
         return
     target = Path(path)
     if target.exists() and not force:
@@ -239,17 +257,20 @@ def write_output(text: str, path: str | None, out: TextIO, force: bool) -> None:
     directory = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as error:
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -282,11 +303,13 @@ def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRulese
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    path = Path(args.records)
+    if args.stream or (path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= STREAM_BYTES):
+        return _evaluate_streaming(args, out, err)
     ruleset, outcome = _run(args, args.output, args.state_out, args.payroll)
-    text = render(outcome, ruleset, args.format)
-    if args.summary:
-        text += "\n" + report.summary_table(outcome)
-    write_output(text, args.output, out, args.force)
+    write_output(render(outcome, ruleset, args.format), args.output, out, args.force)
+    if args.summary:  # for the person at the terminal, never into the -o file
+        out.write("\n" + report.summary_table(outcome))
     if args.state_out:
         state = outcome.state.to_csv() if args.state_out.lower().endswith(".csv") else outcome.state.to_json()
         write_output(state, args.state_out, out, args.force)
@@ -294,6 +317,81 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_output(report.payroll_csv(outcome, ruleset), args.payroll, out, args.force)
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``evaluate`` one period at a time: CSV rows are written as each period is decided."""
+    if args.format != "csv":
+        err.write("error: reading one period at a time (--stream, or a file over 64 MiB) needs --format csv\n")
+        return EXIT_USAGE
+    if Path(args.records).suffix.lower() == ".json":
+        err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
+        return EXIT_USAGE
+    target = load_target(args.ruleset)
+    for path in (args.output, args.state_out, args.payroll):
+        if path and path != "-" and Path(path).exists() and not args.force:
+            raise OutputError(f"{path} exists; use --force to overwrite it")
+    run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
+    summary = report.Summary()
+    progress = Progress(err)
+    rejected = 0
+    warned: set[str] = set()
+    with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
+        assert sink is not None
+        sink.write(report.decision_rows([], target))
+        if payroll is not None:
+            payroll.write(report.payroll_rows([], target))
+        for period, batch, read in stream_batches(target, args.records):
+            rejections = list(batch.rejections)
+            if period is not None and batch.records:
+                result = run.period(period, batch.records)
+                sink.write(report.decision_rows(result.decisions, target, header=False))
+                if payroll is not None:
+                    payroll.write(report.payroll_rows(result.decisions, target, header=False))
+                summary.add(result.decisions)
+                rejections += result.rejections
+                for gap in result.gaps:
+                    err.write(
+                        f"gap: agent {gap.agent_id} has no record for {gap.period} (last seen {gap.last_period})\n"
+                    )
+            for warning in batch.warnings:
+                if warning not in warned:
+                    warned.add(warning)
+                    err.write(f"warning: {warning}\n")
+            rejected += len(rejections)
+            err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row)))
+            progress.show(read, period)
+    progress.done()
+    if args.state_out:
+        state = run.state
+        write_output(
+            state.to_csv() if args.state_out.lower().endswith(".csv") else state.to_json(),
+            args.state_out,
+            out,
+            args.force,
+        )
+    if args.summary:
+        out.write("\n" + summary.table())
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+class Progress:
+    """A one-line progress report on a terminal; silent when stderr is not one."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.on = bool(getattr(err, "isatty", lambda: False)())
+
+    def show(self, rows: int, period: str | None) -> None:
+        """Rows read so far and the period just decided."""
+        if self.on and period is not None:
+            self.err.write(f"\r{rows:,} rows read, {period} decided")
+            self.err.flush()
+
+    def done(self) -> None:
+        """End the progress line."""
+        if self.on:
+            self.err.write("\n")
 
 
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -79,51 +79,99 @@ def evaluate(
 
     ``records`` is a ``RecordBatch`` from a reader, or ``AgentPeriod`` values, or plain dicts
     (checked here). With ``RulesetVersions`` each period is evaluated under the version in
-    force on its first day; records of a period no version covers are rejected. Returns the decisions, the rejections, the gaps and the state after the
-    last period. Evaluating several periods at once gives exactly what chaining single-period
-    calls through the returned state gives.
+    force on its first day; records of a period no version covers are rejected. Returns the
+    decisions, the rejections, the gaps and the state after the last period. Evaluating
+    several periods at once gives exactly what chaining single-period calls through the
+    returned state gives.
     """
     batch = _as_batch(ruleset, records)
-    state = state or State(ruleset=ruleset.name)
     by_period: dict[str, list[AgentPeriod]] = defaultdict(list)
     for record in batch.records:
         by_period[record.period].append(record)
+    run = Evaluation(ruleset, state)
     decisions: list[Decision] = []
     rejections = list(batch.rejections)
     gaps: list[Gap] = []
-    agents = state.by_agent()
-    used: dict[str, RulesetStamp] = {}
     for period in sorted(by_period):
-        version = ruleset if isinstance(ruleset, CompiledRuleset) else ruleset.for_period(period)
-        if version is None:
-            assert isinstance(ruleset, RulesetVersions)
-            rejections.extend(_not_in_force(ruleset, period, by_period[period]))
-            continue
-        used.setdefault(version.sha256, stamp(version))
-        period_decisions, period_rejections, period_gaps, agents = _evaluate_period(
-            version, period, by_period[period], agents
-        )
-        decisions.extend(period_decisions)
-        rejections.extend(period_rejections)
-        gaps.extend(period_gaps)
-    periods = sorted(by_period)
-    through = max([p for p in (state.through, *periods) if p], default=None)
-    new_state = State(
-        ruleset=ruleset.name,
-        through=through,
-        agents=sorted(agents.values(), key=lambda a: a.agent_id),
-    )
+        result = run.period(period, by_period[period])
+        decisions.extend(result.decisions)
+        rejections.extend(result.rejections)
+        gaps.extend(result.gaps)
     rejections.sort(key=lambda r: (r.source, r.row))
-    latest = ruleset if isinstance(ruleset, CompiledRuleset) else ruleset.latest
     return Outcome(
-        ruleset=list(used.values())[-1] if used else stamp(latest),
-        rulesets=list(used.values()) or [stamp(latest)],
-        periods=periods,
+        ruleset=run.rulesets[-1],
+        rulesets=run.rulesets,
+        periods=sorted(by_period),
         decisions=decisions,
         rejections=rejections,
         gaps=gaps,
         warnings=list(batch.warnings),
-        state=new_state,
+        state=run.state,
+    )
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """What one period produced."""
+
+    period: str
+    decisions: list[Decision]
+    rejections: list[Rejection]
+    gaps: list[Gap]
+
+
+class Evaluation:
+    """An evaluation in progress: periods fed in order, the state carried between them.
+
+    ``evaluate`` uses it for a whole history in memory; a reader that streams a large file
+    one period at a time feeds it the same way and keeps only one period in memory.
+    """
+
+    def __init__(self, ruleset: CompiledRuleset | RulesetVersions, state: State | None = None) -> None:
+        self.ruleset = ruleset
+        self.start = state or State(ruleset=ruleset.name)
+        self.agents = self.start.by_agent()
+        self.used: dict[str, RulesetStamp] = {}
+        self.periods: list[str] = []
+
+    def period(self, period: str, records: list[AgentPeriod]) -> PeriodResult:
+        """Evaluate one period's records (all of them: the review ranks the whole cohort)."""
+        if self.periods and period <= self.periods[-1]:
+            reason = (
+                f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
+            )
+            return PeriodResult(period, [], [_reject(r, reason) for r in records], [])
+        self.periods.append(period)
+        version = self.ruleset if isinstance(self.ruleset, CompiledRuleset) else self.ruleset.for_period(period)
+        if version is None:
+            assert isinstance(self.ruleset, RulesetVersions)
+            return PeriodResult(period, [], _not_in_force(self.ruleset, period, records), [])
+        self.used.setdefault(version.sha256, stamp(version))
+        decisions, rejections, gaps, self.agents = _evaluate_period(version, period, records, self.agents)
+        return PeriodResult(period, decisions, rejections, gaps)
+
+    @property
+    def rulesets(self) -> list[RulesetStamp]:
+        """Every ruleset version used so far, oldest first (the latest version if none yet)."""
+        if self.used:
+            return list(self.used.values())
+        latest = self.ruleset if isinstance(self.ruleset, CompiledRuleset) else self.ruleset.latest
+        return [stamp(latest)]
+
+    @property
+    def state(self) -> State:
+        """The carried state after the periods evaluated so far."""
+        through = max([p for p in (self.start.through, *self.periods) if p], default=None)
+        return State(
+            ruleset=self.ruleset.name,
+            through=through,
+            agents=sorted(self.agents.values(), key=lambda a: a.agent_id),
+        )
+
+
+def _reject(record: AgentPeriod, reason: str) -> Rejection:
+    return Rejection(
+        source=record.source, row=record.row, agent_id=record.agent_id, period=record.period, reasons=[reason]
     )
 
 
@@ -262,7 +310,7 @@ def _check(ruleset: CompiledRuleset, path: str, works: list[_Work]) -> list[bool
     for work, value in zip(works, results, strict=True):
         held = bool(value)
         if work.error is None:
-            work.checks.append(Check(path=path, held=held))
+            work.checks.append(Check.model_construct(path=path, held=held))  # typed already: skip re-validation
         out.append(held)
     return out
 
@@ -352,7 +400,7 @@ def _evaluate_period(
             )
         new_agents[work.record.agent_id] = new_state
         decisions.append(
-            Decision(
+            Decision.model_construct(  # every field is built here with its type: skip re-validation
                 agent_id=work.record.agent_id,
                 period=period,
                 source=work.record.source,

@@ -12,6 +12,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from tabulate import tabulate
 
@@ -131,12 +132,19 @@ def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
 
 def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
     """Every decision as a CSV row with fixed columns (``decision_columns``)."""
+    return decision_rows(outcome.decisions, ruleset, header)
+
+
+def decision_rows(
+    decisions: Iterable[Decision], ruleset: CompiledRuleset | RulesetVersions, header: bool = True
+) -> str:
+    """Decisions as CSV rows with fixed columns, with or without the header line."""
     columns = decision_columns(ruleset)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if header:
         writer.writerow(columns)
-    for d in outcome.decisions:
+    for d in decisions:
         cells: dict[str, object] = {
             "agent_id": d.agent_id,
             "period": d.period,
@@ -248,35 +256,58 @@ def statement_csv(decisions: Iterable[Decision]) -> str:
     return out.getvalue()
 
 
+class Summary:
+    """Head counts and pay totals by level and attributes, added up period by period."""
+
+    def __init__(self, by: Sequence[str] = ("level", "team", "region")) -> None:
+        self.by = list(by)
+        self.groups: dict[str, dict[str, list[Any]]] = {key: defaultdict(lambda: [0, ZERO]) for key in self.by}
+        self.count = 0
+        self.total = ZERO
+
+    def add(self, decisions: Iterable[Decision]) -> Summary:
+        """Count these decisions in."""
+        for d in decisions:
+            if d.pay is None:
+                continue
+            self.count += 1
+            self.total += d.pay.total
+            for key in self.by:
+                cell = self.groups[key][d.pay.level if key == "level" else str(d.values.get(key, ""))]
+                cell[0] += 1
+                cell[1] += d.pay.total
+        return self
+
+    def rows(self, key: str) -> list[tuple[str, int, Decimal]]:
+        """Head count and pay total per value of ``key``, sorted."""
+        return [(k, int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
+
+    def table(self, tablefmt: str = "simple") -> str:
+        """One block per key; each block's total line is the grand total."""
+        blocks = []
+        for key in self.by:
+            rows: list[list[Any]] = [[k, n, money(t)] for k, n, t in self.rows(key)]
+            rows.append(["total", self.count, money(self.total)])
+            blocks.append(
+                tabulate(
+                    rows,
+                    headers=[key, "agents", "pay"],
+                    tablefmt=tablefmt,
+                    disable_numparse=True,
+                    colalign=("left", "right", "right"),
+                )
+            )
+        return "\n\n".join(blocks) + "\n"
+
+
 def summary_rows(outcome: Outcome, by: str) -> list[tuple[str, int, Decimal]]:
     """Head count and pay total per value of ``by`` (``level`` or an attribute), sorted."""
-    groups: dict[str, list[Decimal]] = defaultdict(list)
-    for d in outcome.decisions:
-        if d.pay is None:
-            continue
-        key = d.pay.level if by == "level" else str(d.values.get(by, ""))
-        groups[key].append(d.pay.total)
-    return [(k, len(v), sum(v, ZERO)) for k, v in sorted(groups.items())]
+    return Summary([by]).add(outcome.decisions).rows(by)
 
 
 def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "region"), tablefmt: str = "simple") -> str:
     """Pay totals by level, team and region; each block reconciles to the grand total."""
-    blocks = []
-    grand = sum((d.pay.total for d in outcome.decisions if d.pay), ZERO)
-    count = sum(1 for d in outcome.decisions if d.pay)
-    for key in by:
-        rows = [[k, n, money(t)] for k, n, t in summary_rows(outcome, key)]
-        rows.append(["total", count, money(grand)])
-        blocks.append(
-            tabulate(
-                rows,
-                headers=[key, "agents", "pay"],
-                tablefmt=tablefmt,
-                disable_numparse=True,
-                colalign=("left", "right", "right"),
-            )
-        )
-    return "\n\n".join(blocks) + "\n"
+    return Summary(by).add(outcome.decisions).table(tablefmt)
 
 
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
@@ -291,11 +322,17 @@ def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
 
 def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) -> str:
     """One row per agent-period with fixed columns, ordered by period then agent id."""
+    return payroll_rows(outcome.decisions, ruleset)
+
+
+def payroll_rows(decisions: Iterable[Decision], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
+    """Payroll export rows (fixed columns, by period then agent id), with or without the header."""
     columns = payroll_columns(ruleset)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for d in sorted(outcome.decisions, key=lambda d: (d.period, d.agent_id)):
+    if header:
+        writer.writerow(columns)
+    for d in sorted(decisions, key=lambda d: (d.period, d.agent_id)):
         if d.pay is None:
             continue
         cells: dict[str, object] = {

@@ -8,6 +8,7 @@ re-spreads their weight; a veto (一票否决) sets the score to a declared valu
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
@@ -65,25 +66,35 @@ def band(value: Decimal, norm: BandNorm) -> Decimal:
     return clamp((norm.worst_high - value) / (norm.worst_high - norm.high))
 
 
-def percentile(value: Decimal, population: Sequence[Decimal], better: str) -> Decimal:
+class Population:
+    """One metric's values in one cohort, prepared once so each agent's lookup is cheap."""
+
+    def __init__(self, values: Sequence[Decimal]) -> None:
+        self.sorted = sorted(values)
+        n = len(self.sorted)
+        self.mean = sum(self.sorted, ZERO) / n if n else ZERO
+        variance = sum(((p - self.mean) ** 2 for p in self.sorted), ZERO) / n if n else ZERO
+        self.sd = variance.sqrt() if variance else ZERO
+
+
+def percentile(value: Decimal, population: Sequence[Decimal] | Population, better: str) -> Decimal:
     """Share of the others this value beats, ties counting half: 1 for the best, 0 for the worst."""
-    others = len(population) - 1
+    pop = population if isinstance(population, Population) else Population(population)
+    others = len(pop.sorted) - 1
     if others <= 0:
         return ONE
-    sign = -1 if better == "lower" else 1
-    worse = sum(1 for p in population if sign * p < sign * value)
-    tied = sum(1 for p in population if p == value) - 1
+    below = bisect_left(pop.sorted, value)
+    tied = bisect_right(pop.sorted, value) - below - 1
+    worse = below if better != "lower" else len(pop.sorted) - below - tied - 1
     return (Decimal(worse) + HALF * tied) / others
 
 
-def zscore(value: Decimal, population: Sequence[Decimal], better: str, clip: Decimal) -> Decimal:
+def zscore(value: Decimal, population: Sequence[Decimal] | Population, better: str, clip: Decimal) -> Decimal:
     """Standard score, signed by direction, clipped to ±clip and rescaled to [0, 1]."""
-    n = len(population)
-    mean = sum(population, ZERO) / n
-    variance = sum(((p - mean) ** 2 for p in population), ZERO) / n
-    if variance == 0:
+    pop = population if isinstance(population, Population) else Population(population)
+    if pop.sd == 0:
         return HALF
-    z = (value - mean) / variance.sqrt()
+    z = (value - pop.mean) / pop.sd
     if better == "lower":
         z = -z
     return (clamp(z, -clip, clip) + clip) / (2 * clip)
@@ -115,6 +126,7 @@ def _compute(
         for part in card.parts:
             if not (part.rate and low_volume[i]):
                 populations[(part.metric, cohorts[i])].append(row[part.metric])
+    prepared = {key: Population(values) for key, values in populations.items()}
     full_weight = sum((p.weight for p in card.parts if not p.rate), ZERO)
     scale_q = Decimal(1).scaleb(-card.decimals)
     scores: list[Score] = []
@@ -149,7 +161,7 @@ def _compute(
                 continue
             weight = part.weight / full_weight if low_volume[i] else part.weight
             norm = part.normalise
-            population = populations[(part.metric, cohorts[i])]
+            population = prepared[(part.metric, cohorts[i])]
             if isinstance(norm, LinearNorm):
                 n = linear(value, norm)
             elif isinstance(norm, RatioNorm):

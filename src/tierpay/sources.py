@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,12 +47,7 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
         header = next(reader)
     except StopIteration:
         raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
-    names = [h.strip() for h in header]
-    if "agent_id" not in names:
-        raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
-    dupes = sorted({n for n in names if names.count(n) > 1 and n})
-    if dupes:
-        raise RecordsError(f"{source}:1: columns named twice: {', '.join(dupes)}")
+    names = _header(header, source)
     rows: list[RawRow] = []
     start = reader.line_num + 1
     for cells in reader:
@@ -58,11 +55,25 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
         start = reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
-        row: dict[str, Any] = dict(zip(names, cells, strict=False))
-        if len(cells) != len(names):
-            row[SHAPE_KEY] = f"has {len(cells)} cells, the header has {len(names)}"
-        rows.append((line, row))
+        rows.append((line, _row(names, cells)))
     return rows
+
+
+def _header(header: list[str], source: str) -> list[str]:
+    names = [h.strip().lstrip("\ufeff") for h in header]
+    if "agent_id" not in names:
+        raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
+    dupes = sorted({n for n in names if names.count(n) > 1 and n})
+    if dupes:
+        raise RecordsError(f"{source}:1: columns named twice: {', '.join(dupes)}")
+    return names
+
+
+def _row(names: list[str], cells: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = dict(zip(names, cells, strict=False))
+    if len(cells) != len(names):
+        row[SHAPE_KEY] = f"has {len(cells)} cells, the header has {len(names)}"
+    return row
 
 
 def json_rows(text: str, source: str) -> list[RawRow]:
@@ -112,3 +123,70 @@ def read_state(path: str | Path) -> State:
     if file.suffix.lower() == ".csv":
         return State.from_csv(text, str(path))
     return State.from_json(text, str(path))
+
+
+STREAM_BYTES = 64 * 1024 * 1024
+"""Records files at least this large are read one period at a time."""
+
+
+def stream_batches(
+    target: CompiledRuleset | RulesetVersions, path: str | Path
+) -> Iterator[tuple[str | None, RecordBatch, int]]:
+    """Read a CSV records file one period at a time: ``(period, batch, rows read so far)``.
+
+    Memory holds one period's rows, so the file must be grouped by period, in order (as HR
+    exports by month are); rows of a period that comes back later are rejected when evaluated,
+    with that reason. Rows whose period is missing or malformed come as their own batch,
+    rejected.
+    """
+    source = str(path)
+    try:
+        with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+            yield from _stream(target, handle, source)
+    except OSError as error:
+        raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
+
+
+def _stream(
+    target: CompiledRuleset | RulesetVersions, handle: Any, source: str
+) -> Iterator[tuple[str | None, RecordBatch, int]]:
+    reader = csv.reader(handle)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
+    except UnicodeDecodeError:
+        raise RecordsError(f"{source}:1: not UTF-8 text: save it as 'CSV UTF-8'") from None
+    names = _header(header, source)
+    period_at = names.index("period") if "period" in names else None
+    current: str | None = None
+    rows: list[RawRow] = []
+    read = 0
+    line = reader.line_num + 1
+    try:
+        for cells in reader:
+            number, line = line, reader.line_num + 1
+            if not any(c.strip() for c in cells):
+                continue
+            read += 1
+            period = cells[period_at].strip() if period_at is not None and period_at < len(cells) else ""
+            if not _MONTH.match(period):  # rejected on its own, without splitting the current month
+                yield None, _batch(target, [(number, _row(names, cells))], source), read
+                continue
+            if period != current and rows:
+                yield current, _batch(target, rows, source), read - 1
+                rows = []
+            current = period
+            rows.append((number, _row(names, cells)))
+    except UnicodeDecodeError:
+        raise RecordsError(f"{source}:{line}: not UTF-8 text: save it as 'CSV UTF-8'") from None
+    if rows:
+        yield current, _batch(target, rows, source), read
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source: str) -> RecordBatch:
+    good, rejected, warnings = parse_records_for(target, rows, source)
+    return RecordBatch(good, rejected, warnings)

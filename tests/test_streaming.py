@@ -1,0 +1,89 @@
+"""Large inputs: one period at a time, with the same results as reading the whole file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from tierpay import load_ruleset
+from tierpay.cli import Progress, main
+from tierpay.sources import stream_batches
+
+from .conftest import SAMPLE_H1, STARS
+
+
+def run_to(tmp_path: Path, name: str, *extra: str) -> tuple[int, str, str]:
+    """Evaluate the six-month sample to CSV files under ``tmp_path`` with ``extra`` options."""
+    out, err = io.StringIO(), io.StringIO()
+    args = ["evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "-o", str(tmp_path / f"{name}.csv")]
+    args += ["--state-out", str(tmp_path / f"{name}.json"), "--payroll", str(tmp_path / f"{name}-pay.csv"), "--summary"]
+    code = main([*args, *extra], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_streaming_gives_the_same_files_as_reading_everything(tmp_path: Path) -> None:
+    """--stream writes the same decisions, state, payroll and summary, and rejects the same rows."""
+    whole = run_to(tmp_path, "whole")
+    streamed = run_to(tmp_path, "stream", "--stream")
+    assert whole[0] == streamed[0] == 1
+    for suffix in (".csv", ".json", "-pay.csv"):
+        assert (tmp_path / f"whole{suffix}").read_bytes() == (tmp_path / f"stream{suffix}").read_bytes()
+    assert whole[1] == streamed[1]  # the summary
+    assert sorted(whole[2].splitlines()) == sorted(streamed[2].splitlines())
+
+
+def test_batches_hold_one_period_each() -> None:
+    """The reader yields one period at a time; malformed periods come alone, without splitting a month."""
+    ruleset = load_ruleset(STARS)
+    batches = list(stream_batches(ruleset, SAMPLE_H1))
+    periods = [(period, len(batch.records) + len(batch.rejections)) for period, batch, _ in batches]
+    months = [period for period, batch, _ in batches if batch.records]
+    assert months == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    assert periods[-1] == ("2026-01", 9)  # the bad rows at the end: a January batch of rejections only
+    assert (None, 1) in periods  # the 2026-13 row
+    assert sum(n for _, n in periods) == len(SAMPLE_H1.read_text(encoding="utf-8").splitlines()) - 1
+
+
+def test_unsorted_large_file_rejects_the_late_rows_with_the_reason(tmp_path: Path) -> None:
+    """Rows of a month that comes back after a later one are rejected, saying how to fix the file."""
+    lines = SAMPLE_H1.read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], [r for r in lines[1:] if r.split(",")[1] in ("2026-01", "2026-02")]
+    late = body[:3]  # three January rows moved after February
+    path = tmp_path / "unsorted.csv"
+    path.write_text("\n".join([header, *body[3:], *late]) + "\n", encoding="utf-8")
+    err = io.StringIO()
+    main(
+        ["evaluate", str(STARS), str(path), "--format", "csv", "-o", str(tmp_path / "o.csv"), "--stream"],
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert (
+        err.getvalue().count("period: 2026-01 comes after 2026-02 was evaluated: group the records by period, in order")
+        == 3
+    )
+
+
+def test_streaming_needs_csv_output() -> None:
+    """Tables and JSON need every decision in memory: --stream asks for CSV."""
+    err = io.StringIO()
+    assert main(["evaluate", str(STARS), str(SAMPLE_H1), "--stream"], stdout=io.StringIO(), stderr=err) == 2
+    assert (
+        err.getvalue() == "error: reading one period at a time (--stream, or a file over 64 MiB) needs --format csv\n"
+    )
+
+
+def test_progress_shows_only_on_a_terminal() -> None:
+    """Progress is a single rewritten line on a terminal and silent otherwise."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Terminal(), io.StringIO()
+    for stream in (tty, pipe):
+        progress = Progress(stream)
+        progress.show(1200, "2026-01")
+        progress.show(2400, "2026-02")
+        progress.done()
+    assert tty.getvalue() == "\r1,200 rows read, 2026-01 decided\r2,400 rows read, 2026-02 decided\n"
+    assert pipe.getvalue() == ""
