@@ -48,7 +48,16 @@ def generate(rows: int, out: Path, seed: int = 2026) -> int:
         skill = min(1.0, max(0.0, rng.gauss(0.62, 0.16)))
         level = LEVELS[min(4, max(0, int(skill * 5 + rng.gauss(0, 0.6))))]
         probation = rng.random() < 0.06
-        roster.append((f"E{n + 1:07d}", f"T{team:05d}", "tier1" if team % 3 else "tier2", skill, "L1" if probation else level, probation))
+        roster.append(
+            (
+                f"E{n + 1:07d}",
+                f"T{team:05d}",
+                "tier1" if team % 3 else "tier2",
+                skill,
+                "L1" if probation else level,
+                probation,
+            )
+        )
     written = 0
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")

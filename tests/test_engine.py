@@ -51,3 +51,25 @@ def test_results_are_stamped_with_the_ruleset(stars) -> None:
     outcome = evaluate(stars, [])
     assert (outcome.ruleset.name, outcome.ruleset.version) == ("callcenter-stars", "2026.1")
     assert outcome.ruleset.sha256 == stars.sha256
+
+
+def test_fast_path_gives_identical_outcomes(stars, tmp_path) -> None:
+    """Criteria on columns give byte-identical outcomes on the sample and on generated data."""
+    import importlib.util
+
+    from .conftest import ROOT
+
+    batch = read_records(stars, SAMPLE_H1)
+    assert evaluate(stars, batch, fast=True).model_dump_json() == evaluate(stars, batch).model_dump_json()
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    path = tmp_path / "generated.csv"
+    generate.generate(3000, path, seed=7)
+    from tierpay import load_ruleset
+
+    bench = load_ruleset(ROOT / "benchmarks" / "ruleset.yaml")
+    generated = read_records(bench, path)
+    assert evaluate(bench, generated, fast=True).model_dump_json() == evaluate(bench, generated).model_dump_json()

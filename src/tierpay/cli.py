@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
     ev.add_argument("--summary", action="store_true", help="also print pay totals by level, team and region")
     ev.add_argument(
+        "--fast",
+        action="store_true",
+        help="evaluate criteria on columns (numpy); the same results, several times faster on large files",
+    )
+    ev.add_argument(
         "--stream",
         action="store_true",
         help="read the records one period at a time, in bounded memory (automatic for files over 64 MiB; "
@@ -299,7 +304,7 @@ def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRulese
             raise OutputError(f"{path} exists; use --force to overwrite it")
     state = read_state(args.state_in) if args.state_in else None
     batch = read_records(ruleset, args.records)
-    return ruleset, evaluate(ruleset, batch, state)
+    return ruleset, evaluate(ruleset, batch, state, fast=getattr(args, "fast", False))
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -331,7 +336,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     for path in (args.output, args.state_out, args.payroll):
         if path and path != "-" and Path(path).exists() and not args.force:
             raise OutputError(f"{path} exists; use --force to overwrite it")
-    run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
+    run = Evaluation(target, read_state(args.state_in) if args.state_in else None, fast=args.fast)
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0

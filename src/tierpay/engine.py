@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tierpay.columnar import Columns, FastCheck, compile_check
 from tierpay.compiler import CompiledRuleset
 from tierpay.errors import EvaluationError
 from tierpay.expressions import CompiledExpression
@@ -74,6 +75,7 @@ def evaluate(
     ruleset: CompiledRuleset | RulesetVersions,
     records: RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]],
     state: State | None = None,
+    fast: bool = False,
 ) -> Outcome:
     """Evaluate every period in ``records`` in order, carrying ``state`` from one to the next.
 
@@ -82,13 +84,14 @@ def evaluate(
     force on its first day; records of a period no version covers are rejected. Returns the
     decisions, the rejections, the gaps and the state after the last period. Evaluating
     several periods at once gives exactly what chaining single-period calls through the
-    returned state gives.
+    returned state gives. ``fast`` evaluates criteria on columns (:mod:`tierpay.columnar`),
+    with the same results.
     """
     batch = _as_batch(ruleset, records)
     by_period: dict[str, list[AgentPeriod]] = defaultdict(list)
     for record in batch.records:
         by_period[record.period].append(record)
-    run = Evaluation(ruleset, state)
+    run = Evaluation(ruleset, state, fast)
     decisions: list[Decision] = []
     rejections = list(batch.rejections)
     gaps: list[Gap] = []
@@ -127,8 +130,11 @@ class Evaluation:
     one period at a time feeds it the same way and keeps only one period in memory.
     """
 
-    def __init__(self, ruleset: CompiledRuleset | RulesetVersions, state: State | None = None) -> None:
+    def __init__(
+        self, ruleset: CompiledRuleset | RulesetVersions, state: State | None = None, fast: bool = False
+    ) -> None:
         self.ruleset = ruleset
+        self.checks = Checks(fast)
         self.start = state or State(ruleset=ruleset.name)
         self.agents = self.start.by_agent()
         self.used: dict[str, RulesetStamp] = {}
@@ -147,7 +153,7 @@ class Evaluation:
             assert isinstance(self.ruleset, RulesetVersions)
             return PeriodResult(period, [], _not_in_force(self.ruleset, period, records), [])
         self.used.setdefault(version.sha256, stamp(version))
-        decisions, rejections, gaps, self.agents = _evaluate_period(version, period, records, self.agents)
+        decisions, rejections, gaps, self.agents = _evaluate_period(version, period, records, self.agents, self.checks)
         return PeriodResult(period, decisions, rejections, gaps)
 
     @property
@@ -284,6 +290,39 @@ def _prepare(
     return _Work(record=record, prior=prior, values=values, notes=notes)
 
 
+class Checks:
+    """How criteria are evaluated: record by record (the reference), or on columns.
+
+    The columnar path compiles each criterion once and shares one column cache per batch of
+    records; its answers equal the reference path's (tests/test_columnar.py). Criteria it
+    cannot compile stay on the reference path and are listed in ``fallbacks``.
+    """
+
+    def __init__(self, fast: bool) -> None:
+        self.fast = fast
+        self.compiled: dict[int, FastCheck] = {}
+        self.fallbacks: dict[str, str] = {}
+        self._columns: tuple[list[_Work], Columns] | None = None
+
+    def run(self, expr: CompiledExpression, works: list[_Work]) -> list[Any]:
+        """``expr`` over ``works``; failing records are marked failed, as in ``_batch``."""
+        if not self.fast or not works:
+            return _batch(expr, works)
+        check = self.compiled.get(id(expr))
+        if check is None:
+            check = self.compiled[id(expr)] = compile_check(expr)
+        if check.kernel is None:
+            self.fallbacks[expr.where] = check.fallback or "not compiled"
+            return _batch(expr, works)
+        if self._columns is None or self._columns[0] is not works:
+            self._columns = (works, Columns([w.values for w in works]))
+        columns = self._columns[1]
+        try:
+            return list(check.evaluate(columns.rows, columns))
+        except EvaluationError:
+            return _batch(expr, works)
+
+
 def _batch(expr: CompiledExpression, works: list[_Work]) -> list[Any]:
     """``expr`` over every live work item; an item whose evaluation fails is marked failed."""
     try:
@@ -303,9 +342,9 @@ def _live(works: list[_Work]) -> list[_Work]:
     return [w for w in works if w.error is None]
 
 
-def _check(ruleset: CompiledRuleset, path: str, works: list[_Work]) -> list[bool]:
+def _check(ruleset: CompiledRuleset, path: str, works: list[_Work], checks: Checks) -> list[bool]:
     expr = ruleset.need(path)
-    results = _batch(expr, works)
+    results = checks.run(expr, works)
     out = []
     for work, value in zip(works, results, strict=True):
         held = bool(value)
@@ -315,11 +354,13 @@ def _check(ruleset: CompiledRuleset, path: str, works: list[_Work]) -> list[bool
     return out
 
 
-def _first_hit(ruleset: CompiledRuleset, prefix: str, count: int, works: list[_Work]) -> list[list[int]]:
+def _first_hit(
+    ruleset: CompiledRuleset, prefix: str, count: int, works: list[_Work], checks: Checks
+) -> list[list[int]]:
     """For each work item, the indexes of the conditions ``prefix[i].when`` that held."""
     hits: list[list[int]] = [[] for _ in works]
     for i in range(count):
-        for j, held in enumerate(_check(ruleset, f"{prefix}[{i}].when", works)):
+        for j, held in enumerate(_check(ruleset, f"{prefix}[{i}].when", works, checks)):
             if held:
                 hits[j].append(i)
     return hits
@@ -330,6 +371,7 @@ def _evaluate_period(
     period: str,
     records: list[AgentPeriod],
     agents: dict[str, AgentState],
+    checks: Checks,
 ) -> tuple[list[Decision], list[Rejection], list[Gap], dict[str, AgentState]]:
     model = ruleset.model
     rejections: list[Rejection] = []
@@ -341,29 +383,29 @@ def _evaluate_period(
         else:
             works.append(prepared)
 
-    stages: list[Callable[[CompiledRuleset, list[_Work]], None]] = [_derive, _score, _grade]
+    stages: list[Callable[[CompiledRuleset, list[_Work], Checks], None]] = [_derive, _score, _grade]
     for run in stages:
-        run(ruleset, works)
+        run(ruleset, works, checks)
         works = _drop_failed(works, rejections)
 
     # Levels: every criterion over the whole batch, then the state machine per agent.
     entry_met = [[True] * len(works)]
     for i in range(1, len(model.levels)):
-        entry_met.append(_check(ruleset, f"levels[{i}].entry", works))
+        entry_met.append(_check(ruleset, f"levels[{i}].entry", works, checks))
     maintain = [True] * len(works)
     for i, level in enumerate(model.levels):
         if level.maintain is None:
             continue
         at_level = [j for j, w in enumerate(works) if w.prior.level == level.id and not w.prior.on_probation]
-        held = _check(ruleset, f"levels[{i}].maintain", [works[j] for j in at_level]) if at_level else []
+        held = _check(ruleset, f"levels[{i}].maintain", [works[j] for j in at_level], checks) if at_level else []
         for j, ok in zip(at_level, held, strict=True):
             maintain[j] = ok
-    promo_hits = _first_hit(ruleset, "promotion.blocked_if", len(model.promotion.blocked_if), works)
-    demo_hits = _first_hit(ruleset, "demotion.immediate_if", len(model.demotion.immediate_if), works)
+    promo_hits = _first_hit(ruleset, "promotion.blocked_if", len(model.promotion.blocked_if), works, checks)
+    demo_hits = _first_hit(ruleset, "demotion.immediate_if", len(model.demotion.immediate_if), works, checks)
     convert: list[bool | None] = [None] * len(works)
     if model.probation is not None:
         probationers = [j for j, w in enumerate(works) if w.prior.on_probation]
-        held = _check(ruleset, "probation.convert_if", [works[j] for j in probationers]) if probationers else []
+        held = _check(ruleset, "probation.convert_if", [works[j] for j in probationers], checks) if probationers else []
         for j, ok in zip(probationers, held, strict=True):
             convert[j] = ok
     works = _drop_failed(works, rejections, keep_index=True)
@@ -383,10 +425,10 @@ def _evaluate_period(
         level_decisions[work.record.agent_id] = decide(model, work.prior, inputs)
     works = _live(works)
 
-    _review(ruleset, works)
+    _review(ruleset, works, checks)
     works = _drop_failed(works, rejections)
 
-    pays = _pay(ruleset, works, level_decisions)
+    pays = _pay(ruleset, works, level_decisions, checks)
     works = _drop_failed(works, rejections)
 
     decisions: list[Decision] = []
@@ -450,7 +492,7 @@ def _drop_failed(works: list[_Work], rejections: list[Rejection], keep_index: bo
     return works if keep_index else _live(works)
 
 
-def _derive(ruleset: CompiledRuleset, works: list[_Work]) -> None:
+def _derive(ruleset: CompiledRuleset, works: list[_Work], checks: Checks) -> None:
     for name in ruleset.derived_order:
         live = _live(works)
         for work, value in zip(live, _batch(ruleset.need(f"derived.{name}.expr"), live), strict=True):
@@ -458,11 +500,11 @@ def _derive(ruleset: CompiledRuleset, works: list[_Work]) -> None:
                 work.values[name] = value
 
 
-def _score(ruleset: CompiledRuleset, works: list[_Work]) -> None:
+def _score(ruleset: CompiledRuleset, works: list[_Work], checks: Checks) -> None:
     card = ruleset.model.scorecard
     if card is None or not works:
         return
-    hits = _first_hit(ruleset, "scorecard.vetoes", len(card.vetoes), works)
+    hits = _first_hit(ruleset, "scorecard.vetoes", len(card.vetoes), works, checks)
     live = [(w, h) for w, h in zip(works, hits, strict=True) if w.error is None]
     vetoes: list[ScoreVeto | None] = [card.vetoes[h[0]] if h else None for _, h in live]
     scores = compute_scores(card, ruleset.model.metrics, [w.values for w, _ in live], vetoes)
@@ -472,7 +514,7 @@ def _score(ruleset: CompiledRuleset, works: list[_Work]) -> None:
         work.notes.extend(score.notes)
 
 
-def _grade(ruleset: CompiledRuleset, works: list[_Work]) -> None:
+def _grade(ruleset: CompiledRuleset, works: list[_Work], checks: Checks) -> None:
     grades = ruleset.model.grades
     if not grades:
         return
@@ -484,7 +526,7 @@ def _grade(ruleset: CompiledRuleset, works: list[_Work]) -> None:
             for work in pending:
                 work.grade = grade
             break
-        held = _check(ruleset, f"grades[{i}].when", pending)
+        held = _check(ruleset, f"grades[{i}].when", pending, checks)
         rest = []
         for work, ok in zip(pending, held, strict=True):
             if work.error is not None:
@@ -499,12 +541,12 @@ def _grade(ruleset: CompiledRuleset, works: list[_Work]) -> None:
             work.values["grade"] = work.grade.grade
 
 
-def _review(ruleset: CompiledRuleset, works: list[_Work]) -> None:
+def _review(ruleset: CompiledRuleset, works: list[_Work], checks: Checks) -> None:
     rule = ruleset.model.review
     if rule is None or not works:
         return
-    exempt_hits = _first_hit(ruleset, "review.exempt", len(rule.exempt), works)
-    floor = _check(ruleset, "review.only_if", works) if rule.only_if is not None else [True] * len(works)
+    exempt_hits = _first_hit(ruleset, "review.exempt", len(rule.exempt), works, checks)
+    floor = _check(ruleset, "review.only_if", works, checks) if rule.only_if is not None else [True] * len(works)
     better = rule.better or _direction(ruleset, rule.rank_by)
     items = []
     for work, hits, below in zip(works, exempt_hits, floor, strict=True):
@@ -533,7 +575,9 @@ def _direction(ruleset: CompiledRuleset, name: str) -> str:
     return "higher"
 
 
-def _pay(ruleset: CompiledRuleset, works: list[_Work], level_decisions: Mapping[str, Any]) -> dict[str, Any]:
+def _pay(
+    ruleset: CompiledRuleset, works: list[_Work], level_decisions: Mapping[str, Any], checks: Checks
+) -> dict[str, Any]:
     pay = ruleset.model.pay
     if pay is None or not works:
         return {}
@@ -545,7 +589,7 @@ def _pay(ruleset: CompiledRuleset, works: list[_Work], level_decisions: Mapping[
     formulas: dict[str, list[Any]] = {}
     for i, line in enumerate(pay.lines):
         if line.when is not None:
-            applies[line.id] = _check(ruleset, f"pay.lines[{i}].when", works)
+            applies[line.id] = _check(ruleset, f"pay.lines[{i}].when", works, checks)
         if line.formula is not None:
             formulas[line.id] = _batch(ruleset.need(f"pay.lines[{i}].formula"), works)
     out = {}

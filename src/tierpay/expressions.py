@@ -174,6 +174,16 @@ class CompiledExpression:
         """The expression re-rendered from its syntax tree, normalised."""
         return unparse(self._rule.statement.expression)
 
+    def tree(self) -> Node:
+        """The syntax tree as plain tuples, for other evaluators (see :mod:`tierpay.columnar`).
+
+        ``("sym", name)``, ``("num", Decimal)``, ``("str", text)``, ``("bool", value)``,
+        ``("cmp", op, left, right)``, ``("and" | "or", left, right)``, ``("not", x)``,
+        ``("arith", op, left, right)``, ``("neg", x)``, ``("if", cond, then, else)``,
+        ``("in", member, (items...))``.
+        """
+        return _plain(self._rule.statement.expression)
+
     def bounds(self) -> list[Bound]:
         """The ``name op number`` comparisons that must all hold (the top-level ``and`` chain).
 
@@ -337,6 +347,33 @@ def _check_tree(root: Any) -> set[str]:
                 )
         stack.extend(_children(node))
     return used
+
+
+Node = tuple[Any, ...]
+
+
+def _plain(node: Any) -> Node:
+    if isinstance(node, rast.SymbolExpression):
+        return ("sym", node.name)
+    if isinstance(node, rast.FloatExpression):
+        return ("num", node.value)
+    if isinstance(node, rast.StringExpression):
+        return ("str", node.value)
+    if isinstance(node, rast.BooleanExpression):
+        return ("bool", node.value)
+    if isinstance(node, rast.ArrayExpression):
+        return ("array", tuple(_plain(v) for v in node.value))
+    if isinstance(node, rast.UnaryExpression):
+        return ("not" if node.type == "not" else "neg", _plain(node.right))
+    if isinstance(node, rast.TernaryExpression):
+        return ("if", _plain(node.condition), _plain(node.case_true), _plain(node.case_false))
+    if isinstance(node, rast.ContainsExpression):
+        return ("in", _plain(node.member), _plain(node.container))
+    if isinstance(node, rast.LogicExpression):
+        return (node.type, _plain(node.left), _plain(node.right))
+    if isinstance(node, rast.ComparisonExpression | rast.ArithmeticComparisonExpression):
+        return ("cmp", OPERATORS[node.type], _plain(node.left), _plain(node.right))
+    return ("arith", OPERATORS[node.type], _plain(node.left), _plain(node.right))
 
 
 def format_value(value: Any) -> str:

@@ -70,7 +70,7 @@ def review_period(rule: Review, better: str, items: Sequence[ReviewInput]) -> li
     for i, item in enumerate(items):
         if item.exempt is not None:
             code, reason = item.exempt
-            results[i] = ReviewResult(
+            results[i] = ReviewResult.model_construct(
                 cohort=item.cohort,
                 cohort_size=sizes.get(item.cohort, 0),
                 ranked=False,
@@ -93,7 +93,7 @@ def _rank_cohort(
     out: dict[int, ReviewResult] = {}
     if size < rule.min_cohort_size:
         for i, item in members:
-            out[i] = ReviewResult(
+            out[i] = ReviewResult.model_construct(
                 cohort=name,
                 cohort_size=size,
                 ranked=False,
@@ -150,7 +150,7 @@ def _rank_cohort(
         reason = f"rank {rank} of {size} in {name}: {verdict}"
         if flagged and stage is not None:
             reason += f"; stage {stage} after {streak} consecutive flag(s)"
-        out[i] = ReviewResult(
+        out[i] = ReviewResult.model_construct(
             cohort=name,
             cohort_size=size,
             ranked=True,

@@ -148,7 +148,7 @@ def _compute(
             better = metric.better if metric is not None else "higher"
             if part.rate and low_volume[i]:
                 parts.append(
-                    ScorePart(
+                    ScorePart.model_construct(
                         metric=part.metric,
                         value=value,
                         normalised=None,
@@ -176,7 +176,7 @@ def _compute(
             points = n * weight * card.scale
             total += points
             parts.append(
-                ScorePart(
+                ScorePart.model_construct(
                     metric=part.metric,
                     value=value,
                     normalised=n.quantize(POINTS_PLACES),
@@ -190,7 +190,7 @@ def _compute(
             notes.append(f"veto {veto.code}: the score is set to {_show(veto.score)}")
             total = veto.score
         scores.append(
-            Score(
+            Score.model_construct(
                 name=card.name,
                 value=total.quantize(scale_q, rounding=ROUND_HALF_UP),
                 parts=parts,

@@ -1,0 +1,251 @@
+"""The fast path: criteria compiled once into numpy operations over whole columns.
+
+A compiled expression's syntax tree (plain data, from ``CompiledExpression.tree``) becomes a
+function over columns of a period's records. Numbers are float64 there, which is not how the
+reference path counts (exact decimals), so every numeric comparison whose two sides are
+closer than a relative 1e-9, and every row where arithmetic left the finite numbers, is
+marked *uncertain* and re-evaluated exactly by the reference evaluator. The answer is
+therefore always the reference answer; the floats only decide the clear-cut rows, which are
+nearly all of them. Expressions the compiler does not handle fall back to the reference
+path for every row, visibly (``FastCheck.fallback`` says why).
+
+Only true/false criteria take this path; numbers that become values (derived values, pay
+formulas, money) stay exact on the reference path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tierpay.expressions import CompiledExpression, Node
+
+TOLERANCE = 1e-9
+
+Array = npt.NDArray[Any]
+Kernel = Callable[["Columns"], tuple[Array, Array]]  # values, uncertain
+
+
+class Unsupported(Exception):
+    """The expression uses something the columnar compiler does not handle."""
+
+
+class Columns:
+    """A period's values as columns, converted once per name and cached."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.rows = rows
+        self.size = len(rows)
+        self._cache: dict[str, Array] = {}
+
+    def __getitem__(self, name: str) -> Array:
+        column = self._cache.get(name)
+        if column is None:
+            values = [row[name] for row in self.rows]
+            first = values[0] if values else None
+            if isinstance(first, bool):
+                column = np.fromiter(values, dtype=bool, count=self.size)
+            elif isinstance(first, str):
+                column = np.array(values, dtype=object)
+            else:
+                column = np.fromiter((float(v) for v in values), dtype=np.float64, count=self.size)
+            self._cache[name] = column
+        return column
+
+
+def _compile(node: Node) -> tuple[str, Kernel]:
+    """A kernel for ``node`` and the kind of value it gives: number, text or boolean."""
+    kind = node[0]
+    if kind == "sym":
+        name = node[1]
+
+        def symbol(cols: Columns) -> tuple[Array, Array]:
+            column = cols[name]
+            return column, np.zeros(cols.size, dtype=bool)
+
+        return "any", symbol
+    if kind in ("num", "str", "bool"):
+        value = float(node[1]) if kind == "num" else node[1]
+        dtype: Any = np.float64 if kind == "num" else (object if kind == "str" else bool)
+
+        def literal(cols: Columns) -> tuple[Array, Array]:
+            return np.full(cols.size, value, dtype=dtype), np.zeros(cols.size, dtype=bool)
+
+        return {"num": "number", "str": "text", "bool": "boolean"}[kind], literal
+    if kind in ("and", "or"):
+        _, left = _compile(node[1])
+        _, right = _compile(node[2])
+        combine = np.logical_and if kind == "and" else np.logical_or
+
+        def logic(cols: Columns) -> tuple[Array, Array]:
+            lv, lu = left(cols)
+            rv, ru = right(cols)
+            return combine(lv.astype(bool), rv.astype(bool)), lu | ru
+
+        return "boolean", logic
+    if kind == "not":
+        _, inner = _compile(node[1])
+
+        def negate(cols: Columns) -> tuple[Array, Array]:
+            v, u = inner(cols)
+            return ~v.astype(bool), u
+
+        return "boolean", negate
+    if kind == "cmp":
+        return "boolean", _comparison(node[1], node[2], node[3])
+    if kind == "arith":
+        return "number", _arithmetic(node[1], node[2], node[3])
+    if kind == "neg":
+        _, inner = _compile(node[1])
+
+        def minus(cols: Columns) -> tuple[Array, Array]:
+            v, u = inner(cols)
+            return -v, u
+
+        return "number", minus
+    if kind == "if":
+        _, cond = _compile(node[1])
+        kind_a, then = _compile(node[2])
+        _, other = _compile(node[3])
+
+        def choose(cols: Columns) -> tuple[Array, Array]:
+            cv, cu = cond(cols)
+            tv, tu = then(cols)
+            ov, ou = other(cols)
+            return np.where(cv.astype(bool), tv, ov), cu | tu | ou
+
+        return kind_a, choose
+    if kind == "in" and node[2][0] == "array":
+        _, member = _compile(node[1])
+        items = [_compile(item)[1] for item in node[2][1]]
+
+        def contains(cols: Columns) -> tuple[Array, Array]:
+            mv, mu = member(cols)
+            found = np.zeros(cols.size, dtype=bool)
+            uncertain = mu.copy()
+            for item in items:
+                iv, iu = item(cols)
+                hit, close = _equal(mv, iv)
+                found |= hit
+                uncertain |= iu | close
+            return found, uncertain
+
+        return "boolean", contains
+    raise Unsupported(f"{kind} is not compiled to columns")
+
+
+def _equal(left: Array, right: Array) -> tuple[Array, Array]:
+    if left.dtype == np.float64 and right.dtype == np.float64:
+        close = np.abs(left - right) <= TOLERANCE * (1 + np.abs(left) + np.abs(right))
+        return left == right, close | ~np.isfinite(left) | ~np.isfinite(right)
+    return left == right, np.zeros(len(left), dtype=bool)
+
+
+_ORDER: dict[str, Callable[[Array, Array], Array]] = {
+    ">=": np.greater_equal,
+    ">": np.greater,
+    "<=": np.less_equal,
+    "<": np.less,
+}
+
+
+def _comparison(op: str, left_node: Node, right_node: Node) -> Kernel:
+    _, left = _compile(left_node)
+    _, right = _compile(right_node)
+
+    def compare(cols: Columns) -> tuple[Array, Array]:
+        lv, lu = left(cols)
+        rv, ru = right(cols)
+        if op in ("==", "!="):
+            hit, close = _equal(lv, rv)
+            return (hit if op == "==" else ~hit), lu | ru | close
+        if lv.dtype != np.float64 or rv.dtype != np.float64:
+            raise Unsupported("ordering of text")
+        close = np.abs(lv - rv) <= TOLERANCE * (1 + np.abs(lv) + np.abs(rv))
+        bad = ~np.isfinite(lv) | ~np.isfinite(rv)
+        return _ORDER[op](lv, rv), lu | ru | close | bad
+
+    return compare
+
+
+def _truncating_divide(left: Array, right: Array) -> Array:
+    return np.trunc(np.true_divide(left, right))
+
+
+# ``//`` and ``%`` follow Decimal, as the reference path does: they truncate toward zero
+# (-7 // 2 == -3 and -7 % 2 == -1), unlike numpy's floor_divide and mod.
+_ARITH: dict[str, Callable[[Array, Array], Array]] = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.true_divide,
+    "//": _truncating_divide,
+    "%": np.fmod,
+}
+
+
+def _arithmetic(op: str, left_node: Node, right_node: Node) -> Kernel:
+    _, left = _compile(left_node)
+    _, right = _compile(right_node)
+    if op not in _ARITH:
+        raise Unsupported(f"operator {op}")
+    function = _ARITH[op]
+
+    def arith(cols: Columns) -> tuple[Array, Array]:
+        lv, lu = left(cols)
+        rv, ru = right(cols)
+        if lv.dtype != np.float64 or rv.dtype != np.float64:
+            raise Unsupported("arithmetic on text")
+        with np.errstate(all="ignore"):
+            out = function(lv, rv)
+        # Floor division and remainder jump at integers: near one, the float may land on the other side.
+        near_step = np.zeros(len(out), dtype=bool)
+        if op in ("//", "%"):
+            with np.errstate(all="ignore"):
+                quotient = lv / rv
+            near_step = np.abs(quotient - np.round(quotient)) <= TOLERANCE * (1 + np.abs(quotient))
+        return out, lu | ru | ~np.isfinite(out) | near_step
+
+    return arith
+
+
+@dataclass
+class FastCheck:
+    """A criterion compiled for columns, or the reason it stays on the reference path."""
+
+    expression: CompiledExpression
+    kernel: Kernel | None = None
+    fallback: str | None = None
+    exact_rows: int = field(default=0)
+
+    def evaluate(self, rows: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> list[bool]:
+        """The criterion for every row: columns for the clear cases, exactly for the rest."""
+        if self.kernel is None or not rows:
+            return [bool(v) for v in self.expression.evaluate_many(rows)]
+        cols = columns if columns is not None and columns.rows is rows else Columns(rows)
+        try:
+            with np.errstate(all="ignore"):  # non-finite rows are marked uncertain and decided exactly
+                values, uncertain = self.kernel(cols)
+        except Unsupported as why:  # a type only seen at run time (text where a number was expected)
+            self.kernel, self.fallback = None, str(why)
+            return [bool(v) for v in self.expression.evaluate_many(rows)]
+        result: list[bool] = values.astype(bool).tolist()
+        for i in np.flatnonzero(uncertain).tolist():
+            result[i] = bool(self.expression.evaluate(rows[i]))
+            self.exact_rows += 1
+        return result
+
+
+def compile_check(expression: CompiledExpression) -> FastCheck:
+    """Compile a true/false criterion for columns; unsupported ones keep the reference path."""
+    if expression.result_type != "boolean":
+        return FastCheck(expression, fallback="not a true/false criterion")
+    try:
+        _, kernel = _compile(expression.tree())
+    except Unsupported as why:
+        return FastCheck(expression, fallback=str(why))
+    return FastCheck(expression, kernel)
