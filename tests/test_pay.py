@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tierpay import evaluate, read_records
 from tierpay.model import BandLookup, Curve, Rounding
 from tierpay.pay import band_coefficient, curve_coefficient, round_money
-from tierpay.report import summary_rows
+from tierpay.report import Summary, summary_rows
 
 from .conftest import SAMPLE_H1, build
 
@@ -297,3 +297,9 @@ def test_lines_always_sum_to_the_total(
     assert d.pay.total == d.pay.total.quantize(D("0.01"))
     deductions = -sum(ln.amount for ln in d.pay.lines if ln.kind == "deduction")
     assert deductions <= loss
+    twin = dict(record, agent_id="Y", region="tier2" if region == "tier1" else "tier1", qa=100 - qa)
+    outcome = evaluate(build(data), [record, twin])
+    summary = Summary(["level", "region"]).add(outcome.decisions)
+    grand = sum(x.pay.total for x in outcome.decisions if x.pay)
+    for key in ("level", "region"):
+        assert sum(total for _, _, total in summary.rows(key)) == grand == summary.total
