@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tierpay import report
 from tierpay.cases import report as cases_report
@@ -78,23 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tierpay {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    validate = commands.add_parser(
-        "validate",
-        help="check a ruleset and list every problem",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    validate = _command(commands, "validate", "check a ruleset and list every problem")
     validate.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     validate.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
 
-    ev = commands.add_parser(
-        "evaluate",
-        help="evaluate records: levels, grades, review and pay",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ev.add_argument("ruleset", help="the ruleset YAML file")
-    ev.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
+    ev = _command(commands, "evaluate", "evaluate records: levels, grades, review and pay")
+    _inputs(ev)
     ev.add_argument(
         "--format",
         choices=["table", "csv", "json"],
@@ -117,28 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         "the file must be grouped by period; CSV output)",
     )
 
-    rv = commands.add_parser(
-        "review",
-        help="bottom-ranking review: each cohort's ranking, flags and stages",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    rv.add_argument("ruleset", help="the ruleset YAML file")
-    rv.add_argument("records", help="agent-period records, CSV or JSON")
+    rv = _command(commands, "review", "bottom-ranking review: each cohort's ranking, flags and stages")
+    _inputs(rv)
     rv.add_argument("--period", help="only this period (YYYY-MM)")
     rv.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     rv.add_argument("--lang", choices=["en", "zh"], default="en", help="language of stage names")
     _output_options(rv)
     _state_options(rv, state_out=False)
 
-    stmt = commands.add_parser(
-        "statement",
-        help="pay statements: every line and how it was computed",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    stmt.add_argument("ruleset", help="the ruleset YAML file")
-    stmt.add_argument("records", help="agent-period records, CSV or JSON")
+    stmt = _command(commands, "statement", "pay statements: every line and how it was computed")
+    _inputs(stmt)
     stmt.add_argument(
         "--agent", action="append", metavar="ID", help="only this agent (repeatable); all agents when left out"
     )
@@ -148,34 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(stmt)
     _state_options(stmt, state_out=False)
 
-    ex = commands.add_parser(
-        "explain",
-        help="explain one agent's decisions: every criterion, score, review and pay line",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ex.add_argument("ruleset", help="the ruleset YAML file")
-    ex.add_argument("records", help="agent-period records, CSV or JSON")
+    ex = _command(commands, "explain", "explain one agent's decisions: every criterion, score, review and pay line")
+    _inputs(ex)
     ex.add_argument("--agent", required=True, metavar="ID", help="the agent to explain")
     ex.add_argument("--period", help="only this period (YYYY-MM); every period of the agent when left out")
     ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
     _output_options(ex)
     _state_options(ex, state_out=False)
 
-    tst = commands.add_parser(
-        "test",
-        help="run the cases in a ruleset's tests: block",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    tst = _command(commands, "test", "run the cases in a ruleset's tests: block")
     tst.add_argument("ruleset", help="the ruleset YAML file")
 
-    df = commands.add_parser(
-        "diff",
-        help="compare two rulesets on the same records: level, grade, flag and pay changes",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    df = _command(commands, "diff", "compare two rulesets on the same records: level, grade, flag and pay changes")
     df.add_argument("old", help="the ruleset in force")
     df.add_argument("new", help="the proposed ruleset")
     df.add_argument("records", help="agent-period records, CSV or JSON")
@@ -183,14 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(df)
     _state_options(df, state_out=False)
 
-    schema = commands.add_parser(
-        "schema",
-        help="print the JSON Schema of the ruleset format",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    schema = _command(commands, "schema", "print the JSON Schema of the ruleset format")
     _output_options(schema)
     return parser
+
+
+def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    return parser
+
+
+def _inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
+    parser.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
 
 
 def _state_options(parser: argparse.ArgumentParser, state_out: bool = True) -> None:

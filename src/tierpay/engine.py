@@ -184,9 +184,7 @@ def _reject(record: AgentPeriod, reason: str) -> Rejection:
 def _not_in_force(versions: RulesetVersions, period: str, records: list[AgentPeriod]) -> list[Rejection]:
     spans = ", ".join(f"{v.version} from {v.model.effective_from}" for v in versions.versions)
     reason = f"period: no version of {versions.name} is in force for {period} ({spans})"
-    return [
-        Rejection(source=r.source, row=r.row, agent_id=r.agent_id, period=r.period, reasons=[reason]) for r in records
-    ]
+    return [_reject(r, reason) for r in records]
 
 
 def _as_batch(
@@ -230,12 +228,8 @@ def _prepare(
     prior = agents.get(record.agent_id)
     notes: list[str] = []
     if prior is not None and prior.level not in ruleset.level_ids:
-        return Rejection(
-            source=record.source,
-            row=record.row,
-            agent_id=record.agent_id,
-            period=period,
-            reasons=[f"level: the carried level {prior.level} is not a level of {ruleset.name} {ruleset.version}"],
+        return _reject(
+            record, f"level: the carried level {prior.level} is not a level of {ruleset.name} {ruleset.version}"
         )
     if prior is None:
         prior, notes = _new_agent(ruleset, record)
@@ -243,12 +237,8 @@ def _prepare(
         if prior.last_period is not None:
             gap = month_index(period) - month_index(prior.last_period) - 1
             if gap < 0:
-                return Rejection(
-                    source=record.source,
-                    row=record.row,
-                    agent_id=record.agent_id,
-                    period=period,
-                    reasons=[f"period: {period} is not after {prior.last_period}, already evaluated for this agent"],
+                return _reject(
+                    record, f"period: {period} is not after {prior.last_period}, already evaluated for this agent"
                 )
             if gap > 0:
                 missing = ", ".join(period_name(month_index(prior.last_period) + k) for k in range(1, gap + 1))
@@ -479,16 +469,7 @@ def _drop_failed(works: list[_Work], rejections: list[Rejection], keep_index: bo
     for work in works:
         if work.error is not None and not work.reported:
             work.reported = True
-            record = work.record
-            rejections.append(
-                Rejection(
-                    source=record.source,
-                    row=record.row,
-                    agent_id=record.agent_id,
-                    period=record.period,
-                    reasons=[work.error],
-                )
-            )
+            rejections.append(_reject(work.record, work.error))
     return works if keep_index else _live(works)
 
 

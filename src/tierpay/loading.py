@@ -19,6 +19,7 @@ from tierpay.compiler import CompiledRuleset, compile_ruleset
 from tierpay.errors import Problem, RulesetError
 from tierpay.inheritance import merge
 from tierpay.model import MinimumWage, Ruleset
+from tierpay.textfile import NotUtf8, decode_utf8
 from tierpay.versions import RulesetVersions, check_versions
 from tierpay.yamlsource import Locations, PathKey, format_path, read_yaml
 
@@ -71,13 +72,10 @@ def _read_text(file: Path) -> str:
         raw = file.read_bytes()
     except OSError as error:
         raise RulesetError([Problem(str(file), 0, 0, "", f"cannot read: {error.strerror or error}")]) from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise RulesetError([Problem(str(file), line, 0, "", "not UTF-8 text: save the file as UTF-8")]) from None
+        return decode_utf8(raw, str(file))
+    except NotUtf8 as why:
+        raise RulesetError([Problem(str(file), why.line, 0, "", "not UTF-8 text: save the file as UTF-8")]) from None
 
 
 def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = None) -> CompiledRuleset:

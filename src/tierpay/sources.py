@@ -20,24 +20,16 @@ from tierpay.engine import RecordBatch
 from tierpay.errors import RecordsError, StateError
 from tierpay.records import SHAPE_KEY, RawRow, parse_records_for
 from tierpay.state import State
+from tierpay.textfile import NotUtf8, decode_utf8
 from tierpay.versions import RulesetVersions
 
 
 def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) -> str:
-    """Bytes as UTF-8 text (a byte-order mark is dropped); anything else is refused clearly."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    """Bytes as UTF-8 text (a byte-order mark is dropped); anything else raises ``error``."""
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        hint = ""
-        try:
-            raw.decode("gb18030")
-            hint = " It looks like GBK/GB18030, as Excel writes CSV in China: save it as 'CSV UTF-8' instead."
-        except UnicodeDecodeError:
-            pass
-        raise error(f"{source}:{line}: not UTF-8 text.{hint}") from None
+        return decode_utf8(raw, source)
+    except NotUtf8 as why:
+        raise error(str(why)) from None
 
 
 def csv_rows(text: str, source: str) -> list[RawRow]:
