@@ -23,7 +23,7 @@ from tierpay.levels import LevelInputs, decide
 from tierpay.model import Grade, ScoreVeto, label_text
 from tierpay.pay import PayInputs, coefficient_for, compute_pay
 from tierpay.records import AgentPeriod, Rejection, records_from_dicts
-from tierpay.results import Check, Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score
+from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score
 from tierpay.review import ReviewInput, review_period
 from tierpay.scorecard import cohort_label, compute_scores
 from tierpay.state import AgentState, State
@@ -47,7 +47,7 @@ class _Work:
     prior: AgentState
     values: dict[str, Any]
     notes: list[str] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
     error: str | None = None
     reported: bool = False
     score: Score | None = None
@@ -339,7 +339,7 @@ def _check(ruleset: CompiledRuleset, path: str, works: list[_Work], checks: Chec
     for work, value in zip(works, results, strict=True):
         held = bool(value)
         if work.error is None:
-            work.checks.append(Check.model_construct(path=path, held=held))  # typed already: skip re-validation
+            work.checks[path] = held
         out.append(held)
     return out
 

@@ -185,7 +185,7 @@ class _Explainer:
         state = d.state
         before = ids.index(d.level_before)
         nxt = self.level_name(ids[before + 1]) if before + 1 < len(ids) else ""
-        held = {c.path for c in d.checks if c.held}
+        held = {path for path, ok in d.checks.items() if ok}
         blocked = [v.code for i, v in enumerate(m.promotion.blocked_if) if f"promotion.blocked_if[{i}].when" in held]
         immediate = [
             v.code for i, v in enumerate(m.demotion.immediate_if) if f"demotion.immediate_if[{i}].when" in held
@@ -232,7 +232,7 @@ class _Explainer:
         self.lines.append("")
 
     def vetoes(self, title: str, prefix: str, vetoes: list[Any]) -> None:
-        held = {c.path: c.held for c in self.d.checks}
+        held = self.d.checks
         hits = [(i, v) for i, v in enumerate(vetoes) if held.get(f"{prefix}[{i}].when")]
         if not hits:
             return

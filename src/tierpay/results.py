@@ -29,13 +29,6 @@ class RulesetStamp(_Frozen):
     sha256: str
 
 
-class Check(_Frozen):
-    """One criterion evaluated for a record: the ruleset field it came from and whether it held."""
-
-    path: str
-    held: bool
-
-
 class ScorePart(_Frozen):
     """One weighted part of the composite score."""
 
@@ -116,7 +109,10 @@ class Decision(_Frozen):
     score: Score | None = None
     review: ReviewResult | None = None
     pay: Pay | None = None
-    checks: list[Check] = Field(default_factory=list)
+    checks: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Each criterion evaluated, by its ruleset field (levels[2].entry), and whether it held.",
+    )
     notes: list[str] = Field(default_factory=list)
     state: AgentState = Field(description="The agent's carried state after this decision.")
     ruleset: RulesetStamp = Field(description="The ruleset the decision was made under.")
