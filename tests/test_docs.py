@@ -20,7 +20,7 @@ from tierpay.cli import build_parser, main
 from .conftest import ROOT
 
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.rglob("*.md"))
+PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 FENCE = re.compile(r"^( *)```(\w+)\n(.*?)^\1```", re.S | re.M)
 
 
@@ -36,7 +36,7 @@ def blocks(page: Path, language: str) -> list[str]:
 PYTHON = [(page, i, code) for page in PAGES for i, code in enumerate(blocks(page, "python"))]
 
 
-@pytest.mark.parametrize(("page", "index", "code"), PYTHON, ids=[f"{p.relative_to(DOCS)}#{i}" for p, i, _ in PYTHON])
+@pytest.mark.parametrize(("page", "index", "code"), PYTHON, ids=[f"{p.relative_to(ROOT)}#{i}" for p, i, _ in PYTHON])
 def test_python_blocks_run(page: Path, index: int, code: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every Python block in the docs runs from the repository root."""
     monkeypatch.chdir(ROOT)
