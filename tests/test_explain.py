@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tierpay import evaluate, read_records
-from tierpay.explain import explain
+from tierpay.explain import explain, trace
 
 from .conftest import SAMPLE_H1, build
 from .test_cli import run
@@ -88,3 +88,16 @@ def test_unknown_language_is_refused() -> None:
     outcome = evaluate(build(), [{"agent_id": "A", "period": "2026-01", "qa": 80}])
     with pytest.raises(ValueError, match="lang must be one of en, zh"):
         explain(outcome.decisions[0], build(), "fr")
+
+
+def test_structured_trace_has_every_criterion_clause_by_clause(stars, sample) -> None:
+    """The trace is data: each criterion evaluated, each clause with its operator and values."""
+    from decimal import Decimal
+
+    decision = sample.decision("A003", "2026-03")
+    clauses = trace(decision, stars)
+    assert set(clauses) == set(decision.checks)
+    entry = clauses["levels[2].entry"]
+    assert entry.held is False
+    qa = entry.children[0]
+    assert (qa.left, qa.op, qa.right, qa.held) == (("qa_score", Decimal("84.2")), ">=", ("85", Decimal("85")), False)

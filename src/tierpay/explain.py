@@ -335,3 +335,18 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
     ex.pay()
     ex.notes()
     return "\n".join(ex.lines).rstrip() + "\n"
+
+
+def trace(decision: Decision, ruleset: CompiledRuleset) -> dict[str, Clause]:
+    """The structured trace of ``decision``: every criterion it evaluated, clause by clause.
+
+    Keys are ruleset fields (``levels[2].entry``); each ``Clause`` holds the clause's text,
+    its value, and for comparisons the operator and both sides with the values they had.
+    Built on demand from the values the decision kept, so it costs nothing until asked for.
+    """
+    out: dict[str, Clause] = {}
+    for path in decision.checks:
+        expr = ruleset.expr(path)
+        if expr is not None:
+            out[path] = expr.trace(decision.values)
+    return out
