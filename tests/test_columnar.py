@@ -39,6 +39,10 @@ booleans = st.deferred(
 values = st.one_of(
     st.sampled_from([Decimal(v) for v in LITERALS]),
     st.sampled_from([Decimal("0.1") + Decimal("0.2"), Decimal("84.999999999"), Decimal("85.000000001"), Decimal("-1")]),
+    # More than 15 significant digits: float64 cannot tell these from 85 and 0.3.
+    st.sampled_from(
+        [Decimal("85.00000000000000001"), Decimal("84.99999999999999999"), Decimal("0.30000000000000000001")]
+    ),
     st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False),
 )
 rows = st.lists(
@@ -73,6 +77,22 @@ def test_fast_path_equals_reference(source: str, data: list[dict[str, Any]]) -> 
     except EvaluationError:
         got = None
     assert got == expected
+
+
+def test_long_decimals_are_not_trusted_to_floats() -> None:
+    """A value with more than 15 digits that float64 rounds onto the bar is decided exactly."""
+    check = compile_check(compile_expression("a > 85", SYMBOLS, "x", "boolean"))
+    data = [{"a": Decimal("85.00000000000000001"), "b": Decimal(0), "c": Decimal(0), "t": "x", "f": True}]
+    assert check.evaluate(data) == [True]
+    assert check.exact_rows == 1
+
+
+def test_short_decimals_need_no_exact_evaluation_even_when_equal() -> None:
+    """Equal decimals of at most 15 digits compare exactly in float64: no fallback needed."""
+    check = compile_check(compile_expression("a >= 85 and b == 0", SYMBOLS, "x", "boolean"))
+    data = [{"a": Decimal("85"), "b": Decimal("0"), "c": Decimal(0), "t": "x", "f": True}] * 50
+    assert check.evaluate(data) == [True] * 50
+    assert check.exact_rows == 0
 
 
 def test_boundary_values_are_decided_exactly() -> None:

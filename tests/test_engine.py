@@ -73,3 +73,12 @@ def test_fast_path_gives_identical_outcomes(stars, tmp_path) -> None:
     bench = load_ruleset(ROOT / "benchmarks" / "ruleset.yaml")
     generated = read_records(bench, path)
     assert evaluate(bench, generated, fast=True).model_dump_json() == evaluate(bench, generated).model_dump_json()
+
+
+def test_outcome_survives_a_validating_round_trip(stars) -> None:
+    """Objects the engine builds without validation are valid: re-reading the JSON gives it back."""
+    from tierpay import Outcome
+
+    outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
+    text = outcome.to_json()
+    assert Outcome.model_validate_json(text).to_json() == text

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ class Columns:
         self.rows = rows
         self.size = len(rows)
         self._cache: dict[str, Array] = {}
+        self.faithful: dict[str, bool] = {}
 
     def __getitem__(self, name: str) -> Array:
         column = self._cache.get(name)
@@ -53,8 +55,17 @@ class Columns:
                 column = np.array(values, dtype=object)
             else:
                 column = np.fromiter((float(v) for v in values), dtype=np.float64, count=self.size)
+                self.faithful[name] = all(_faithful(v) for v in values)
             self._cache[name] = column
         return column
+
+
+def _faithful(value: Any) -> bool:
+    """Whether float64 keeps this decimal's order and equality exactly (at most 15 digits)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return False
+    _, digits, exponent = value.as_tuple()
+    return len(digits) <= 15 and isinstance(exponent, int) and -300 < exponent + len(digits) < 300
 
 
 def _compile(node: Node) -> tuple[str, Kernel]:
@@ -153,6 +164,18 @@ _ORDER: dict[str, Callable[[Array, Array], Array]] = {
 }
 
 
+_EXACT: dict[str, Callable[[Array, Array], Array]] = {"==": np.equal, "!=": np.not_equal, **_ORDER}
+
+
+def _exact(node: Node, cols: Columns) -> bool:
+    """Whether a side's float64 values keep the decimals' order and equality exactly."""
+    if node[0] == "num":
+        return _faithful(node[1])
+    if node[0] == "sym":
+        return cols.faithful.get(node[1], False)
+    return False
+
+
 def _comparison(op: str, left_node: Node, right_node: Node) -> Kernel:
     _, left = _compile(left_node)
     _, right = _compile(right_node)
@@ -160,10 +183,14 @@ def _comparison(op: str, left_node: Node, right_node: Node) -> Kernel:
     def compare(cols: Columns) -> tuple[Array, Array]:
         lv, lu = left(cols)
         rv, ru = right(cols)
+        numeric = lv.dtype == np.float64 and rv.dtype == np.float64
+        if numeric and _exact(left_node, cols) and _exact(right_node, cols):
+            # Both sides are decimals of at most 15 digits: float64 orders them exactly.
+            return _EXACT[op](lv, rv), lu | ru
         if op in ("==", "!="):
             hit, close = _equal(lv, rv)
             return (hit if op == "==" else ~hit), lu | ru | close
-        if lv.dtype != np.float64 or rv.dtype != np.float64:
+        if not numeric:
             raise Unsupported("ordering of text")
         close = np.abs(lv - rv) <= TOLERANCE * (1 + np.abs(lv) + np.abs(rv))
         bad = ~np.isfinite(lv) | ~np.isfinite(rv)

@@ -23,7 +23,7 @@ from tierpay.levels import LevelInputs, decide
 from tierpay.model import Grade, ScoreVeto, label_text
 from tierpay.pay import PayInputs, coefficient_for, compute_pay
 from tierpay.records import AgentPeriod, Rejection, records_from_dicts
-from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score
+from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score, trusted
 from tierpay.review import ReviewInput, review_period
 from tierpay.scorecard import cohort_label, compute_scores
 from tierpay.state import AgentState, State
@@ -423,6 +423,7 @@ def _evaluate_period(
 
     decisions: list[Decision] = []
     new_agents = dict(agents)
+    ruleset_stamp = stamp(ruleset)
     for work in works:
         ld = level_decisions[work.record.agent_id]
         new_state = ld.state.model_copy(update={"last_period": period})
@@ -432,7 +433,8 @@ def _evaluate_period(
             )
         new_agents[work.record.agent_id] = new_state
         decisions.append(
-            Decision.model_construct(  # every field is built here with its type: skip re-validation
+            trusted(
+                Decision,  # every field is built here with its type: skip re-validation
                 agent_id=work.record.agent_id,
                 period=period,
                 source=work.record.source,
@@ -452,7 +454,7 @@ def _evaluate_period(
                 checks=work.checks,
                 notes=work.notes + ld.notes,
                 state=new_state,
-                ruleset=stamp(ruleset),
+                ruleset=ruleset_stamp,
                 values=work.values,
             )
         )

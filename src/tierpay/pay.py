@@ -17,6 +17,7 @@ from typing import Any
 from tierpay.model import BandLookup, Curve, Grade, Pay, PayLine, Rounding, label_text
 from tierpay.results import Pay as PayResult
 from tierpay.results import PayLine as LineResult
+from tierpay.results import trusted
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -118,7 +119,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
         amount, basis = _line_amount(line, inputs)
         if not inputs.line_applies.get(line.id, True):
             lines.append(
-                LineResult.model_construct(
+                trusted(
+                    LineResult,
                     id=line.id,
                     label=_label(line.label, line.id, lang),
                     kind="line",
@@ -138,7 +140,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
         if line.counts_for_minimum_wage:
             counted += amount
         lines.append(
-            LineResult.model_construct(
+            trusted(
+                LineResult,
                 id=line.id,
                 label=_label(line.label, line.id, lang),
                 kind="line",
@@ -165,7 +168,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 basis += f" × {factor_text}"
             basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
             lines.append(
-                LineResult.model_construct(
+                trusted(
+                    LineResult,
                     id="probation_floor",
                     label=_label({"en": "Probation floor top-up", "zh": "试用期工资补足"}, "", lang),
                     kind="floor",
@@ -189,7 +193,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                     basis += f" × {factor_text} = {money(minimum)}"
                 basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
                 lines.append(
-                    LineResult.model_construct(
+                    trusted(
+                        LineResult,
                         id="minimum_wage",
                         label=_label({"en": "Minimum wage top-up", "zh": "最低工资补足"}, "", lang),
                         kind="floor",
@@ -216,7 +221,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 limits.append(f"limited so the remainder is not below the minimum wage {money(minimum)}")
             basis += f", {' and '.join(limits) or 'capped'}: {money(allowed)} deducted, {money(asked - allowed)} not deducted this month"
         lines.append(
-            LineResult.model_construct(
+            trusted(
+                LineResult,
                 id=deduction.id,
                 label=_label(deduction.label, deduction.id, lang),
                 kind="deduction",
@@ -230,7 +236,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
         rounded = round_money(total, rounding)
         if rounded != total:
             lines.append(
-                LineResult.model_construct(
+                trusted(
+                    LineResult,
                     id="rounding",
                     label=_label({"en": "Rounding", "zh": "舍入"}, "", lang),
                     kind="rounding",
@@ -239,7 +246,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 )
             )
         total = rounded
-    return PayResult.model_construct(
+    return trusted(
+        PayResult,
         currency=currency,
         level=inputs.level,
         coefficient=inputs.coefficient,

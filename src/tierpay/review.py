@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from tierpay.model import Review, label_text
-from tierpay.results import ReviewResult
+from tierpay.results import ReviewResult, trusted
 
 HUNDRED = Decimal(100)
 
@@ -70,7 +70,8 @@ def review_period(rule: Review, better: str, items: Sequence[ReviewInput]) -> li
     for i, item in enumerate(items):
         if item.exempt is not None:
             code, reason = item.exempt
-            results[i] = ReviewResult.model_construct(
+            results[i] = trusted(
+                ReviewResult,
                 cohort=item.cohort,
                 cohort_size=sizes.get(item.cohort, 0),
                 ranked=False,
@@ -93,7 +94,8 @@ def _rank_cohort(
     out: dict[int, ReviewResult] = {}
     if size < rule.min_cohort_size:
         for i, item in members:
-            out[i] = ReviewResult.model_construct(
+            out[i] = trusted(
+                ReviewResult,
                 cohort=name,
                 cohort_size=size,
                 ranked=False,
@@ -150,7 +152,8 @@ def _rank_cohort(
         reason = f"rank {rank} of {size} in {name}: {verdict}"
         if flagged and stage is not None:
             reason += f"; stage {stage} after {streak} consecutive flag(s)"
-        out[i] = ReviewResult.model_construct(
+        out[i] = trusted(
+            ReviewResult,
             cohort=name,
             cohort_size=size,
             ranked=True,

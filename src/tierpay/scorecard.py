@@ -24,7 +24,7 @@ from tierpay.model import (
     ScoreVeto,
     ZScoreNorm,
 )
-from tierpay.results import Score, ScorePart
+from tierpay.results import Score, ScorePart, trusted
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -148,7 +148,8 @@ def _compute(
             better = metric.better if metric is not None else "higher"
             if part.rate and low_volume[i]:
                 parts.append(
-                    ScorePart.model_construct(
+                    trusted(
+                        ScorePart,
                         metric=part.metric,
                         value=value,
                         normalised=None,
@@ -176,7 +177,8 @@ def _compute(
             points = n * weight * card.scale
             total += points
             parts.append(
-                ScorePart.model_construct(
+                trusted(
+                    ScorePart,
                     metric=part.metric,
                     value=value,
                     normalised=n.quantize(POINTS_PLACES),
@@ -190,7 +192,8 @@ def _compute(
             notes.append(f"veto {veto.code}: the score is set to {_show(veto.score)}")
             total = veto.score
         scores.append(
-            Score.model_construct(
+            trusted(
+                Score,
                 name=card.name,
                 value=total.quantize(scale_q, rounding=ROUND_HALF_UP),
                 parts=parts,
