@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from tierpay.errors import Problem, RulesetError
@@ -57,7 +58,7 @@ class CompiledRuleset:
         """The ruleset's version."""
         return self.model.version
 
-    @property
+    @cached_property
     def level_ids(self) -> list[str]:
         """Level ids, lowest first."""
         return [lv.id for lv in self.model.levels]

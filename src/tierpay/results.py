@@ -33,12 +33,10 @@ def trusted(cls: type[M], /, **values: Any) -> M:
             (name, _MISSING if f.is_required() or f.default_factory is not None else f.default, f.default_factory)
             for name, f in cls.model_fields.items()
         ]
-    data: dict[str, Any] = {}
-    for name, default, factory in spec:
-        value = values.get(name, _MISSING)
-        if value is _MISSING:
-            value = factory() if factory is not None else default
-        data[name] = value
+    data: dict[str, Any] = {
+        name: values[name] if name in values else (factory() if factory is not None else default)
+        for name, default, factory in spec
+    }
     instance = cls.__new__(cls)
     object.__setattr__(instance, "__dict__", data)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))
