@@ -82,3 +82,19 @@ def test_outcome_survives_a_validating_round_trip(stars) -> None:
     outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
     text = outcome.to_json()
     assert Outcome.model_validate_json(text).to_json() == text
+
+
+def test_garbage_collection_is_restored(stars) -> None:
+    """Evaluation pauses automatic collection and restores the host's setting, also when off."""
+    import gc
+
+    batch = read_records(stars, SAMPLE_H1)
+    assert gc.isenabled()
+    evaluate(stars, batch)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        evaluate(stars, batch)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

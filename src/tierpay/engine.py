@@ -9,8 +9,10 @@ field and expression; the rest of the period goes on.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -95,11 +97,12 @@ def evaluate(
     decisions: list[Decision] = []
     rejections = list(batch.rejections)
     gaps: list[Gap] = []
-    for period in sorted(by_period):
-        result = run.period(period, by_period[period])
-        decisions.extend(result.decisions)
-        rejections.extend(result.rejections)
-        gaps.extend(result.gaps)
+    with _collector_paused():  # every decision is kept to the end: rescanning them is wasted work
+        for period in sorted(by_period):
+            result = run.period(period, by_period[period])
+            decisions.extend(result.decisions)
+            rejections.extend(result.rejections)
+            gaps.extend(result.gaps)
     rejections.sort(key=lambda r: (r.source, r.row))
     return Outcome(
         ruleset=run.rulesets[-1],
@@ -153,7 +156,10 @@ class Evaluation:
             assert isinstance(self.ruleset, RulesetVersions)
             return PeriodResult(period, [], _not_in_force(self.ruleset, period, records), [])
         self.used.setdefault(version.sha256, stamp(version))
-        decisions, rejections, gaps, self.agents = _evaluate_period(version, period, records, self.agents, self.checks)
+        with _collector_paused():
+            decisions, rejections, gaps, self.agents = _evaluate_period(
+                version, period, records, self.agents, self.checks
+            )
         return PeriodResult(period, decisions, rejections, gaps)
 
     @property
@@ -173,6 +179,23 @@ class Evaluation:
             through=through,
             agents=sorted(self.agents.values(), key=lambda a: a.agent_id),
         )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's automatic cyclic garbage collection while a period is evaluated.
+
+    A period allocates hundreds of thousands of small objects and no reference cycles, yet
+    each automatic collection rescans every live object: measured, half of the evaluation
+    time. Collection resumes afterwards, also on error, and stays off if the host had it off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _reject(record: AgentPeriod, reason: str) -> Rejection:
