@@ -61,11 +61,16 @@ class Columns:
 
 
 def _faithful(value: Any) -> bool:
-    """Whether float64 keeps this decimal's order and equality exactly (at most 15 digits)."""
-    if not isinstance(value, Decimal) or not value.is_finite():
+    """Whether float64 keeps this decimal's order and equality exactly.
+
+    True for decimals written in at most 15 characters with no exponent (so at most 15
+    significant digits, well inside the float range); anything else is reported unfaithful,
+    which only means its comparisons take the guarded path.
+    """
+    if not isinstance(value, Decimal):
         return False
-    _, digits, exponent = value.as_tuple()
-    return len(digits) <= 15 and isinstance(exponent, int) and -300 < exponent + len(digits) < 300
+    text = str(value)
+    return len(text) <= 15 and text[-1].isdigit() and "E" not in text
 
 
 def _compile(node: Node) -> tuple[str, Kernel]:
