@@ -168,13 +168,8 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 basis += f" × {factor_text}"
             basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
             lines.append(
-                trusted(
-                    LineResult,
-                    id="probation_floor",
-                    label=_label({"en": "Probation floor top-up", "zh": "试用期工资补足"}, "", lang),
-                    kind="floor",
-                    amount=topup,
-                    basis=basis,
+                _floor_line(
+                    "probation_floor", {"en": "Probation floor top-up", "zh": "试用期工资补足"}, topup, basis, lang
                 )
             )
             gross += topup
@@ -193,14 +188,7 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                     basis += f" × {factor_text} = {money(minimum)}"
                 basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
                 lines.append(
-                    trusted(
-                        LineResult,
-                        id="minimum_wage",
-                        label=_label({"en": "Minimum wage top-up", "zh": "最低工资补足"}, "", lang),
-                        kind="floor",
-                        amount=topup,
-                        basis=basis,
-                    )
+                    _floor_line("minimum_wage", {"en": "Minimum wage top-up", "zh": "最低工资补足"}, topup, basis, lang)
                 )
                 gross += topup
     for deduction in pay.deductions:
@@ -254,6 +242,11 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
         lines=lines,
         total=total,
     )
+
+
+def _floor_line(line_id: str, label: dict[str, str], amount: Decimal, basis: str, lang: str) -> LineResult:
+    """A statement line for a floor that raised the pay, saying which and by how much."""
+    return trusted(LineResult, id=line_id, label=_label(label, "", lang), kind="floor", amount=amount, basis=basis)
 
 
 def _r(amount: Decimal, rounding: Rounding, per_line: bool) -> Decimal:
