@@ -323,10 +323,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
                     payroll.write(report.payroll_rows(result.decisions, target, header=False))
                 summary.add(result.decisions)
                 rejections += result.rejections
-                for gap in result.gaps:
-                    err.write(
-                        f"gap: agent {gap.agent_id} has no record for {gap.period} (last seen {gap.last_period})\n"
-                    )
+                err.write(report.gaps_text(result.gaps))
             for warning in batch.warnings:
                 if warning not in warned:
                     warned.add(warning)
@@ -484,8 +481,7 @@ def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: st
 def _report_problems(outcome: Outcome, err: TextIO) -> None:
     for warning in outcome.warnings:
         err.write(f"warning: {warning}\n")
-    for gap in outcome.gaps:
-        err.write(f"gap: agent {gap.agent_id} has no record for {gap.period} (last seen {gap.last_period})\n")
+    err.write(report.gaps_text(outcome.gaps))
     err.write(report.rejections_text(outcome.rejections))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from functools import cached_property
 from typing import Literal
 
@@ -262,8 +263,6 @@ class _Compiler:
         kind = self.stages.get(stage, {}).get(name)
         if kind is None:
             known = sorted(k for k, v in self.stages.get(stage, {}).items() if v == "number" and k not in RESERVED)
-            from difflib import get_close_matches
-
             close = get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             return f"unknown name {name!r}{hint}"

@@ -24,7 +24,7 @@ from tierpay.expressions import CompiledExpression
 from tierpay.levels import LevelInputs, decide
 from tierpay.model import Grade, ScoreVeto, label_text
 from tierpay.pay import PayInputs, coefficient_for, compute_pay
-from tierpay.records import AgentPeriod, Rejection, records_from_dicts
+from tierpay.records import AgentPeriod, Rejection, records_from_dicts, split_duplicates
 from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score, trusted
 from tierpay.review import ReviewInput, review_period
 from tierpay.scorecard import cohort_label, compute_scores
@@ -219,8 +219,6 @@ def _as_batch(
     checked = [r for r in items if isinstance(r, AgentPeriod)]
     raw = [r for r in items if not isinstance(r, AgentPeriod)]
     if not raw:
-        from tierpay.records import split_duplicates
-
         good, dupes = split_duplicates(checked)
         return RecordBatch(good, dupes)
     if checked:
@@ -587,10 +585,11 @@ def _pay(
     pay = ruleset.model.pay
     if pay is None or not works:
         return {}
+    bases = []
     for work in works:
         coefficient, basis = coefficient_for(pay, work.grade, work.values)
         work.values["coefficient"] = coefficient if coefficient is not None else Decimal(1)
-        work.values["_coefficient_basis"] = basis
+        bases.append(basis)
     applies: dict[str, list[bool]] = {}
     formulas: dict[str, list[Any]] = {}
     for i, line in enumerate(pay.lines):
@@ -599,8 +598,7 @@ def _pay(
         if line.formula is not None:
             formulas[line.id] = _batch(ruleset.need(f"pay.lines[{i}].formula"), works)
     out = {}
-    for j, work in enumerate(works):
-        basis = work.values.pop("_coefficient_basis")
+    for j, (work, basis) in enumerate(zip(works, bases, strict=True)):
         if work.error is not None:
             continue
         ld = level_decisions[work.record.agent_id]

@@ -116,29 +116,20 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
     lines: list[LineResult] = []
     counted = ZERO  # what counts toward the minimum-wage comparison
     for line in pay.lines:
-        amount, basis = _line_amount(line, inputs)
-        if not inputs.line_applies.get(line.id, True):
-            lines.append(
-                trusted(
-                    LineResult,
-                    id=line.id,
-                    label=_label(line.label, line.id, lang),
-                    kind="line",
-                    amount=_r(ZERO, rounding, per_line),
-                    basis=f"not paid: condition `{line.when}` not met",
-                )
-            )
-            continue
-        if line.times_coefficient:
-            coefficient = inputs.coefficient if inputs.coefficient is not None else ONE
-            amount *= coefficient
-            basis += f" × coefficient {number(coefficient)} ({inputs.coefficient_basis})"
-        if line.prorate and factor != ONE:
-            amount *= factor
-            basis += f" × {factor_text}"
-        amount = _r(amount, rounding, per_line)
-        if line.counts_for_minimum_wage:
-            counted += amount
+        if inputs.line_applies.get(line.id, True):
+            amount, basis = _line_amount(line, inputs)
+            if line.times_coefficient:
+                coefficient = inputs.coefficient if inputs.coefficient is not None else ONE
+                amount *= coefficient
+                basis += f" × coefficient {number(coefficient)} ({inputs.coefficient_basis})"
+            if line.prorate and factor != ONE:
+                amount *= factor
+                basis += f" × {factor_text}"
+            amount = _r(amount, rounding, per_line)
+            if line.counts_for_minimum_wage:
+                counted += amount
+        else:
+            amount, basis = _r(ZERO, rounding, per_line), f"not paid: condition `{line.when}` not met"
         lines.append(
             trusted(
                 LineResult,

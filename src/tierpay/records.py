@@ -260,15 +260,12 @@ def split_duplicates(records: list[AgentPeriod]) -> tuple[list[AgentPeriod], lis
 
 
 def _level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
-    from tierpay.model import label_text
-
     lookup: dict[str, str] = {}
     for level in ruleset.model.levels:
         names = [level.name] if isinstance(level.name, str) else list(level.name.values())
         for name in names:
             lookup[name] = level.id
         lookup[level.id] = level.id
-        lookup.setdefault(label_text(level.name, "zh", level.id), level.id)
     return lookup
 
 

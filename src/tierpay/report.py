@@ -22,7 +22,7 @@ from tierpay.fairness import FairnessReport
 from tierpay.model import label_text
 from tierpay.pay import money, number
 from tierpay.records import Rejection
-from tierpay.results import Decision, Outcome
+from tierpay.results import Decision, Gap, Outcome
 from tierpay.versions import RulesetVersions
 
 ZERO = Decimal(0)
@@ -88,6 +88,11 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = 
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=None)
 
 
+def gaps_text(gaps: Sequence[Gap]) -> str:
+    """One line per agent-period with no record."""
+    return "".join(f"gap: agent {g.agent_id} has no record for {g.period} (last seen {g.last_period})\n" for g in gaps)
+
+
 def rejections_text(rejections: Sequence[Rejection]) -> str:
     """One line per rejected record, with every reason."""
     return "".join(f"rejected: {r}\n" for r in rejections)
@@ -140,6 +145,7 @@ def decision_rows(
 ) -> str:
     """Decisions as CSV rows with fixed columns, with or without the header line."""
     columns = decision_columns(ruleset)
+    attributes = _attributes(ruleset)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if header:
@@ -161,7 +167,7 @@ def decision_rows(
             "ruleset_version": d.ruleset.version,
             "ruleset_sha256": d.ruleset.sha256,
         }
-        for attr in _attributes(ruleset):
+        for attr in attributes:
             value = d.values.get(attr, "")
             cells[attr] = str(value).lower() if isinstance(value, bool) else value
         if d.review is not None:
@@ -328,6 +334,7 @@ def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) ->
 def payroll_rows(decisions: Iterable[Decision], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
     """Payroll export rows (fixed columns, by period then agent id), with or without the header."""
     columns = payroll_columns(ruleset)
+    attributes = _attributes(ruleset)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if header:
@@ -346,7 +353,7 @@ def payroll_rows(decisions: Iterable[Decision], ruleset: CompiledRuleset | Rules
             "ruleset_version": d.ruleset.version,
             "ruleset_sha256": d.ruleset.sha256,
         }
-        for attr in _attributes(ruleset):
+        for attr in attributes:
             value = d.values.get(attr, "")
             cells[attr] = str(value).lower() if isinstance(value, bool) else value
         for line in d.pay.lines:

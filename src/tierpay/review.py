@@ -148,7 +148,7 @@ def _rank_cohort(
             streak = max(0, item.prior_streak - 1)
         else:
             streak = 0
-        stage = stage_for(rule, streak) if flagged else stage_for(rule, streak) if streak else None
+        stage = stage_for(rule, streak)
         reason = f"rank {rank} of {size} in {name}: {verdict}"
         if flagged and stage is not None:
             reason += f"; stage {stage} after {streak} consecutive flag(s)"
