@@ -281,3 +281,15 @@ def compile_check(expression: CompiledExpression) -> FastCheck:
     except Unsupported as why:
         return FastCheck(expression, fallback=str(why))
     return FastCheck(expression, kernel)
+
+
+def compile_values(expression: CompiledExpression) -> Kernel | None:
+    """A kernel giving ``expression``'s values (float64 for numbers) and uncertain rows, or None.
+
+    The columnar pipeline uses it for derived values; rows it marks uncertain, and every value
+    that must be exact, are evaluated by the reference evaluator.
+    """
+    try:
+        return _compile(expression.tree())[1]
+    except Unsupported:
+        return None

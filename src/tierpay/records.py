@@ -24,8 +24,8 @@ SHAPE_KEY = "__cells__"  # set by a reader when a row's shape is wrong (too few 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _FULLWIDTH = re.compile(r"[\uff10-\uff19\uff0e\uff0c\uff05\uff0d]")
-_TRUE = {"true", "yes", "y", "1", "是"}
-_FALSE = {"false", "no", "n", "0", "否"}
+TRUE_WORDS = {"true", "yes", "y", "1", "是"}
+FALSE_WORDS = {"false", "no", "n", "0", "否"}
 
 
 class AgentPeriod(BaseModel):
@@ -104,9 +104,23 @@ def parse_records(
     Every row ends up in exactly one of the two lists. Rows that share an agent and period
     are all rejected: which one is right is not tierpay's guess to make.
     """
+    good, rejected, seen_keys, unknown_columns = check_rows(ruleset, rows, source)
+    good, dupes = split_duplicates(good)
+    rejected.extend(dupes)
+    rejected.sort(key=lambda r: (r.source, r.row))
+    return good, rejected, column_warnings(ruleset, source, seen_keys, unknown_columns)
+
+
+def check_rows(
+    ruleset: CompiledRuleset, rows: Iterable[RawRow], source: str = "<records>"
+) -> tuple[list[AgentPeriod], list[Rejection], set[str], list[str]]:
+    """Check each row on its own: good records, rejections, the column names seen, the unknown ones.
+
+    Duplicates are left in: ``parse_records`` splits them off over the whole file.
+    """
     model = ruleset.model
     known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes, SHAPE_KEY}
-    level_by_name = _level_lookup(ruleset)
+    level_by_name = level_lookup(ruleset)
     good: list[AgentPeriod] = []
     rejected: list[Rejection] = []
     unknown_columns: dict[str, None] = {}
@@ -193,9 +207,14 @@ def parse_records(
                     row=row_number,
                 )
             )
-    good, dupes = split_duplicates(good)
-    rejected.extend(dupes)
-    rejected.sort(key=lambda r: (r.source, r.row))
+    return good, rejected, seen_keys, list(unknown_columns)
+
+
+def column_warnings(
+    ruleset: CompiledRuleset, source: str, seen_keys: set[str], unknown_columns: list[str]
+) -> list[str]:
+    """File-level warnings: required columns no row has, and columns the ruleset does not know."""
+    model = ruleset.model
     warnings = []
     if seen_keys:
         lacking = [n for n, m in model.metrics.items() if m.default is None and n not in seen_keys]
@@ -206,7 +225,7 @@ def parse_records(
             )
     if unknown_columns:
         warnings.append(f"{source}: columns not in the ruleset were ignored: {', '.join(unknown_columns)}")
-    return good, rejected, warnings
+    return warnings
 
 
 def parse_records_for(
@@ -259,7 +278,7 @@ def split_duplicates(records: list[AgentPeriod]) -> tuple[list[AgentPeriod], lis
     return keep, rejected
 
 
-def _level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
+def level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for level in ruleset.model.levels:
         names = [level.name] if isinstance(level.name, str) else list(level.name.values())
@@ -279,9 +298,9 @@ def _boolean(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     return None
 

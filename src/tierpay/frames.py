@@ -1,0 +1,254 @@
+"""Records as columns: a checked CSV reader and a decisions CSV writer for the columnar pipeline.
+
+The reader gives what :func:`tierpay.sources.read_records` gives (the same records, the
+same rejections with the same reasons, the same warnings) but as one polars frame. It checks
+the common case on whole columns with strict patterns: plain decimals of at most 15
+characters, listed attribute values, months written ``YYYY-MM``. A row that fails any strict
+check is not rejected here: it goes through the reference checker
+(:func:`tierpay.records.check_rows`), which accepts it (``" 87 "`` or ``1e3`` are numbers
+there too) or rejects it with every reason. Duplicates are split over the whole file at the
+end, as the reference reader does. Files the fast reader cannot line up with the reference
+reader's line numbers (quoted cells, blank lines, carriage returns, ragged rows) are read by
+the reference reader and turned into a frame.
+
+Metric columns are kept twice: as float64 for the criteria kernels (exact for decimals of at
+most 15 characters) and as the original text, from which the exact ``Decimal`` is made
+whenever a value is needed exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tierpay.compiler import CompiledRuleset
+from tierpay.errors import RecordsError
+from tierpay.records import (
+    FALSE_WORDS,
+    RESERVED_COLUMNS,
+    TRUE_WORDS,
+    AgentPeriod,
+    Rejection,
+    check_rows,
+    column_warnings,
+    level_lookup,
+)
+from tierpay.sources import _header, csv_rows, decode_text
+
+ROW = "__row"
+TEXT = "__text"  # suffix of a metric's exact-text column
+_MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+_INTEGER = r"^-?[0-9]+$"
+FAITHFUL_CHARS = 15
+
+
+@dataclass
+class RecordFrame:
+    """Checked records as columns, with the rows rejected and the warnings found reading them.
+
+    ``frame`` has one row per good record, in file order: ``__row`` (the line), ``agent_id``,
+    ``period``, ``level`` (a level id or null), one column per attribute (text or boolean) and
+    per metric (float64), and ``<metric>__text`` with each metric's exact text.
+    """
+
+    frame: pl.DataFrame
+    source: str
+    rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+
+def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
+    """Read a CSV records file into checked columns (the same records and rejections as ``read_records``)."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
+    text = decode_text(raw, source)
+    first_line = text.split("\n", 1)[0]
+    names = _header(next(csv.reader([first_line])) if first_line.strip() else [], source) if text else None
+    if names is None:
+        raise RecordsError(f"{source}: the file is empty; a header row is needed")
+    body = text[len(first_line) + 1 :]
+    if not _plain(body, len(names)):
+        return _from_rows(ruleset, csv_rows(text, source), names, source)
+    columns = [name or f"__blank{i}" for i, name in enumerate(names)]
+    start = raw.find(b"\n") + 1  # the body's bytes: the text was checked as UTF-8 above
+    frame = pl.read_csv(raw[start:], has_header=False, new_columns=columns, infer_schema=False)
+    if frame.height and frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
+        return _from_rows(ruleset, csv_rows(text, source), names, source)  # a row of empty cells: skipped there
+    frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
+    return _check(ruleset, frame, names, source)
+
+
+def _plain(body: str, width: int) -> bool:
+    """Whether each line of ``body`` is one record of ``width`` unquoted cells, as polars reads it."""
+    if '"' in body or "\r" in body or "\n\n" in body or body.startswith("\n"):
+        return False
+    lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
+    return body.count(",") == (width - 1) * lines
+
+
+def records_frame(ruleset: CompiledRuleset, records: Iterable[AgentPeriod], source: str = "<records>") -> pl.DataFrame:
+    """Checked ``AgentPeriod`` records as a frame of the reader's shape (for the API and tests)."""
+    model = ruleset.model
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for record in records:
+        rows[ROW].append(record.row)
+        rows["agent_id"].append(record.agent_id)
+        rows["period"].append(record.period)
+        rows["level"].append(record.level)
+        for name in model.attributes:
+            rows[name].append(record.attributes.get(name))
+        for name in model.metrics:
+            value = record.metrics.get(name)
+            rows[name].append(None if value is None else float(value))
+            rows[name + TEXT].append(None if value is None else str(value))
+    return pl.DataFrame(
+        {name: rows.get(name, []) for name in _frame_columns(ruleset)}, schema=_frame_schema(ruleset), strict=False
+    )
+
+
+def _frame_columns(ruleset: CompiledRuleset) -> list[str]:
+    model = ruleset.model
+    return [ROW, "agent_id", "period", "level", *model.attributes, *model.metrics, *(m + TEXT for m in model.metrics)]
+
+
+def _frame_schema(ruleset: CompiledRuleset) -> dict[str, Any]:
+    model = ruleset.model
+    schema: dict[str, Any] = {ROW: pl.Int64, "agent_id": pl.String, "period": pl.String, "level": pl.String}
+    for name, attr in model.attributes.items():
+        schema[name] = pl.Boolean if attr.type == "boolean" else pl.String
+    for name in model.metrics:
+        schema[name] = pl.Float64
+    for name in model.metrics:
+        schema[name + TEXT] = pl.String
+    return schema
+
+
+def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], names: list[str], source: str) -> RecordFrame:
+    """The reference reader's rows, checked by the reference checker, as a frame."""
+    good, rejected, seen, unknown = check_rows(ruleset, rows, source)
+    frame = records_frame(ruleset, good, source)
+    return _finish(ruleset, frame, rejected, seen, unknown, source)
+
+
+def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], source: str) -> RecordFrame:
+    """Strict checks on whole columns; rows failing any go through the reference checker."""
+    model = ruleset.model
+    present = set(names)
+    clean: list[pl.Expr] = [
+        pl.col("agent_id").is_not_null() & (pl.col("agent_id").str.strip_chars() == pl.col("agent_id")),
+        pl.col("period").str.contains(_MONTH).fill_null(False) if "period" in present else pl.lit(False),
+    ]
+    typed: list[pl.Expr] = [
+        pl.col(ROW),
+        pl.col("agent_id"),
+        pl.col("period") if "period" in present else pl.lit(None, pl.String).alias("period"),
+    ]
+    lookup = level_lookup(ruleset)
+    if "level" in present:
+        clean.append(pl.col("level").is_null() | pl.col("level").is_in(list(lookup)))
+        typed.append(pl.col("level").replace_strict(lookup, default=None, return_dtype=pl.String).alias("level"))
+    else:
+        typed.append(pl.lit(None, pl.String).alias("level"))
+    for name, attr in model.attributes.items():
+        column = pl.col(name) if name in present else pl.lit(None, pl.String)
+        default = attr.default
+        if attr.type == "boolean":
+            words = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
+            ok = column.is_in(list(words))
+            flag = column.replace_strict(words, default=None, return_dtype=pl.Boolean)
+            if default is not None:
+                fallback = default if isinstance(default, bool) else words.get(str(default).strip().lower())
+                if fallback is None:
+                    ok = ok.fill_null(False) & column.is_not_null()
+                else:
+                    ok, flag = ok | column.is_null(), flag.fill_null(fallback)
+            clean.append(ok.fill_null(False))
+            typed.append(flag.alias(name))
+            continue
+        ok = column.is_in(list(attr.values)) if attr.values is not None else column.str.strip_chars() == column
+        value = column
+        if default is not None:
+            ok, value = ok | column.is_null(), column.fill_null(str(default).strip())
+            if attr.values is not None and str(default).strip() not in attr.values:
+                ok = ok & column.is_not_null()
+        clean.append(ok.fill_null(False))
+        typed.append(value.alias(name))
+    for name, metric in model.metrics.items():
+        column = pl.col(name) if name in present else pl.lit(None, pl.String)
+        pattern = _INTEGER if metric.type == "integer" else _DECIMAL
+        ok = column.str.contains(pattern) & (column.str.len_chars() <= FAITHFUL_CHARS)
+        text = column
+        if metric.default is not None:
+            ok, text = ok | column.is_null(), column.fill_null(str(metric.default))
+        number = text.cast(pl.Float64, strict=False)
+        if metric.min is not None:
+            ok = ok & (number >= float(metric.min))
+        if metric.max is not None:
+            ok = ok & (number <= float(metric.max))
+        clean.append(ok.fill_null(False))
+        typed.append(number.alias(name))
+        typed.append(text.alias(name + TEXT))
+    if not all(_faithful_bound(m.min) and _faithful_bound(m.max) for m in model.metrics.values()):
+        clean.append(pl.lit(False))  # bounds float64 cannot hold exactly: every row checked exactly
+    marked = frame.with_columns(pl.all_horizontal(clean).alias("__clean"))
+    good = marked.filter(pl.col("__clean")).select(typed)
+    unclean = marked.filter(~pl.col("__clean")).drop("__clean")
+    rows = [
+        (row[ROW], {n: ("" if row.get(c) is None else row[c]) for n, c in zip(names, frame.columns, strict=False)})
+        for row in unclean.iter_rows(named=True)
+    ]
+    checked, rejected, _, _ = check_rows(ruleset, rows, source)
+    if checked:
+        good = pl.concat(
+            [good.select(_frame_columns(ruleset)), records_frame(ruleset, checked, source)], how="vertical_relaxed"
+        )
+        good = good.sort(ROW)
+    seen = set(names) if frame.height else set()
+    known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
+    unknown = [n for n in names if n not in known]
+    return _finish(
+        ruleset, good.select(_frame_columns(ruleset)).cast(_frame_schema(ruleset)), rejected, seen, unknown, source
+    )
+
+
+def _faithful_bound(value: Decimal | None) -> bool:
+    return value is None or (len(str(value)) <= FAITHFUL_CHARS and "E" not in str(value))
+
+
+def _finish(
+    ruleset: CompiledRuleset,
+    frame: pl.DataFrame,
+    rejected: list[Rejection],
+    seen: set[str],
+    unknown: list[str],
+    source: str,
+) -> RecordFrame:
+    """Split off every copy of a duplicated agent-period, as ``split_duplicates`` words it."""
+    keys = ["agent_id", "period"]
+    duplicated = frame.select(pl.struct(keys).is_duplicated()).to_series()
+    if duplicated.any():
+        copies: dict[tuple[str, str], list[int]] = defaultdict(list)
+        dupes = frame.filter(duplicated).select([ROW, *keys])
+        for row, agent, period in dupes.iter_rows():
+            copies[(agent, period)].append(row)
+        for row, agent, period in dupes.iter_rows():
+            others = ", ".join(f"{source}:{r}" for r in copies[(agent, period)] if r != row)
+            reason = f"duplicate: agent {agent} has another record for {period} at {others}"
+            rejected.append(Rejection(source=source, row=row, agent_id=agent, period=period, reasons=[reason]))
+        frame = frame.filter(~duplicated)
+    rejected.sort(key=lambda r: (r.source, r.row))
+    return RecordFrame(frame, source, rejected, column_warnings(ruleset, source, seen, unknown))
