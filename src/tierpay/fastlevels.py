@@ -20,6 +20,28 @@ from tierpay.review import bottom_count, stage_for
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 NONE = -1  # "no level" in an index array (streak_level)
+ACTIONS = ["hold", "promote", "demote", "convert", "extend_probation", "probation_review"]
+"""Action codes, indexed by ``LevelArrays.action``."""
+REASONS = [
+    "",
+    "immediate_demotion",
+    "lowest_level",
+    "maintain_failed",
+    "demotion_pending",
+    "maintain_warning",
+    "top_level",
+    "entry_not_met",
+    "promotion_blocked",
+    "streak_short",
+    "min_periods_in_level",
+    "not_review_period",
+    "promoted",
+    "converted",
+    "probation_max_reached",
+    "conversion_not_met",
+    "probation_min_not_served",
+]
+"""Reason codes, indexed by ``LevelArrays.reason``."""
 
 
 @dataclass
@@ -39,8 +61,8 @@ class Prior:
 class LevelArrays:
     """The level decisions of a period: action and reason codes, levels as indexes, new state."""
 
-    action: npt.NDArray[Any]
-    reason: npt.NDArray[Any]
+    action: Ints  # index into ACTIONS
+    reason: Ints  # index into REASONS
     qualified: Ints
     pay_level: Ints
     state: Prior
@@ -116,9 +138,9 @@ def decide_levels(
         (promoted, "promote", "promoted"),
     ]
     conditions = [c for c, _, _ in cases]
-    action = np.select(conditions, [a for _, a, _ in cases], default="hold").astype(object)
-    reason = np.select(conditions, [r for _, _, r in cases], default="").astype(object)
-    demoted = (veto & (cur > 0)) | (unmet & (reason == "maintain_failed"))
+    action = np.select(conditions, [ACTIONS.index(a) for _, a, _ in cases], default=ACTIONS.index("hold"))
+    reason = np.select(conditions, [REASONS.index(r) for _, _, r in cases], default=0)
+    demoted = (veto & (cur > 0)) | (unmet & (reason == REASONS.index("maintain_failed")))
     moved = demoted | promoted
     moved_to = np.select([demoted, promoted], [cur - 1, target], default=cur)
     kept_streak = short | too_new | waiting
@@ -144,8 +166,8 @@ def _probation(
     prior: Prior,
     rows: Bools,
     convert_met: Bools,
-    action: npt.NDArray[Any],
-    reason: npt.NDArray[Any],
+    action: Ints,
+    reason: Ints,
     state: Prior,
 ) -> None:
     """The probation branch of ``levels._probation``, written into the period's arrays."""
@@ -162,8 +184,8 @@ def _probation(
         (extended, "extend_probation", "conversion_not_met"),
         (serving, "hold", "probation_min_not_served"),
     ):
-        action[mask] = act
-        reason[mask] = why
+        action[mask] = ACTIONS.index(act)
+        reason[mask] = REASONS.index(why)
     state.level[rows] = prior.level[rows]
     state.probation_periods[rows] = served[rows]
     state.periods_in_level[rows] = prior.periods_in_level[rows] + 1

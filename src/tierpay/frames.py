@@ -75,29 +75,34 @@ def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
         raw = Path(path).read_bytes()
     except OSError as error:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
-    text = decode_text(raw, source)
-    first_line = text.split("\n", 1)[0]
-    names = _header(next(csv.reader([first_line])) if first_line.strip() else [], source) if text else None
-    if names is None:
+    decode_text(raw, source)  # UTF-8 or a clear error; polars reads the bytes themselves
+    start = raw.find(b"\n") + 1 if b"\n" in raw else len(raw)
+    first_line = decode_text(raw[:start], source).rstrip("\r\n")
+    if not first_line.strip():
         raise RecordsError(f"{source}: the file is empty; a header row is needed")
-    body = text[len(first_line) + 1 :]
+    names = _header(next(csv.reader([first_line])), source)
+    body = raw[start:]
     if not _plain(body, len(names)):
-        return _from_rows(ruleset, csv_rows(text, source), names, source)
+        return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), names, source)
     columns = [name or f"__blank{i}" for i, name in enumerate(names)]
-    start = raw.find(b"\n") + 1  # the body's bytes: the text was checked as UTF-8 above
-    frame = pl.read_csv(raw[start:], has_header=False, new_columns=columns, infer_schema=False)
+    if body:
+        frame = pl.read_csv(body, has_header=False, new_columns=columns, infer_schema=False)
+    else:
+        frame = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
     if frame.height and frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
-        return _from_rows(ruleset, csv_rows(text, source), names, source)  # a row of empty cells: skipped there
+        return _from_rows(
+            ruleset, csv_rows(decode_text(raw, source), source), names, source
+        )  # blank rows: skipped there
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
     return _check(ruleset, frame, names, source)
 
 
-def _plain(body: str, width: int) -> bool:
+def _plain(body: bytes, width: int) -> bool:
     """Whether each line of ``body`` is one record of ``width`` unquoted cells, as polars reads it."""
-    if '"' in body or "\r" in body or "\n\n" in body or body.startswith("\n"):
+    if b'"' in body or b"\r" in body or b"\n\n" in body or body.startswith(b"\n"):
         return False
-    lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
-    return body.count(",") == (width - 1) * lines
+    lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    return body.count(b",") == (width - 1) * lines
 
 
 def records_frame(ruleset: CompiledRuleset, records: Iterable[AgentPeriod], source: str = "<records>") -> pl.DataFrame:
@@ -115,9 +120,8 @@ def records_frame(ruleset: CompiledRuleset, records: Iterable[AgentPeriod], sour
             value = record.metrics.get(name)
             rows[name].append(None if value is None else float(value))
             rows[name + TEXT].append(None if value is None else str(value))
-    return pl.DataFrame(
-        {name: rows.get(name, []) for name in _frame_columns(ruleset)}, schema=_frame_schema(ruleset), strict=False
-    )
+    data = {name: rows.get(name, []) for name in _frame_columns(ruleset)}
+    return pl.DataFrame(data, schema=_frame_schema(ruleset, text=pl.String), strict=False).cast(_frame_schema(ruleset))
 
 
 def _frame_columns(ruleset: CompiledRuleset) -> list[str]:
@@ -125,7 +129,7 @@ def _frame_columns(ruleset: CompiledRuleset) -> list[str]:
     return [ROW, "agent_id", "period", "level", *model.attributes, *model.metrics, *(m + TEXT for m in model.metrics)]
 
 
-def _frame_schema(ruleset: CompiledRuleset) -> dict[str, Any]:
+def _frame_schema(ruleset: CompiledRuleset, text: Any = pl.Categorical) -> dict[str, Any]:
     model = ruleset.model
     schema: dict[str, Any] = {ROW: pl.Int64, "agent_id": pl.String, "period": pl.String, "level": pl.String}
     for name, attr in model.attributes.items():
@@ -133,7 +137,7 @@ def _frame_schema(ruleset: CompiledRuleset) -> dict[str, Any]:
     for name in model.metrics:
         schema[name] = pl.Float64
     for name in model.metrics:
-        schema[name + TEXT] = pl.String
+        schema[name + TEXT] = text  # categorical: few distinct texts per metric, so codes, not a million strings
     return schema
 
 
@@ -213,10 +217,8 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
     ]
     checked, rejected, _, _ = check_rows(ruleset, rows, source)
     if checked:
-        good = pl.concat(
-            [good.select(_frame_columns(ruleset)), records_frame(ruleset, checked, source)], how="vertical_relaxed"
-        )
-        good = good.sort(ROW)
+        extra = records_frame(ruleset, checked, source).cast(_frame_schema(ruleset, text=pl.String))
+        good = pl.concat([good.select(_frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
     seen = set(names) if frame.height else set()
     known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
     unknown = [n for n in names if n not in known]

@@ -29,7 +29,8 @@ from tierpay.results import Score, ScorePart, trusted
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HALF = Decimal("0.5")
-_CTX = Context(prec=28, rounding=ROUND_HALF_UP)
+CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
+"""The decimal context of every score computation (the columnar pipeline uses it too)."""
 POINTS_PLACES = Decimal("0.000001")
 
 
@@ -107,7 +108,7 @@ def compute_scores(
     vetoes: Sequence[ScoreVeto | None],
 ) -> list[Score]:
     """The score of every row of one period; ``vetoes`` holds the first veto that held per row."""
-    with localcontext(_CTX):
+    with localcontext(CONTEXT):
         return _compute(card, metrics, rows, vetoes)
 
 
