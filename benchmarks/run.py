@@ -11,8 +11,9 @@ Two measurements per size, each path in its own subprocess (so peak memory is it
    first-hit tables, record by record). All three must agree on every record before a speed
    is reported.
 2. The full pipeline (read the CSV, carry state over 12 months, scorecard with cohort
-   percentiles, bottom-ranking review, exact pay, write the decisions CSV) through
-   ``tierpay evaluate``, reference and fast, up to ``--full-max`` records.
+   percentiles, bottom-ranking review, exact pay, write the decisions CSV): the columnar
+   pipeline (``tierpay evaluate --fast --format csv``) at every size; the reference path and
+   the criteria-only fast path up to ``--full-max`` records. Their outputs must be identical.
 
 Results print as a table and go to benchmarks/results/latest.json. No timing is asserted
 anywhere: the targets are ratios, read from the table.
@@ -220,6 +221,8 @@ def one(kind: str, path: Path) -> dict[str, Any]:
     import tierpay
     from tierpay import report
 
+    if kind == "full-columnar":
+        return one_columnar(path)
     fast = kind == "full-fast"
     stages: dict[str, float] = {}
     start = time.perf_counter()
@@ -236,6 +239,34 @@ def one(kind: str, path: Path) -> dict[str, Any]:
         "stages": stages,
         "peak_mib": peak_mib(),
         "digest": hashlib.sha256(text.encode()).hexdigest()[:16],
+    }
+
+
+def one_columnar(path: Path) -> dict[str, Any]:
+    """The columnar pipeline as ``tierpay evaluate --fast --format csv -o FILE`` runs it."""
+    import tierpay
+    from tierpay.fastpath import evaluate_frame
+    from tierpay.frames import read_frame
+
+    stages: dict[str, float] = {}
+    start = time.perf_counter()
+    ruleset = tierpay.load_ruleset(HERE / "ruleset.yaml")
+    records = read_frame(ruleset, path)
+    stages["read"] = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "decisions.csv"
+        with out.open("w", encoding="utf-8", newline="") as sink:
+            outcome = evaluate_frame(ruleset, records, sink=sink)
+        stages["evaluate+write"] = time.perf_counter() - start - stages["read"]
+        seconds = time.perf_counter() - start
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()[:16]
+        decided = sum(1 for _ in out.open(encoding="utf-8")) - 1
+    return {
+        "records": decided + len(outcome.rejections),
+        "seconds": seconds,
+        "stages": stages,
+        "peak_mib": peak_mib(),
+        "digest": digest,
     }
 
 
@@ -273,6 +304,7 @@ def main() -> None:
             if size <= args.full_max:
                 for kind in ("full-reference", "full-fast"):
                     runs[kind] = measure(kind, path)
+            runs["full-columnar"] = measure("full-columnar", path)
             results["sizes"][str(size)] = runs
             print(table_for(size, runs), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -287,7 +319,9 @@ def table_for(size: int, runs: dict[str, Any]) -> str:
     digests = {
         runs[k].get("digest") for k in ("decision-reference", "decision-fast", "decision-zen") if "digest" in runs[k]
     }
-    full = {runs[k].get("digest") for k in ("full-reference", "full-fast") if "digest" in runs.get(k, {})}
+    full = {
+        runs[k].get("digest") for k in ("full-reference", "full-fast", "full-columnar") if "digest" in runs.get(k, {})
+    }
     agree = "agree" if len(digests) == 1 else "DISAGREE"
     same = (
         ""

@@ -91,7 +91,8 @@ class Book:
 
     def index_frame(self) -> pl.DataFrame:
         """Agent id to agent number, for a join."""
-        return pl.DataFrame({"agent_id": self.ids, "__agent": np.arange(len(self.ids), dtype=np.int64)})
+        ids = pl.Series("agent_id", self.ids, dtype=pl.String)
+        return pl.DataFrame([ids, pl.Series("__agent", np.arange(len(self.ids), dtype=np.int64))])
 
     def gaps(self, period: str, present: Array) -> list[Gap]:
         """Agents evaluated before who have no record in ``period``."""

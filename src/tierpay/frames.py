@@ -86,7 +86,10 @@ def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
         return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), names, source)
     columns = [name or f"__blank{i}" for i, name in enumerate(names)]
     if body:
-        frame = pl.read_csv(body, has_header=False, new_columns=columns, infer_schema=False)
+        try:
+            frame = pl.read_csv(body, has_header=False, new_columns=columns, infer_schema=False)
+        except pl.exceptions.PolarsError:  # rows of different widths that happened to add up: read line by line
+            return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), names, source)
     else:
         frame = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
     if frame.height and frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
