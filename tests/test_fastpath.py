@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,8 @@ def test_sample_history_is_identical(stars: CompiledRuleset) -> None:
 def test_generated_benchmark_data_is_identical(tmp_path: Path) -> None:
     """The benchmark generator's realistic data: thousands of teams, probationers, gaps."""
     spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
     path = tmp_path / "generated.csv"
@@ -64,12 +66,14 @@ def test_generated_benchmark_data_is_identical(tmp_path: Path) -> None:
 def test_hostile_csv_files_get_the_same_answers(stars: CompiledRuleset, name: str) -> None:
     """Every hostile records file of the corpus: the same rejections, errors and decisions."""
     path = CORPUS / name
+    refused: Exception | None = None
     try:
         reference = read_records(stars, path)
     except Exception as error:  # the file is refused: the fast reader refuses it with the same words
-        with pytest.raises(type(error)) as raised:
+        refused = error
+    if refused is not None:
+        with pytest.raises(type(refused), match=re.escape(str(refused))):
             read_frame(stars, path)
-        assert str(raised.value) == str(error)
         return
     assert [str(r) for r in read_frame(stars, path).rejections] == [str(r) for r in reference.rejections]
     both(stars, path)

@@ -279,10 +279,11 @@ def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRulese
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = Path(args.records)
-    if args.fast and args.format == "csv" and not (args.payroll or args.summary) and path.suffix.lower() != ".json":
+    columnar = args.fast and args.format == "csv" and not (args.stream or args.payroll or args.summary)
+    if columnar and path.suffix.lower() != ".json":
         target = load_target(args.ruleset)
         why = fastpath.unsupported(target)
-        if why is None:
+        if why is None and isinstance(target, CompiledRuleset):
             return _evaluate_columns(args, target, out, err)
         err.write(f"note: --fast puts criteria on columns only here: the columnar pipeline does not support {why}\n")
     if args.stream or (path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= STREAM_BYTES):

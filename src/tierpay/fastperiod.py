@@ -249,7 +249,7 @@ class PeriodRun:
             probation_periods=np.where(known, book.probation_periods[a], 0),
         )
         self.review_streak = carried(book.review_streak, 0)
-        self.review_stage = np.where(keep, book.review_stage[a], None)
+        self.review_stage = np.where(keep, book.review_stage[a], np.full(self.size, None, dtype=object))
         self.drop()
         self.columns = self._columns()
 
@@ -261,7 +261,8 @@ class PeriodRun:
         for name in model.metrics:
             cols._cache[name] = self.rows[name].to_numpy()
             text = self.rows[name + TEXT].cast(pl.String)
-            cols.faithful[name] = bool((text.str.len_chars().max() or 0) <= 15) and not text.str.contains("[eE]").any()
+            longest = int(text.str.len_chars().max() or 0)  # type: ignore[arg-type]
+            cols.faithful[name] = longest <= 15 and not text.str.contains("[eE]").any()
         level_ids = np.array(self.ruleset.level_ids, dtype=object)
         cols._cache["level"] = level_ids[self.prior.level]
         cols._cache["level_rank"] = (self.prior.level + 1).astype(np.float64)
@@ -341,6 +342,7 @@ class PeriodRun:
         self.score_scaled = score
         self.columns._cache[card.name] = score / 10**card.decimals
         self.columns.faithful[card.name] = True
+        self.cache.clear()  # exact rows built before now lack the score
 
     def _exact_score(self, card: Scorecard, i: int, low: bool, counts: dict[int, tuple[Ints, Ints, Ints]]) -> int:
         """Row ``i``'s score with the reference's decimal operations, in the reference's order."""
@@ -382,6 +384,7 @@ class PeriodRun:
             pending &= ~self.failed & ~held
         names = np.array([g.grade for g in grades] + [None], dtype=object)
         self.columns._cache["grade"] = names[self.grade_index]
+        self.cache.clear()  # exact rows built before now lack the grade
 
     def levels(self) -> LevelArrays:
         """Level criteria on columns, then the state machine on arrays."""
@@ -514,14 +517,14 @@ class PeriodRun:
             except ValueError as error:
                 out["__total"].append(None)
                 out["__error"].append(f"pay: {error}")
-                for i in line_ids:
-                    out[f"pay_{i}"].append(None)
+                for line_id in line_ids:
+                    out[f"pay_{line_id}"].append(None)
                 continue
             amounts = {ln.id: str(ln.amount) for ln in statement.lines}
             out["__total"].append(str(statement.total))
             out["__error"].append(None)
-            for i in line_ids:
-                out[f"pay_{i}"].append(amounts.get(i))
+            for line_id in line_ids:
+                out[f"pay_{line_id}"].append(amounts.get(line_id))
         table_frame = pl.concat([distinct, pl.DataFrame(out, schema=dict.fromkeys(out, pl.String))], how="horizontal")
         joined = frame.join(table_frame, on=frame.columns, how="left", nulls_equal=True, maintain_order="left")
         errors = joined["__error"]

@@ -132,7 +132,7 @@ def _frame_columns(ruleset: CompiledRuleset) -> list[str]:
     return [ROW, "agent_id", "period", "level", *model.attributes, *model.metrics, *(m + TEXT for m in model.metrics)]
 
 
-def _frame_schema(ruleset: CompiledRuleset, text: Any = pl.Categorical) -> dict[str, Any]:
+def _frame_schema(ruleset: CompiledRuleset, text: Any = pl.Categorical) -> Any:
     model = ruleset.model
     schema: dict[str, Any] = {ROW: pl.Int64, "agent_id": pl.String, "period": pl.String, "level": pl.String}
     for name, attr in model.attributes.items():
