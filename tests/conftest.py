@@ -65,3 +65,15 @@ def stars() -> CompiledRuleset:
 def mini() -> CompiledRuleset:
     """The small three-level ruleset used by the level tests."""
     return build()
+
+
+def generate_benchmark_data(rows: int, path: Path, seed: int) -> None:
+    """Write ``rows`` agent-periods of the benchmark generator's realistic data to ``path``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    generate.generate(rows, path, seed=seed)

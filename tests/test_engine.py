@@ -55,19 +55,12 @@ def test_results_are_stamped_with_the_ruleset(stars) -> None:
 
 def test_fast_path_gives_identical_outcomes(stars, tmp_path) -> None:
     """Criteria on columns give byte-identical outcomes on the sample and on generated data."""
-    import importlib.util
-
-    from .conftest import ROOT
+    from .conftest import ROOT, generate_benchmark_data
 
     batch = read_records(stars, SAMPLE_H1)
     assert evaluate(stars, batch, fast=True).model_dump_json() == evaluate(stars, batch).model_dump_json()
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    generate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generate)
     path = tmp_path / "generated.csv"
-    generate.generate(3000, path, seed=7)
+    generate_benchmark_data(3000, path, seed=7)
     from tierpay import load_ruleset
 
     bench = load_ruleset(ROOT / "benchmarks" / "ruleset.yaml")

@@ -8,7 +8,6 @@ values, blank cells, bad rows and duplicates, and requires both paths to agree b
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import re
 from pathlib import Path
@@ -28,7 +27,7 @@ from tierpay.report import decision_rows
 from tierpay.sources import read_records
 from tierpay.state import AgentState, State
 
-from .conftest import ROOT, SAMPLE_H1, STARS
+from .conftest import ROOT, SAMPLE_H1, STARS, generate_benchmark_data
 
 CORPUS = ROOT / "tests" / "corpus" / "records"
 
@@ -52,13 +51,8 @@ def test_sample_history_is_identical(stars: CompiledRuleset) -> None:
 
 def test_generated_benchmark_data_is_identical(tmp_path: Path) -> None:
     """The benchmark generator's realistic data: thousands of teams, probationers, gaps."""
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    generate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generate)
     path = tmp_path / "generated.csv"
-    generate.generate(4000, path, seed=11)
+    generate_benchmark_data(4000, path, seed=11)
     both(load_ruleset(ROOT / "benchmarks" / "ruleset.yaml"), path)
 
 

@@ -36,6 +36,7 @@ from tierpay.lint import lint
 from tierpay.loading import load_ruleset, load_target, ruleset_json_schema
 from tierpay.results import Outcome
 from tierpay.sources import STREAM_BYTES, read_records, read_state, stream_batches
+from tierpay.state import State
 from tierpay.versions import RulesetVersions, latest, version_of
 
 EXIT_OK = 0
@@ -266,12 +267,22 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if warnings and args.strict else EXIT_OK
 
 
+def _refuse_existing(force: bool, *paths: str | None) -> None:
+    """Stop before any work when an output file exists and ``--force`` was not given."""
+    for path in paths:
+        if path and path != "-" and Path(path).exists() and not force:
+            raise OutputError(f"{path} exists; use --force to overwrite it")
+
+
+def _write_state(state: State, path: str, out: TextIO, force: bool) -> None:
+    """The carried state as CSV when ``path`` ends in ``.csv``, else JSON."""
+    write_output(state.to_csv() if path.lower().endswith(".csv") else state.to_json(), path, out, force)
+
+
 def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset | RulesetVersions, Outcome]:
     """Load, check outputs can be written, read inputs and evaluate: the common first half."""
     ruleset = load_target(args.ruleset)
-    for path in outputs:
-        if path and path != "-" and Path(path).exists() and not args.force:
-            raise OutputError(f"{path} exists; use --force to overwrite it")
+    _refuse_existing(args.force, *outputs)
     state = read_state(args.state_in) if args.state_in else None
     batch = read_records(ruleset, args.records)
     return ruleset, evaluate(ruleset, batch, state, fast=getattr(args, "fast", False))
@@ -293,8 +304,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.summary:  # for the person at the terminal, never into the -o file
         out.write("\n" + report.summary_table(outcome))
     if args.state_out:
-        state = outcome.state.to_csv() if args.state_out.lower().endswith(".csv") else outcome.state.to_json()
-        write_output(state, args.state_out, out, args.force)
+        _write_state(outcome.state, args.state_out, out, args.force)
     if args.payroll:
         write_output(report.payroll_csv(outcome, ruleset), args.payroll, out, args.force)
     _report_problems(outcome, err)
@@ -303,17 +313,14 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _evaluate_columns(args: argparse.Namespace, ruleset: CompiledRuleset, out: TextIO, err: TextIO) -> int:
     """``evaluate --fast --format csv``: the columnar pipeline, each period written as it is decided."""
-    for path in (args.output, args.state_out):
-        if path and path != "-" and Path(path).exists() and not args.force:
-            raise OutputError(f"{path} exists; use --force to overwrite it")
+    _refuse_existing(args.force, args.output, args.state_out)
     state = read_state(args.state_in) if args.state_in else None
     records = read_frame(ruleset, args.records)
     with open_output(args.output, out, args.force) as sink:
         assert sink is not None
         outcome = fastpath.evaluate_frame(ruleset, records, state, sink=sink)
     if args.state_out:
-        state_text = outcome.state.to_csv() if args.state_out.lower().endswith(".csv") else outcome.state.to_json()
-        write_output(state_text, args.state_out, out, args.force)
+        _write_state(outcome.state, args.state_out, out, args.force)
     for warning in outcome.warnings:
         err.write(f"warning: {warning}\n")
     for where, why in outcome.fallbacks.items():
@@ -332,9 +339,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
         return EXIT_USAGE
     target = load_target(args.ruleset)
-    for path in (args.output, args.state_out, args.payroll):
-        if path and path != "-" and Path(path).exists() and not args.force:
-            raise OutputError(f"{path} exists; use --force to overwrite it")
+    _refuse_existing(args.force, args.output, args.state_out, args.payroll)
     run = Evaluation(target, read_state(args.state_in) if args.state_in else None, fast=args.fast)
     summary = report.Summary()
     progress = Progress(err)
@@ -364,13 +369,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             progress.show(read, period)
     progress.done()
     if args.state_out:
-        state = run.state
-        write_output(
-            state.to_csv() if args.state_out.lower().endswith(".csv") else state.to_json(),
-            args.state_out,
-            out,
-            args.force,
-        )
+        _write_state(run.state, args.state_out, out, args.force)
     if args.summary:
         out.write("\n" + summary.table())
     return EXIT_REJECTED if rejected else EXIT_OK

@@ -23,7 +23,7 @@ from tierpay.errors import EvaluationError
 from tierpay.expressions import CompiledExpression
 from tierpay.levels import LevelInputs, decide
 from tierpay.model import Grade, ScoreVeto, label_text
-from tierpay.pay import PayInputs, coefficient_for, compute_pay
+from tierpay.pay import PayInputs, coefficient_for, compute_pay, uses_coefficient
 from tierpay.records import AgentPeriod, Rejection, records_from_dicts, split_duplicates
 from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score, trusted
 from tierpay.review import ReviewInput, review_period
@@ -609,7 +609,7 @@ def _pay(
                 PayInputs(
                     level=ld.pay_level,
                     values=work.values,
-                    coefficient=work.values["coefficient"] if _uses_coefficient(ruleset) else None,
+                    coefficient=work.values["coefficient"] if uses_coefficient(pay, ruleset.model.grades) else None,
                     coefficient_basis=basis,
                     on_probation=ld.state.on_probation,
                     line_applies={k: v[j] for k, v in applies.items()},
@@ -619,10 +619,3 @@ def _pay(
         except ValueError as error:
             work.error = f"pay: {error}"
     return out
-
-
-def _uses_coefficient(ruleset: CompiledRuleset) -> bool:
-    pay = ruleset.model.pay
-    return pay is not None and (
-        pay.coefficient.source != "grade" or any(g.coefficient is not None for g in ruleset.model.grades)
-    )

@@ -8,7 +8,8 @@ grade, review rank and flag, and every pay line. It gives the same answers by co
 - True/false criteria run as float64 kernels (:mod:`tierpay.columnar`); every row whose
   answer floats could get wrong is marked uncertain and evaluated exactly by rule-engine.
 - The score is summed in float64 and rounded; a row whose sum lies within 1e-6 of a rounding
-  boundary is recomputed exactly by :func:`tierpay.scorecard.compute_scores`.
+  boundary is recomputed in ``Decimal`` with the scorecard's own functions, from the exact
+  metric values and the exact rank counts behind its percentiles.
 - Money is never a float: each distinct combination of what a pay statement reads (level,
   coefficient, days, city tier, conditions, formulas...) is computed once, exactly, by
   :func:`tierpay.pay.compute_pay`, and joined back to every row that shares it. Formula
@@ -24,9 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TextIO
+from typing import TextIO
 
-import numpy.typing as npt
 import polars as pl
 
 from tierpay.compiler import CompiledRuleset
@@ -39,8 +39,6 @@ from tierpay.report import decision_columns
 from tierpay.results import Gap, RulesetStamp
 from tierpay.state import State
 from tierpay.versions import RulesetVersions
-
-Array = npt.NDArray[Any]
 
 
 def unsupported(target: CompiledRuleset | RulesetVersions) -> str | None:

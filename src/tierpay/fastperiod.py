@@ -34,11 +34,11 @@ from tierpay.expressions import CompiledExpression
 from tierpay.fastlevels import ACTIONS, NONE, REASONS, LevelArrays, Prior, ReviewArrays, decide_levels, review_arrays
 from tierpay.frames import ROW, TEXT
 from tierpay.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard
-from tierpay.pay import PayInputs, coefficient_for, compute_pay, number
+from tierpay.pay import PayInputs, coefficient_for, compute_pay, number, uses_coefficient
 from tierpay.records import Rejection
 from tierpay.report import decision_columns
 from tierpay.results import Gap
-from tierpay.scorecard import CONTEXT, band, linear, ratio
+from tierpay.scorecard import CONTEXT, absolute, percentile_share
 from tierpay.state import AgentState, State
 
 Array = npt.NDArray[Any]
@@ -355,17 +355,9 @@ class PeriodRun:
                     continue
                 value = row[part.metric]
                 weight = part.weight / full if low else part.weight
-                norm = part.normalise
-                better = self.model.metrics[part.metric].better
-                if isinstance(norm, LinearNorm):
-                    n = linear(value, norm)
-                elif isinstance(norm, RatioNorm):
-                    n = ratio(value, norm, better)
-                elif isinstance(norm, BandNorm):
-                    n = band(value, norm)
-                else:
-                    worse, tied, others = (int(c[i]) for c in counts[k])
-                    n = Decimal(1) if others <= 0 else (Decimal(worse) + Decimal("0.5") * tied) / others
+                n = absolute(part.normalise, value, self.model.metrics[part.metric].better)
+                if n is None:  # a percentile: its exact counts were kept
+                    n = percentile_share(*(int(c[i]) for c in counts[k]))
                 total += n * weight * card.scale
             return _scaled(total.quantize(Decimal(1).scaleb(-card.decimals), rounding=ROUND_HALF_UP), card.decimals)
 
@@ -482,7 +474,7 @@ class PeriodRun:
         probation[self.level_rows] = levels.state.on_probation
         keys["level"] = pay_level
         keys["probation"] = probation
-        keys["coefficient"] = codes if _uses_coefficient(self.ruleset) else np.full(self.size, -1)
+        keys["coefficient"] = codes if uses_coefficient(pay, self.model.grades) else np.full(self.size, -1)
         read = pay_reads(self.ruleset)
         ok = live & ~self.failed
         mask = pl.Series(ok)
@@ -573,14 +565,13 @@ class PeriodRun:
         if review is not None and rule is not None:
             pos = np.flatnonzero(final[self.reviewed])
             ranked = review.ranked[pos]
-            stage_codes = [None] + [s.code for s in rule.escalation.stages] if rule.escalation else [None]
             cells += [
                 pl.Series("review_cohort", self.review_labels).filter(pl.Series(final)),
                 _masked("review_rank", pl.Series(review.rank[pos]).cast(pl.String), ranked),
                 pl.Series("review_cohort_size", review.cohort_size[pos]).cast(pl.String),
                 _masked("review_percentile", _numbers("p", review.percentile_cents[pos], 2), ranked),
                 _gather("review_flagged", ["false", "true"], review.flagged[pos].astype(np.int64)),
-                _gather("review_stage", stage_codes, np.array([stage_codes.index(s) for s in review.stage[pos]])),
+                pl.Series("review_stage", review.stage[pos].tolist(), dtype=pl.String),
                 _gather("review_exempt", [e.code for e in rule.exempt] + [None], self.review_exempt[final]),
             ]
         out = out.with_columns(cells)
@@ -861,13 +852,6 @@ def _masked(name: str, values: pl.Series, keep: Bools) -> pl.Series:
 
 def _take(prior: Prior, where: Array) -> Prior:
     return Prior(**{k: v[where] for k, v in vars(prior).items()})
-
-
-def _uses_coefficient(ruleset: CompiledRuleset) -> bool:
-    pay = ruleset.model.pay
-    return pay is not None and (
-        pay.coefficient.source != "grade" or any(g.coefficient is not None for g in ruleset.model.grades)
-    )
 
 
 def pay_reads(ruleset: CompiledRuleset) -> list[str]:

@@ -1,4 +1,4 @@
-"""Records as columns: a checked CSV reader and a decisions CSV writer for the columnar pipeline.
+"""Records as columns: a checked CSV reader for the columnar pipeline.
 
 The reader gives what :func:`tierpay.sources.read_records` gives (the same records, the
 same rejections with the same reasons, the same warnings) but as one polars frame. It checks
@@ -40,7 +40,7 @@ from tierpay.records import (
     column_warnings,
     level_lookup,
 )
-from tierpay.sources import _header, csv_rows, decode_text
+from tierpay.sources import csv_rows, decode_text, header_names
 
 ROW = "__row"
 TEXT = "__text"  # suffix of a metric's exact-text column
@@ -80,22 +80,25 @@ def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
     first_line = decode_text(raw[:start], source).rstrip("\r\n")
     if not first_line.strip():
         raise RecordsError(f"{source}: the file is empty; a header row is needed")
-    names = _header(next(csv.reader([first_line])), source)
+    names = header_names(next(csv.reader([first_line])), source)
+
+    def line_by_line() -> RecordFrame:
+        """The reference reader, for files whose line numbers polars cannot vouch for."""
+        return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), source)
+
     body = raw[start:]
     if not _plain(body, len(names)):
-        return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), names, source)
+        return line_by_line()
     columns = [name or f"__blank{i}" for i, name in enumerate(names)]
-    if body:
+    if not body:
+        frame = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    else:
         try:
             frame = pl.read_csv(body, has_header=False, new_columns=columns, infer_schema=False)
-        except pl.exceptions.PolarsError:  # rows of different widths that happened to add up: read line by line
-            return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), names, source)
-    else:
-        frame = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
-    if frame.height and frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
-        return _from_rows(
-            ruleset, csv_rows(decode_text(raw, source), source), names, source
-        )  # blank rows: skipped there
+        except pl.exceptions.PolarsError:  # rows of different widths that happened to add up
+            return line_by_line()
+        if frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
+            return line_by_line()  # a row of empty cells: the reference reader skips it
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
     return _check(ruleset, frame, names, source)
 
@@ -144,7 +147,7 @@ def _frame_schema(ruleset: CompiledRuleset, text: Any = pl.Categorical) -> Any:
     return schema
 
 
-def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], names: list[str], source: str) -> RecordFrame:
+def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], source: str) -> RecordFrame:
     """The reference reader's rows, checked by the reference checker, as a frame."""
     good, rejected, seen, unknown = check_rows(ruleset, rows, source)
     frame = records_frame(ruleset, good, source)

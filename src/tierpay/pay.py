@@ -8,7 +8,7 @@ Penalties are reduced performance pay (a lower coefficient), never fines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from itertools import pairwise
@@ -92,6 +92,11 @@ def coefficient_for(pay: Pay, grade: Grade | None, values: Mapping[str, Any]) ->
     if grade is None or grade.coefficient is None:
         return None, "no coefficient"
     return grade.coefficient, f"grade {grade.grade}"
+
+
+def uses_coefficient(pay: Pay, grades: Sequence[Grade]) -> bool:
+    """Whether any coefficient is declared: a band or curve, or a coefficient on some grade."""
+    return pay.coefficient.source != "grade" or any(g.coefficient is not None for g in grades)
 
 
 @dataclass(frozen=True)

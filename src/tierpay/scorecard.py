@@ -87,7 +87,25 @@ def percentile(value: Decimal, population: Sequence[Decimal] | Population, bette
     below = bisect_left(pop.sorted, value)
     tied = bisect_right(pop.sorted, value) - below - 1
     worse = below if better != "lower" else len(pop.sorted) - below - tied - 1
+    return percentile_share(worse, tied, others)
+
+
+def percentile_share(worse: int, tied: int, others: int) -> Decimal:
+    """The percentile from its counts: others beaten, others tied (counting half), others in all."""
+    if others <= 0:
+        return ONE
     return (Decimal(worse) + HALF * tied) / others
+
+
+def absolute(norm: Any, value: Decimal, better: str) -> Decimal | None:
+    """Normalisation that needs no cohort (linear, ratio, band); None for percentile and z-score."""
+    if isinstance(norm, LinearNorm):
+        return linear(value, norm)
+    if isinstance(norm, RatioNorm):
+        return ratio(value, norm, better)
+    if isinstance(norm, BandNorm):
+        return band(value, norm)
+    return None
 
 
 def zscore(value: Decimal, population: Sequence[Decimal] | Population, better: str, clip: Decimal) -> Decimal:
@@ -164,15 +182,10 @@ def _compute(
             weight = part.weight / full_weight if low_volume[i] else part.weight
             norm = part.normalise
             population = prepared[(part.metric, cohorts[i])]
-            if isinstance(norm, LinearNorm):
-                n = linear(value, norm)
-            elif isinstance(norm, RatioNorm):
-                n = ratio(value, norm, better)
-            elif isinstance(norm, BandNorm):
-                n = band(value, norm)
-            elif isinstance(norm, PercentileNorm):
+            n = absolute(norm, value, better)
+            if n is None and isinstance(norm, PercentileNorm):
                 n = percentile(value, population, better)
-            else:
+            elif n is None:
                 assert isinstance(norm, ZScoreNorm)
                 n = zscore(value, population, better, norm.clip)
             points = n * weight * card.scale

@@ -39,7 +39,7 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
         header = next(reader)
     except StopIteration:
         raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
-    names = _header(header, source)
+    names = header_names(header, source)
     rows: list[RawRow] = []
     start = reader.line_num + 1
     for cells in reader:
@@ -51,7 +51,8 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
     return rows
 
 
-def _header(header: list[str], source: str) -> list[str]:
+def header_names(header: list[str], source: str) -> list[str]:
+    """The column names of a header row; no agent_id column, or a name used twice, is an error."""
     names = [h.strip().lstrip("\ufeff") for h in header]
     if "agent_id" not in names:
         raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
@@ -149,7 +150,7 @@ def _stream(
         raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
     except UnicodeDecodeError:
         raise RecordsError(f"{source}:1: not UTF-8 text: save it as 'CSV UTF-8'") from None
-    names = _header(header, source)
+    names = header_names(header, source)
     period_at = names.index("period") if "period" in names else None
     current: str | None = None
     rows: list[RawRow] = []
