@@ -44,6 +44,14 @@ class Columns:
         self._cache: dict[str, Array] = {}
         self.faithful: dict[str, bool] = {}
 
+    def put(self, name: str, column: Array, faithful: bool = False) -> None:
+        """Give a column ready-made (the columnar pipeline builds its columns from frames)."""
+        self._cache[name] = column
+        self.faithful[name] = faithful
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._cache
+
     def __getitem__(self, name: str) -> Array:
         column = self._cache.get(name)
         if column is None:

@@ -257,20 +257,18 @@ class PeriodRun:
         cols = Columns(_LazyRows(self))  # type: ignore[arg-type]
         model = self.model
         for name in model.attributes:
-            cols._cache[name] = self.rows[name].to_numpy()
+            cols.put(name, self.rows[name].to_numpy())
         for name in model.metrics:
-            cols._cache[name] = self.rows[name].to_numpy()
             text = self.rows[name + TEXT].cast(pl.String)
             longest = int(text.str.len_chars().max() or 0)  # type: ignore[arg-type]
-            cols.faithful[name] = longest <= 15 and not text.str.contains("[eE]").any()
+            faithful = longest <= 15 and not text.str.contains("[eE]").any()
+            cols.put(name, self.rows[name].to_numpy(), faithful)
         level_ids = np.array(self.ruleset.level_ids, dtype=object)
-        cols._cache["level"] = level_ids[self.prior.level]
-        cols._cache["level_rank"] = (self.prior.level + 1).astype(np.float64)
-        cols._cache["periods_in_level"] = self.prior.periods_in_level.astype(np.float64)
-        cols._cache["on_probation"] = self.prior.on_probation.copy()
-        cols._cache["probation_periods"] = self.prior.probation_periods.astype(np.float64)
-        for name in ("level_rank", "periods_in_level", "probation_periods"):
-            cols.faithful[name] = True
+        cols.put("level", level_ids[self.prior.level])
+        cols.put("level_rank", (self.prior.level + 1).astype(np.float64), faithful=True)
+        cols.put("periods_in_level", self.prior.periods_in_level.astype(np.float64), faithful=True)
+        cols.put("on_probation", self.prior.on_probation.copy())
+        cols.put("probation_periods", self.prior.probation_periods.astype(np.float64), faithful=True)
         return cols
 
     def derive(self) -> None:
@@ -300,8 +298,7 @@ class PeriodRun:
                 values[i] = float(exact) if isinstance(exact, Decimal) else exact
             if values.dtype == object and expr.result_type == "number":
                 values = values.astype(np.float64)
-            self.columns._cache[name] = values
-            self.columns.faithful[name] = False
+            self.columns.put(name, values)
             self.cache.clear()  # exact rows built before now lack this value
 
     def score(self) -> None:
@@ -340,8 +337,7 @@ class PeriodRun:
                 v.score.quantize(Decimal(1).scaleb(-card.decimals), ROUND_HALF_UP), card.decimals
             )
         self.score_scaled = score
-        self.columns._cache[card.name] = score / 10**card.decimals
-        self.columns.faithful[card.name] = True
+        self.columns.put(card.name, score / 10**card.decimals, faithful=True)
         self.cache.clear()  # exact rows built before now lack the score
 
     def _exact_score(self, card: Scorecard, i: int, low: bool, counts: dict[int, tuple[Ints, Ints, Ints]]) -> int:
@@ -375,7 +371,7 @@ class PeriodRun:
             self.grade_index[pending & ~self.failed & held] = i
             pending &= ~self.failed & ~held
         names = np.array([g.grade for g in grades] + [None], dtype=object)
-        self.columns._cache["grade"] = names[self.grade_index]
+        self.columns.put("grade", names[self.grade_index])
         self.cache.clear()  # exact rows built before now lack the grade
 
     def levels(self) -> LevelArrays:
@@ -454,8 +450,8 @@ class PeriodRun:
             return None
         self.coefficient = codes, table = self._coefficients()
         values = np.array([float(c) for c in table])
-        self.columns._cache["coefficient"] = values[codes]
-        self.columns.faithful["coefficient"] = all(len(str(c)) <= 15 and "E" not in str(c) for c in table)
+        faithful = all(len(str(c)) <= 15 and "E" not in str(c) for c in table)
+        self.columns.put("coefficient", values[codes], faithful)
         self.cache.clear()
         live = self.alive.copy()
         keys: dict[str, Any] = {}
@@ -752,7 +748,7 @@ class PeriodRun:
             probation_periods=Decimal(int(self.prior.probation_periods[i])),
         )
         for name in self.ruleset.derived_order:
-            if name not in self.columns._cache:
+            if name not in self.columns:
                 break  # not derived yet
             try:
                 values[name] = self.ruleset.need(f"derived.{name}.expr").evaluate(values)
