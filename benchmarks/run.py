@@ -72,7 +72,7 @@ Decide = Any  # rows -> (levels, pay in fen)
 
 def prepare_reference() -> Decide:
     """rule-engine, record by record: the tier and the base pay in fen."""
-    from tierpay.expressions import compile_expression
+    from tierpay.ruleset.expressions import compile_expression
 
     symbols: dict[str, Any] = dict.fromkeys(METRICS, "number")
     rules = [(level, compile_expression(ENTRY[level], symbols, level, "boolean")) for level in LEVELS[1:]]
@@ -95,8 +95,8 @@ def decide_reference(rules: list[Any], rows: list[dict[str, Any]]) -> tuple[list
 
 def prepare_fast() -> Decide:
     """Criteria compiled for columns, then integer lookups: the same tier and base pay in fen."""
-    from tierpay.columnar import compile_check
-    from tierpay.expressions import compile_expression
+    from tierpay.engine.kernels import compile_check
+    from tierpay.ruleset.expressions import compile_expression
 
     symbols: dict[str, Any] = dict.fromkeys(METRICS, "number")
     checks = [compile_check(compile_expression(ENTRY[level], symbols, level, "boolean")) for level in LEVELS[1:]]
@@ -107,7 +107,7 @@ def decide_fast(checks: list[Any], rows: list[dict[str, Any]]) -> tuple[list[str
     """The fast decision with compiled checks."""
     import numpy as np
 
-    from tierpay.columnar import Columns
+    from tierpay.engine.kernels import Columns
 
     columns = Columns(rows)
     tier = np.zeros(len(rows), dtype=np.int64)
@@ -219,7 +219,7 @@ def one(kind: str, path: Path) -> dict[str, Any]:
         digest = hashlib.sha256(json.dumps([levels, pay]).encode()).hexdigest()[:16]
         return {"records": len(rows), "seconds": seconds, "peak_mib": peak_mib(), "digest": digest}
     import tierpay
-    from tierpay import report
+    from tierpay.outputs import report
 
     if kind == "full-columnar":
         return one_columnar(path)
@@ -245,8 +245,8 @@ def one(kind: str, path: Path) -> dict[str, Any]:
 def one_columnar(path: Path) -> dict[str, Any]:
     """The columnar pipeline as ``tierpay evaluate --fast --format csv -o FILE`` runs it."""
     import tierpay
-    from tierpay.fastpath import evaluate_frame
-    from tierpay.frames import read_frame
+    from tierpay.engine.fastpath import evaluate_frame
+    from tierpay.io.frames import read_frame
 
     stages: dict[str, float] = {}
     start = time.perf_counter()

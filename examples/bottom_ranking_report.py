@@ -15,8 +15,8 @@ import csv
 from pathlib import Path
 
 import tierpay
-from tierpay import report
-from tierpay.fairness import fairness_report
+from tierpay.outputs import report
+from tierpay.outputs.fairness import fairness_report
 
 HERE = Path(__file__).resolve().parent
 RULESET = HERE.parent / "rulesets" / "callcenter-stars.yaml"

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import tierpay
-from tierpay import report
+from tierpay.outputs import report
 
 HERE = Path(__file__).resolve().parent
 RULESET = HERE.parent / "rulesets" / "callcenter-stars.yaml"

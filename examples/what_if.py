@@ -14,8 +14,8 @@ import argparse
 from pathlib import Path
 
 import tierpay
-from tierpay import report
-from tierpay.compare import compare
+from tierpay.outputs import report
+from tierpay.outputs.compare import compare
 
 HERE = Path(__file__).resolve().parent
 CURRENT = HERE.parent / "rulesets" / "callcenter-stars.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tierpay import load_ruleset
-from tierpay.cases import run_cases
+from tierpay.outputs.cases import run_cases
 
 from .conftest import ROOT, STARS
 from .test_cli import run

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierpay.columnar import compile_check
+from tierpay.engine.kernels import compile_check
 from tierpay.errors import EvaluationError
-from tierpay.expressions import compile_expression
+from tierpay.ruleset.expressions import compile_expression
 
 SYMBOLS = {"a": "number", "b": "number", "c": "number", "t": "string", "f": "boolean"}
 LITERALS = ["0", "1", "2", "0.1", "0.2", "0.3", "80", "85", "84.99", "100", "2.5", "3"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tierpay import RulesetError, evaluate, load_ruleset, read_records
-from tierpay.compare import compare
+from tierpay.outputs.compare import compare
 
 from .conftest import ROOT, SAMPLE_H1, STARS
 from .test_cli import run

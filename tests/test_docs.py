@@ -106,7 +106,7 @@ def test_reference_lists_every_ruleset_key() -> None:
     """Every field of every ruleset model appears in the reference."""
     from pydantic import BaseModel
 
-    from tierpay import model
+    from tierpay.ruleset import model
 
     page = (DOCS / "reference" / "ruleset.md").read_text(encoding="utf-8")
     for obj in vars(model).values():

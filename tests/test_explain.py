@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tierpay import evaluate, read_records
-from tierpay.explain import explain, trace
+from tierpay.outputs.explain import explain, trace
 
 from .conftest import SAMPLE_H1, build
 from .test_cli import run

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tierpay.errors import EvaluationError
-from tierpay.expressions import ExpressionProblem, compile_expression, format_value
+from tierpay.ruleset.expressions import ExpressionProblem, compile_expression, format_value
 
 SYMBOLS = {"qa": "number", "calls": "number", "team": "string", "flag": "boolean"}
 

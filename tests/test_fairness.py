@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from tierpay import evaluate
-from tierpay.fairness import fairness_report
+from tierpay.outputs.fairness import fairness_report
 
 from .conftest import MINI, build
 

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 from tierpay import CompiledRuleset, load_ruleset, parse_ruleset
 from tierpay.cli import main
-from tierpay.engine import evaluate
-from tierpay.fastpath import evaluate_frame, unsupported
-from tierpay.frames import read_frame
-from tierpay.report import decision_rows
-from tierpay.sources import read_records
-from tierpay.state import AgentState, State
+from tierpay.engine.fastpath import evaluate_frame, unsupported
+from tierpay.engine.run import evaluate
+from tierpay.engine.state import AgentState, State
+from tierpay.io.frames import read_frame
+from tierpay.io.sources import read_records
+from tierpay.outputs.report import decision_rows
 
 from .conftest import ROOT, SAMPLE_H1, STARS, generate_benchmark_data
 

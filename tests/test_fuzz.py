@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierpay import TierpayError, evaluate, parse_ruleset
-from tierpay.report import decisions_csv
+from tierpay.outputs.report import decisions_csv
 
 from .conftest import MINI, build
 

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 from tierpay import parse_ruleset
-from tierpay.lint import lint
+from tierpay.ruleset.lint import lint
 
 from .test_cli import run
 

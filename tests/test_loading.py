@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tierpay import RulesetError, load_ruleset, parse_ruleset
-from tierpay.loading import ruleset_json_schema
+from tierpay.ruleset.loading import ruleset_json_schema
 
 HEAD = """\
 tierpay: 1

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierpay import evaluate, read_records
-from tierpay.model import BandLookup, Curve, Rounding
-from tierpay.pay import band_coefficient, curve_coefficient, round_money
-from tierpay.report import Summary, summary_rows
+from tierpay.engine.pay import band_coefficient, curve_coefficient, round_money
+from tierpay.outputs.report import Summary, summary_rows
+from tierpay.ruleset.model import BandLookup, Curve, Rounding
 
 from .conftest import SAMPLE_H1, build
 

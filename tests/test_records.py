@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tierpay import RecordsError, evaluate, read_records, records_from_dicts
-from tierpay.records import parse_number
+from tierpay.engine.records import parse_number
 
 from .conftest import SAMPLE_MONTH
 

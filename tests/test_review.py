@@ -7,8 +7,8 @@ from decimal import Decimal as D
 import pytest
 
 from tierpay import evaluate
-from tierpay.model import Review
-from tierpay.review import ReviewInput, bottom_count, review_period
+from tierpay.engine.review import ReviewInput, bottom_count, review_period
+from tierpay.ruleset.model import Review
 
 from .conftest import build
 

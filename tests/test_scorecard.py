@@ -7,8 +7,8 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierpay.model import BandNorm, LinearNorm, Metric, RatioNorm, Scorecard, ScoreVeto
-from tierpay.scorecard import band, compute_scores, linear, percentile, ratio, zscore
+from tierpay.engine.scorecard import band, compute_scores, linear, percentile, ratio, zscore
+from tierpay.ruleset.model import BandNorm, LinearNorm, Metric, RatioNorm, Scorecard, ScoreVeto
 
 
 def test_linear_clamps_between_worst_and_best() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tierpay import load_ruleset
 from tierpay.cli import Progress, main
-from tierpay.sources import stream_batches
+from tierpay.io.sources import stream_batches
 
 from .conftest import SAMPLE_H1, STARS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tierpay import RulesetError, evaluate, read_records
-from tierpay.loading import load_versions
+from tierpay.ruleset.loading import load_versions
 
 from .conftest import ROOT, SAMPLE_H1
 from .test_cli import run

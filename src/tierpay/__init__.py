@@ -9,8 +9,10 @@ The public API in one place::
     outcome = tierpay.evaluate(ruleset, batch)
 """
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.engine import RecordBatch, evaluate
+from tierpay.engine.records import AgentPeriod, Rejection, parse_records, records_from_dicts
+from tierpay.engine.results import Decision, Gap, Outcome, Pay, PayLine, ReviewResult, Score
+from tierpay.engine.run import RecordBatch, evaluate
+from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,
     OutputError,
@@ -20,13 +22,11 @@ from tierpay.errors import (
     StateError,
     TierpayError,
 )
-from tierpay.loading import load_ruleset, load_target, load_versions, parse_ruleset, ruleset_json_schema
-from tierpay.model import Ruleset
-from tierpay.records import AgentPeriod, Rejection, parse_records, records_from_dicts
-from tierpay.results import Decision, Gap, Outcome, Pay, PayLine, ReviewResult, Score
-from tierpay.sources import read_records, read_state
-from tierpay.state import AgentState, State
-from tierpay.versions import RulesetVersions
+from tierpay.io.sources import read_records, read_state
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.loading import load_ruleset, load_target, load_versions, parse_ruleset, ruleset_json_schema
+from tierpay.ruleset.model import Ruleset
+from tierpay.ruleset.versions import RulesetVersions
 
 __version__ = "0.1.0"
 

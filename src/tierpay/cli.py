@@ -22,22 +22,23 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tierpay import fastpath, report
-from tierpay.cases import report as cases_report
-from tierpay.cases import run_cases
-from tierpay.compare import compare
-from tierpay.compiler import CompiledRuleset
-from tierpay.engine import Evaluation, evaluate
+from tierpay.engine import fastpath
+from tierpay.engine.results import Outcome
+from tierpay.engine.run import Evaluation, evaluate
+from tierpay.engine.state import State
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
-from tierpay.explain import explain
-from tierpay.fairness import fairness_report
-from tierpay.frames import read_frame
-from tierpay.lint import lint
-from tierpay.loading import load_ruleset, load_target, ruleset_json_schema
-from tierpay.results import Outcome
-from tierpay.sources import STREAM_BYTES, read_records, read_state, stream_batches
-from tierpay.state import State
-from tierpay.versions import RulesetVersions, latest, version_of
+from tierpay.io.frames import read_frame
+from tierpay.io.sources import STREAM_BYTES, read_records, read_state, stream_batches
+from tierpay.outputs import report
+from tierpay.outputs.cases import report as cases_report
+from tierpay.outputs.cases import run_cases
+from tierpay.outputs.compare import compare
+from tierpay.outputs.explain import explain
+from tierpay.outputs.fairness import fairness_report
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.lint import lint
+from tierpay.ruleset.loading import load_ruleset, load_target, ruleset_json_schema
+from tierpay.ruleset.versions import RulesetVersions, latest, version_of
 
 EXIT_OK = 0
 EXIT_REJECTED = 1

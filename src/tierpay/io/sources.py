@@ -1,4 +1,4 @@
-"""Reading records and state from files: the I/O edge in front of :mod:`tierpay.records`.
+"""Reading records and state from files: the I/O edge in front of :mod:`tierpay.engine.records`.
 
 A file that cannot be read as a whole (wrong encoding, no header, not a list) raises
 ``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read.
@@ -15,13 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.engine import RecordBatch
+from tierpay.engine.records import SHAPE_KEY, RawRow, parse_records_for
+from tierpay.engine.run import RecordBatch
+from tierpay.engine.state import State
 from tierpay.errors import RecordsError, StateError
-from tierpay.records import SHAPE_KEY, RawRow, parse_records_for
-from tierpay.state import State
-from tierpay.textfile import NotUtf8, decode_utf8
-from tierpay.versions import RulesetVersions
+from tierpay.io.textfile import NotUtf8, decode_utf8
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.versions import RulesetVersions
 
 
 def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) -> str:

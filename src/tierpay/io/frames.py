@@ -1,11 +1,11 @@
 """Records as columns: a checked CSV reader for the columnar pipeline.
 
-The reader gives what :func:`tierpay.sources.read_records` gives (the same records, the
+The reader gives what :func:`tierpay.io.sources.read_records` gives (the same records, the
 same rejections with the same reasons, the same warnings) but as one polars frame. It checks
 the common case on whole columns with strict patterns: plain decimals of at most 15
 characters, listed attribute values, months written ``YYYY-MM``. A row that fails any strict
 check is not rejected here: it goes through the reference checker
-(:func:`tierpay.records.check_rows`), which accepts it (``" 87 "`` or ``1e3`` are numbers
+(:func:`tierpay.engine.records.check_rows`), which accepts it (``" 87 "`` or ``1e3`` are numbers
 there too) or rejects it with every reason. Duplicates are split over the whole file at the
 end, as the reference reader does. Files the fast reader cannot line up with the reference
 reader's line numbers (quoted cells, blank lines, carriage returns, ragged rows) are read by
@@ -28,9 +28,7 @@ from typing import Any
 
 import polars as pl
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.errors import RecordsError
-from tierpay.records import (
+from tierpay.engine.records import (
     FALSE_WORDS,
     RESERVED_COLUMNS,
     TRUE_WORDS,
@@ -40,7 +38,9 @@ from tierpay.records import (
     column_warnings,
     level_lookup,
 )
-from tierpay.sources import csv_rows, decode_text, header_names
+from tierpay.errors import RecordsError
+from tierpay.io.sources import csv_rows, decode_text, header_names
+from tierpay.ruleset.compiler import CompiledRuleset
 
 ROW = "__row"
 TEXT = "__text"  # suffix of a metric's exact-text column

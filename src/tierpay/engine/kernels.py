@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tierpay.expressions import CompiledExpression, Node
+from tierpay.ruleset.expressions import CompiledExpression, Node
 
 TOLERANCE = 1e-9
 

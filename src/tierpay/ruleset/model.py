@@ -2,7 +2,7 @@
 
 These models check shape, types, ranges and cross-references that need no expression
 compiler (level ids, weights summing to one, band coverage). Expressions are only strings
-here; :mod:`tierpay.compiler` type-checks them against the declared symbols.
+here; :mod:`tierpay.ruleset.compiler` type-checks them against the declared symbols.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``parse_records`` is pure: it takes rows already read (dicts of text or numbers) and returns
 the good records and a ``Rejection`` for each bad one, with every reason found. Reading CSV
-and JSON files is in :mod:`tierpay.sources`. Numbers are parsed from their text into exact
+and JSON files is in :mod:`tierpay.io.sources`. Numbers are parsed from their text into exact
 ``Decimal`` values, so a CSV's ``0.1`` never becomes a binary fraction.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.versions import RulesetVersions
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.versions import RulesetVersions
 
 RESERVED_COLUMNS = ("agent_id", "period", "level")
 SHAPE_KEY = "__cells__"  # set by a reader when a row's shape is wrong (too few or many cells)

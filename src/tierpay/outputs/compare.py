@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.results import Decision, Outcome, RulesetStamp
+from tierpay.engine.results import Decision, Outcome, RulesetStamp
+from tierpay.ruleset.compiler import CompiledRuleset
 
 ZERO = Decimal(0)
 

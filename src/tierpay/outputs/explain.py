@@ -15,11 +15,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.expressions import Clause, format_value
-from tierpay.model import label_text
-from tierpay.pay import money, number
-from tierpay.results import Decision
+from tierpay.engine.pay import money, number
+from tierpay.engine.results import Decision
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.expressions import Clause, format_value
+from tierpay.ruleset.model import label_text
 
 NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "==": "!=", "!=": "=="}
 ZH_HELD = {">=": "达到", ">": "超过", "<=": "未超过", "<": "低于", "==": "等于", "!=": "不等于", "in": "属于"}

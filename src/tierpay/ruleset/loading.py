@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tierpay.compiler import CompiledRuleset, compile_ruleset
 from tierpay.errors import Problem, RulesetError
-from tierpay.inheritance import merge
-from tierpay.model import MinimumWage, Ruleset
-from tierpay.textfile import NotUtf8, decode_utf8
-from tierpay.versions import RulesetVersions, check_versions
-from tierpay.yamlsource import Locations, PathKey, format_path, read_yaml
+from tierpay.io.textfile import NotUtf8, decode_utf8
+from tierpay.ruleset.compiler import CompiledRuleset, compile_ruleset
+from tierpay.ruleset.inheritance import merge
+from tierpay.ruleset.model import MinimumWage, Ruleset
+from tierpay.ruleset.versions import RulesetVersions, check_versions
+from tierpay.ruleset.yamlsource import Locations, PathKey, format_path, read_yaml
 
 SCHEMA_ID = "https://tierpay.dev/schema/ruleset-1.json"
 

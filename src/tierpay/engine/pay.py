@@ -14,10 +14,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 from itertools import pairwise
 from typing import Any
 
-from tierpay.model import BandLookup, Curve, Grade, Pay, PayLine, Rounding, label_text
-from tierpay.results import Pay as PayResult
-from tierpay.results import PayLine as LineResult
-from tierpay.results import trusted
+from tierpay.engine.results import Pay as PayResult
+from tierpay.engine.results import PayLine as LineResult
+from tierpay.engine.results import trusted
+from tierpay.ruleset.model import BandLookup, Curve, Grade, Pay, PayLine, Rounding, label_text
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.engine import RecordBatch, evaluate
-from tierpay.model import Expectation, RulesetTest
-from tierpay.records import records_from_dicts
-from tierpay.results import Decision, Outcome
-from tierpay.state import AgentState, State
+from tierpay.engine.records import records_from_dicts
+from tierpay.engine.results import Decision, Outcome
+from tierpay.engine.run import RecordBatch, evaluate
+from tierpay.engine.state import AgentState, State
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.model import Expectation, RulesetTest
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
-from tierpay.model import (
+from tierpay.engine.results import Score, ScorePart, trusted
+from tierpay.ruleset.model import (
     BandNorm,
     LinearNorm,
     Metric,
@@ -24,7 +25,6 @@ from tierpay.model import (
     ScoreVeto,
     ZScoreNorm,
 )
-from tierpay.results import Score, ScorePart, trusted
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

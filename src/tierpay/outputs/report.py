@@ -16,14 +16,14 @@ from typing import Any
 
 from tabulate import tabulate
 
-from tierpay.compare import Comparison
-from tierpay.compiler import CompiledRuleset
-from tierpay.fairness import FairnessReport
-from tierpay.model import label_text
-from tierpay.pay import money, number
-from tierpay.records import Rejection
-from tierpay.results import Decision, Gap, Outcome
-from tierpay.versions import RulesetVersions
+from tierpay.engine.pay import money, number
+from tierpay.engine.records import Rejection
+from tierpay.engine.results import Decision, Gap, Outcome
+from tierpay.outputs.compare import Comparison
+from tierpay.outputs.fairness import FairnessReport
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.model import label_text
+from tierpay.ruleset.versions import RulesetVersions
 
 ZERO = Decimal(0)
 
@@ -379,7 +379,7 @@ def statement_json(decisions: Iterable[Decision]) -> str:
 
 def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """Each period's cohorts ranked best first, with flags, stages, ties and exemptions."""
-    from tierpay.review import stage_label
+    from tierpay.engine.review import stage_label
 
     rule = ruleset.model.review
     if rule is None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tierpay.model import Level, Ruleset, label_text
-from tierpay.results import Action
-from tierpay.state import AgentState
+from tierpay.engine.results import Action
+from tierpay.engine.state import AgentState
+from tierpay.ruleset.model import Level, Ruleset, label_text
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from tierpay.yamlsource import Locations, PathKey, Position
+from tierpay.ruleset.yamlsource import Locations, PathKey, Position
 
 NOT_INHERITED = ("tests", "extends")
 

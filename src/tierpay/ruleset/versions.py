@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from tierpay.compiler import CompiledRuleset
 from tierpay.errors import Problem, RulesetError
+from tierpay.ruleset.compiler import CompiledRuleset
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierpay.records import Rejection
-from tierpay.state import AgentState, State
+from tierpay.engine.records import Rejection
+from tierpay.engine.state import AgentState, State
 
 M = TypeVar("M", bound=BaseModel)
 _MISSING = object()

@@ -1,7 +1,7 @@
 """The level state machine and the bottom-ranking review on arrays, for the columnar pipeline.
 
-Each function here is the array form of a reference function (:func:`tierpay.levels.decide`
-and :func:`tierpay.review.review_period`): the same questions in the same order, asked of a
+Each function here is the array form of a reference function (:func:`tierpay.engine.levels.decide`
+and :func:`tierpay.engine.review.review_period`): the same questions in the same order, asked of a
 whole period at once with ``numpy.select``. The differential tests hold them to the reference
 answers, branch by branch.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tierpay.model import Review, Ruleset
-from tierpay.review import bottom_count, stage_for
+from tierpay.engine.review import bottom_count, stage_for
+from tierpay.ruleset.model import Review, Ruleset
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

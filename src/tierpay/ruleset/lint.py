@@ -16,10 +16,10 @@ from __future__ import annotations
 from decimal import Decimal
 from itertools import pairwise
 
-from tierpay.compiler import CompiledRuleset
 from tierpay.errors import Problem
-from tierpay.expressions import Bound
-from tierpay.yamlsource import Locations, PathKey
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.expressions import Bound
+from tierpay.ruleset.yamlsource import Locations, PathKey
 
 UP = (">=", ">")
 DOWN = ("<=", "<")

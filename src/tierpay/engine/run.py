@@ -17,19 +17,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tierpay.columnar import Columns, FastCheck, compile_check
-from tierpay.compiler import CompiledRuleset
+from tierpay.engine.kernels import Columns, FastCheck, compile_check
+from tierpay.engine.levels import LevelInputs, decide
+from tierpay.engine.pay import PayInputs, coefficient_for, compute_pay, uses_coefficient
+from tierpay.engine.records import AgentPeriod, Rejection, records_from_dicts, split_duplicates
+from tierpay.engine.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score, trusted
+from tierpay.engine.review import ReviewInput, review_period
+from tierpay.engine.scorecard import cohort_label, compute_scores
+from tierpay.engine.state import AgentState, State
 from tierpay.errors import EvaluationError
-from tierpay.expressions import CompiledExpression
-from tierpay.levels import LevelInputs, decide
-from tierpay.model import Grade, ScoreVeto, label_text
-from tierpay.pay import PayInputs, coefficient_for, compute_pay, uses_coefficient
-from tierpay.records import AgentPeriod, Rejection, records_from_dicts, split_duplicates
-from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, Score, trusted
-from tierpay.review import ReviewInput, review_period
-from tierpay.scorecard import cohort_label, compute_scores
-from tierpay.state import AgentState, State
-from tierpay.versions import RulesetVersions
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.expressions import CompiledExpression
+from tierpay.ruleset.model import Grade, ScoreVeto, label_text
+from tierpay.ruleset.versions import RulesetVersions
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def evaluate(
     force on its first day; records of a period no version covers are rejected. Returns the
     decisions, the rejections, the gaps and the state after the last period. Evaluating
     several periods at once gives exactly what chaining single-period calls through the
-    returned state gives. ``fast`` evaluates criteria on columns (:mod:`tierpay.columnar`),
+    returned state gives. ``fast`` evaluates criteria on columns (:mod:`tierpay.engine.kernels`),
     with the same results.
     """
     batch = _as_batch(ruleset, records)

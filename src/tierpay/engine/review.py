@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from tierpay.model import Review, label_text
-from tierpay.results import ReviewResult, trusted
+from tierpay.engine.results import ReviewResult, trusted
+from tierpay.ruleset.model import Review, label_text
 
 HUNDRED = Decimal(100)
 

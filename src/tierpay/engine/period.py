@@ -1,6 +1,6 @@
-"""One period on columns: the stages of :mod:`tierpay.engine`, asked of every row at once.
+"""One period on columns: the stages of :mod:`tierpay.engine.run`, asked of every row at once.
 
-``PeriodRun`` takes a period's rows (a polars frame from :mod:`tierpay.frames`, sorted by
+``PeriodRun`` takes a period's rows (a polars frame from :mod:`tierpay.io.frames`, sorted by
 agent) and the carried state (``Book``), and runs the reference path's stages in its order:
 prepare, derived values, score, grade, level criteria and the state machine, review, pay.
 A row that fails is dropped where the reference path drops it, with its reason.
@@ -26,20 +26,20 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from tierpay.columnar import Columns, FastCheck, Unsupported, compile_check, compile_values
-from tierpay.compiler import CompiledRuleset
-from tierpay.engine import month_index, period_name
+from tierpay.engine.kernels import Columns, FastCheck, Unsupported, compile_check, compile_values
+from tierpay.engine.ladder import ACTIONS, NONE, REASONS, LevelArrays, Prior, ReviewArrays, decide_levels, review_arrays
+from tierpay.engine.pay import PayInputs, coefficient_for, compute_pay, number, uses_coefficient
+from tierpay.engine.records import Rejection
+from tierpay.engine.results import Gap
+from tierpay.engine.run import month_index, period_name
+from tierpay.engine.scorecard import CONTEXT, absolute, percentile_share
+from tierpay.engine.state import AgentState, State
 from tierpay.errors import EvaluationError
-from tierpay.expressions import CompiledExpression
-from tierpay.fastlevels import ACTIONS, NONE, REASONS, LevelArrays, Prior, ReviewArrays, decide_levels, review_arrays
-from tierpay.frames import ROW, TEXT
-from tierpay.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard
-from tierpay.pay import PayInputs, coefficient_for, compute_pay, number, uses_coefficient
-from tierpay.records import Rejection
-from tierpay.report import decision_columns
-from tierpay.results import Gap
-from tierpay.scorecard import CONTEXT, absolute, percentile_share
-from tierpay.state import AgentState, State
+from tierpay.io.frames import ROW, TEXT
+from tierpay.outputs.report import decision_columns
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.expressions import CompiledExpression
+from tierpay.ruleset.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard
 
 Array = npt.NDArray[Any]
 Ints = npt.NDArray[np.int64]

@@ -175,7 +175,7 @@ class CompiledExpression:
         return unparse(self._rule.statement.expression)
 
     def tree(self) -> Node:
-        """The syntax tree as plain tuples, for other evaluators (see :mod:`tierpay.columnar`).
+        """The syntax tree as plain tuples, for other evaluators (see :mod:`tierpay.engine.kernels`).
 
         ``("sym", name)``, ``("num", Decimal)``, ``("str", text)``, ``("bool", value)``,
         ``("cmp", op, left, right)``, ``("and" | "or", left, right)``, ``("not", x)``,

@@ -1,20 +1,20 @@
 """The columnar pipeline: whole periods evaluated on columns, the decisions kept as columns.
 
-The reference path (:mod:`tierpay.engine`) builds a ``Decision`` per record and asks every
+The reference path (:mod:`tierpay.engine.run`) builds a ``Decision`` per record and asks every
 question record by record. This path asks each question of a whole period at once and keeps
 the answers as columns, which is what the decisions CSV holds: the level codes, the score,
 grade, review rank and flag, and every pay line. It gives the same answers by construction:
 
-- True/false criteria run as float64 kernels (:mod:`tierpay.columnar`); every row whose
+- True/false criteria run as float64 kernels (:mod:`tierpay.engine.kernels`); every row whose
   answer floats could get wrong is marked uncertain and evaluated exactly by rule-engine.
 - The score is summed in float64 and rounded; a row whose sum lies within 1e-6 of a rounding
   boundary is recomputed in ``Decimal`` with the scorecard's own functions, from the exact
   metric values and the exact rank counts behind its percentiles.
 - Money is never a float: each distinct combination of what a pay statement reads (level,
   coefficient, days, city tier, conditions, formulas...) is computed once, exactly, by
-  :func:`tierpay.pay.compute_pay`, and joined back to every row that shares it. Formula
+  :func:`tierpay.engine.pay.compute_pay`, and joined back to every row that shares it. Formula
   lines are evaluated the same way, once per distinct input.
-- The level state machine and the review are the array forms in :mod:`tierpay.fastlevels`.
+- The level state machine and the review are the array forms in :mod:`tierpay.engine.ladder`.
 - A record whose evaluation fails is rejected with the reference path's reason, at the same
   stage, so it leaves the cohort where the reference path's does.
 
@@ -29,16 +29,16 @@ from typing import TextIO
 
 import polars as pl
 
-from tierpay.compiler import CompiledRuleset
-from tierpay.engine import stamp
-from tierpay.fastperiod import Book, CheckCache, PeriodRun, pay_reads
-from tierpay.frames import RecordFrame
-from tierpay.model import ZScoreNorm
-from tierpay.records import Rejection
-from tierpay.report import decision_columns
-from tierpay.results import Gap, RulesetStamp
-from tierpay.state import State
-from tierpay.versions import RulesetVersions
+from tierpay.engine.period import Book, CheckCache, PeriodRun, pay_reads
+from tierpay.engine.records import Rejection
+from tierpay.engine.results import Gap, RulesetStamp
+from tierpay.engine.run import stamp
+from tierpay.engine.state import State
+from tierpay.io.frames import RecordFrame
+from tierpay.outputs.report import decision_columns
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.model import ZScoreNorm
+from tierpay.ruleset.versions import RulesetVersions
 
 
 def unsupported(target: CompiledRuleset | RulesetVersions) -> str | None:

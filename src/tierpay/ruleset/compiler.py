@@ -22,14 +22,14 @@ from functools import cached_property
 from typing import Literal
 
 from tierpay.errors import Problem, RulesetError
-from tierpay.expressions import (
+from tierpay.ruleset.expressions import (
     CompiledExpression,
     ExpressionProblem,
     SymbolType,
     compile_expression,
 )
-from tierpay.model import BUILTIN_SYMBOLS, Ruleset
-from tierpay.yamlsource import Locations, PathKey, format_path
+from tierpay.ruleset.model import BUILTIN_SYMBOLS, Ruleset
+from tierpay.ruleset.yamlsource import Locations, PathKey, format_path
 
 RESERVED = {*BUILTIN_SYMBOLS, "grade", "coefficient"}
 

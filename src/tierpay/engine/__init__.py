@@ -1,0 +1,1 @@
+"""The engine: checked input columns through one period's stages (levels, scorecard, review, pay) to decisions."""

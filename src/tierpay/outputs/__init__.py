@@ -1,0 +1,1 @@
+"""What people read: tables, statements, explanations, comparisons, fairness screens and case reports."""
