@@ -33,9 +33,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     ruleset = tierpay.load_ruleset(RULESET)
     outcome = tierpay.evaluate(ruleset, tierpay.read_records(ruleset, RECORDS))
-    month = outcome.model_copy(
-        update={"decisions": [d for d in outcome.decisions if d.period == args.period], "periods": [args.period]}
-    )
+    month = outcome.only(args.period)
 
     print(report.review_text(month, ruleset))
     print(report.fairness_table(fairness_report(month, "gender")))

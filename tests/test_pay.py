@@ -299,7 +299,7 @@ def test_lines_always_sum_to_the_total(
     assert deductions <= loss
     twin = dict(record, agent_id="Y", region="tier2" if region == "tier1" else "tier1", qa=100 - qa)
     outcome = evaluate(build(data), [record, twin])
-    summary = Summary(["level", "region"]).add(outcome.decisions)
+    summary = Summary(["level", "region"]).add(outcome.cells)
     grand = sum(x.pay.total for x in outcome.decisions if x.pay)
     for key in ("level", "region"):
         assert sum(total for _, _, total in summary.rows(key)) == grand == summary.total

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal as D
 
+import numpy as np
 import pytest
 
-from tierpay import evaluate
-from tierpay.engine.review import ReviewInput, bottom_count, review_period
+from tierpay import ReviewResult, evaluate
+from tierpay.engine.review import bottom_count, review_arrays, review_result
 from tierpay.ruleset.model import Review
 
 from .conftest import build
@@ -20,10 +22,41 @@ def rule(**extra: object) -> Review:
     return Review.model_validate(data)
 
 
-def inputs(values: dict[str, int], cohort: str = "team=A", **kw: object) -> list[ReviewInput]:
+@dataclass(frozen=True)
+class ReviewInput:
+    """One agent's place in a one-cohort review, as the engine would hand it over."""
+
+    agent_id: str
+    cohort: str
+    value: D
+    exempt: tuple[str, str] | None
+    below_floor: bool
+    prior_streak: int
+
+
+def review_period(rule: Review, better: str, items: list[ReviewInput]) -> list[ReviewResult]:
+    """The engine's review arrays and result sentences for ``items`` (agent ids sorted, one cohort)."""
+    order = np.argsort([i.agent_id for i in items], kind="stable")
+    arrays = review_arrays(
+        rule,
+        better,
+        np.zeros(len(items), dtype=np.int64),
+        np.array([float(i.value) for i in items]),
+        np.argsort(order),
+        np.array([i.exempt is not None for i in items]),
+        np.array([i.below_floor for i in items]),
+        np.array([i.prior_streak for i in items], dtype=np.int64),
+    )
+    return [
+        review_result(rule, arrays, j, i.cohort, i.value, i.below_floor, i.exempt, i.prior_streak)
+        for j, i in enumerate(items)
+    ]
+
+
+def inputs(values: dict[str, int], cohort: str = "team=A") -> list[ReviewInput]:
     """Review inputs for agents with the given scores."""
     return [
-        ReviewInput(agent_id=a, cohort=cohort, value=D(v), exempt=None, below_floor=True, prior_streak=0)  # type: ignore[arg-type]
+        ReviewInput(agent_id=a, cohort=cohort, value=D(v), exempt=None, below_floor=True, prior_streak=0)
         for a, v in values.items()
     ]
 
@@ -162,7 +195,7 @@ def test_review_never_outputs_a_dismissal(stars) -> None:
     from .conftest import SAMPLE_H1
 
     outcome = evaluate(stars, read_records(stars, SAMPLE_H1))
-    text = outcome.model_dump_json().lower()
+    text = outcome.to_json().lower()
     for word in ('dismiss"', "terminate", 'fire"'):
         assert word not in text
     stages = {d.review.stage for d in outcome.decisions if d.review and d.review.flagged}

@@ -9,9 +9,10 @@ The public API in one place::
     outcome = tierpay.evaluate(ruleset, batch)
 """
 
-from tierpay.engine.records import AgentPeriod, Rejection, parse_records, records_from_dicts
-from tierpay.engine.results import Decision, Gap, Outcome, Pay, PayLine, ReviewResult, Score
-from tierpay.engine.run import RecordBatch, evaluate
+from tierpay.engine.outcome import Outcome
+from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, parse_records, records_from_dicts
+from tierpay.engine.results import Decision, Gap, Pay, PayLine, ReviewResult, Score
+from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,

@@ -22,13 +22,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tierpay.engine import fastpath
-from tierpay.engine.results import Outcome
+from tierpay.engine.cells import decision_columns
+from tierpay.engine.columns import records_frame
+from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
-from tierpay.io.frames import read_frame
-from tierpay.io.sources import STREAM_BYTES, read_records, read_state, stream_batches
+from tierpay.io.sources import STREAM_BYTES, read_input, read_state, stream_batches
 from tierpay.outputs import report
 from tierpay.outputs.cases import report as cases_report
 from tierpay.outputs.cases import run_cases
@@ -97,12 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     _state_options(ev)
     ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
     ev.add_argument("--summary", action="store_true", help="also print pay totals by level, team and region")
-    ev.add_argument(
-        "--fast",
-        action="store_true",
-        help="evaluate on columns: with --format csv the whole pipeline (periods written as decided), "
-        "otherwise the criteria; the same results, far faster on large files",
-    )
     ev.add_argument(
         "--stream",
         action="store_true",
@@ -285,23 +279,17 @@ def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRulese
     ruleset = load_target(args.ruleset)
     _refuse_existing(args.force, *outputs)
     state = read_state(args.state_in) if args.state_in else None
-    batch = read_records(ruleset, args.records)
-    return ruleset, evaluate(ruleset, batch, state, fast=getattr(args, "fast", False))
+    return ruleset, evaluate(ruleset, read_input(ruleset, args.records), state)
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = Path(args.records)
-    columnar = args.fast and args.format == "csv" and not (args.stream or args.payroll or args.summary)
-    if columnar and path.suffix.lower() != ".json":
-        target = load_target(args.ruleset)
-        why = fastpath.unsupported(target)
-        if why is None and isinstance(target, CompiledRuleset):
-            return _evaluate_columns(args, target, out, err)
-        err.write(f"note: --fast puts criteria on columns only here: the columnar pipeline does not support {why}\n")
     if args.stream or (path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= STREAM_BYTES):
         return _evaluate_streaming(args, out, err)
     ruleset, outcome = _run(args, args.output, args.state_out, args.payroll)
-    write_output(render(outcome, ruleset, args.format), args.output, out, args.force)
+    with open_output(args.output, out, args.force) as sink:
+        assert sink is not None
+        render(outcome, ruleset, args.format, sink)
     if args.summary:  # for the person at the terminal, never into the -o file
         out.write("\n" + report.summary_table(outcome))
     if args.state_out:
@@ -309,25 +297,6 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.payroll:
         write_output(report.payroll_csv(outcome, ruleset), args.payroll, out, args.force)
     _report_problems(outcome, err)
-    return EXIT_REJECTED if outcome.rejections else EXIT_OK
-
-
-def _evaluate_columns(args: argparse.Namespace, ruleset: CompiledRuleset, out: TextIO, err: TextIO) -> int:
-    """``evaluate --fast --format csv``: the columnar pipeline, each period written as it is decided."""
-    _refuse_existing(args.force, args.output, args.state_out)
-    state = read_state(args.state_in) if args.state_in else None
-    records = read_frame(ruleset, args.records)
-    with open_output(args.output, out, args.force) as sink:
-        assert sink is not None
-        outcome = fastpath.evaluate_frame(ruleset, records, state, sink=sink)
-    if args.state_out:
-        _write_state(outcome.state, args.state_out, out, args.force)
-    for warning in outcome.warnings:
-        err.write(f"warning: {warning}\n")
-    for where, why in outcome.fallbacks.items():
-        err.write(f"warning: {where} is evaluated record by record on the fast path ({why})\n")
-    err.write(report.gaps_text(outcome.gaps))
-    err.write(report.rejections_text(outcome.rejections))
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
@@ -341,24 +310,25 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_USAGE
     target = load_target(args.ruleset)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
-    run = Evaluation(target, read_state(args.state_in) if args.state_in else None, fast=args.fast)
+    run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0
     warned: set[str] = set()
     with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
         assert sink is not None
-        sink.write(report.decision_rows([], target))
+        sink.write(",".join(decision_columns(target)) + "\n")
         if payroll is not None:
             payroll.write(report.payroll_rows([], target))
         for period, batch, read in stream_batches(target, args.records):
             rejections = list(batch.rejections)
             if period is not None and batch.records:
-                result = run.period(period, batch.records)
-                sink.write(report.decision_rows(result.decisions, target, header=False))
+                source = batch.records[0].source
+                result = run.period(period, records_frame(target, batch.records, source), source)
+                sink.write(result.cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
                 if payroll is not None:
-                    payroll.write(report.payroll_rows(result.decisions, target, header=False))
-                summary.add(result.decisions)
+                    payroll.write(report.payroll_rows([result.cells], target, header=False))
+                summary.add(result.cells)
                 rejections += result.rejections
                 err.write(report.gaps_text(result.gaps))
             for warning in batch.warnings:
@@ -398,7 +368,7 @@ class Progress:
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
     if args.period:
-        outcome = _only(outcome, period=args.period)
+        outcome = outcome.only(args.period)
     rule = latest(ruleset).model.review
     fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
     if args.format == "json":
@@ -424,11 +394,11 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
-    decisions = [
-        d
-        for d in outcome.decisions
-        if (not args.agent or d.agent_id in args.agent) and (not args.period or d.period == args.period)
-    ]
+    if args.agent:
+        decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
+        decisions.sort(key=lambda d: (d.period, d.agent_id))
+    else:
+        decisions = outcome.select(period=args.period)
     if args.agent and not decisions:
         err.write(
             f"error: no decision for agent {', '.join(args.agent)}"
@@ -450,9 +420,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
-    decisions = [
-        d for d in outcome.decisions if d.agent_id == args.agent and (not args.period or d.period == args.period)
-    ]
+    decisions = outcome.select(args.agent, args.period)
     rejected = [
         r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
     ]
@@ -480,8 +448,8 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise OutputError(f"{args.output} exists; use --force to overwrite it")
     old, new = load_ruleset(args.old), load_ruleset(args.new)
     state = read_state(args.state_in) if args.state_in else None
-    old_outcome = evaluate(old, read_records(old, args.records), state)
-    new_outcome = evaluate(new, read_records(new, args.records), state)
+    old_outcome = evaluate(old, read_input(old, args.records), state)
+    new_outcome = evaluate(new, read_input(new, args.records), state)
     comparison = compare(old, new, old_outcome, new_outcome)
     json_text = comparison.model_dump_json(indent=2) + "\n"
     write_output(
@@ -491,22 +459,18 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK
 
 
-def _only(outcome: Outcome, period: str) -> Outcome:
-    return outcome.model_copy(
-        update={"decisions": [d for d in outcome.decisions if d.period == period], "periods": [period]}
-    )
-
-
-def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str) -> str:
-    """An outcome in one of the ``--format`` choices."""
+def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str, sink: TextIO) -> None:
+    """An outcome in one of the ``--format`` choices, written to ``sink``."""
     if fmt == "json":
-        return report.outcome_json(outcome)
+        outcome.write_json(sink)
+        sink.write("\n")
+        return
     if fmt == "csv":
-        return report.decisions_csv(outcome, ruleset)
-    text = report.decisions_table(outcome, latest(ruleset)) + "\n"
+        sink.write(outcome.csv())
+        return
+    sink.write(report.decisions_table(outcome, latest(ruleset)) + "\n")
     used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
-    text += f"\n{len(outcome.decisions)} decided, {len(outcome.rejections)} rejected; ruleset {used}\n"
-    return text
+    sink.write(f"\n{len(outcome.decisions)} decided, {len(outcome.rejections)} rejected; ruleset {used}\n")
 
 
 def _report_problems(outcome: Outcome, err: TextIO) -> None:

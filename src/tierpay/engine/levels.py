@@ -1,4 +1,4 @@
-"""The stepped-level state machine: one agent, one period, prior state in, decision out.
+"""The stepped-level state machine, asked of a whole period at once, and its reasons in sentences.
 
 The order of questions is fixed and documented (docs/explanation/levels.md):
 
@@ -9,196 +9,284 @@ The order of questions is fixed and documented (docs/explanation/levels.md):
 4. Otherwise count the promotion streak and promote when the streak, the time in level and
    the review calendar all allow, by at most ``max_steps``.
 
-The lowest level is a floor; the top level is a ceiling.
+The lowest level is a floor; the top level is a ceiling. ``decide_levels`` answers these for
+every row of a period with ``numpy.select`` (the first question that holds decides);
+``why`` words a decided row's reason code as a sentence, from the facts it was decided on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tierpay.engine.results import Action
-from tierpay.engine.state import AgentState
+import numpy as np
+import numpy.typing as npt
+
 from tierpay.ruleset.model import Level, Ruleset, label_text
 
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+NONE = -1  # "no level" in an index array (streak_level)
+ACTIONS = ["hold", "promote", "demote", "convert", "extend_probation", "probation_review"]
+"""Action codes, indexed by ``LevelArrays.action``."""
+REASONS = [
+    "",
+    "immediate_demotion",
+    "lowest_level",
+    "maintain_failed",
+    "demotion_pending",
+    "maintain_warning",
+    "top_level",
+    "entry_not_met",
+    "promotion_blocked",
+    "streak_short",
+    "min_periods_in_level",
+    "not_review_period",
+    "promoted",
+    "converted",
+    "probation_max_reached",
+    "conversion_not_met",
+    "probation_min_not_served",
+]
+"""Reason codes, indexed by ``LevelArrays.reason``."""
 
-@dataclass(frozen=True)
-class LevelInputs:
-    """What the criteria said about one record, evaluated by the engine."""
 
-    entry_met: Sequence[bool]  # per level, lowest first; the lowest is always True
-    maintain_met: bool
-    promotion_vetoes: Sequence[str]
-    demotion_vetoes: Sequence[str]
-    convert_met: bool | None
-    period_month: int
+@dataclass
+class Prior:
+    """Every live row's carried state, as arrays (levels as indexes)."""
 
-
-@dataclass(frozen=True)
-class LevelDecision:
-    """The action for one agent-period, why, and the state after it."""
-
-    action: Action
-    reason: str
-    why: str
-    qualified_level: str
-    pay_level: str
-    state: AgentState
-    notes: list[str] = field(default_factory=list)
+    level: Ints
+    periods_in_level: Ints
+    promote_streak: Ints
+    streak_level: Ints
+    maintain_fail_streak: Ints
+    on_probation: Bools
+    probation_periods: Ints
 
 
-def qualified_index(entry_met: Sequence[bool]) -> int:
-    """The highest level whose entry criteria are met together with every level below it."""
-    index = 0
+@dataclass
+class LevelArrays:
+    """The level decisions of a period: action and reason codes, levels as indexes, new state."""
+
+    action: Ints  # index into ACTIONS
+    reason: Ints  # index into REASONS
+    qualified: Ints
+    pay_level: Ints
+    state: Prior
+
+
+def qualified_levels(entry_met: list[Bools]) -> Ints:
+    """Per row, the highest level whose entry is met together with every level below it."""
+    size = len(entry_met[0]) if entry_met else 0
+    running = np.ones(size, dtype=bool)
+    qualified = np.zeros(size, dtype=np.int64)
     for i, met in enumerate(entry_met[1:], start=1):
-        if not met:
-            break
-        index = i
-    return index
+        running &= met
+        qualified[running] = i
+    return qualified
+
+
+def decide_levels(
+    ruleset: Ruleset,
+    prior: Prior,
+    entry_met: list[Bools],
+    maintain_met: Bools,
+    promotion_veto: Bools,
+    demotion_veto: Bools,
+    convert_met: Bools,
+    month: int,
+) -> LevelArrays:
+    """``levels.decide`` for every row of a period at once."""
+    promo, demo = ruleset.promotion, ruleset.demotion
+    top = len(ruleset.levels) - 1
+    cur = prior.level
+    qualified = qualified_levels(entry_met)
+    probation = prior.on_probation & (ruleset.probation is not None)
+    fail = np.where(maintain_met, 0, prior.maintain_fail_streak + 1)
+    pil = prior.periods_in_level + 1
+    streak = prior.promote_streak + 1
+    floor = np.where(prior.streak_level == NONE, qualified, np.minimum(qualified, prior.streak_level))
+    own = np.array(
+        [lv.min_periods if lv.min_periods is not None else promo.min_periods_in_level for lv in ruleset.levels]
+    )
+    demotion_due = demo.review_months is None or month in demo.review_months
+    promotion_due = promo.review_months is None or month in promo.review_months
+    target = np.minimum(floor, cur + promo.max_steps)
+
+    # The regular ladder, in the reference's order of questions; the first that holds decides.
+    veto = demotion_veto & ~probation
+    unmet = ~maintain_met & ~veto & ~probation
+    rest = ~probation & ~veto & maintain_met
+    at_top = rest & (cur == top)
+    rest &= cur != top
+    not_qualified = rest & (qualified <= cur)
+    rest &= qualified > cur
+    blocked = rest & promotion_veto
+    rest &= ~promotion_veto
+    short = rest & (streak < promo.consecutive_periods)
+    rest &= streak >= promo.consecutive_periods
+    too_new = rest & (pil < own[cur])
+    rest &= pil >= own[cur]
+    waiting = rest & (not promotion_due)
+    promoted = rest & promotion_due
+    cases = [
+        (veto & (cur > 0), "demote", "immediate_demotion"),
+        (veto & (cur == 0), "hold", "lowest_level"),
+        (unmet & (cur == 0), "hold", "lowest_level"),
+        (unmet & (cur > 0) & (fail >= demo.consecutive_periods) & demotion_due, "demote", "maintain_failed"),
+        (unmet & (cur > 0) & (fail >= demo.consecutive_periods) & (not demotion_due), "hold", "demotion_pending"),
+        (unmet & (cur > 0) & (fail < demo.consecutive_periods), "hold", "maintain_warning"),
+        (at_top, "hold", "top_level"),
+        (not_qualified, "hold", "entry_not_met"),
+        (blocked, "hold", "promotion_blocked"),
+        (short, "hold", "streak_short"),
+        (too_new, "hold", "min_periods_in_level"),
+        (waiting, "hold", "not_review_period"),
+        (promoted, "promote", "promoted"),
+    ]
+    conditions = [c for c, _, _ in cases]
+    action = np.select(conditions, [ACTIONS.index(a) for _, a, _ in cases], default=ACTIONS.index("hold"))
+    reason = np.select(conditions, [REASONS.index(r) for _, _, r in cases], default=0)
+    demoted = (veto & (cur > 0)) | (unmet & (reason == REASONS.index("maintain_failed")))
+    moved = demoted | promoted
+    moved_to = np.select([demoted, promoted], [cur - 1, target], default=cur)
+    kept_streak = short | too_new | waiting
+    state = Prior(
+        level=moved_to,
+        periods_in_level=np.where(moved, 0, pil),
+        promote_streak=np.where(kept_streak, streak, 0),
+        streak_level=np.where(kept_streak, floor, NONE),
+        maintain_fail_streak=np.where(moved, 0, fail),
+        on_probation=prior.on_probation.copy(),
+        probation_periods=prior.probation_periods.copy(),
+    )
+    pay_level = moved_to.copy()
+    if promo.pay_effective == "next_period":
+        pay_level[promoted] = cur[promoted]
+    if ruleset.probation is not None:
+        _probation(ruleset, prior, probation, convert_met, action, reason, state)
+    return LevelArrays(action, reason, qualified, np.where(probation, cur, pay_level), state)
+
+
+def _probation(
+    ruleset: Ruleset,
+    prior: Prior,
+    rows: Bools,
+    convert_met: Bools,
+    action: Ints,
+    reason: Ints,
+    state: Prior,
+) -> None:
+    """The probation branch of ``levels._probation``, written into the period's arrays."""
+    rule = ruleset.probation
+    assert rule is not None
+    served = prior.probation_periods + 1
+    converts = rows & (served >= rule.min_periods) & convert_met
+    at_max = rows & ~converts & (served >= rule.max_periods)
+    extended = rows & ~converts & ~at_max & (served >= rule.min_periods)
+    serving = rows & ~converts & ~at_max & ~extended
+    for mask, act, why in (
+        (converts, "convert", "converted"),
+        (at_max, "probation_review", "probation_max_reached"),
+        (extended, "extend_probation", "conversion_not_met"),
+        (serving, "hold", "probation_min_not_served"),
+    ):
+        action[mask] = ACTIONS.index(act)
+        reason[mask] = REASONS.index(why)
+    state.level[rows] = prior.level[rows]
+    state.probation_periods[rows] = served[rows]
+    state.periods_in_level[rows] = prior.periods_in_level[rows] + 1
+    state.promote_streak[rows] = 0
+    state.streak_level[rows] = NONE
+    state.maintain_fail_streak[rows] = 0
+    state.on_probation[converts] = False
 
 
 def _name(level: Level) -> str:
     return f"{level.id} ({label_text(level.name, 'en', level.id)})"
 
 
-def decide(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs) -> LevelDecision:
-    """Decide one agent's level action for one period from its prior state and criteria."""
-    levels = ruleset.levels
-    ids = [lv.id for lv in levels]
-    current = ids.index(prior.level)
-    qualified = qualified_index(inputs.entry_met)
-    qualified_id = ids[qualified]
-
-    if prior.on_probation and ruleset.probation is not None:
-        return _probation(ruleset, prior, inputs, qualified_id)
-
-    promo = ruleset.promotion
-    demo = ruleset.demotion
-    fail_streak = 0 if inputs.maintain_met else prior.maintain_fail_streak + 1
-    base = prior.model_copy(
-        update={"periods_in_level": prior.periods_in_level + 1, "maintain_fail_streak": fail_streak}
-    )
-
-    def moved(to: int, action: Action, reason: str, why: str) -> LevelDecision:
-        state = base.model_copy(
-            update={
-                "level": ids[to],
-                "periods_in_level": 0,
-                "promote_streak": 0,
-                "streak_level": None,
-                "maintain_fail_streak": 0,
-            }
-        )
-        pay_level = ids[current] if action == "promote" and promo.pay_effective == "next_period" else ids[to]
-        return LevelDecision(action, reason, why, qualified_id, pay_level, state)
-
-    def hold(state: AgentState, reason: str, why: str) -> LevelDecision:
-        return LevelDecision("hold", reason, why, qualified_id, ids[current], state)
-
-    demotion_due_now = demo.review_months is None or inputs.period_month in demo.review_months
-    if inputs.demotion_vetoes and current > 0:
-        codes = ", ".join(inputs.demotion_vetoes)
-        return moved(current - 1, "demote", "immediate_demotion", f"immediate demotion: {codes}")
-    if inputs.demotion_vetoes:
-        why = f"immediate-demotion condition {', '.join(inputs.demotion_vetoes)} held, but {ids[0]} is the lowest level"
-        return hold(base.model_copy(update={"promote_streak": 0, "streak_level": None}), "lowest_level", why)
-    if not inputs.maintain_met:
-        state = base.model_copy(update={"promote_streak": 0, "streak_level": None})
-        need = demo.consecutive_periods
-        if current == 0:
-            return hold(
-                state,
-                "lowest_level",
-                f"maintenance criteria of {ids[0]} not met, but it is the lowest level",
-            )
-        if fail_streak >= need and demotion_due_now:
-            why = f"maintenance criteria of {_name(levels[current])} not met for {fail_streak} consecutive periods (demotion after {need})"
-            return moved(current - 1, "demote", "maintain_failed", why)
-        if fail_streak >= need:
-            why = f"maintenance failed {fail_streak} periods; demotion waits for a review month ({_months(demo.review_months)})"
-            return hold(state, "demotion_pending", why)
-        why = f"maintenance criteria of {_name(levels[current])} not met ({fail_streak} of {need} periods before demotion)"
-        return hold(state, "maintain_warning", why)
-
-    # Promotion.
-    if current == len(levels) - 1:
-        return hold(
-            base.model_copy(update={"promote_streak": 0, "streak_level": None}),
-            "top_level",
-            f"{ids[current]} is the top level",
-        )
-    next_level = levels[current + 1]
-    if qualified <= current:
-        state = base.model_copy(update={"promote_streak": 0, "streak_level": None})
-        return hold(state, "entry_not_met", f"entry criteria of {_name(next_level)} not met")
-    if inputs.promotion_vetoes:
-        state = base.model_copy(update={"promote_streak": 0, "streak_level": None})
-        codes = ", ".join(inputs.promotion_vetoes)
-        return hold(
-            state,
-            "promotion_blocked",
-            f"meets the entry criteria of {_name(next_level)}, but promotion is blocked: {codes}",
-        )
-    streak = prior.promote_streak + 1
-    floor = qualified if prior.streak_level is None else min(qualified, ids.index(prior.streak_level))
-    state = base.model_copy(update={"promote_streak": streak, "streak_level": ids[floor]})
-    need = promo.consecutive_periods
-    if streak < need:
-        return hold(
-            state,
-            "streak_short",
-            f"meets the entry criteria of {_name(next_level)}: {streak} of {need} consecutive periods",
-        )
-    own = levels[current].min_periods
-    min_in_level = own if own is not None else promo.min_periods_in_level
-    if state.periods_in_level < min_in_level:
-        why = f"qualifies for {_name(next_level)}, but has {state.periods_in_level} of the {min_in_level} periods required in {ids[current]}"
-        return hold(state, "min_periods_in_level", why)
-    if promo.review_months is not None and inputs.period_month not in promo.review_months:
-        why = f"qualifies for {_name(next_level)}; promotions are decided in review months ({_months(promo.review_months)})"
-        return hold(state, "not_review_period", why)
-    target = min(floor, current + promo.max_steps)
-    steps = target - current
-    why = (
-        f"met the entry criteria of {_name(levels[target])} for {streak} consecutive periods"
-        + (f" ({steps} steps)" if steps > 1 else "")
-        + ("; pay changes next period" if promo.pay_effective == "next_period" else "")
-    )
-    return moved(target, "promote", "promoted", why)
-
-
 def _months(months: list[int] | None) -> str:
     return ", ".join(str(m) for m in months or [])
 
 
-def _probation(ruleset: Ruleset, prior: AgentState, inputs: LevelInputs, qualified_id: str) -> LevelDecision:
+@dataclass(frozen=True)
+class Facts:
+    """What one row's level decision was made from, for its sentence."""
+
+    reason: str
+    level: int  # the level before
+    moved_to: int
+    prior_promote_streak: int
+    prior_maintain_fail_streak: int
+    prior_periods_in_level: int
+    prior_probation_periods: int
+    promotion_vetoes: list[str]
+    demotion_vetoes: list[str]
+
+
+def why(ruleset: Ruleset, facts: Facts) -> str:
+    """A decided row's reason code as the sentence a person reads."""
+    levels, promo, demo = ruleset.levels, ruleset.promotion, ruleset.demotion
+    ids = [lv.id for lv in levels]
+    current, reason = facts.level, facts.reason
+    fail_streak = facts.prior_maintain_fail_streak + 1
+    streak = facts.prior_promote_streak + 1
+    upper = levels[min(current + 1, len(levels) - 1)]
+    if reason == "immediate_demotion":
+        return f"immediate demotion: {', '.join(facts.demotion_vetoes)}"
+    if reason == "lowest_level" and facts.demotion_vetoes:
+        codes = ", ".join(facts.demotion_vetoes)
+        return f"immediate-demotion condition {codes} held, but {ids[0]} is the lowest level"
+    if reason == "lowest_level":
+        return f"maintenance criteria of {ids[0]} not met, but it is the lowest level"
+    if reason == "maintain_failed":
+        need = demo.consecutive_periods
+        return f"maintenance criteria of {_name(levels[current])} not met for {fail_streak} consecutive periods (demotion after {need})"
+    if reason == "demotion_pending":
+        return f"maintenance failed {fail_streak} periods; demotion waits for a review month ({_months(demo.review_months)})"
+    if reason == "maintain_warning":
+        need = demo.consecutive_periods
+        return f"maintenance criteria of {_name(levels[current])} not met ({fail_streak} of {need} periods before demotion)"
+    if reason == "top_level":
+        return f"{ids[current]} is the top level"
+    if reason == "entry_not_met":
+        return f"entry criteria of {_name(upper)} not met"
+    if reason == "promotion_blocked":
+        codes = ", ".join(facts.promotion_vetoes)
+        return f"meets the entry criteria of {_name(upper)}, but promotion is blocked: {codes}"
+    if reason == "streak_short":
+        return (
+            f"meets the entry criteria of {_name(upper)}: {streak} of {promo.consecutive_periods} consecutive periods"
+        )
+    if reason == "min_periods_in_level":
+        own = levels[current].min_periods
+        need = own if own is not None else promo.min_periods_in_level
+        have = facts.prior_periods_in_level + 1
+        return f"qualifies for {_name(upper)}, but has {have} of the {need} periods required in {ids[current]}"
+    if reason == "not_review_period":
+        return f"qualifies for {_name(upper)}; promotions are decided in review months ({_months(promo.review_months)})"
+    if reason == "promoted":
+        steps = facts.moved_to - current
+        return (
+            f"met the entry criteria of {_name(levels[facts.moved_to])} for {streak} consecutive periods"
+            + (f" ({steps} steps)" if steps > 1 else "")
+            + ("; pay changes next period" if promo.pay_effective == "next_period" else "")
+        )
+    return _probation_why(ruleset, reason, facts.prior_probation_periods + 1)
+
+
+def _probation_why(ruleset: Ruleset, reason: str, served: int) -> str:
     probation = ruleset.probation
-    assert probation is not None
-    served = prior.probation_periods + 1
-    state = prior.model_copy(
-        update={
-            "probation_periods": served,
-            "periods_in_level": prior.periods_in_level + 1,
-            "promote_streak": 0,
-            "streak_level": None,
-            "maintain_fail_streak": 0,
-        }
-    )
-    level = prior.level
-    if served >= probation.min_periods and inputs.convert_met:
-        converted = state.model_copy(update={"on_probation": False})
-        why = f"met the conversion criteria after {served} periods of probation"
-        return LevelDecision("convert", "converted", why, qualified_id, level, converted)
-    if served >= probation.max_periods:
-        why = (
+    assert probation is not None, reason
+    if reason == "converted":
+        return f"met the conversion criteria after {served} periods of probation"
+    if reason == "probation_max_reached":
+        return (
             f"probation has reached its maximum of {probation.max_periods} periods without meeting the "
             "conversion criteria: refer to HR for a human review (tierpay never decides a dismissal)"
         )
-        return LevelDecision("probation_review", "probation_max_reached", why, qualified_id, level, state)
-    if served >= probation.min_periods:
-        why = (
+    if reason == "conversion_not_met":
+        return (
             f"conversion criteria not met after {served} periods; probation continues (maximum {probation.max_periods})"
         )
-        return LevelDecision("extend_probation", "conversion_not_met", why, qualified_id, level, state)
-    why = f"on probation: period {served} of at least {probation.min_periods}"
-    return LevelDecision("hold", "probation_min_not_served", why, qualified_id, level, state)
+    return f"on probation: period {served} of at least {probation.min_periods}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,15 @@ class Rejection(BaseModel):
         who = " ".join(x for x in (self.agent_id, self.period) if x)
         head = f"{self.source}:{self.row}" + (f" ({who})" if who else "")
         return f"{head}: " + "; ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class RecordBatch:
+    """Checked records with the rejections and warnings found while reading them."""
+
+    records: list[AgentPeriod]
+    rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 RawRow = tuple[int, Mapping[str, Any]]

@@ -1,6 +1,6 @@
-"""What an evaluation returns: a ``Decision`` per agent-period, rejections, gaps and new state.
+"""The pydantic models of what is decided: a ``Decision`` per agent-period and its parts, and gaps.
 
-Every model here is pydantic, so an outcome serialises to JSON with exact decimal strings
+Every model here is pydantic, so a decision serialises to JSON with exact decimal strings
 and reads back unchanged.
 """
 
@@ -11,8 +11,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierpay.engine.records import Rejection
-from tierpay.engine.state import AgentState, State
+from tierpay.engine.state import AgentState
 
 M = TypeVar("M", bound=BaseModel)
 _MISSING = object()
@@ -158,27 +157,3 @@ class Gap(_Frozen):
     agent_id: str
     period: str
     last_period: str
-
-
-class Outcome(_Frozen):
-    """The result of evaluating records: every input record is in ``decisions`` or ``rejections``."""
-
-    ruleset: RulesetStamp = Field(description="The ruleset (the latest version) the outcome was computed under.")
-    rulesets: list[RulesetStamp] = Field(description="Every ruleset version used, oldest first.")
-    periods: list[str]
-    decisions: list[Decision]
-    rejections: list[Rejection]
-    gaps: list[Gap] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    state: State
-
-    def decision(self, agent_id: str, period: str | None = None) -> Decision:
-        """The decision for ``agent_id`` (in ``period``, or the latest one)."""
-        found = [d for d in self.decisions if d.agent_id == agent_id and (period is None or d.period == period)]
-        if not found:
-            raise KeyError(f"no decision for agent {agent_id}" + (f" in {period}" if period else ""))
-        return found[-1]
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The outcome as JSON text, decimals as exact strings."""
-        return self.model_dump_json(indent=2, **kwargs)

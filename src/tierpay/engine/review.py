@@ -9,10 +9,12 @@ ranked, and exemptions (probation, protected leave, low volume) are evaluated fi
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from tierpay.engine.results import ReviewResult, trusted
 from tierpay.ruleset.model import Review, label_text
@@ -20,16 +22,8 @@ from tierpay.ruleset.model import Review, label_text
 HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True)
-class ReviewInput:
-    """One agent's place in the review, as the engine evaluated it."""
-
-    agent_id: str
-    cohort: str
-    value: Decimal
-    exempt: tuple[str, str] | None  # (code, reason)
-    below_floor: bool  # only_if held (or there is no absolute floor)
-    prior_streak: int
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 
 def bottom_count(rule: Review, size: int) -> int:
@@ -59,115 +53,169 @@ def stage_for(rule: Review, streak: int) -> str | None:
     return reached[-1] if reached else None
 
 
-def review_period(rule: Review, better: str, items: Sequence[ReviewInput]) -> list[ReviewResult]:
-    """Rank every cohort of one period and decide each agent's flag, stage and reason."""
-    cohorts: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        if item.exempt is None:
-            cohorts[item.cohort].append(i)
-    results: dict[int, ReviewResult] = {}
-    sizes = {name: len(members) for name, members in cohorts.items()}
-    for i, item in enumerate(items):
-        if item.exempt is not None:
-            code, reason = item.exempt
-            results[i] = trusted(
-                ReviewResult,
-                cohort=item.cohort,
-                cohort_size=sizes.get(item.cohort, 0),
-                ranked=False,
-                value=item.value,
-                exempt=code,
-                streak=item.prior_streak,
-                stage=stage_for(rule, item.prior_streak),
-                reason=f"exempt ({code}): {reason}",
-            )
-    for name, members in cohorts.items():
-        for i, result in _rank_cohort(rule, better, name, [(i, items[i]) for i in members]).items():
-            results[i] = result
-    return [results[i] for i in range(len(items))]
+@dataclass
+class ReviewArrays:
+    """The review of a period: one entry per row (exempt rows included)."""
+
+    cohort_size: Ints
+    ranked: Bools
+    rank: Ints  # 0 where not ranked
+    percentile_cents: Ints  # hundredths of a percent; -1 where not ranked
+    flagged: Bools
+    streak: Ints
+    stage: npt.NDArray[Any]
+    bottom: Ints  # the bottom count of the row's cohort
+    in_bottom: Bools  # within the bottom count, counted from the worst
+    at_cutoff: Bools  # tied with others across the cut-off
 
 
-def _rank_cohort(
-    rule: Review, better: str, name: str, members: list[tuple[int, ReviewInput]]
-) -> dict[int, ReviewResult]:
-    size = len(members)
-    out: dict[int, ReviewResult] = {}
-    if size < rule.min_cohort_size:
-        for i, item in members:
-            out[i] = trusted(
-                ReviewResult,
-                cohort=name,
-                cohort_size=size,
-                ranked=False,
-                value=item.value,
-                streak=item.prior_streak,
-                stage=stage_for(rule, item.prior_streak),
-                reason=f"cohort {name} has {size} agents, below the minimum of {rule.min_cohort_size}: not ranked",
-            )
-        return out
+def review_arrays(
+    rule: Review,
+    better: str,
+    cohort: Ints,
+    value: npt.NDArray[Any],
+    agent_order: Ints,
+    exempt: Bools,
+    below_floor: Bools,
+    prior_streak: Ints,
+) -> ReviewArrays:
+    """``review.review_period`` for a period at once.
+
+    ``cohort`` holds cohort numbers, ``value`` the ranked values (exact: integers or
+    decimals that float64 holds exactly), ``agent_order`` each row's position in agent-id order.
+    """
+    size = len(cohort)
+    ranked_rows = ~exempt
+    counts = np.bincount(cohort[ranked_rows], minlength=int(cohort.max(initial=-1)) + 1)
+    cohort_size = counts[cohort] if size else np.zeros(0, dtype=np.int64)
+    ranked = ranked_rows & (cohort_size >= rule.min_cohort_size)
     sign = 1 if better == "higher" else -1
-    # Best first; ties share the best rank (1, 2, 2, 4). Agent id only orders the listing.
-    ordered = sorted(members, key=lambda m: (-sign * m[1].value, m[1].agent_id))
-    rank_of: dict[int, int] = {}
-    for position, (i, item) in enumerate(ordered, start=1):
-        if position > 1 and item.value == ordered[position - 2][1].value:
-            rank_of[i] = rank_of[ordered[position - 2][0]]
-        else:
-            rank_of[i] = position
-    k = bottom_count(rule, size)
-    worst_first = list(reversed(ordered))
-    cutoff = worst_first[k - 1][1].value if k > 0 else None
-    tied_across = False
-    if cutoff is not None:
-        tied_positions = [p for p, (_, it) in enumerate(worst_first) if it.value == cutoff]
-        tied_across = any(p >= k for p in tied_positions)
-    for position, (i, item) in enumerate(worst_first):
-        rank = rank_of[i]
-        pct = HUNDRED if size == 1 else (HUNDRED * (size - rank) / (size - 1)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        in_bottom = k > 0 and position < k
-        at_cutoff = cutoff is not None and item.value == cutoff and tied_across
-        flagged = False
-        if at_cutoff:
-            flagged = rule.ties == "include_all_tied"
-            verdict = f"tied with others across the bottom-{k} cut-off: " + (
-                "all tied agents are flagged (include_all_tied)"
-                if flagged
-                else "not flagged (ties go the employee's way)"
-            )
-        elif in_bottom:
-            flagged = True
-            verdict = f"in the bottom {k} of {size}"
-        else:
-            verdict = f"not in the bottom {k} of {size}"
-        if flagged and not item.below_floor:
-            flagged = False
-            verdict += ", but above the absolute floor: not flagged"
-        if flagged:
-            streak = item.prior_streak + 1
-        elif rule.escalation is not None and rule.escalation.on_clear == "step_down":
-            streak = max(0, item.prior_streak - 1)
-        else:
-            streak = 0
-        stage = stage_for(rule, streak)
-        reason = f"rank {rank} of {size} in {name}: {verdict}"
-        if flagged and stage is not None:
-            reason += f"; stage {stage} after {streak} consecutive flag(s)"
-        out[i] = trusted(
+    key = sign * value.astype(np.float64)  # larger is better
+    rank = np.zeros(size, dtype=np.int64)
+    position = np.zeros(size, dtype=np.int64)  # place counted from the worst, 0-based
+    cut = np.full(size, -1, dtype=np.int64)
+    at_cutoff = np.zeros(size, dtype=bool)
+    idx = np.flatnonzero(ranked)
+    if len(idx):
+        # Worst first: lower key first; among equals the later agent id first (the reverse of the best-first listing).
+        order = idx[np.lexsort((-agent_order[idx], key[idx], cohort[idx]))]
+        groups = cohort[order]
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        lengths = np.diff(np.r_[starts, len(order)])
+        first = np.repeat(starts, lengths)
+        position[order] = np.arange(len(order)) - first
+        # Rank: 1 + the number of cohort members strictly better (ties share the best rank).
+        keys = key[order]
+        next_start = np.repeat(starts + lengths, lengths)
+        upper = _upper_bounds(keys, first, next_start)
+        rank[order] = next_start - upper + 1
+        k_of = {n: bottom_count(rule, n) for n in np.unique(lengths).tolist()}
+        k_rows = np.array([k_of[n] for n in cohort_size[order].tolist()], dtype=np.int64)
+        cut[order] = k_rows
+        has_cut = k_rows > 0
+        cutoff_key = np.where(has_cut, keys[np.maximum(first + k_rows - 1, first)], np.nan)
+        tied = has_cut & (keys == cutoff_key)
+        beyond = tied & (position[order] >= k_rows)
+        group_of = np.repeat(np.arange(len(starts)), lengths)
+        tied_across = np.bincount(group_of, weights=beyond, minlength=len(starts)) > 0
+        at_cutoff[order] = tied & tied_across[group_of]
+    in_bottom = ranked & (cut > 0) & (position < cut)
+    flagged = np.where(at_cutoff, rule.ties == "include_all_tied", in_bottom) & ranked & below_floor
+    step_down = rule.escalation is not None and rule.escalation.on_clear == "step_down"
+    cleared = np.maximum(0, prior_streak - 1) if step_down else np.zeros(size, dtype=np.int64)
+    streak = np.where(flagged, prior_streak + 1, np.where(ranked, cleared, prior_streak))
+    if size:
+        most = int(streak.max())
+        stages = np.array([stage_for(rule, s) for s in range(most + 1)], dtype=object)
+        stage = stages[streak]
+    else:
+        stage = np.zeros(0, dtype=object)
+    ranked_n = np.maximum(cohort_size - 1, 1)
+    numerator = 10000 * (cohort_size - rank)
+    cents = (2 * numerator + ranked_n) // (2 * ranked_n)  # half-up, as the reference quantizes
+    percentile_cents = np.where(ranked, np.where(cohort_size == 1, 10000, cents), -1)
+    return ReviewArrays(cohort_size, ranked, rank, percentile_cents, flagged, streak, stage, cut, in_bottom, at_cutoff)
+
+
+def _upper_bounds(keys: npt.NDArray[Any], first: Ints, stop: Ints) -> Ints:
+    """For each sorted position, the end of the run of keys equal to it within its group."""
+    size = len(keys)
+    change = np.r_[keys[1:] != keys[:-1], True] | np.r_[first[1:] != first[:-1], True]
+    ends = np.flatnonzero(change) + 1  # one past each run's last item
+    run_of = np.searchsorted(ends, np.arange(size), side="right")
+    return np.minimum(ends[run_of], stop)
+
+
+def review_result(
+    rule: Review,
+    arrays: ReviewArrays,
+    j: int,
+    cohort: str,
+    value: Decimal,
+    below_floor: bool,
+    exempt: tuple[str, str] | None,
+    prior_streak: int,
+) -> ReviewResult:
+    """Entry ``j`` of a period's review as a ``ReviewResult``, with its reason in a sentence."""
+    size = int(arrays.cohort_size[j])
+    streak, stage = int(arrays.streak[j]), arrays.stage[j]
+    if exempt is not None:
+        code, reason = exempt
+        return trusted(
             ReviewResult,
-            cohort=name,
+            cohort=cohort,
             cohort_size=size,
-            ranked=True,
-            value=item.value,
-            rank=rank,
-            percentile=pct,
-            bottom_count=k,
-            flagged=flagged,
-            tied_at_cutoff=at_cutoff,
-            streak=streak,
-            stage=stage,
-            reason=reason,
+            ranked=False,
+            value=value,
+            exempt=code,
+            streak=prior_streak,
+            stage=stage_for(rule, prior_streak),
+            reason=f"exempt ({code}): {reason}",
         )
-    return out
+    if not arrays.ranked[j]:
+        return trusted(
+            ReviewResult,
+            cohort=cohort,
+            cohort_size=size,
+            ranked=False,
+            value=value,
+            streak=prior_streak,
+            stage=stage_for(rule, prior_streak),
+            reason=f"cohort {cohort} has {size} agents, below the minimum of {rule.min_cohort_size}: not ranked",
+        )
+    rank, k, flagged = int(arrays.rank[j]), int(arrays.bottom[j]), bool(arrays.flagged[j])
+    if arrays.at_cutoff[j]:
+        verdict = f"tied with others across the bottom-{k} cut-off: " + (
+            "all tied agents are flagged (include_all_tied)"
+            if rule.ties == "include_all_tied"
+            else "not flagged (ties go the employee's way)"
+        )
+        would_flag = rule.ties == "include_all_tied"
+    elif arrays.in_bottom[j]:
+        verdict, would_flag = f"in the bottom {k} of {size}", True
+    else:
+        verdict, would_flag = f"not in the bottom {k} of {size}", False
+    if would_flag and not below_floor:
+        verdict += ", but above the absolute floor: not flagged"
+    reason = f"rank {rank} of {size} in {cohort}: {verdict}"
+    if flagged and stage is not None:
+        reason += f"; stage {stage} after {streak} consecutive flag(s)"
+    cents = int(arrays.percentile_cents[j])
+    return trusted(
+        ReviewResult,
+        cohort=cohort,
+        cohort_size=size,
+        ranked=True,
+        value=value,
+        rank=rank,
+        percentile=HUNDRED if size == 1 else Decimal(cents).scaleb(-2),
+        bottom_count=k,
+        flagged=flagged,
+        tied_at_cutoff=bool(arrays.at_cutoff[j]),
+        streak=streak,
+        stage=stage,
+        reason=reason,
+    )
 
 
 def stage_label(rule: Review, code: str | None, lang: str) -> str:

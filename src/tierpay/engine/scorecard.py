@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
@@ -19,7 +19,6 @@ from tierpay.ruleset.model import (
     BandNorm,
     LinearNorm,
     Metric,
-    PercentileNorm,
     RatioNorm,
     Scorecard,
     ScoreVeto,
@@ -73,9 +72,18 @@ class Population:
     def __init__(self, values: Sequence[Decimal]) -> None:
         self.sorted = sorted(values)
         n = len(self.sorted)
-        self.mean = sum(self.sorted, ZERO) / n if n else ZERO
-        variance = sum(((p - self.mean) ** 2 for p in self.sorted), ZERO) / n if n else ZERO
-        self.sd = variance.sqrt() if variance else ZERO
+        with localcontext(CONTEXT):
+            self.mean = sum(self.sorted, ZERO) / n if n else ZERO
+            variance = sum(((p - self.mean) ** 2 for p in self.sorted), ZERO) / n if n else ZERO
+            self.sd = variance.sqrt() if variance else ZERO
+
+    def percentile(self, value: Decimal, better: str) -> Decimal:
+        """``percentile`` of ``value`` in this population."""
+        return percentile(value, self, better)
+
+    def zscore(self, value: Decimal, better: str, clip: Decimal) -> Decimal:
+        """``zscore`` of ``value`` in this population."""
+        return zscore(value, self, better, clip)
 
 
 def percentile(value: Decimal, population: Sequence[Decimal] | Population, better: str) -> Decimal:
@@ -125,35 +133,61 @@ def compute_scores(
     rows: Sequence[Mapping[str, Any]],
     vetoes: Sequence[ScoreVeto | None],
 ) -> list[Score]:
-    """The score of every row of one period; ``vetoes`` holds the first veto that held per row."""
-    with localcontext(CONTEXT):
-        return _compute(card, metrics, rows, vetoes)
+    """The score of every row of one period; ``vetoes`` holds the first veto that held per row.
+
+    Percentile and z-score parts are relative to the row's cohort: every row of the cohort
+    whose part is graded (a rate part is not, for a row below the minimum volume).
+    """
+    low = [card.min_volume is not None and row[card.min_volume.metric] < card.min_volume.at_least for row in rows]
+    labels = [cohort_label(card.cohort_by, row) for row in rows]
+    members: dict[tuple[int, str], list[Decimal]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        for k, part in enumerate(card.parts):
+            if not (part.rate and low[i]):
+                members[(k, labels[i])].append(row[part.metric])
+    populations = {key: Population(values) for key, values in members.items()}
+
+    def relative_in(label: str) -> Relative:
+        def relative(k: int, value: Decimal, better: str) -> Decimal:
+            norm = card.parts[k].normalise
+            population = populations[(k, label)]
+            if isinstance(norm, ZScoreNorm):
+                return population.zscore(value, better, norm.clip)
+            return population.percentile(value, better)
+
+        return relative
+
+    return [
+        row_score(card, metrics, row, low[i], vetoes[i], labels[i], relative_in(labels[i]))
+        for i, row in enumerate(rows)
+    ]
 
 
-def _compute(
+Relative = Callable[[int, Decimal, str], Decimal]
+"""A cohort-relative part's normalised value: (part index, value, better) to 0..1."""
+
+
+def row_score(
     card: Scorecard,
     metrics: Mapping[str, Metric],
-    rows: Sequence[Mapping[str, Any]],
-    vetoes: Sequence[ScoreVeto | None],
-) -> list[Score]:
-    low_volume = [
-        card.min_volume is not None and row[card.min_volume.metric] < card.min_volume.at_least for row in rows
-    ]
-    cohorts = [cohort_label(card.cohort_by, row) for row in rows]
-    populations: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        for part in card.parts:
-            if not (part.rate and low_volume[i]):
-                populations[(part.metric, cohorts[i])].append(row[part.metric])
-    prepared = {key: Population(values) for key, values in populations.items()}
-    full_weight = sum((p.weight for p in card.parts if not p.rate), ZERO)
-    scale_q = Decimal(1).scaleb(-card.decimals)
-    scores: list[Score] = []
-    for i, row in enumerate(rows):
-        parts: list[ScorePart] = []
+    row: Mapping[str, Any],
+    low_volume: bool,
+    veto: ScoreVeto | None,
+    cohort: str,
+    relative: Relative,
+    parts: bool = True,
+) -> Score:
+    """One row's score: each part normalised by its method, weighted, summed, then the veto.
+
+    This is the definition of a score; the engine's float columns are held to it. With
+    ``parts=False`` only the value is computed (the parts list is left empty).
+    """
+    with localcontext(CONTEXT):
+        found: list[ScorePart] = []
         notes: list[str] = []
         total = ZERO
-        if low_volume[i]:
+        full_weight = sum((p.weight for p in card.parts if not p.rate), ZERO)
+        if low_volume and parts:
             mv = card.min_volume
             assert mv is not None
             rates = ", ".join(p.metric for p in card.parts if p.rate)
@@ -161,62 +195,55 @@ def _compute(
                 f"{mv.metric} {_show(row[mv.metric])} is below the minimum volume {_show(mv.at_least)}: "
                 f"rate metrics ({rates}) are not graded and their weight is re-spread"
             )
-        for part in card.parts:
+        for k, part in enumerate(card.parts):
             value: Decimal = row[part.metric]
             metric = metrics.get(part.metric)
             better = metric.better if metric is not None else "higher"
-            if part.rate and low_volume[i]:
-                parts.append(
+            if part.rate and low_volume:
+                if parts:
+                    found.append(
+                        trusted(
+                            ScorePart,
+                            metric=part.metric,
+                            value=value,
+                            normalised=None,
+                            weight=part.weight,
+                            effective_weight=ZERO,
+                            points=ZERO,
+                            note="not graded: low volume",
+                        )
+                    )
+                continue
+            weight = part.weight / full_weight if low_volume else part.weight
+            n = absolute(part.normalise, value, better)
+            if n is None:
+                n = relative(k, value, better)
+            points = n * weight * card.scale
+            total += points
+            if parts:
+                found.append(
                     trusted(
                         ScorePart,
                         metric=part.metric,
                         value=value,
-                        normalised=None,
+                        normalised=n.quantize(POINTS_PLACES),
                         weight=part.weight,
-                        effective_weight=ZERO,
-                        points=ZERO,
-                        note="not graded: low volume",
+                        effective_weight=weight.quantize(POINTS_PLACES),
+                        points=points.quantize(POINTS_PLACES),
                     )
                 )
-                continue
-            weight = part.weight / full_weight if low_volume[i] else part.weight
-            norm = part.normalise
-            population = prepared[(part.metric, cohorts[i])]
-            n = absolute(norm, value, better)
-            if n is None and isinstance(norm, PercentileNorm):
-                n = percentile(value, population, better)
-            elif n is None:
-                assert isinstance(norm, ZScoreNorm)
-                n = zscore(value, population, better, norm.clip)
-            points = n * weight * card.scale
-            total += points
-            parts.append(
-                trusted(
-                    ScorePart,
-                    metric=part.metric,
-                    value=value,
-                    normalised=n.quantize(POINTS_PLACES),
-                    weight=part.weight,
-                    effective_weight=weight.quantize(POINTS_PLACES),
-                    points=points.quantize(POINTS_PLACES),
-                )
-            )
-        veto = vetoes[i]
         if veto is not None:
             notes.append(f"veto {veto.code}: the score is set to {_show(veto.score)}")
             total = veto.score
-        scores.append(
-            trusted(
-                Score,
-                name=card.name,
-                value=total.quantize(scale_q, rounding=ROUND_HALF_UP),
-                parts=parts,
-                cohort=cohorts[i],
-                veto=veto.code if veto is not None else None,
-                notes=notes,
-            )
+        return trusted(
+            Score,
+            name=card.name,
+            value=total.quantize(Decimal(1).scaleb(-card.decimals), rounding=ROUND_HALF_UP),
+            parts=found,
+            cohort=cohort,
+            veto=veto.code if veto is not None else None,
+            notes=notes,
         )
-    return scores
 
 
 def _show(number: Decimal) -> str:

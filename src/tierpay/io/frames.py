@@ -1,4 +1,4 @@
-"""Records as columns: a checked CSV reader for the columnar pipeline.
+"""A records CSV read straight into checked columns (a :class:`~tierpay.engine.columns.RecordFrame`).
 
 The reader gives what :func:`tierpay.io.sources.read_records` gives (the same records, the
 same rejections with the same reasons, the same warnings) but as one polars frame. It checks
@@ -10,29 +10,23 @@ there too) or rejects it with every reason. Duplicates are split over the whole 
 end, as the reference reader does. Files the fast reader cannot line up with the reference
 reader's line numbers (quoted cells, blank lines, carriage returns, ragged rows) are read by
 the reference reader and turned into a frame.
-
-Metric columns are kept twice: as float64 for the criteria kernels (exact for decimals of at
-most 15 characters) and as the original text, from which the exact ``Decimal`` is made
-whenever a value is needed exactly.
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from tierpay.engine.columns import ROW, TEXT, RecordFrame, frame_columns, frame_schema, records_frame
 from tierpay.engine.records import (
     FALSE_WORDS,
     RESERVED_COLUMNS,
     TRUE_WORDS,
-    AgentPeriod,
     Rejection,
     check_rows,
     column_warnings,
@@ -42,30 +36,10 @@ from tierpay.errors import RecordsError
 from tierpay.io.sources import csv_rows, decode_text, header_names
 from tierpay.ruleset.compiler import CompiledRuleset
 
-ROW = "__row"
-TEXT = "__text"  # suffix of a metric's exact-text column
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 _INTEGER = r"^-?[0-9]+$"
 FAITHFUL_CHARS = 15
-
-
-@dataclass
-class RecordFrame:
-    """Checked records as columns, with the rows rejected and the warnings found reading them.
-
-    ``frame`` has one row per good record, in file order: ``__row`` (the line), ``agent_id``,
-    ``period``, ``level`` (a level id or null), one column per attribute (text or boolean) and
-    per metric (float64), and ``<metric>__text`` with each metric's exact text.
-    """
-
-    frame: pl.DataFrame
-    source: str
-    rejections: list[Rejection] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return self.frame.height
 
 
 def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
@@ -109,42 +83,6 @@ def _plain(body: bytes, width: int) -> bool:
         return False
     lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
     return body.count(b",") == (width - 1) * lines
-
-
-def records_frame(ruleset: CompiledRuleset, records: Iterable[AgentPeriod], source: str = "<records>") -> pl.DataFrame:
-    """Checked ``AgentPeriod`` records as a frame of the reader's shape (for the API and tests)."""
-    model = ruleset.model
-    rows: dict[str, list[Any]] = defaultdict(list)
-    for record in records:
-        rows[ROW].append(record.row)
-        rows["agent_id"].append(record.agent_id)
-        rows["period"].append(record.period)
-        rows["level"].append(record.level)
-        for name in model.attributes:
-            rows[name].append(record.attributes.get(name))
-        for name in model.metrics:
-            value = record.metrics.get(name)
-            rows[name].append(None if value is None else float(value))
-            rows[name + TEXT].append(None if value is None else str(value))
-    data = {name: rows.get(name, []) for name in _frame_columns(ruleset)}
-    return pl.DataFrame(data, schema=_frame_schema(ruleset, text=pl.String), strict=False).cast(_frame_schema(ruleset))
-
-
-def _frame_columns(ruleset: CompiledRuleset) -> list[str]:
-    model = ruleset.model
-    return [ROW, "agent_id", "period", "level", *model.attributes, *model.metrics, *(m + TEXT for m in model.metrics)]
-
-
-def _frame_schema(ruleset: CompiledRuleset, text: Any = pl.Categorical) -> Any:
-    model = ruleset.model
-    schema: dict[str, Any] = {ROW: pl.Int64, "agent_id": pl.String, "period": pl.String, "level": pl.String}
-    for name, attr in model.attributes.items():
-        schema[name] = pl.Boolean if attr.type == "boolean" else pl.String
-    for name in model.metrics:
-        schema[name] = pl.Float64
-    for name in model.metrics:
-        schema[name + TEXT] = text  # categorical: few distinct texts per metric, so codes, not a million strings
-    return schema
 
 
 def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], source: str) -> RecordFrame:
@@ -223,13 +161,13 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
     ]
     checked, rejected, _, _ = check_rows(ruleset, rows, source)
     if checked:
-        extra = records_frame(ruleset, checked, source).cast(_frame_schema(ruleset, text=pl.String))
-        good = pl.concat([good.select(_frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
+        extra = records_frame(ruleset, checked, source).cast(frame_schema(ruleset, text=pl.String))
+        good = pl.concat([good.select(frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
     seen = set(names) if frame.height else set()
     known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
     unknown = [n for n in names if n not in known]
     return _finish(
-        ruleset, good.select(_frame_columns(ruleset)).cast(_frame_schema(ruleset)), rejected, seen, unknown, source
+        ruleset, good.select(frame_columns(ruleset)).cast(frame_schema(ruleset)), rejected, seen, unknown, source
     )
 
 

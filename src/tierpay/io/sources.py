@@ -15,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tierpay.engine.records import SHAPE_KEY, RawRow, parse_records_for
-from tierpay.engine.run import RecordBatch
+from tierpay.engine.columns import RecordFrame
+from tierpay.engine.records import SHAPE_KEY, RawRow, RecordBatch, parse_records_for
 from tierpay.engine.state import State
 from tierpay.errors import RecordsError, StateError
 from tierpay.io.textfile import NotUtf8, decode_utf8
@@ -183,3 +183,13 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source: str) -> RecordBatch:
     good, rejected, warnings = parse_records_for(target, rows, source)
     return RecordBatch(good, rejected, warnings)
+
+
+def read_input(target: CompiledRuleset | RulesetVersions, path: str | Path) -> RecordFrame:
+    """A records file as checked columns: a CSV straight into columns, JSON (or a folder of versions) via records."""
+    from tierpay.engine.run import as_frame
+    from tierpay.io.frames import read_frame
+
+    if isinstance(target, CompiledRuleset) and Path(path).suffix.lower() != ".json":
+        return read_frame(target, path)
+    return as_frame(target, read_records(target, path))

@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tierpay.engine.records import records_from_dicts
-from tierpay.engine.results import Decision, Outcome
-from tierpay.engine.run import RecordBatch, evaluate
+from tierpay.engine.outcome import Outcome
+from tierpay.engine.records import RecordBatch, records_from_dicts
+from tierpay.engine.results import Decision
+from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import Expectation, RulesetTest

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from tierpay.engine.results import Decision, Outcome, RulesetStamp
+from tierpay.engine.outcome import Outcome
+from tierpay.engine.results import Decision, RulesetStamp
 from tierpay.ruleset.compiler import CompiledRuleset
 
 ZERO = Decimal(0)

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from tierpay.engine.results import Outcome
+from tierpay.engine.outcome import Outcome
 
 FOUR_FIFTHS = Decimal("0.8")
 PLACES = Decimal("0.0001")

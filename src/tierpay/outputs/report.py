@@ -14,16 +14,19 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 from tabulate import tabulate
 
-from tierpay.engine.pay import money, number
+from tierpay.engine.cells import attributes, line_ids
+from tierpay.engine.outcome import Outcome, PeriodPart
+from tierpay.engine.pay import money, number, uses_coefficient
 from tierpay.engine.records import Rejection
-from tierpay.engine.results import Decision, Gap, Outcome
+from tierpay.engine.results import Decision, Gap
 from tierpay.outputs.compare import Comparison
 from tierpay.outputs.fairness import FairnessReport
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import label_text
-from tierpay.ruleset.versions import RulesetVersions
+from tierpay.ruleset.versions import RulesetVersions, version_of
 
 ZERO = Decimal(0)
 
@@ -55,7 +58,7 @@ def review_cell(d: Decision) -> str:
 
 
 def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = "simple") -> str:
-    """A readable table of every decision."""
+    """A readable table of every decision, rendered from the decisions' columns."""
     attrs = [a for a in ("team", "region") if a in ruleset.model.attributes]
     headers = [
         "agent",
@@ -69,23 +72,67 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = 
         "review",
         f"pay ({ruleset.model.currency})",
     ]
-    rows = []
-    for d in outcome.decisions:
-        rows.append(
-            [
-                d.agent_id,
-                d.period,
-                *[str(d.values.get(a, "")) for a in attrs],
-                level_change(d),
-                d.action,
-                d.qualified_level,
-                _d(d.score.value) if d.score else "",
-                d.grade or "",
-                review_cell(d),
-                money(d.pay.total) if d.pay else "",
-            ]
+    rows: list[list[str]] = []
+    for part in outcome.parts:
+        cells = part.cells
+        if not cells.height:
+            continue
+        ties = _ties(part)
+        text = cells.select(
+            "agent_id",
+            "period",
+            *[pl.col(a) for a in attrs],
+            pl.when(pl.col("level") == pl.col("level_before"))
+            .then(pl.col("level"))
+            .otherwise(pl.concat_str("level_before", pl.lit("→"), "level"))
+            .alias("level"),
+            "action",
+            "qualified_level",
+            pl.col("score").fill_null(""),
+            pl.col("grade").fill_null(""),
+            _review_cell(cells, ties),
+            _money(cells["pay_total"]),
         )
+        rows.extend(list(r) for r in text.fill_null("").iter_rows())
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=None)
+
+
+def _ties(part: PeriodPart) -> pl.Series:
+    """Whether each decided row of ``part`` is tied at its cohort's review cut-off."""
+    run = part.run
+    if run is None or run.review_out is None:
+        return pl.Series("tie", [False] * part.cells.height)
+    at = run.review_pos[run.decided]
+    return pl.Series("tie", run.review_out.at_cutoff[at])
+
+
+def _review_cell(cells: pl.DataFrame, ties: pl.Series) -> pl.Expr:
+    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``..."""
+    place = pl.concat_str("review_rank", pl.lit("/"), "review_cohort_size")
+    flagged = pl.concat_str(pl.lit("FLAG "), pl.col("review_stage").fill_null(""), pl.lit(" "), place).str.replace(
+        "  ", " ", literal=True
+    )
+    return (
+        pl.when(pl.col("review_cohort").is_null())
+        .then(pl.lit(""))
+        .when(pl.col("review_exempt").is_not_null())
+        .then(pl.concat_str(pl.lit("exempt: "), "review_exempt"))
+        .when(pl.col("review_rank").is_null())
+        .then(pl.lit("not ranked"))
+        .when(pl.col("review_flagged") == "true")
+        .then(flagged)
+        .when(pl.lit(ties))
+        .then(pl.concat_str(place, pl.lit(" tie")))
+        .otherwise(place)
+        .alias("review")
+    )
+
+
+def _money(column: pl.Series) -> pl.Series:
+    """Amounts as ``money`` writes them (thousands separated, two places), each distinct text once."""
+    distinct = column.drop_nulls().unique().to_list()
+    written = {text: money(Decimal(text)) for text in distinct}
+    return column.replace_strict(written, default=None, return_dtype=pl.String).fill_null("").alias("pay")
 
 
 def gaps_text(gaps: Sequence[Gap]) -> str:
@@ -98,96 +145,9 @@ def rejections_text(rejections: Sequence[Rejection]) -> str:
     return "".join(f"rejected: {r}\n" for r in rejections)
 
 
-def _all(target: CompiledRuleset | RulesetVersions) -> list[CompiledRuleset]:
-    return [target] if isinstance(target, CompiledRuleset) else list(target.versions)
-
-
-def _union(items: Iterable[Iterable[str]]) -> list[str]:
-    return list(dict.fromkeys(x for group in items for x in group))
-
-
-def _line_ids(target: CompiledRuleset | RulesetVersions) -> list[str]:
-    return _union(
-        [ln.id for ln in r.model.pay.lines] + [d.id for d in r.model.pay.deductions]
-        for r in _all(target)
-        if r.model.pay
-    )
-
-
-def _attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
-    return _union(r.model.attributes for r in _all(target))
-
-
-def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
-    """The fixed column order of the decisions CSV.
-
-    The input file and row are left out (they are in the JSON), so that month-by-month runs
-    chained through the state give the same bytes as one run over the whole history.
-    """
-    line_ids = _line_ids(ruleset)
-    floors = ["probation_floor", "minimum_wage", "rounding"] if line_ids else []
-    return [
-        "agent_id", "period", *_attributes(ruleset), "level_before", "level", "qualified_level",
-        "action", "reason", "on_probation", "score", "grade", "coefficient",
-        "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
-        "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*line_ids, *floors]],
-        "pay_total", "currency", "ruleset_version", "ruleset_sha256",
-    ]  # fmt: skip
-
-
-def decisions_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
+def decisions_csv(outcome: Outcome) -> str:
     """Every decision as a CSV row with fixed columns (``decision_columns``)."""
-    return decision_rows(outcome.decisions, ruleset, header)
-
-
-def decision_rows(
-    decisions: Iterable[Decision], ruleset: CompiledRuleset | RulesetVersions, header: bool = True
-) -> str:
-    """Decisions as CSV rows with fixed columns, with or without the header line."""
-    columns = decision_columns(ruleset)
-    attributes = _attributes(ruleset)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    if header:
-        writer.writerow(columns)
-    for d in decisions:
-        cells: dict[str, object] = {
-            "agent_id": d.agent_id,
-            "period": d.period,
-            "level_before": d.level_before,
-            "level": d.level,
-            "qualified_level": d.qualified_level,
-            "action": d.action,
-            "reason": d.reason,
-            "on_probation": str(d.on_probation).lower(),
-            "score": _d(d.score.value) if d.score else "",
-            "grade": d.grade or "",
-            "coefficient": _d(d.coefficient),
-            "currency": d.pay.currency if d.pay else "",
-            "ruleset_version": d.ruleset.version,
-            "ruleset_sha256": d.ruleset.sha256,
-        }
-        for attr in attributes:
-            value = d.values.get(attr, "")
-            cells[attr] = str(value).lower() if isinstance(value, bool) else value
-        if d.review is not None:
-            r = d.review
-            cells.update(
-                review_cohort=r.cohort,
-                review_rank=r.rank if r.rank is not None else "",
-                review_cohort_size=r.cohort_size,
-                review_percentile=_d(r.percentile),
-                review_flagged=str(r.flagged).lower(),
-                review_stage=r.stage or "",
-                review_exempt=r.exempt or "",
-            )
-        if d.pay is not None:
-            cells["pay_level"] = d.pay.level
-            cells["pay_total"] = d.pay.total
-            for line in d.pay.lines:
-                cells[f"pay_{line.id}"] = line.amount
-        writer.writerow(["" if cells.get(c) is None else cells.get(c, "") for c in columns])
-    return out.getvalue()
+    return outcome.csv()
 
 
 def outcome_json(outcome: Outcome) -> str:
@@ -271,17 +231,21 @@ class Summary:
         self.count = 0
         self.total = ZERO
 
-    def add(self, decisions: Iterable[Decision]) -> Summary:
-        """Count these decisions in."""
-        for d in decisions:
-            if d.pay is None:
-                continue
-            self.count += 1
-            self.total += d.pay.total
-            for key in self.by:
-                cell = self.groups[key][d.pay.level if key == "level" else str(d.values.get(key, ""))]
+    def add(self, cells: pl.DataFrame) -> Summary:
+        """Count in these decisions (the decisions' CSV cells: pay level, attributes, total)."""
+        if not cells.height or "pay_total" not in cells.columns:
+            return self
+        paid = cells.filter(pl.col("pay_total").is_not_null())
+        totals = [Decimal(t) for t in paid["pay_total"].to_list()]
+        self.count += len(totals)
+        self.total += sum(totals, ZERO)
+        for key in self.by:
+            column = "pay_level" if key == "level" else key
+            names = paid[column].fill_null("").to_list() if column in paid.columns else [""] * len(totals)
+            for name, total in zip(names, totals, strict=True):
+                cell = self.groups[key][name]
                 cell[0] += 1
-                cell[1] += d.pay.total
+                cell[1] += total
         return self
 
     def rows(self, key: str) -> list[tuple[str, int, Decimal]]:
@@ -308,58 +272,53 @@ class Summary:
 
 def summary_rows(outcome: Outcome, by: str) -> list[tuple[str, int, Decimal]]:
     """Head count and pay total per value of ``by`` (``level`` or an attribute), sorted."""
-    return Summary([by]).add(outcome.decisions).rows(by)
+    return Summary([by]).add(outcome.cells).rows(by)
 
 
 def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "region"), tablefmt: str = "simple") -> str:
     """Pay totals by level, team and region; each block reconciles to the grand total."""
-    return Summary(by).add(outcome.decisions).table(tablefmt)
+    return Summary(by).add(outcome.cells).table(tablefmt)
 
 
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
     """The fixed columns of the payroll export."""
-    line_ids = _line_ids(ruleset)
     return [
-        "agent_id", "period", *_attributes(ruleset), "pay_level", "grade", "coefficient",
-        *line_ids, "probation_floor", "minimum_wage", "rounding", "total", "currency",
+        "agent_id", "period", *attributes(ruleset), "pay_level", "grade", "coefficient",
+        *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding", "total", "currency",
         "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
 def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) -> str:
     """One row per agent-period with fixed columns, ordered by period then agent id."""
-    return payroll_rows(outcome.decisions, ruleset)
+    return payroll_rows([p.cells for p in outcome.parts], ruleset)
 
 
-def payroll_rows(decisions: Iterable[Decision], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
-    """Payroll export rows (fixed columns, by period then agent id), with or without the header."""
+def payroll_rows(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
+    """Payroll export rows from decisions' CSV cells (fixed columns, in their order), with or without the header."""
     columns = payroll_columns(ruleset)
-    attributes = _attributes(ruleset)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    if header:
-        writer.writerow(columns)
-    for d in sorted(decisions, key=lambda d: (d.period, d.agent_id)):
-        if d.pay is None:
+    frames = []
+    for cells in parts:
+        if not cells.height or "pay_total" not in cells.columns:
             continue
-        cells: dict[str, object] = {
-            "agent_id": d.agent_id,
-            "period": d.period,
-            "pay_level": d.pay.level,
-            "grade": d.grade or "",
-            "coefficient": _d(d.pay.coefficient),
-            "total": d.pay.total,
-            "currency": d.pay.currency,
-            "ruleset_version": d.ruleset.version,
-            "ruleset_sha256": d.ruleset.sha256,
-        }
-        for attr in attributes:
-            value = d.values.get(attr, "")
-            cells[attr] = str(value).lower() if isinstance(value, bool) else value
-        for line in d.pay.lines:
-            cells[line.id] = line.amount
-        writer.writerow([cells.get(c, "") for c in columns])
-    return out.getvalue()
+        paid = cells.filter(pl.col("pay_total").is_not_null())
+        version = paid["ruleset_sha256"][0] if paid.height else None
+        if version is not None and not _uses_coefficient(ruleset, version):
+            paid = paid.with_columns(pl.lit(None, pl.String).alias("coefficient"))
+        renamed = {c: c[4:] for c in paid.columns if c.startswith("pay_") and c != "pay_level"}
+        frames.append(paid.rename(renamed))
+    text = "" if not header else ",".join(columns) + "\n"
+    if frames:
+        frame = pl.concat(frames, how="diagonal")
+        frame = frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns])
+        text += frame.write_csv(include_header=False, quote_style="necessary", line_terminator="\n")
+    return text
+
+
+def _uses_coefficient(target: CompiledRuleset | RulesetVersions, sha256: str) -> bool:
+    ruleset = version_of(target, sha256)
+    pay = ruleset.model.pay
+    return pay is not None and uses_coefficient(pay, ruleset.model.grades)
 
 
 def statement_json(decisions: Iterable[Decision]) -> str:

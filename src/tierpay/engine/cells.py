@@ -1,0 +1,147 @@
+"""A period's decisions as the cells of the decisions CSV: text columns built from the run's arrays.
+
+Each column is gathered from a small table of texts by code (levels, actions, grades, pay
+statements), so a million rows cost a handful of array operations, and every cell is the
+text the decisions CSV holds (an empty cell is null). :class:`tierpay.engine.results.Outcome`
+types the columns for ``to_polars()`` and friends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from tierpay.engine.levels import ACTIONS, REASONS
+from tierpay.engine.pay import number
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.versions import RulesetVersions
+
+if TYPE_CHECKING:
+    from tierpay.engine.period import PeriodRun
+
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+def _all(target: CompiledRuleset | RulesetVersions) -> list[CompiledRuleset]:
+    return [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+
+
+def _union(items: Any) -> list[str]:
+    return list(dict.fromkeys(x for group in items for x in group))
+
+
+def line_ids(target: CompiledRuleset | RulesetVersions) -> list[str]:
+    """Every pay line and deduction id of the ruleset (of every version), in order."""
+    return _union(
+        [ln.id for ln in r.model.pay.lines] + [d.id for d in r.model.pay.deductions]
+        for r in _all(target)
+        if r.model.pay
+    )
+
+
+def attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
+    """Every attribute of the ruleset (of every version), in order."""
+    return _union(r.model.attributes for r in _all(target))
+
+
+def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
+    """The fixed column order of the decisions CSV.
+
+    The input file and row are left out (they are in the JSON), so that month-by-month runs
+    chained through the state give the same bytes as one run over the whole history.
+    """
+    lines = line_ids(ruleset)
+    floors = ["probation_floor", "minimum_wage", "rounding"] if lines else []
+    return [
+        "agent_id", "period", *attributes(ruleset), "level_before", "level", "qualified_level",
+        "action", "reason", "on_probation", "score", "grade", "coefficient",
+        "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
+        "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*lines, *floors]],
+        "pay_total", "currency", "ruleset_version", "ruleset_sha256",
+    ]  # fmt: skip
+
+
+def decision_cells(run: PeriodRun) -> pl.DataFrame:
+    """The decided rows of ``run`` as the decisions CSV's cells (text, or null for an empty cell)."""
+    model, ruleset = run.model, run.ruleset
+    final = run.decided
+    levels = run.levels_out
+    assert levels is not None
+    at = np.flatnonzero(final[run.level_rows])
+    level_ids = ruleset.level_ids
+    picked = run.rows.filter(pl.Series(final))
+    columns: list[pl.Series | pl.Expr] = [pl.col("agent_id"), pl.lit(run.period).alias("period")]
+    for name, attr in model.attributes.items():
+        column = pl.col(name)
+        if attr.type == "boolean":
+            column = pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false")).alias(name)
+        columns.append(column)
+    out = picked.select(columns)
+    cells = [
+        _gather("level_before", level_ids, run.prior.level[final]),
+        _gather("level", level_ids, levels.state.level[at]),
+        _gather("qualified_level", level_ids, levels.qualified[at]),
+        _gather("action", ACTIONS, levels.action[at]),
+        _gather("reason", REASONS, levels.reason[at]),
+        _gather("on_probation", ["false", "true"], levels.state.on_probation[at].astype(np.int64)),
+    ]
+    if run.score is not None:
+        cells.append(_numbers("score", run.score.scaled[final], run.score.card.decimals))
+    if model.grades:
+        cells.append(_gather("grade", [g.grade for g in model.grades] + [None], run.grade_index[final]))
+    if run.coefficient is not None:
+        codes, table, _ = run.coefficient
+        cells.append(_gather("coefficient", [number(c) for c in table], codes[final]))
+    review, rule = run.review_out, model.review
+    if review is not None and rule is not None and run.review_labels is not None:
+        pos = np.flatnonzero(final[run.reviewed])
+        ranked = review.ranked[pos]
+        cells += [
+            run.review_labels.filter(pl.Series(final)).alias("review_cohort"),
+            _masked("review_rank", pl.Series(review.rank[pos]).cast(pl.String), ranked),
+            pl.Series("review_cohort_size", review.cohort_size[pos]).cast(pl.String),
+            _masked("review_percentile", _numbers("p", review.percentile_cents[pos], 2), ranked),
+            _gather("review_flagged", ["false", "true"], review.flagged[pos].astype(np.int64)),
+            pl.Series("review_stage", review.stage[pos].tolist(), dtype=pl.String),
+            _gather("review_exempt", [e.code for e in rule.exempt] + [None], run.review_exempt[final]),
+        ]
+    if run.pay_statements:
+        codes = run.pay_code[final]
+        statements = run.pay_statements
+        ids = [*line_ids(ruleset), "probation_floor", "minimum_wage", "rounding"]
+        amounts = [{ln.id: str(ln.amount) for ln in s.lines} if s is not None else {} for s in statements]
+        cells += [_gather(f"pay_{i}", [a.get(i) for a in amounts], codes) for i in ids]
+        cells += [
+            _gather("pay_total", [str(s.total) if s is not None else None for s in statements], codes),
+            _gather("pay_level", level_ids, levels.pay_level[at]),
+            pl.Series("currency", [model.currency] * len(codes), dtype=pl.String),
+        ]
+    out = out.with_columns(cells).with_columns(
+        pl.lit(ruleset.version).alias("ruleset_version"), pl.lit(ruleset.sha256).alias("ruleset_sha256")
+    )
+    return out.select(
+        [pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in decision_columns(ruleset)]
+    )
+
+
+def _gather(name: str, table: Sequence[str | None], codes: npt.NDArray[Any]) -> pl.Series:
+    """A text column from codes into a small table (None gives an empty cell)."""
+    return pl.Series(name, list(table), dtype=pl.String).gather(np.asarray(codes, dtype=np.int64)).alias(name)
+
+
+def _numbers(name: str, scaled: Ints, places: int) -> pl.Series:
+    """Scaled integers written as ``pay.number`` writes their decimals (no trailing zeros)."""
+    unique, inverse = np.unique(scaled, return_inverse=True)
+    texts = [number(Decimal(int(u)).scaleb(-places)) for u in unique.tolist()]
+    return _gather(name, texts, inverse.reshape(-1))
+
+
+def _masked(name: str, values: pl.Series, keep: Bools) -> pl.Series:
+    """``values`` where ``keep`` holds, empty cells elsewhere."""
+    return pl.select(pl.when(pl.Series(keep)).then(values).otherwise(None).alias(name)).to_series()

@@ -1,0 +1,153 @@
+"""A ``Decision`` for one decided row, built on demand from what its period's run kept.
+
+Nothing here decides: the action and reason codes, the new state, the score, the review's
+rank and flag and the pay statement are the run's own. This module words them (the reason
+as a sentence, the notes a person should read) and gathers the values the expressions saw,
+so that ``explain`` can show each clause for the one agent asked about.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from tierpay.engine.calendar import months_between, period_name
+from tierpay.engine.columns import ROW, SOURCE
+from tierpay.engine.levels import ACTIONS, NONE, REASONS, Facts, why
+from tierpay.engine.results import Decision, ReviewResult, RulesetStamp, trusted
+from tierpay.engine.review import review_result
+from tierpay.engine.state import AgentState
+from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.model import label_text
+
+if TYPE_CHECKING:
+    from tierpay.engine.period import PeriodRun
+
+
+def stamp(ruleset: CompiledRuleset) -> RulesetStamp:
+    """The name, version and content hash that identify ``ruleset``."""
+    return RulesetStamp(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256)
+
+
+def build_decision(run: PeriodRun, i: int) -> Decision:
+    """The decision of decided row ``i`` of ``run``."""
+    model, ids = run.model, run.ruleset.level_ids
+    levels = run.levels_out
+    assert levels is not None
+    assert run.decided[i]
+    j = int(run.level_pos[i])
+    level, moved_to = int(run.prior.level[i]), int(levels.state.level[j])
+    reason = REASONS[int(levels.reason[j])]
+    facts = Facts(
+        reason=reason,
+        level=level,
+        moved_to=moved_to,
+        prior_promote_streak=int(run.prior.promote_streak[i]),
+        prior_maintain_fail_streak=int(run.prior.maintain_fail_streak[i]),
+        prior_periods_in_level=int(run.prior.periods_in_level[i]),
+        prior_probation_periods=int(run.prior.probation_periods[i]),
+        promotion_vetoes=_held(run, i, "promotion.blocked_if", [v.code for v in model.promotion.blocked_if]),
+        demotion_vetoes=_held(run, i, "demotion.immediate_if", [v.code for v in model.demotion.immediate_if]),
+    )
+    review = _review(run, i)
+    streak_level = int(levels.state.streak_level[j])
+    state = AgentState(
+        agent_id=str(run.rows["agent_id"][i]),
+        level=ids[moved_to],
+        last_period=run.period,
+        periods_in_level=int(levels.state.periods_in_level[j]),
+        promote_streak=int(levels.state.promote_streak[j]),
+        streak_level=ids[streak_level] if streak_level != NONE else None,
+        maintain_fail_streak=int(levels.state.maintain_fail_streak[j]),
+        on_probation=bool(levels.state.on_probation[j]),
+        probation_periods=int(levels.state.probation_periods[j]),
+        review_streak=review.streak if review is not None else int(run.review_streak[i]),
+        review_stage=review.stage if review is not None else run.review_stage[i],
+    )
+    values = run.exact_row(i)
+    score = run.score_of(i)
+    grade = int(run.grade_index[i])
+    statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
+    checks = {path: bool(answers[i]) for path, answers in run.checked.items() if answers[i] >= 0}
+    return trusted(
+        Decision,
+        agent_id=state.agent_id,
+        period=run.period,
+        source=str(run.rows[SOURCE][i]) if SOURCE in run.rows.columns else run.source,
+        row=int(run.rows[ROW][i]),
+        level_before=ids[level],
+        level=ids[moved_to],
+        qualified_level=ids[int(levels.qualified[j])],
+        action=ACTIONS[int(levels.action[j])],
+        reason=reason,
+        why=why(model, facts),
+        on_probation=state.on_probation,
+        grade=model.grades[grade].grade if grade >= 0 else None,
+        coefficient=values.get("coefficient"),
+        score=score,
+        review=review,
+        pay=statement,
+        checks=checks,
+        notes=[*_record_notes(run, i), *(score.notes if score is not None else [])],
+        state=state,
+        ruleset=stamp(run.ruleset),
+        values=values,
+    )
+
+
+def _held(run: PeriodRun, i: int, prefix: str, codes: list[str]) -> list[str]:
+    """The codes of the conditions ``prefix[k].when`` that held for row ``i``."""
+    return [code for k, code in enumerate(codes) if run.held(i, f"{prefix}[{k}].when")]
+
+
+def _review(run: PeriodRun, i: int) -> ReviewResult | None:
+    rule, arrays = run.model.review, run.review_out
+    if rule is None or arrays is None or run.review_labels is None:
+        return None
+    j = int(run.review_pos[i])
+    exempt = None
+    hit = int(run.review_exempt[i])
+    if hit >= 0:
+        ex = rule.exempt[hit]
+        exempt = (ex.code, label_text(ex.reason, "en", f"`{ex.when}` holds"))
+    prior_streak = int(run.prior_review_streak[i])
+    value: Decimal = run.exact_row(i)[rule.rank_by]
+    return review_result(
+        rule, arrays, j, str(run.review_labels[i]), value, bool(run.review_floor[i]), exempt, prior_streak
+    )
+
+
+def _record_notes(run: PeriodRun, i: int) -> list[str]:
+    """What a person should know about the record and the carried state it met."""
+    model, ids = run.model, run.ruleset.level_ids
+    stated = run.rows["level"][i]
+    level = ids[int(run.prior.level[i])]
+    probation = model.probation
+    notes: list[str] = []
+    if not run.known[i]:
+        if run.stated_probation[i]:
+            if stated is not None and stated != level:
+                notes.append(f"record states level {stated}, but probationers hold {level}")
+        elif stated is None:
+            notes.append(f"new agent with no stated level: starts at {level}")
+        return notes
+    last = int(run.last_before[i])
+    if last >= 0:
+        missing = months_between(period_name(last), run.period)
+        if missing:
+            policy = model.missing_period
+            notes.append(
+                f"no record for {', '.join(missing)}: streaks {'paused' if policy == 'pause' else 'reset'} "
+                f"(missing_period: {policy})"
+            )
+    if stated is not None and stated != level:
+        notes.append(f"record states level {stated}, carried state says {level}: the carried state is used")
+    if probation is not None:
+        says = bool(run.stated_probation[i])
+        if says != bool(run.prior.on_probation[i]):
+            value = run.rows[probation.attribute][i]
+            notes.append(
+                f"record's {probation.attribute} is {value!r}, carried state says "
+                f"{'on probation' if run.prior.on_probation[i] else 'converted'}: the carried state is used"
+            )
+    return notes

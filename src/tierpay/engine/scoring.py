@@ -1,0 +1,203 @@
+"""The scorecard stage of a period, on columns, with the exact score wherever floats cannot vouch.
+
+The definition of a score is :mod:`tierpay.engine.scorecard` (``Decimal`` arithmetic in a
+fixed context). This stage computes it for a whole period at once:
+
+- Linear, ratio, band and percentile parts on metrics are summed in float64 and rounded; a
+  row whose sum lies within 1e-6 of a rounding boundary (scores land exactly on a half-point
+  often: one-decimal KPIs and round weights) is recomputed with the definition, from the
+  exact metric values and the exact rank counts behind its percentiles.
+- A ruleset whose scorecard has z-score parts or parts on derived values is scored with the
+  definition for every row (``exact``): a cohort's mean and deviation, or a value that is
+  itself computed, leave no float shortcut worth its risk.
+
+The stage keeps what a ``Score`` with its parts is built from later, for the rows asked for.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from tierpay.engine.results import Score
+from tierpay.engine.scorecard import Population, percentile_share, row_score
+from tierpay.ruleset.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard, ZScoreNorm
+
+if TYPE_CHECKING:
+    from tierpay.engine.period import PeriodRun
+
+Array = npt.NDArray[Any]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+ROUNDING_MARGIN = 1e-6
+Counts = tuple[Ints, Ints, Ints]  # others beaten, others tied, others in all
+
+
+class ScoreStage:
+    """A period's scores as scaled integers, and what each row's parts are built from."""
+
+    def __init__(self, card: Scorecard, size: int) -> None:
+        self.card = card
+        self.name = card.name
+        self.scaled = np.zeros(size, dtype=np.int64)
+        self.low = np.zeros(size, dtype=bool)
+        self.veto = np.full(size, -1, dtype=np.int64)
+        self.counts: dict[int, Counts] = {}  # percentile part -> exact counts per row
+        self.populations: dict[tuple[int, str], Population] = {}  # (part, cohort) -> values, when exact
+        self.labels = pl.Series("cohort", [], dtype=pl.String)
+
+    def value(self, i: int) -> Decimal:
+        """Row ``i``'s score as the exact decimal it was decided as."""
+        return Decimal(int(self.scaled[i])).scaleb(-self.card.decimals)
+
+    def of(self, run: PeriodRun, i: int) -> Score:
+        """Row ``i``'s ``Score`` with every part, by the scorecard's definition."""
+        card, label = self.card, str(self.labels[i])
+        veto = card.vetoes[int(self.veto[i])] if self.veto[i] >= 0 else None
+        score = row_score(
+            card, run.model.metrics, run.exact_row(i), bool(self.low[i]), veto, label, self.relative(i, label)
+        )
+        return score.model_copy(update={"value": self.value(i)})
+
+    def relative(self, i: int, label: str) -> Any:
+        """The normalisation of row ``i``'s cohort-relative parts: percentile from counts, or the population."""
+
+        def relative(k: int, value: Decimal, better: str) -> Decimal:
+            if k in self.counts:
+                return percentile_share(*(int(c[i]) for c in self.counts[k]))
+            population = self.populations[(k, label)]
+            norm = self.card.parts[k].normalise
+            if isinstance(norm, ZScoreNorm):
+                return population.zscore(value, better, norm.clip)
+            return population.percentile(value, better)
+
+        return relative
+
+
+def exact(card: Scorecard, metrics: Any) -> bool:
+    """Whether every row is scored by the definition (z-score parts, or parts on derived values)."""
+    return any(isinstance(p.normalise, ZScoreNorm) or p.metric not in metrics for p in card.parts)
+
+
+def score_stage(run: PeriodRun) -> ScoreStage | None:
+    """Score every live row of the period (None when the ruleset has no scorecard)."""
+    card = run.model.scorecard
+    if card is None or not run.alive.any():
+        return None
+    stage = ScoreStage(card, run.size)
+    stage.veto = run.first_hit("scorecard.vetoes", len(card.vetoes), run.alive)
+    live = run.alive & ~run.failed
+    if card.min_volume is not None:
+        stage.low = np.array(
+            [v < card.min_volume.at_least for v in run.exact_decimals(card.min_volume.metric, live)], dtype=bool
+        )
+        low = np.zeros(run.size, dtype=bool)
+        low[live] = stage.low
+        stage.low = low
+    stage.labels, cohort = run.cohorts(card.cohort_by)
+    if exact(card, run.model.metrics):
+        _exact_scores(run, stage, live)
+    else:
+        _float_scores(run, stage, live, cohort)
+    quantum = Decimal(1).scaleb(-card.decimals)
+    for k, v in enumerate(card.vetoes):
+        stage.scaled[stage.veto == k] = int(v.score.quantize(quantum, "ROUND_HALF_UP").scaleb(card.decimals))
+    run.columns.put(card.name, stage.scaled / 10**card.decimals, faithful=True)
+    run.cache.clear()  # exact rows built before now lack the score
+    return stage
+
+
+def _exact_scores(run: PeriodRun, stage: ScoreStage, live: Bools) -> None:
+    """Every live row scored by the definition, cohort populations built from exact values."""
+    card = stage.card
+    rows = np.flatnonzero(live).tolist()
+    values = {i: run.exact_row(i) for i in rows}
+    members: dict[tuple[int, str], list[Decimal]] = {}
+    for i in rows:
+        label = str(stage.labels[i])
+        for k, part in enumerate(card.parts):
+            if isinstance(part.normalise, (PercentileNorm, ZScoreNorm)) and not (part.rate and stage.low[i]):
+                members.setdefault((k, label), []).append(values[i][part.metric])
+    stage.populations = {key: Population(found) for key, found in members.items()}
+    for i in rows:
+        label = str(stage.labels[i])
+        score = row_score(card, run.model.metrics, values[i], bool(stage.low[i]), None, label, stage.relative(i, label))
+        stage.scaled[i] = int(score.value.scaleb(card.decimals))
+        run.checks.exact_rows += 1
+
+
+def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) -> None:
+    """Linear, ratio, band and percentile parts summed in float64; rows near a boundary made exact."""
+    card, metrics = stage.card, run.model.metrics
+    low = stage.low
+    full = float(sum((p.weight for p in card.parts if not p.rate), Decimal(0)))
+    total = np.zeros(run.size, dtype=np.float64)
+    for k, part in enumerate(card.parts):
+        graded = live & ~(low & part.rate)
+        better = metrics[part.metric].better
+        if isinstance(part.normalise, PercentileNorm):
+            n, stage.counts[k] = _percentile(run.exact_key(part.metric, live), better, graded, cohort)
+        else:
+            n = _normalised(part.normalise, run.columns[part.metric], better)
+        weight = np.where(low, float(part.weight) / full if full else 0.0, float(part.weight))
+        total += np.where(graded, n * weight * float(card.scale), 0.0)
+    scaled = total * 10**card.decimals
+    stage.scaled = np.floor(scaled + 0.5).astype(np.int64)
+    unsure = live & (np.abs(scaled - np.floor(scaled) - 0.5) < ROUNDING_MARGIN) & (stage.veto < 0)
+    for i in np.flatnonzero(unsure).tolist():
+        label = str(stage.labels[i])
+        score = row_score(
+            card, metrics, run.exact_row(i), bool(low[i]), None, label, stage.relative(i, label), parts=False
+        )
+        stage.scaled[i] = int(score.value.scaleb(card.decimals))
+        run.checks.exact_rows += 1
+
+
+def _normalised(norm: Any, x: Array, better: str) -> Array:
+    """Linear, ratio and band normalisation on a float column (``scorecard.linear`` and friends)."""
+    with np.errstate(all="ignore"):
+        if isinstance(norm, LinearNorm):
+            worst, best = float(norm.worst), float(norm.best)
+            result: Array = np.clip((x - worst) / (best - worst), 0.0, 1.0)
+            return result
+        if isinstance(norm, RatioNorm):
+            cap, target = float(norm.cap), float(norm.target)
+            if better == "lower":
+                return np.where(x <= 0, cap, np.clip(target / x, 0.0, cap))
+            return np.clip(x / target, 0.0, cap)
+        assert isinstance(norm, BandNorm)
+        low, high = float(norm.low), float(norm.high)
+        below = np.clip((x - float(norm.worst_low)) / (low - float(norm.worst_low)), 0.0, 1.0)
+        above = np.clip((float(norm.worst_high) - x) / (float(norm.worst_high) - high), 0.0, 1.0)
+        return np.where((x >= low) & (x <= high), 1.0, np.where(x < low, below, above))
+
+
+def _percentile(x: Array, better: str, graded: Bools, cohort: Ints) -> tuple[Array, Counts]:
+    """Share of the cohort's others each value beats, ties counting half (``scorecard.percentile_share``).
+
+    Also returns the exact counts behind it (worse, tied, others), for exact recomputation.
+    """
+    size_all = len(x)
+    share = np.zeros(size_all, dtype=np.float64)
+    worse_all = np.zeros(size_all, dtype=np.int64)
+    tied_all = np.zeros(size_all, dtype=np.int64)
+    others_all = np.zeros(size_all, dtype=np.int64)
+    idx = np.flatnonzero(graded)
+    if len(idx):
+        counted = pl.DataFrame({"c": cohort[idx], "v": x[idx]}).select(
+            below=pl.col("v").rank("min").over("c").cast(pl.Int64) - 1,
+            equal=pl.len().over(["c", "v"]).cast(pl.Int64),
+            size=pl.len().over("c").cast(pl.Int64),
+        )
+        below = counted["below"].to_numpy()
+        tied = counted["equal"].to_numpy() - 1
+        size = counted["size"].to_numpy()
+        worse = below if better != "lower" else size - below - tied - 1
+        with np.errstate(all="ignore"):
+            share[idx] = np.where(size - 1 <= 0, 1.0, (worse + 0.5 * tied) / (size - 1))
+        worse_all[idx], tied_all[idx], others_all[idx] = worse, tied, size - 1
+    return share, (worse_all, tied_all, others_all)
