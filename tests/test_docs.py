@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import io
-import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,39 +44,179 @@ def test_python_blocks_run(page: Path, index: int, code: str, monkeypatch: pytes
     exec(compile(code, f"{page}#{index}", "exec"), {"__name__": "__docs__"})
 
 
-def commands() -> list[tuple[Path, str]]:
-    """Every ``tierpay`` command in the docs' bash blocks, with continuation lines joined."""
-    found = []
-    for page in PAGES:
-        for block in blocks(page, "bash"):
-            for line in block.replace("\\\n", " ").splitlines():
-                if line.strip().startswith("tierpay "):
-                    found.append((page, line.strip()))
+# The docs' terminal sessions are run and their outputs compared.
+#
+# Convention: a ```console block is a terminal session. A line starting with "$ " is a command
+# (a line ending in "\\" continues on the next); the lines after it, up to the next command,
+# are what it prints: standard output and standard error together, as a terminal shows them,
+# compared exactly but for trailing spaces. A line "..." stands for any number of lines the
+# page leaves out; nothing under a command means it prints nothing. A command must exit 0, or
+# 1 when its output lists rejected records. Each page's sessions run in order in one fresh
+# folder holding copies of the shipped rulesets/, examples/ and schema/, so a file one command
+# writes (--state-out) is there for the next; a ``tierpay`` command anywhere else in a page's
+# code blocks fails the test. Commands the test cannot run are allowed by this list only:
+NOT_RUN = ("python3 -m venv ", ". .venv/bin/activate", "pip install ", "mkdocs serve", "pytest")
+SHIPPED = ("rulesets", "examples", "schema")
+SKIPPED = "..."
+
+
+def sessions(page: Path) -> list[tuple[str, list[str]]]:
+    """The commands of ``page``'s console blocks, each with the output lines shown under it."""
+    found: list[tuple[str, list[str]]] = []
+    for block in blocks(page, "console"):
+        lines = iter(block.splitlines())
+        for line in lines:
+            if line.startswith("$ "):
+                command = line[2:]
+                while command.endswith("\\"):
+                    command = command[:-1] + next(lines).strip()
+                found.append((command.strip(), []))
+            elif found:
+                found[-1][1].append(line)
+            else:
+                raise AssertionError(f"{page}: a console block starts with output, not a '$ ' command: {line!r}")
     return found
 
 
-@pytest.mark.parametrize(("page", "command"), commands(), ids=[c for _, c in commands()])
-def test_cli_commands_run(page: Path, command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every ``tierpay`` command shown in the docs runs (with its inputs present) without error."""
-    for name in ("rulesets", "examples", "schema"):
-        os.symlink(ROOT / name, tmp_path / name)
-    if "outbound-levels.yaml" in command:
-        (tmp_path / "rulesets").unlink()
-        (tmp_path / "rulesets").mkdir()
-        (tmp_path / "rulesets" / "outbound-levels.yaml").write_text(assembled_ruleset(), encoding="utf-8")
-    if "big.csv" in command:
-        (tmp_path / "big.csv").write_bytes((ROOT / "examples" / "data" / "agents-2026h1.csv").read_bytes())
-    if "december-state.json" in command:
-        state = tierpay.evaluate(tierpay.load_ruleset(ROOT / "rulesets" / "callcenter-stars.yaml"), []).state
-        (tmp_path / "december-state.json").write_text(state.to_json(), encoding="utf-8")
+def shown_matches(shown: list[str], printed: list[str]) -> bool:
+    """Whether ``printed`` is ``shown`` with each "..." line standing for any run of lines."""
+    parts: list[list[str]] = [[]]
+    for line in shown:
+        if line == SKIPPED:
+            parts.append([])
+        else:
+            parts[-1].append(line)
+    if len(parts) == 1:
+        return shown == printed
+    head, *middle, tail = parts
+    if printed[: len(head)] != head or printed[len(printed) - len(tail) :] != tail:
+        return False
+    position, stop = len(head), len(printed) - len(tail)
+    if stop < position:
+        return False
+    for part in middle:
+        while position + len(part) <= stop and printed[position : position + len(part)] != part:
+            position += 1
+        if position + len(part) > stop:
+            return False
+        position += len(part)
+    return True
+
+
+def prepare(page: Path, folder: Path) -> None:
+    """Copy the shipped files into ``folder``, plus the files a page asks its reader to make."""
+    for name in SHIPPED:
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if page.name == "write-a-ruleset.md":  # the guide's YAML blocks, saved as the file it validates
+        (folder / "rulesets" / "outbound-levels.yaml").write_text(assembled_ruleset(), encoding="utf-8")
+    if page.name == "large-inputs.md":  # the reader's own big file: here the six-month sample
+        shutil.copy(ROOT / "examples" / "data" / "agents-2026h1.csv", folder / "big.csv")
+
+
+SESSION_PAGES = [page for page in PAGES if sessions(page)]
+
+
+@pytest.mark.parametrize("page", SESSION_PAGES, ids=[str(p.relative_to(ROOT)) for p in SESSION_PAGES])
+def test_console_sessions_print_what_the_docs_show(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``$ tierpay`` command of a page runs, exits 0 (or 1 for rejected records) and prints what is shown."""
+    prepare(page, tmp_path)
     monkeypatch.chdir(tmp_path)
-    code = main(shlex.split(command)[1:], stdout=io.StringIO(), stderr=io.StringIO())
-    assert code in (0, 1), f"{page}: {command} exited {code}"
+    failures = []
+    for command, shown in sessions(page):
+        steps = [step.strip() for step in command.split("&&")]
+        if all(step.startswith(NOT_RUN) for step in steps):
+            continue
+        argv = shlex.split(command)
+        if argv[0] != "tierpay" or "&&" in argv:
+            failures.append(
+                f"$ {command}\nthe test cannot run this: make it a tierpay command alone, or add it to NOT_RUN"
+            )
+            continue
+        terminal = io.StringIO()
+        code = main(argv[1:], stdout=terminal, stderr=terminal)
+        printed = [line.rstrip() for line in terminal.getvalue().splitlines()]
+        expected = [line.rstrip() for line in shown]
+        while expected and expected[-1] == "":
+            expected.pop()
+        rejected = any(line.startswith("rejected: ") for line in printed)
+        if code not in ((0, 1) if rejected else (0,)):
+            failures.append(f"$ {command}\nexited {code}:\n" + "\n".join(printed))
+        elif not shown_matches(expected, printed):
+            diff = difflib.unified_diff(expected, printed, "shown in the docs", "printed", lineterm="")
+            failures.append(f"$ {command}\n" + "\n".join(diff))
+    assert not failures, f"{page.relative_to(ROOT)}:\n\n" + "\n\n".join(failures)
+
+
+def test_tierpay_commands_are_only_in_console_blocks() -> None:
+    """A ``tierpay`` command in a bash (or other) block would escape the session test above."""
+    for page in PAGES:
+        for language in ("bash", "sh", "shell", "text"):
+            for block in blocks(page, language):
+                for line in block.splitlines():
+                    words = line.strip().removeprefix("$ ").split("&&")
+                    runnable = [
+                        w.strip()
+                        for w in words
+                        if re.match(
+                            r"tierpay (validate|evaluate|review|statement|explain|test|diff|schema)\b", w.strip()
+                        )
+                    ]
+                    assert not runnable, (
+                        f"{page.relative_to(ROOT)}: {runnable[0]!r} is in a {language} block: put it in a console block"
+                    )
 
 
 def assembled_ruleset() -> str:
     """The YAML blocks of the write-a-ruleset guide, put together."""
     return "\n".join(blocks(DOCS / "how-to" / "write-a-ruleset.md", "yaml"))
+
+
+def test_shown_output_may_leave_out_lines_only_where_it_says_so() -> None:
+    """A "..." line stands for any run of lines (none included); every other line must match."""
+    printed = ["head", "a", "b", "c", "tail"]
+    assert shown_matches(printed, printed)
+    assert shown_matches(["head", "...", "tail"], printed)
+    assert shown_matches(["head", "...", "b", "...", "tail"], printed)
+    assert shown_matches(["...", "c", "tail"], printed)
+    assert shown_matches(["head", "a", "b", "c", "...", "tail"], printed)
+    assert not shown_matches(["head", "a", "tail"], printed)
+    assert not shown_matches(["head", "...", "b", "a", "...", "tail"], printed)
+    assert not shown_matches(["head", "a", "...", "a", "b", "c", "tail"], printed)
+    assert not shown_matches([], printed)
+
+
+def shown_after(page: Path, words: str) -> list[str]:
+    """The lines of the one text block of ``page`` that contains ``words``."""
+    [block] = [block for block in blocks(page, "text") if words in block]
+    return block.splitlines()
+
+
+def test_failing_case_output_in_the_docs_is_what_tierpay_test_prints(tmp_path: Path) -> None:
+    """The failing case shown in the how-to and the CLI reference is the shipped ruleset with one total wrong."""
+    text = (ROOT / "rulesets" / "callcenter-stars.yaml").read_text(encoding="utf-8")
+    wrong = text.replace("{agent_id: D1, total: 4600.00,", "{agent_id: D1, total: 4700.00,")
+    assert wrong != text
+    shutil.copytree(ROOT / "rulesets", tmp_path / "rulesets")  # with the minimum-wage table it reads
+    (tmp_path / "rulesets" / "callcenter-stars.yaml").write_text(wrong, encoding="utf-8")
+    terminal = io.StringIO()
+    assert main(["test", str(tmp_path / "rulesets" / "callcenter-stars.yaml")], terminal, terminal) == 1
+    printed = terminal.getvalue().splitlines()
+    for page in (DOCS / "how-to" / "test-a-ruleset.md", DOCS / "reference" / "cli.md"):
+        assert shown_matches(shown_after(page, "FAIL  "), printed), page.name
+
+
+def test_typo_output_in_the_guide_is_what_validate_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guide's error example is what validating its own ruleset with the typo it names prints."""
+    text = assembled_ruleset()
+    typo = text.replace('entry: "qa_score >= 85', 'entry: "qa_scor >= 85')
+    assert typo != text
+    (tmp_path / "rulesets").mkdir()
+    (tmp_path / "rulesets" / "outbound-levels.yaml").write_text(typo, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    terminal = io.StringIO()
+    assert main(["validate", "rulesets/outbound-levels.yaml"], terminal, terminal) == 3
+    page = DOCS / "how-to" / "write-a-ruleset.md"
+    assert shown_after(page, "qa_scor") == terminal.getvalue().splitlines()
 
 
 def test_write_a_ruleset_guide_builds_a_valid_ruleset() -> None:

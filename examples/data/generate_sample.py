@@ -193,10 +193,13 @@ def write(path: Path, rows: list[dict[str, object]]) -> None:
 
 
 def main() -> None:
-    """Write the one-month and six-month sample files."""
+    """Write the January, February and six-month sample files."""
     rows, bad_rows = build()
     january = [r for r in rows if r["period"] == "2026-01"]
     write(HERE / "agents-2026-01.csv", january + bad_rows)
+    # February as HR would send it the month after: no starting levels (they come from the
+    # state carried out of January) and no bad rows. The tutorial chains it with --state-in.
+    write(HERE / "agents-2026-02.csv", [r for r in rows if r["period"] == "2026-02"])
     write(HERE / "agents-2026h1.csv", rows + bad_rows)
 
 
