@@ -29,6 +29,7 @@ from tierpay.results import Decision, Gap, Outcome, ReviewResult, RulesetStamp, 
 from tierpay.review import ReviewInput, review_period
 from tierpay.scorecard import cohort_label, compute_scores
 from tierpay.state import AgentState, State
+from tierpay.tables import is_table, parse_table
 from tierpay.versions import RulesetVersions
 
 
@@ -215,6 +216,8 @@ def _as_batch(
 ) -> RecordBatch:
     if isinstance(records, RecordBatch):
         return records
+    if is_table(records):
+        return RecordBatch(*parse_table(ruleset, records))
     items = list(records)
     checked = [r for r in items if isinstance(r, AgentPeriod)]
     raw = [r for r in items if not isinstance(r, AgentPeriod)]

@@ -20,6 +20,7 @@ from tierpay.engine import RecordBatch
 from tierpay.errors import RecordsError, StateError
 from tierpay.records import SHAPE_KEY, RawRow, parse_records_for
 from tierpay.state import State
+from tierpay.tables import Table, is_table, parse_table
 from tierpay.textfile import NotUtf8, decode_utf8
 from tierpay.versions import RulesetVersions
 
@@ -92,10 +93,19 @@ def json_rows(text: str, source: str) -> list[RawRow]:
     return rows
 
 
-def read_records(ruleset: CompiledRuleset | RulesetVersions, path: str | Path) -> RecordBatch:
-    """Read a CSV or JSON records file (chosen by its extension) into checked records."""
+def read_records(
+    ruleset: CompiledRuleset | RulesetVersions, path: str | Path | Table, source: str | None = None
+) -> RecordBatch:
+    """Read a CSV or JSON records file (chosen by its extension) into checked records.
+
+    ``path`` may also be a pandas or polars DataFrame or a pyarrow Table, checked as a CSV of the
+    same data (:mod:`tierpay.tables`). ``source`` names the input in rejections and warnings
+    (default: the path, or ``<DataFrame>`` or ``<Table>``).
+    """
+    if is_table(path):
+        return RecordBatch(*parse_table(ruleset, path, source))
     file = Path(path)
-    source = str(path)
+    source = source or str(path)
     try:
         raw = file.read_bytes()
     except OSError as error:
