@@ -7,9 +7,11 @@ same checks, rejections and reasons. So:
 - **Missing cells** are ``None``, NaN (a float, numpy or ``Decimal`` NaN), ``pd.NA``, ``NaT``
   and empty or blank strings, as an empty CSV cell is. A row with every cell missing is
   skipped, as a CSV line of empty cells is.
-- **Numbers** are written as their shortest decimal text: a float ``0.1`` is ``"0.1"`` (a
-  float32 ``0.1`` too, at its own precision), and a whole float drops its ``.0``, so the
-  ``85.0`` pandas makes of ``85`` in an integer column with blanks is ``"85"`` again.
+- **Numbers** are written as their shortest decimal text, as ``df.to_csv()`` writes them: a
+  float ``0.1`` is ``"0.1"`` (a float32 ``0.1`` too, at its own precision) and ``455.0`` is
+  ``"455.0"``. In a column that is not a ``number`` metric a whole float drops its ``.0``: the
+  ``85.0`` pandas makes of ``85`` in an integer column with blanks is ``"85"`` again, so an
+  ``integer`` metric gets the integer 85, and an ``agent_id`` of ``1001.0`` is ``"1001"``.
   Integers are their digits; ``Decimal`` values keep their digits (``1.50`` is ``"1.50"``).
 - **true/false** cells are ``"true"`` and ``"false"``: a boolean attribute accepts them, a
   metric rejects them as not a number.
@@ -29,6 +31,7 @@ through its own methods.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -88,16 +91,24 @@ def parse_table(
     if kind is None:
         raise TypeError(f"expected a pandas or polars DataFrame or a pyarrow Table, not {type(table).__name__}")
     name = source or kind
-    return parse_records_for(target, table_rows(table, name), name)
+    versions = target.versions if isinstance(target, RulesetVersions) else (target,)
+    decimal = {n for v in versions for n, m in v.model.metrics.items() if m.type == "number"}
+    return parse_records_for(target, table_rows(table, name, decimal), name)
 
 
-def table_rows(table: Table, source: str) -> list[RawRow]:
-    """A frame's rows as (row number, column -> cell text) pairs, as :func:`tierpay.sources.csv_rows` gives."""
+def table_rows(table: Table, source: str, decimal: Collection[str] = ()) -> list[RawRow]:
+    """A frame's rows as (row number, column -> cell text) pairs, as :func:`tierpay.sources.csv_rows` gives.
+
+    Whole floats keep their ``.0`` in the ``decimal`` columns (the ``number`` metrics) only.
+    """
     from tierpay.sources import header_names  # not at the top: sources imports the engine, which imports this
 
     names, columns = _columns(table)
     names = header_names(names, source)
-    cells = [[_cell(value, narrow) for value in values] for values, narrow in columns]
+    cells = [
+        [cell_text(value, narrow, whole=name not in decimal) for value in values]
+        for name, (values, narrow) in zip(names, columns, strict=True)
+    ]
     rows: list[RawRow] = []
     for index, row in enumerate(zip(*cells, strict=True)):
         if all(c is None or not c.strip() for c in row):
@@ -128,8 +139,12 @@ def _column(values: list[Any], dtype: object) -> Column:
     return values, _NARROW.get(str(dtype))
 
 
-def _cell(value: object, narrow: type[np.floating[Any]] | None = None) -> str | None:
-    """The text a CSV cell would hold for ``value``, or ``None`` when it is missing."""
+def cell_text(value: object, narrow: type[np.floating[Any]] | None = None, whole: bool = True) -> str | None:
+    """The text a CSV cell would hold for ``value``, or ``None`` when it is missing.
+
+    ``narrow`` is the float type of the column (``np.float32`` when the library widened its
+    values to Python floats); ``whole`` writes a whole float as an integer, without ``.0``.
+    """
     if value is None or type(value).__name__ in _MISSING_TYPES:
         return None
     if isinstance(value, str):
@@ -139,7 +154,7 @@ def _cell(value: object, narrow: type[np.floating[Any]] | None = None) -> str | 
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):
-        return _float_text(value, narrow)
+        return _float_text(value, narrow, whole)
     if isinstance(value, Decimal):
         return None if value.is_nan() else format(value, "f")
     if isinstance(value, np.datetime64 | np.timedelta64) and np.isnat(value):
@@ -149,8 +164,8 @@ def _cell(value: object, narrow: type[np.floating[Any]] | None = None) -> str | 
     return str(value)
 
 
-def _float_text(value: float | np.floating[Any], narrow: type[np.floating[Any]] | None) -> str | None:
-    """The shortest text that reads back as ``value`` at its precision; a whole number drops its ``.0``."""
+def _float_text(value: float | np.floating[Any], narrow: type[np.floating[Any]] | None, whole: bool) -> str | None:
+    """The shortest text that reads back as ``value`` at its precision, without ``.0`` if ``whole``."""
     number = float(value)
     if math.isnan(number):
         return None
@@ -162,4 +177,4 @@ def _float_text(value: float | np.floating[Any], narrow: type[np.floating[Any]] 
         text = str(narrow(number))
     else:
         text = repr(number)
-    return text.removesuffix(".0")
+    return text.removesuffix(".0") if whole else text
