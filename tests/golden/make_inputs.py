@@ -35,7 +35,8 @@ INPUTS = ROOT / "tests" / "golden" / "inputs"
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import SAMPLE_H1, generate_benchmark_data  # noqa: E402
-from tierpay.state import AgentState, State  # noqa: E402
+
+from tierpay.engine.state import AgentState, State  # noqa: E402
 
 GENERATED = [(11, 3000), (2026, 2500), (7, 2000), (3, 100)]
 """(seed, rows) of the benchmark generator's files; the last, small one also gets JSON output."""

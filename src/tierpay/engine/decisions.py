@@ -36,6 +36,7 @@ def build_decision(run: PeriodRun, i: int) -> Decision:
     assert levels is not None
     assert run.decided[i]
     j = int(run.level_pos[i])
+    values = run.exact_row(i)
     level, moved_to = int(run.prior.level[i]), int(levels.state.level[j])
     reason = REASONS[int(levels.reason[j])]
     facts = Facts(
@@ -51,8 +52,9 @@ def build_decision(run: PeriodRun, i: int) -> Decision:
     )
     review = _review(run, i)
     streak_level = int(levels.state.streak_level[j])
-    state = AgentState(
-        agent_id=str(run.rows["agent_id"][i]),
+    state = trusted(
+        AgentState,
+        agent_id=run.column("agent_id")[i],
         level=ids[moved_to],
         last_period=run.period,
         periods_in_level=int(levels.state.periods_in_level[j]),
@@ -64,17 +66,17 @@ def build_decision(run: PeriodRun, i: int) -> Decision:
         review_streak=review.streak if review is not None else int(run.review_streak[i]),
         review_stage=review.stage if review is not None else run.review_stage[i],
     )
-    values = run.exact_row(i)
     score = run.score_of(i)
     grade = int(run.grade_index[i])
     statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
     checks = {path: bool(answers[i]) for path, answers in run.checked.items() if answers[i] >= 0}
+    run.cache.pop(i, None)  # a decision is built once: keep no row behind
     return trusted(
         Decision,
         agent_id=state.agent_id,
         period=run.period,
-        source=str(run.rows[SOURCE][i]) if SOURCE in run.rows.columns else run.source,
-        row=int(run.rows[ROW][i]),
+        source=run.column(SOURCE)[i] if SOURCE in run.rows.columns else run.source,
+        row=run.column(ROW)[i],
         level_before=ids[level],
         level=ids[moved_to],
         qualified_level=ids[int(levels.qualified[j])],
@@ -90,7 +92,7 @@ def build_decision(run: PeriodRun, i: int) -> Decision:
         checks=checks,
         notes=[*_record_notes(run, i), *(score.notes if score is not None else [])],
         state=state,
-        ruleset=stamp(run.ruleset),
+        ruleset=run.stamp,
         values=values,
     )
 
@@ -113,14 +115,14 @@ def _review(run: PeriodRun, i: int) -> ReviewResult | None:
     prior_streak = int(run.prior_review_streak[i])
     value: Decimal = run.exact_row(i)[rule.rank_by]
     return review_result(
-        rule, arrays, j, str(run.review_labels[i]), value, bool(run.review_floor[i]), exempt, prior_streak
+        rule, arrays, j, run.review_label_list[i], value, bool(run.review_floor[i]), exempt, prior_streak
     )
 
 
 def _record_notes(run: PeriodRun, i: int) -> list[str]:
     """What a person should know about the record and the carried state it met."""
     model, ids = run.model, run.ruleset.level_ids
-    stated = run.rows["level"][i]
+    stated = run.column("level")[i]
     level = ids[int(run.prior.level[i])]
     probation = model.probation
     notes: list[str] = []
@@ -145,7 +147,7 @@ def _record_notes(run: PeriodRun, i: int) -> list[str]:
     if probation is not None:
         says = bool(run.stated_probation[i])
         if says != bool(run.prior.on_probation[i]):
-            value = run.rows[probation.attribute][i]
+            value = run.column(probation.attribute)[i]
             notes.append(
                 f"record's {probation.attribute} is {value!r}, carried state says "
                 f"{'on probation' if run.prior.on_probation[i] else 'converted'}: the carried state is used"

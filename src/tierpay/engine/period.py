@@ -35,7 +35,7 @@ from tierpay.engine.columns import ROW, SOURCE, TEXT
 from tierpay.engine.kernels import Columns, FastCheck, Kernel, Unsupported, compile_check, compile_values
 from tierpay.engine.levels import NONE, LevelArrays, Prior, decide_levels
 from tierpay.engine.records import Rejection
-from tierpay.engine.results import Pay, Score
+from tierpay.engine.results import Pay, RulesetStamp, Score
 from tierpay.engine.review import ReviewArrays, review_arrays
 from tierpay.engine.scoring import ScoreStage, score_stage
 from tierpay.errors import EvaluationError
@@ -106,8 +106,13 @@ class PeriodRun:
         self.review_exempt = np.full(self.size, -1, dtype=np.int64)
         self.review_floor = np.ones(self.size, dtype=bool)
         self.review_labels: pl.Series | None = None
+        self.review_label_list: list[str] = []
         self.pay_code = np.full(self.size, -1, dtype=np.int64)
         self.pay_statements: list[Pay | None] = []
+        self._texts: dict[str, list[Any]] | None = None
+        self._lists: dict[str, list[Any]] = {}
+        self.stamp = RulesetStamp(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256)
+        self._memo: dict[tuple[Any, ...], Any] = {}
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -299,6 +304,7 @@ class PeriodRun:
         self.review_exempt = exempt
         self.review_floor = floor
         self.review_labels = labels
+        self.review_label_list = labels.to_list()
         self.review_out = result
 
     def rejections(self) -> list[Rejection]:
@@ -431,9 +437,9 @@ class PeriodRun:
         if cached is not None:
             return cached
         model = self.model
-        record = self.rows.row(i, named=True)
-        values: dict[str, Any] = {name: Decimal(record[name + TEXT]) for name in model.metrics}
-        values.update((name, record[name]) for name in model.attributes)
+        texts = self._record_columns()
+        values: dict[str, Any] = {name: _decimal(texts[name][i]) for name in model.metrics}
+        values.update((name, texts[name][i]) for name in model.attributes)
         level = int(self.prior.level[i])
         values.update(
             level=self.ruleset.level_ids[level],
@@ -446,7 +452,7 @@ class PeriodRun:
             if name not in self.columns:
                 break  # not derived yet
             try:
-                values[name] = self.ruleset.need(f"derived.{name}.expr").evaluate(values)
+                values[name] = self._derived(name, values)
             except EvaluationError:
                 break  # the row fails at this derived value; nothing later reads it
         if self.score is not None:
@@ -459,9 +465,45 @@ class PeriodRun:
         self.cache[i] = values
         return values
 
+    def _record_columns(self) -> dict[str, list[Any]]:
+        """The record's metric texts and attribute values as lists, made once per period."""
+        if self._texts is None:
+            model = self.model
+            self._texts = {name: self.rows[name + TEXT].cast(pl.String).to_list() for name in model.metrics}
+            self._texts.update((name, self.rows[name].to_list()) for name in model.attributes)
+        return self._texts
+
+    def column(self, name: str) -> list[Any]:
+        """A column of the period's rows as a list (made once), for reading row by row."""
+        found = self._lists.get(name)
+        if found is None:
+            found = self._lists[name] = self.rows[name].to_list() if name in self.rows.columns else []
+        return found
+
+    def _derived(self, name: str, values: dict[str, Any]) -> Any:
+        """A derived value by rule-engine, evaluated once per distinct combination of what it reads."""
+        expr = self.ruleset.need(f"derived.{name}.expr")
+        key = (name, *(_key(values[s]) for s in sorted(expr.symbols)))
+        found = self._memo.get(key, _UNSET)
+        if found is _UNSET:
+            found = self._memo[key] = expr.evaluate(values)
+        return found
+
     def score_of(self, i: int) -> Score | None:
         """Row ``i``'s score with its parts (built on demand)."""
         return self.score.of(self, i) if self.score is not None else None
+
+
+_UNSET = object()
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _key(value: Any) -> Any:
+    """A memo key that tells ``2`` from ``2.0`` (equal decimals, but they print differently)."""
+    return (value.as_tuple(), 0) if isinstance(value, Decimal) else (value, 1)
 
 
 class _LazyRows:

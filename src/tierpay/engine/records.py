@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierpay.errors import RecordsError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -333,3 +334,14 @@ def records_from_dicts(
                 flat.update(inner)
         numbered.append((i, flat))
     return parse_records_for(ruleset, numbered, source)
+
+
+def header_names(header: list[str], source: str) -> list[str]:
+    """The column names of a header row; no agent_id column, or a name used twice, is an error."""
+    names = [h.strip().lstrip("\ufeff") for h in header]
+    if "agent_id" not in names:
+        raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
+    dupes = sorted({n for n in names if names.count(n) > 1 and n})
+    if dupes:
+        raise RecordsError(f"{source}:1: columns named twice: {', '.join(dupes)}")
+    return names

@@ -24,13 +24,14 @@ from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
 from tierpay.engine.results import Gap, RulesetStamp
 from tierpay.engine.state import State
+from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
 Target = CompiledRuleset | RulesetVersions
 
 
-Records = RecordFrame | RecordBatch | Iterable[AgentPeriod | Mapping[str, Any]]
+Records = RecordFrame | RecordBatch | Table | Iterable[AgentPeriod | Mapping[str, Any]]
 
 
 def evaluate(ruleset: Target, records: Records, state: State | None = None) -> Outcome:
@@ -172,7 +173,12 @@ def as_frame(target: Target, records: Records) -> RecordFrame:
     """Any of the record inputs ``evaluate`` takes, as checked columns."""
     if isinstance(records, RecordFrame):
         return records
-    batch = records if isinstance(records, RecordBatch) else _as_batch(target, records)
+    if is_table(records):
+        batch = RecordBatch(*parse_table(target, records))
+    elif isinstance(records, RecordBatch):
+        batch = records
+    else:
+        batch = _as_batch(target, records)
     sources = {r.source for r in batch.records}
     source = sources.pop() if len(sources) == 1 else "<records>"
     frame = records_frame(target, batch.records, source)

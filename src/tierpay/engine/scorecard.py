@@ -176,11 +176,14 @@ def row_score(
     cohort: str,
     relative: Relative,
     parts: bool = True,
+    memo: dict[Any, tuple[ScorePart, Decimal]] | None = None,
 ) -> Score:
     """One row's score: each part normalised by its method, weighted, summed, then the veto.
 
     This is the definition of a score; the engine's float columns are held to it. With
-    ``parts=False`` only the value is computed (the parts list is left empty).
+    ``parts=False`` only the value is computed (the parts list is left empty). ``memo`` keeps
+    each distinct part (a part is a function of its value, normalised value and volume rule),
+    for a caller that builds many rows' scores.
     """
     with localcontext(CONTEXT):
         found: list[ScorePart] = []
@@ -214,24 +217,29 @@ def row_score(
                         )
                     )
                 continue
-            weight = part.weight / full_weight if low_volume else part.weight
             n = absolute(part.normalise, value, better)
             if n is None:
                 n = relative(k, value, better)
-            points = n * weight * card.scale
-            total += points
-            if parts:
-                found.append(
-                    trusted(
-                        ScorePart,
-                        metric=part.metric,
-                        value=value,
-                        normalised=n.quantize(POINTS_PLACES),
-                        weight=part.weight,
-                        effective_weight=weight.quantize(POINTS_PLACES),
-                        points=points.quantize(POINTS_PLACES),
-                    )
+            key = (k, value.as_tuple(), low_volume, n.as_tuple())
+            done = memo.get(key) if memo is not None else None
+            if done is None:
+                weight = part.weight / full_weight if low_volume else part.weight
+                points = n * weight * card.scale
+                scored = trusted(
+                    ScorePart,
+                    metric=part.metric,
+                    value=value,
+                    normalised=n.quantize(POINTS_PLACES),
+                    weight=part.weight,
+                    effective_weight=weight.quantize(POINTS_PLACES),
+                    points=points.quantize(POINTS_PLACES),
                 )
+                done = (scored, points)
+                if memo is not None:
+                    memo[key] = done
+            total += done[1]
+            if parts:
+                found.append(done[0])
         if veto is not None:
             notes.append(f"veto {veto.code}: the score is set to {_show(veto.score)}")
             total = veto.score

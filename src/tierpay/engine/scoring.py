@@ -49,6 +49,8 @@ class ScoreStage:
         self.counts: dict[int, Counts] = {}  # percentile part -> exact counts per row
         self.populations: dict[tuple[int, str], Population] = {}  # (part, cohort) -> values, when exact
         self.labels = pl.Series("cohort", [], dtype=pl.String)
+        self.label_list: list[str] = []
+        self.memo: dict[Any, Any] = {}  # distinct score parts, for building many rows' scores
 
     def value(self, i: int) -> Decimal:
         """Row ``i``'s score as the exact decimal it was decided as."""
@@ -56,12 +58,18 @@ class ScoreStage:
 
     def of(self, run: PeriodRun, i: int) -> Score:
         """Row ``i``'s ``Score`` with every part, by the scorecard's definition."""
-        card, label = self.card, str(self.labels[i])
+        card, label = self.card, self.label_list[i]
         veto = card.vetoes[int(self.veto[i])] if self.veto[i] >= 0 else None
-        score = row_score(
-            card, run.model.metrics, run.exact_row(i), bool(self.low[i]), veto, label, self.relative(i, label)
+        return row_score(
+            card,
+            run.model.metrics,
+            run.exact_row(i),
+            bool(self.low[i]),
+            veto,
+            label,
+            self.relative(i, label),
+            memo=self.memo,
         )
-        return score.model_copy(update={"value": self.value(i)})
 
     def relative(self, i: int, label: str) -> Any:
         """The normalisation of row ``i``'s cohort-relative parts: percentile from counts, or the population."""
@@ -99,6 +107,7 @@ def score_stage(run: PeriodRun) -> ScoreStage | None:
         low[live] = stage.low
         stage.low = low
     stage.labels, cohort = run.cohorts(card.cohort_by)
+    stage.label_list = stage.labels.to_list()
     if exact(card, run.model.metrics):
         _exact_scores(run, stage, live)
     else:
@@ -118,13 +127,13 @@ def _exact_scores(run: PeriodRun, stage: ScoreStage, live: Bools) -> None:
     values = {i: run.exact_row(i) for i in rows}
     members: dict[tuple[int, str], list[Decimal]] = {}
     for i in rows:
-        label = str(stage.labels[i])
+        label = stage.label_list[i]
         for k, part in enumerate(card.parts):
             if isinstance(part.normalise, (PercentileNorm, ZScoreNorm)) and not (part.rate and stage.low[i]):
                 members.setdefault((k, label), []).append(values[i][part.metric])
     stage.populations = {key: Population(found) for key, found in members.items()}
     for i in rows:
-        label = str(stage.labels[i])
+        label = stage.label_list[i]
         score = row_score(card, run.model.metrics, values[i], bool(stage.low[i]), None, label, stage.relative(i, label))
         stage.scaled[i] = int(score.value.scaleb(card.decimals))
         run.checks.exact_rows += 1
@@ -149,7 +158,7 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
     stage.scaled = np.floor(scaled + 0.5).astype(np.int64)
     unsure = live & (np.abs(scaled - np.floor(scaled) - 0.5) < ROUNDING_MARGIN) & (stage.veto < 0)
     for i in np.flatnonzero(unsure).tolist():
-        label = str(stage.labels[i])
+        label = stage.label_list[i]
         score = row_score(
             card, metrics, run.exact_row(i), bool(low[i]), None, label, stage.relative(i, label), parts=False
         )

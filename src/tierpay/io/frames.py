@@ -30,10 +30,11 @@ from tierpay.engine.records import (
     Rejection,
     check_rows,
     column_warnings,
+    header_names,
     level_lookup,
 )
 from tierpay.errors import RecordsError
-from tierpay.io.sources import csv_rows, decode_text, header_names
+from tierpay.io.sources import csv_rows, decode_text
 from tierpay.ruleset.compiler import CompiledRuleset
 
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tierpay.engine.columns import RecordFrame
-from tierpay.engine.records import SHAPE_KEY, RawRow, RecordBatch, parse_records_for
+from tierpay.engine.records import SHAPE_KEY, RawRow, RecordBatch, header_names, parse_records_for
 from tierpay.engine.state import State
+from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.errors import RecordsError, StateError
 from tierpay.io.textfile import NotUtf8, decode_utf8
 from tierpay.ruleset.compiler import CompiledRuleset
@@ -51,17 +52,6 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
     return rows
 
 
-def header_names(header: list[str], source: str) -> list[str]:
-    """The column names of a header row; no agent_id column, or a name used twice, is an error."""
-    names = [h.strip().lstrip("\ufeff") for h in header]
-    if "agent_id" not in names:
-        raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
-    dupes = sorted({n for n in names if names.count(n) > 1 and n})
-    if dupes:
-        raise RecordsError(f"{source}:1: columns named twice: {', '.join(dupes)}")
-    return names
-
-
 def _row(names: list[str], cells: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = dict(zip(names, cells, strict=False))
     if len(cells) != len(names):
@@ -92,10 +82,19 @@ def json_rows(text: str, source: str) -> list[RawRow]:
     return rows
 
 
-def read_records(ruleset: CompiledRuleset | RulesetVersions, path: str | Path) -> RecordBatch:
-    """Read a CSV or JSON records file (chosen by its extension) into checked records."""
+def read_records(
+    ruleset: CompiledRuleset | RulesetVersions, path: str | Path | Table, source: str | None = None
+) -> RecordBatch:
+    """Read a CSV or JSON records file (chosen by its extension) into checked records.
+
+    ``path`` may also be a pandas or polars DataFrame or a pyarrow Table, checked as a CSV of the
+    same data (:mod:`tierpay.engine.tables`). ``source`` names the input in rejections and warnings
+    (default: the path, or ``<DataFrame>`` or ``<Table>``).
+    """
+    if is_table(path):
+        return RecordBatch(*parse_table(ruleset, path, source))
     file = Path(path)
-    source = str(path)
+    source = source or str(path)
     try:
         raw = file.read_bytes()
     except OSError as error:

@@ -24,6 +24,7 @@ from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap
 from tierpay.outputs.compare import Comparison
 from tierpay.outputs.fairness import FairnessReport
+from tierpay.outputs.text_table import simple_table
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import label_text
 from tierpay.ruleset.versions import RulesetVersions, version_of
@@ -72,29 +73,31 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = 
         "review",
         f"pay ({ruleset.model.currency})",
     ]
-    rows: list[list[str]] = []
+    frames = []
     for part in outcome.parts:
         cells = part.cells
         if not cells.height:
             continue
-        ties = _ties(part)
-        text = cells.select(
-            "agent_id",
-            "period",
-            *[pl.col(a) for a in attrs],
-            pl.when(pl.col("level") == pl.col("level_before"))
-            .then(pl.col("level"))
-            .otherwise(pl.concat_str("level_before", pl.lit("→"), "level"))
-            .alias("level"),
-            "action",
-            "qualified_level",
-            pl.col("score").fill_null(""),
-            pl.col("grade").fill_null(""),
-            _review_cell(cells, ties),
-            _money(cells["pay_total"]),
+        frames.append(
+            cells.select(
+                "agent_id",
+                "period",
+                *[pl.col(a) for a in attrs],
+                pl.when(pl.col("level") == pl.col("level_before"))
+                .then(pl.col("level"))
+                .otherwise(pl.concat_str("level_before", pl.lit("→"), "level"))
+                .alias("level"),
+                "action",
+                "qualified_level",
+                "score",
+                "grade",
+                _review_cell(_ties(part)),
+                _money(cells["pay_total"]),
+            )
         )
-        rows.extend(list(r) for r in text.fill_null("").iter_rows())
-    return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=None)
+    empty = pl.DataFrame(schema=dict.fromkeys(headers, pl.String))
+    frame = pl.concat([f.rename(dict(zip(f.columns, headers, strict=True))) for f in frames]) if frames else empty
+    return simple_table(headers, frame)
 
 
 def _ties(part: PeriodPart) -> pl.Series:
@@ -106,7 +109,7 @@ def _ties(part: PeriodPart) -> pl.Series:
     return pl.Series("tie", run.review_out.at_cutoff[at])
 
 
-def _review_cell(cells: pl.DataFrame, ties: pl.Series) -> pl.Expr:
+def _review_cell(ties: pl.Series) -> pl.Expr:
     """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``..."""
     place = pl.concat_str("review_rank", pl.lit("/"), "review_cohort_size")
     flagged = pl.concat_str(pl.lit("FLAG "), pl.col("review_stage").fill_null(""), pl.lit(" "), place).str.replace(
