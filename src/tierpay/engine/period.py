@@ -113,6 +113,8 @@ class PeriodRun:
         self._lists: dict[str, list[Any]] = {}
         self.stamp = RulesetStamp(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256)
         self._memo: dict[tuple[Any, ...], Any] = {}
+        self._decimals: dict[str, Decimal] = {}  # each distinct metric text's exact value, made once
+        self._symbols: dict[str, list[str]] = {}
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -438,7 +440,12 @@ class PeriodRun:
             return cached
         model = self.model
         texts = self._record_columns()
-        values: dict[str, Any] = {name: _decimal(texts[name][i]) for name in model.metrics}
+        decimals = self._decimals
+        values: dict[str, Any] = {}
+        for name in model.metrics:
+            text = texts[name][i]
+            found = decimals.get(text)
+            values[name] = found if found is not None else decimals.setdefault(text, Decimal(text))
         values.update((name, texts[name][i]) for name in model.attributes)
         level = int(self.prior.level[i])
         values.update(
@@ -483,7 +490,10 @@ class PeriodRun:
     def _derived(self, name: str, values: dict[str, Any]) -> Any:
         """A derived value by rule-engine, evaluated once per distinct combination of what it reads."""
         expr = self.ruleset.need(f"derived.{name}.expr")
-        key = (name, *(_key(values[s]) for s in sorted(expr.symbols)))
+        names = self._symbols.get(name)
+        if names is None:
+            names = self._symbols[name] = sorted(expr.symbols)
+        key = (name, *(_key(values[s]) for s in names))
         found = self._memo.get(key, _UNSET)
         if found is _UNSET:
             found = self._memo[key] = expr.evaluate(values)
@@ -495,10 +505,6 @@ class PeriodRun:
 
 
 _UNSET = object()
-
-
-def _decimal(text: str) -> Decimal:
-    return Decimal(text)
 
 
 def _key(value: Any) -> Any:

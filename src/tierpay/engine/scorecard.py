@@ -19,6 +19,7 @@ from tierpay.ruleset.model import (
     BandNorm,
     LinearNorm,
     Metric,
+    PercentileNorm,
     RatioNorm,
     Scorecard,
     ScoreVeto,
@@ -176,7 +177,7 @@ def row_score(
     cohort: str,
     relative: Relative,
     parts: bool = True,
-    memo: dict[Any, tuple[ScorePart, Decimal]] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> Score:
     """One row's score: each part normalised by its method, weighted, summed, then the veto.
 
@@ -189,7 +190,7 @@ def row_score(
         found: list[ScorePart] = []
         notes: list[str] = []
         total = ZERO
-        full_weight = sum((p.weight for p in card.parts if not p.rate), ZERO)
+        full_weight = _full_weight(card)
         if low_volume and parts:
             mv = card.min_volume
             assert mv is not None
@@ -217,10 +218,17 @@ def row_score(
                         )
                     )
                 continue
-            n = absolute(part.normalise, value, better)
-            if n is None:
+            shape = value.as_tuple()
+            known = memo.get((k, shape)) if memo is not None else None
+            if isinstance(part.normalise, (PercentileNorm, ZScoreNorm)):
                 n = relative(k, value, better)
-            key = (k, value.as_tuple(), low_volume, n.as_tuple())
+            elif known is not None:
+                n = known[1]
+            else:
+                n = _normalised(part.normalise, value, better)
+                if memo is not None:
+                    memo[(k, shape)] = (None, n)
+            key = (k, shape, low_volume, n.as_tuple())
             done = memo.get(key) if memo is not None else None
             if done is None:
                 weight = part.weight / full_weight if low_volume else part.weight
@@ -252,6 +260,17 @@ def row_score(
             veto=veto.code if veto is not None else None,
             notes=notes,
         )
+
+
+def _normalised(norm: Any, value: Decimal, better: str) -> Decimal:
+    found = absolute(norm, value, better)
+    assert found is not None, "percentile and z-score parts are relative to the cohort"
+    return found
+
+
+def _full_weight(card: Scorecard) -> Decimal:
+    """The weight of the parts that are always graded (rate parts drop out at low volume)."""
+    return sum((p.weight for p in card.parts if not p.rate), ZERO)
 
 
 def _show(number: Decimal) -> str:
