@@ -77,3 +77,19 @@ def test_decisions_survive_a_validating_round_trip(stars) -> None:
     for d in evaluate(stars, read_records(stars, SAMPLE_H1)).decisions:
         text = d.model_dump_json()
         assert Decision.model_validate_json(text).model_dump_json() == text
+
+
+def test_garbage_collection_is_restored(stars) -> None:
+    """Evaluation pauses automatic collection and restores the host's setting, also when off."""
+    import gc
+
+    batch = read_records(stars, SAMPLE_H1)
+    assert gc.isenabled()
+    evaluate(stars, batch)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        evaluate(stars, batch)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -9,7 +9,9 @@ because both go through ``Evaluation``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,9 +116,10 @@ class Evaluation:
             self.book.rebase(version)
         book = self.book
         checks = self.checks.setdefault(version.sha256, CheckCache())
-        run = PeriodRun(version, period, book.numbered(rows), book, checks, source)
-        run.run()
-        cells = decision_cells(run)
+        with collector_paused():
+            run = PeriodRun(version, period, book.numbered(rows), book, checks, source)
+            run.run()
+            cells = decision_cells(run)
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
         return PeriodResult(period, cells, run.rejections(), gaps, run if self.keep else None)
@@ -151,6 +154,24 @@ class Evaluation:
             warnings=list(warnings),
             state=self.state,
         )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's automatic cyclic garbage collection while a period is evaluated.
+
+    A period allocates many small objects and no reference cycles, yet each automatic
+    collection rescans every live object (measured: half the evaluation time of a
+    20,000-row run). Collection resumes afterwards, also on error, and stays off if the
+    host had it off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _no_cells(target: Target) -> pl.DataFrame:
