@@ -303,3 +303,13 @@ def test_lines_always_sum_to_the_total(
     grand = sum(x.pay.total for x in outcome.decisions if x.pay)
     for key in ("level", "region"):
         assert sum(total for _, _, total in summary.rows(key)) == grand == summary.total
+
+
+def test_pay_that_reads_no_record_value() -> None:
+    """Fixed lines only (no proration, rates or floors): every agent shares one statement."""
+    data = build().model.model_dump(mode="json", exclude_none=True)
+    data["pay"] = {"lines": [{"id": "base", "label": "Base", "amount": "3000"}]}
+    records = [{"agent_id": a, "period": "2026-01", "qa": 80} for a in ("A", "B")]
+    outcome = evaluate(build(data), records)
+    assert [d.pay.total for d in outcome.decisions if d.pay] == [D("3000.00"), D("3000.00")]
+    assert outcome.to_polars()["pay_total"].to_list() == [D("3000.00"), D("3000.00")]

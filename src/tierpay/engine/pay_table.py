@@ -82,7 +82,10 @@ def pay_stage(run: PeriodRun) -> None:
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)
     read = pay_reads(run.ruleset)
     ok = live & ~run.failed
-    frame = pl.concat([_read_columns(run, read, ok), pl.DataFrame(keys)], how="horizontal").filter(pl.Series(ok))
+    frame = pl.DataFrame(keys)
+    if read:
+        frame = pl.concat([_read_columns(run, read, ok), frame], how="horizontal")
+    frame = frame.filter(pl.Series(ok))
     distinct = frame.unique(maintain_order=True)
     statements: list[Pay | None] = []
     failures: dict[int, str] = {}
@@ -132,7 +135,7 @@ def _read_columns(run: PeriodRun, read: list[str], ok: Bools) -> pl.DataFrame:
             for i in np.flatnonzero(ok).tolist():
                 cells[i] = _text(run.exact_row(i)[name])
             columns.append(pl.Series(name, cells, dtype=pl.String))
-    return pl.DataFrame(columns) if columns else pl.DataFrame()
+    return pl.DataFrame(columns)
 
 
 def _text(value: Any) -> str:
