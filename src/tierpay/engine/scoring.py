@@ -24,7 +24,7 @@ import numpy.typing as npt
 import polars as pl
 
 from tierpay.engine.results import Score
-from tierpay.engine.scorecard import Population, percentile_share, row_score
+from tierpay.engine.scorecard import Relative, compute_scores, percentile_share, row_score
 from tierpay.ruleset.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard, ZScoreNorm
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class ScoreStage:
         self.low = np.zeros(size, dtype=bool)
         self.veto = np.full(size, -1, dtype=np.int64)
         self.counts: dict[int, Counts] = {}  # percentile part -> exact counts per row
-        self.populations: dict[tuple[int, str], Population] = {}  # (part, cohort) -> values, when exact
+        self.exact: dict[int, Score] | None = None  # every row's score, when scored by the definition
         self.labels = pl.Series("cohort", [], dtype=pl.String)
         self.label_list: list[str] = []
         self.memo: dict[Any, Any] = {}  # distinct score parts, for building many rows' scores
@@ -58,6 +58,8 @@ class ScoreStage:
 
     def of(self, run: PeriodRun, i: int) -> Score:
         """Row ``i``'s ``Score`` with every part, by the scorecard's definition."""
+        if self.exact is not None:
+            return self.exact[i]
         card, label = self.card, self.label_list[i]
         veto = card.vetoes[int(self.veto[i])] if self.veto[i] >= 0 else None
         return row_score(
@@ -67,21 +69,15 @@ class ScoreStage:
             bool(self.low[i]),
             veto,
             label,
-            self.relative(i, label),
+            self.relative(i),
             memo=self.memo,
         )
 
-    def relative(self, i: int, label: str) -> Any:
-        """The normalisation of row ``i``'s cohort-relative parts: percentile from counts, or the population."""
+    def relative(self, i: int) -> Relative:
+        """Row ``i``'s percentile parts, from the exact counts kept for them."""
 
         def relative(k: int, value: Decimal, better: str) -> Decimal:
-            if k in self.counts:
-                return percentile_share(*(int(c[i]) for c in self.counts[k]))
-            population = self.populations[(k, label)]
-            norm = self.card.parts[k].normalise
-            if isinstance(norm, ZScoreNorm):
-                return population.zscore(value, better, norm.clip)
-            return population.percentile(value, better)
+            return percentile_share(*(int(c[i]) for c in self.counts[k]))
 
         return relative
 
@@ -121,22 +117,15 @@ def score_stage(run: PeriodRun) -> ScoreStage | None:
 
 
 def _exact_scores(run: PeriodRun, stage: ScoreStage, live: Bools) -> None:
-    """Every live row scored by the definition, cohort populations built from exact values."""
+    """Every live row scored by the definition (``compute_scores``); the scores are kept whole."""
     card = stage.card
     rows = np.flatnonzero(live).tolist()
-    values = {i: run.exact_row(i) for i in rows}
-    members: dict[tuple[int, str], list[Decimal]] = {}
-    for i in rows:
-        label = stage.label_list[i]
-        for k, part in enumerate(card.parts):
-            if isinstance(part.normalise, (PercentileNorm, ZScoreNorm)) and not (part.rate and stage.low[i]):
-                members.setdefault((k, label), []).append(values[i][part.metric])
-    stage.populations = {key: Population(found) for key, found in members.items()}
-    for i in rows:
-        label = stage.label_list[i]
-        score = row_score(card, run.model.metrics, values[i], bool(stage.low[i]), None, label, stage.relative(i, label))
+    vetoes = [card.vetoes[int(stage.veto[i])] if stage.veto[i] >= 0 else None for i in rows]
+    scores = compute_scores(card, run.model.metrics, [run.exact_row(i) for i in rows], vetoes)
+    stage.exact = dict(zip(rows, scores, strict=True))
+    for i, score in stage.exact.items():
         stage.scaled[i] = int(score.value.scaleb(card.decimals))
-        run.checks.exact_rows += 1
+    run.checks.exact_rows += len(rows)
 
 
 def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) -> None:
@@ -159,9 +148,7 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
     unsure = live & (np.abs(scaled - np.floor(scaled) - 0.5) < ROUNDING_MARGIN) & (stage.veto < 0)
     for i in np.flatnonzero(unsure).tolist():
         label = stage.label_list[i]
-        score = row_score(
-            card, metrics, run.exact_row(i), bool(low[i]), None, label, stage.relative(i, label), parts=False
-        )
+        score = row_score(card, metrics, run.exact_row(i), bool(low[i]), None, label, stage.relative(i), parts=False)
         stage.scaled[i] = int(score.value.scaleb(card.decimals))
         run.checks.exact_rows += 1
 
