@@ -159,29 +159,19 @@ def review_result(
     """Entry ``j`` of a period's review as a ``ReviewResult``, with its reason in a sentence."""
     size = int(arrays.cohort_size[j])
     streak, stage = int(arrays.streak[j]), arrays.stage[j]
-    if exempt is not None:
-        code, reason = exempt
+    if exempt is not None or not arrays.ranked[j]:  # not ranked: the carried streak stands
         return trusted(
             ReviewResult,
             cohort=cohort,
             cohort_size=size,
             ranked=False,
             value=value,
-            exempt=code,
+            exempt=exempt[0] if exempt is not None else None,
             streak=prior_streak,
             stage=stage_for(rule, prior_streak),
-            reason=f"exempt ({code}): {reason}",
-        )
-    if not arrays.ranked[j]:
-        return trusted(
-            ReviewResult,
-            cohort=cohort,
-            cohort_size=size,
-            ranked=False,
-            value=value,
-            streak=prior_streak,
-            stage=stage_for(rule, prior_streak),
-            reason=f"cohort {cohort} has {size} agents, below the minimum of {rule.min_cohort_size}: not ranked",
+            reason=f"exempt ({exempt[0]}): {exempt[1]}"
+            if exempt is not None
+            else f"cohort {cohort} has {size} agents, below the minimum of {rule.min_cohort_size}: not ranked",
         )
     rank, k, flagged = int(arrays.rank[j]), int(arrays.bottom[j]), bool(arrays.flagged[j])
     if arrays.at_cutoff[j]:
