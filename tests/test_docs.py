@@ -283,6 +283,20 @@ def test_cli_reference_lists_every_command_and_option() -> None:
                     assert f"`{option}" in page, f"{name} {option}"
 
 
+def test_cli_reference_lists_no_option_the_parser_lacks() -> None:
+    """Every long option in the CLI reference's tables exists, so a removed one (``--fast``) leaves the page too."""
+    page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    known = {o for a in parser._actions for o in a.option_strings}
+    for command in sub.choices.values():  # type: ignore[attr-defined]
+        known.update(o for a in command._actions for o in a.option_strings)
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    documented = {option for row in rows for option in re.findall(r"`(--[a-z-]+)", row)}
+    assert documented, "no option rows found in the CLI reference"
+    assert documented <= known, sorted(documented - known)
+
+
 def test_shipped_rulesets_validate_against_the_json_schema() -> None:
     """Every shipped ruleset (and every test case) is valid against the committed JSON Schema."""
     import datetime as dt

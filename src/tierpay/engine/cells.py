@@ -2,7 +2,7 @@
 
 Each column is gathered from a small table of texts by code (levels, actions, grades, pay
 statements), so a million rows cost a handful of array operations, and every cell is the
-text the decisions CSV holds (an empty cell is null). :class:`tierpay.engine.results.Outcome`
+text the decisions CSV holds (an empty cell is null). :class:`tierpay.engine.outcome.Outcome`
 types the columns for ``to_polars()`` and friends.
 """
 

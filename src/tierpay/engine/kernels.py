@@ -1,16 +1,18 @@
-"""The fast path: criteria compiled once into numpy operations over whole columns.
+"""Kernels: criteria and derived values compiled once into numpy operations over whole columns.
 
 A compiled expression's syntax tree (plain data, from ``CompiledExpression.tree``) becomes a
-function over columns of a period's records. Numbers are float64 there, which is not how the
-reference path counts (exact decimals), so every numeric comparison whose two sides are
-closer than a relative 1e-9, and every row where arithmetic left the finite numbers, is
-marked *uncertain* and re-evaluated exactly by the reference evaluator. The answer is
-therefore always the reference answer; the floats only decide the clear-cut rows, which are
-nearly all of them. Expressions the compiler does not handle fall back to the reference
-path for every row, visibly (``FastCheck.fallback`` says why).
+function over columns of a period's records. Numbers are float64 there, which is not how a
+ruleset counts (exact decimals, as rule-engine evaluates them), so every numeric comparison
+whose two sides are closer than a relative 1e-9, and every row where arithmetic left the
+finite numbers, is marked *uncertain* and re-evaluated exactly by rule-engine. The answer is
+therefore always the exact answer; the floats only decide the clear-cut rows, which are
+nearly all of them. Expressions the compiler does not handle are evaluated by rule-engine
+for every row, visibly (``FastCheck.fallback`` says why).
 
-Only true/false criteria take this path; numbers that become values (derived values, pay
-formulas, money) stay exact on the reference path.
+True/false criteria (``compile_check``) and derived values (``compile_values``) take this
+path. A derived value's floats only serve later comparisons, which treat them as inexact;
+wherever a value must be exact (pay formulas, money, a score part, a review key), it is
+evaluated by rule-engine from the exact record values.
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ def _truncating_divide(left: Array, right: Array) -> Array:
     return np.trunc(np.true_divide(left, right))
 
 
-# ``//`` and ``%`` follow Decimal, as the reference path does: they truncate toward zero
+# ``//`` and ``%`` follow Decimal, as rule-engine does: they truncate toward zero
 # (-7 // 2 == -3 and -7 % 2 == -1), unlike numpy's floor_divide and mod.
 _ARITH: dict[str, Callable[[Array, Array], Array]] = {
     "+": np.add,
@@ -255,7 +257,7 @@ def _arithmetic(op: str, left_node: Node, right_node: Node) -> Kernel:
 
 @dataclass
 class FastCheck:
-    """A criterion compiled for columns, or the reason it stays on the reference path."""
+    """A criterion compiled for columns, or the reason it is evaluated by rule-engine row by row."""
 
     expression: CompiledExpression
     kernel: Kernel | None = None
@@ -281,7 +283,7 @@ class FastCheck:
 
 
 def compile_check(expression: CompiledExpression) -> FastCheck:
-    """Compile a true/false criterion for columns; unsupported ones keep the reference path."""
+    """Compile a true/false criterion for columns; unsupported ones are evaluated by rule-engine."""
     if expression.result_type != "boolean":
         return FastCheck(expression, fallback="not a true/false criterion")
     try:
@@ -294,8 +296,8 @@ def compile_check(expression: CompiledExpression) -> FastCheck:
 def compile_values(expression: CompiledExpression) -> Kernel | None:
     """A kernel giving ``expression``'s values (float64 for numbers) and uncertain rows, or None.
 
-    The columnar pipeline uses it for derived values; rows it marks uncertain, and every value
-    that must be exact, are evaluated by the reference evaluator.
+    The engine uses it for derived values; rows it marks uncertain, and every value that
+    must be exact, are evaluated by rule-engine.
     """
     try:
         return _compile(expression.tree())[1]

@@ -39,13 +39,15 @@ Records = RecordFrame | RecordBatch | Table | Iterable[AgentPeriod | Mapping[str
 def evaluate(ruleset: Target, records: Records, state: State | None = None) -> Outcome:
     """Evaluate every period in ``records`` in order, carrying ``state`` from one to the next.
 
-    ``records`` is what a reader gives (``read_records``), a pandas or polars DataFrame or a
-    pyarrow Table (checked as a CSV of the same data), or ``AgentPeriod`` values, or plain
-    dicts (checked here). With ``RulesetVersions`` each period is evaluated under the
-    version in force on its first day; records of a period no version covers are rejected.
-    Returns the decisions, the rejections, the gaps and the state after the last period.
-    Evaluating several periods at once gives exactly what chaining single-period calls
-    through the returned state gives.
+    ``records`` is what a reader gives (``read_records``, or ``read_frame``'s checked
+    columns), ``AgentPeriod`` values, plain dicts (checked here), or a pandas or polars
+    DataFrame or a pyarrow Table (checked as a CSV of the same data would be, rejections
+    naming ``<DataFrame>`` or ``<Table>``). With ``RulesetVersions`` each period is
+    evaluated under the version in force on its first day; records of a period no version
+    covers are rejected. Returns the decisions (as columns, each ``Decision`` built on
+    demand), the rejections, the gaps and the state after the last period. Evaluating
+    several periods at once gives exactly what chaining single-period calls through the
+    returned state gives.
     """
     frame = as_frame(ruleset, records)
     run = Evaluation(ruleset, state, keep=True)

@@ -1,7 +1,7 @@
 """Data frames as records: a pandas or polars DataFrame, or a pyarrow Table, read like a CSV file.
 
 A frame is checked exactly as a CSV holding the same data would be: each cell becomes the text
-the CSV would hold, and the rows go through :func:`tierpay.records.parse_records_for` with the
+the CSV would hold, and the rows go through :func:`tierpay.engine.records.parse_records_for` with the
 same checks, rejections and reasons. So:
 
 - **Missing cells** are ``None``, NaN (a float, numpy or ``Decimal`` NaN), ``pd.NA``, ``NaT``
