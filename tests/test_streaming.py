@@ -68,7 +68,7 @@ def test_streaming_needs_csv_output() -> None:
     err = io.StringIO()
     assert main(["evaluate", str(STARS), str(SAMPLE_H1), "--stream"], stdout=io.StringIO(), stderr=err) == 2
     assert (
-        err.getvalue() == "error: reading one period at a time (--stream, or a file over 64 MiB) needs --format csv\n"
+        err.getvalue() == "error: reading one period at a time (--stream, or a file over 256 MiB) needs --format csv\n"
     )
 
 

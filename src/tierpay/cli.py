@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--stream",
         action="store_true",
-        help="read the records one period at a time, in bounded memory (automatic for files over 64 MiB; "
+        help="read the records one period at a time, in bounded memory (automatic for files over 256 MiB; "
         "the file must be grouped by period; CSV output)",
     )
 
@@ -286,6 +286,8 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = Path(args.records)
     if args.stream or (path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= STREAM_BYTES):
         return _evaluate_streaming(args, out, err)
+    if args.format == "csv":
+        return _evaluate_columns(args, out, err)
     ruleset, outcome = _run(args, args.output, args.state_out, args.payroll)
     with open_output(args.output, out, args.force) as sink:
         assert sink is not None
@@ -300,10 +302,42 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
+def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``evaluate --format csv``: the whole file in columns, each period written as soon as it is decided.
+
+    No decision is kept once written, so memory holds the input columns and one period's run.
+    """
+    target = load_target(args.ruleset)
+    _refuse_existing(args.force, args.output, args.state_out, args.payroll)
+    run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
+    records = read_input(target, args.records)
+    summary = report.Summary()
+    with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
+        assert sink is not None
+        sink.write(",".join(decision_columns(target)) + "\n")
+        if payroll is not None:
+            payroll.write(report.payroll_rows([], target))
+        for result in run.feed(records):
+            sink.write(result.cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
+            if payroll is not None:
+                payroll.write(report.payroll_rows([result.cells], target, header=False))
+            summary.add(result.cells)
+    if args.summary:  # for the person at the terminal, never into the -o file
+        out.write("\n" + summary.table())
+    if args.state_out:
+        _write_state(run.state, args.state_out, out, args.force)
+    rejections = sorted([*records.rejections, *run.rejections], key=lambda r: (r.source, r.row))
+    for warning in records.warnings:
+        err.write(f"warning: {warning}\n")
+    err.write(report.gaps_text(run.gaps))
+    err.write(report.rejections_text(rejections))
+    return EXIT_REJECTED if rejections else EXIT_OK
+
+
 def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``evaluate`` one period at a time: CSV rows are written as each period is decided."""
     if args.format != "csv":
-        err.write("error: reading one period at a time (--stream, or a file over 64 MiB) needs --format csv\n")
+        err.write("error: reading one period at a time (--stream, or a file over 256 MiB) needs --format csv\n")
         return EXIT_USAGE
     if Path(args.records).suffix.lower() == ".json":
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")

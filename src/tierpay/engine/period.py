@@ -21,6 +21,7 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -513,16 +514,23 @@ def _key(value: Any) -> Any:
 
 
 class _LazyRows:
-    """The rows a kernel's exact fallback reads: built one at a time, on demand."""
+    """The rows a kernel's exact fallback reads: built one at a time, on demand.
+
+    It holds its run weakly: a run owns its columns, which own this, and a cycle would keep
+    every period's run alive until a full garbage collection.
+    """
 
     def __init__(self, run: PeriodRun) -> None:
-        self.run = run
+        self.run = weakref.ref(run)
+        self.size = run.size
 
     def __len__(self) -> int:
-        return self.run.size
+        return self.size
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return self.run.exact_row(i)
+        run = self.run()
+        assert run is not None, "the period's run is gone"
+        return run.exact_row(i)
 
 
 def take(prior: Prior, where: Array) -> Prior:

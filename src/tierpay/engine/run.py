@@ -51,9 +51,8 @@ def evaluate(ruleset: Target, records: Records, state: State | None = None) -> O
     """
     frame = as_frame(ruleset, records)
     run = Evaluation(ruleset, state, keep=True)
-    rows = frame.frame.sort(["period", "agent_id"])
-    for (period,), group in rows.group_by("period", maintain_order=True):
-        run.period(str(period), group, frame.source)
+    for _ in run.feed(frame):
+        pass
     return run.outcome(frame.rejections, frame.warnings)
 
 
@@ -87,6 +86,12 @@ class Evaluation:
         self.results: list[PeriodResult] = []
         self.rejections: list[Rejection] = []
         self.gaps: list[Gap] = []
+
+    def feed(self, records: RecordFrame) -> Iterator[PeriodResult]:
+        """Evaluate every period of ``records`` in order, yielding each period's result as it is decided."""
+        rows = records.frame.sort(["period", "agent_id"])
+        for (period,), group in rows.group_by("period", maintain_order=True):
+            yield self.period(str(period), group, records.source)
 
     def period(self, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
         """Evaluate one period's rows (all of them: the review ranks the whole cohort)."""
