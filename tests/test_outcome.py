@@ -71,3 +71,11 @@ def test_json_holds_every_decision_as_its_own_json(stars: CompiledRuleset) -> No
     for item, decision in zip(data["decisions"], outcome.decisions, strict=True):
         assert Decision.model_validate(item).model_dump_json() == decision.model_dump_json()
     assert data["state"] == json.loads(outcome.state.to_json())
+
+
+def test_decimal_columns_have_the_rulesets_scale_whatever_the_figures(stars: CompiledRuleset) -> None:
+    """Two months under one ruleset give frames of the same types, so they concatenate."""
+    january = evaluate(stars, [r for r in read_records(stars, SAMPLE_H1).records if r.period == "2026-01"])
+    whole = sample(stars)
+    assert january.to_polars().schema == whole.to_polars().schema
+    assert whole.to_polars().schema["pay_loss"] == pl.Decimal(38, 2)

@@ -119,7 +119,7 @@ class Outcome:
             elif name in _INTEGER:
                 casts.append(column.cast(pl.Int64))
             elif name in _DECIMAL or (name.startswith(_DECIMAL_PREFIX) and name != "pay_level"):
-                places = _places(frame[name])
+                places = max(self._declared_places(name), _places(frame[name]))
                 casts.append(column.str.to_decimal(scale=places).alias(name))
         return frame.with_columns(casts) if casts else frame
 
@@ -130,6 +130,23 @@ class Outcome:
     def to_arrow(self) -> Any:
         """``to_polars()`` as a pyarrow Table (decimals as ``decimal128``); needs pyarrow."""
         return self.to_polars().to_arrow()
+
+    def _declared_places(self, name: str) -> int:
+        """The digits after the point the ruleset declares for a decimal column (money: the quantum's).
+
+        So that the column types of two runs under one ruleset match, whatever the figures.
+        """
+        versions = [self.target] if isinstance(self.target, CompiledRuleset) else self.target.versions
+        places = [0]
+        for version in versions:
+            model = version.model
+            if name == "score" and model.scorecard is not None:
+                places.append(model.scorecard.decimals)
+            elif name == "review_percentile":
+                places.append(2)
+            elif name.startswith(_DECIMAL_PREFIX) and model.pay is not None:
+                places.append(max(0, -int(model.pay.rounding.quantum.normalize().as_tuple().exponent)))
+        return max(places)
 
     @cached_property
     def _boolean_attributes(self) -> set[str]:
