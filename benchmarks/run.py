@@ -4,6 +4,7 @@ Usage:
     python benchmarks/run.py                      # sizes 10k 100k 1M, the commands at 200k
     python benchmarks/run.py --sizes 10000 100000 --commands-size 200000
     python benchmarks/run.py --quick              # 2,000 rows, no zen-engine: the CI smoke run
+    python benchmarks/run.py --sizes --results /tmp/commands.json   # only the commands at 200k
 
 Three measurements, each run in its own subprocess so that its wall time and peak memory are
 its own:
@@ -271,6 +272,8 @@ def run_child(argv: list[str], stdout: Path, stderr: Path, timeout: float, cwd: 
         "peak_mib": round(max_rss_mib(usage.ru_maxrss), 1),
         "exit_code": child.returncode,
     }
+    if hasattr(os, "getloadavg"):  # above the machine's CPU count, other work shared it
+        result["load_1min_after"] = round(os.getloadavg()[0], 2)
     if killed.is_set():
         result["error"] = f"killed after the {timeout:.0f} s time limit"
     elif child.returncode != 0:
@@ -286,7 +289,10 @@ def measure_decision(path_name: str, data: Path, timeout: float) -> dict[str, An
         run = run_child([sys.executable, __file__, "--decide", path_name, str(data)], out, err, timeout)
         if "error" in run:
             return {"error": run["error"]}
-        return dict(json.loads(out.read_text(encoding="utf-8")))
+        figures = dict(json.loads(out.read_text(encoding="utf-8")))
+        if "load_1min_after" in run:
+            figures["load_1min_after"] = run["load_1min_after"]
+        return figures
 
 
 def measure_command(args: list[str], workdir: Path, output: str | None, timeout: float) -> dict[str, Any]:
@@ -326,6 +332,8 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
+    if hasattr(os, "getloadavg"):  # other work on the machine slows every figure down
+        info["load_average_at_start"] = [round(load, 2) for load in os.getloadavg()]
     with_memory = Path("/proc/meminfo")
     if with_memory.exists():
         total_kib = int(with_memory.read_text().split("\n", 1)[0].split()[1])
@@ -370,7 +378,9 @@ def run_decision(size: int, data: Path, no_zen: str | None, timeout: float) -> d
 def main(argv: list[str] | None = None) -> int:
     """Generate data, run every measurement, print and save the tables; 1 if anything failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", help="agent-periods for decision and full (10k 100k 1M)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", help="agent-periods for decision and full (10k 100k 1M; none: skip them)"
+    )
     parser.add_argument("--commands-size", type=int, help="agent-periods for the commands (200000; 0: skip)")
     parser.add_argument("--quick", action="store_true", help="2,000 rows everywhere, no zen-engine, no results file")
     parser.add_argument("--no-zen", action="store_true", help="leave zen-engine out even when it is installed")
@@ -383,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.decide:
         print(json.dumps(decide_once(args.decide[0], Path(args.decide[1]))))
         return 0
-    sizes = args.sizes or ([2_000] if args.quick else [10_000, 100_000, 1_000_000])
+    sizes = args.sizes if args.sizes is not None else ([2_000] if args.quick else [10_000, 100_000, 1_000_000])
     commands_size = args.commands_size if args.commands_size is not None else (2_000 if args.quick else 200_000)
     results_path = args.results or (None if args.quick else RESULTS)
     no_zen = (
