@@ -95,7 +95,7 @@ def decide_levels(
     convert_met: Bools,
     month: int,
 ) -> LevelArrays:
-    """``levels.decide`` for every row of a period at once."""
+    """Every row's level action, reason and new state for one period, the first question that holds deciding."""
     promo, demo = ruleset.promotion, ruleset.demotion
     top = len(ruleset.levels) - 1
     cur = prior.level

@@ -79,7 +79,7 @@ def review_arrays(
     below_floor: Bools,
     prior_streak: Ints,
 ) -> ReviewArrays:
-    """``review.review_period`` for a period at once.
+    """Rank every cohort of one period and decide each agent's flag, streak and stage, all at once.
 
     ``cohort`` holds cohort numbers, ``value`` the ranked values (exact: integers or
     decimals that float64 holds exactly), ``agent_order`` each row's position in agent-id order.
