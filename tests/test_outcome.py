@@ -79,3 +79,21 @@ def test_decimal_columns_have_the_rulesets_scale_whatever_the_figures(stars: Com
     whole = sample(stars)
     assert january.to_polars().schema == whole.to_polars().schema
     assert whole.to_polars().schema["pay_loss"] == pl.Decimal(38, 2)
+
+
+def test_asking_for_a_missing_decision_says_why(stars: CompiledRuleset) -> None:
+    """A rejected or unknown agent raises ``NoDecision`` (a ``TierpayError`` and a ``KeyError``) naming it."""
+    import pytest
+
+    from tierpay import NoDecision, TierpayError
+
+    outcome = sample(stars)
+    with pytest.raises(NoDecision) as found:
+        outcome.decision("A901")
+    assert (
+        str(found.value) == f"no decision for agent A901: rejected ({SAMPLE_H1}:418 (A901 2026-01): qa_score: missing)"
+    )
+    assert isinstance(found.value, TierpayError)
+    assert isinstance(found.value, KeyError)
+    with pytest.raises(KeyError, match=r"no decision for agent NOPE in 2026-01$"):
+        outcome.decision("NOPE", "2026-01")

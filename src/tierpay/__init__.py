@@ -16,6 +16,7 @@ from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,
+    NoDecision,
     OutputError,
     Problem,
     RecordsError,
@@ -38,6 +39,7 @@ __all__ = [
     "Decision",
     "EvaluationError",
     "Gap",
+    "NoDecision",
     "Outcome",
     "OutputError",
     "Pay",

@@ -9,7 +9,9 @@ The tree::
     ├── StateError          a carried-state file is unreadable or does not fit the ruleset
     ├── EvaluationError     an expression failed on a record's values (for example division by
     │                       zero); the engine turns it into a rejection of that record
-    └── OutputError         an output would overwrite a file without ``--force``, or cannot be written
+    ├── OutputError         an output would overwrite a file without ``--force``, or cannot be written
+    └── NoDecision          ``Outcome.decision()`` was asked for an agent-period it has no
+                            decision for (also a ``KeyError``)
 
 A bad *record* is never an exception: it becomes a ``Rejection`` in the outcome.
 """
@@ -81,3 +83,10 @@ class EvaluationError(TierpayError):
 
 class OutputError(TierpayError):
     """An output file would be overwritten without ``--force``, or could not be written."""
+
+
+class NoDecision(TierpayError, KeyError):
+    """An outcome has no decision for the agent (and period) asked for: rejected, or not in the records."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "no decision"

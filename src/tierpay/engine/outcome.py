@@ -26,6 +26,7 @@ from tierpay.engine.period import PeriodRun
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap, RulesetStamp
 from tierpay.engine.state import State
+from tierpay.errors import NoDecision
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -177,7 +178,9 @@ class Outcome:
         """The decision for ``agent_id`` (in ``period``, or the latest one)."""
         found = self.select(agent_id, period)
         if not found:
-            raise KeyError(f"no decision for agent {agent_id}" + (f" in {period}" if period else ""))
+            rejected = [r for r in self.rejections if r.agent_id == agent_id and period in (None, r.period)]
+            why = f": rejected ({rejected[-1]})" if rejected else ""
+            raise NoDecision(f"no decision for agent {agent_id}" + (f" in {period}" if period else "") + why)
         return found[-1]
 
     def only(self, period: str) -> Outcome:
