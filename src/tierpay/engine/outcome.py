@@ -21,7 +21,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from tierpay.engine.cells import decision_columns
-from tierpay.engine.decisions import build_decision
+from tierpay.engine.decision_json import DecisionJson
+from tierpay.engine.decisions import build_decision, decision_fields
 from tierpay.engine.period import PeriodRun
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap, RulesetStamp
@@ -187,11 +188,14 @@ class Outcome:
         before, after = head.split('  "decisions": [],\n', 1)
         sink.write(before)
         first = True
-        for decision in self.decisions:
-            sink.write('  "decisions": [\n' if first else ",\n")
-            text = decision.model_dump_json(indent=2)
-            sink.write("    " + text.replace("\n", "\n    "))
-            first = False
+        for part in self.parts:
+            if part.run is None or not part.rows:
+                continue
+            writer = DecisionJson()  # one per period: it keeps that period's repeated pieces
+            for i in part.rows:
+                sink.write('  "decisions": [\n    ' if first else ",\n    ")
+                sink.write(writer.text(decision_fields(part.run, i)))
+                first = False
         sink.write('  "decisions": [],\n' if first else "\n  ],\n")
         sink.write(after)
 
