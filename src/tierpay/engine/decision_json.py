@@ -71,11 +71,11 @@ class DecisionJson:
             f'{_FIELD}"grade": {_null(fields["grade"], s)},',
             f'{_FIELD}"coefficient": {_null(fields["coefficient"], d)},',
             f'{_FIELD}"score": {self._score(score) if score is not None else "null"},',
-            f'{_FIELD}"review": {self._model(fields["review"], _FIELD, keep=False)},',
+            f'{_FIELD}"review": {self._flat(fields["review"])},',
             f'{_FIELD}"pay": {self._model(fields["pay"], _FIELD)},',
             f'{_FIELD}"checks": {self._checks_text(fields["checks"])},',
             f'{_FIELD}"notes": {self._strings_text(fields["notes"], _FIELD)},',
-            f'{_FIELD}"state": {self._model(fields["state"], _FIELD, keep=False)},',
+            f'{_FIELD}"state": {self._flat(fields["state"])},',
             f'{_FIELD}"ruleset": {self._model(fields["ruleset"], _FIELD)},',
             f'{_FIELD}"values": {self._values_text(fields["values"])}',
             " " * DEPTH + "}",
@@ -90,18 +90,40 @@ class DecisionJson:
             found = self._strings[text] = to_json(text).decode()
         return found
 
-    def _model(self, model: BaseModel | None, indent: str, keep: bool = True) -> str:
-        """A nested model's JSON at ``indent``; kept by identity when ``keep`` (shared objects)."""
+    def _model(self, model: BaseModel | None, indent: str) -> str:
+        """A shared model's JSON at ``indent``, by pydantic, kept by the object's identity."""
         if model is None:
             return "null"
-        if keep:
-            found = self._models.get(id(model))
-            if found is not None and found[0] is model:
-                return found[1]
+        found = self._models.get(id(model))
+        if found is not None and found[0] is model:
+            return found[1]
         text = model.model_dump_json(indent=2).replace("\n", "\n" + indent)
-        if keep:
-            self._models[id(model)] = (model, text)
+        self._models[id(model)] = (model, text)
         return text
+
+    def _flat(self, model: BaseModel | None) -> str:
+        """A decision field's model whose fields are all strings, numbers, flags or None.
+
+        Made for each row (a review result, a carried state), so written field by field as
+        pydantic writes them: in declaration order (the order of ``__dict__``), decimals as
+        their exact strings.
+        """
+        if model is None:
+            return "null"
+        lines = [f"{_INNER}{self._key(name)}{self._scalar(value)}" for name, value in model.__dict__.items()]
+        return "{\n" + ",\n".join(lines) + f"\n{_FIELD}}}"
+
+    def _scalar(self, value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return self._string(value)
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is int or kind is Decimal:
+            return f'"{value}"' if kind is Decimal else str(value)
+        if value is None:
+            return "null"
+        return to_json(value).decode()
 
     def _score(self, score: Score) -> str:
         s = self._string

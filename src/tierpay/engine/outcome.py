@@ -10,6 +10,7 @@ objects.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -187,6 +188,18 @@ class Outcome:
         ).model_dump_json(indent=2)
         before, after = head.split('  "decisions": [],\n', 1)
         sink.write(before)
+        collecting = gc.isenabled()
+        gc.disable()  # rows make no cycles; scanning the kept pieces again and again cost a tenth
+        try:
+            first = self._write_decisions(sink)
+        finally:
+            if collecting:
+                gc.enable()
+        sink.write('  "decisions": [],\n' if first else "\n  ],\n")
+        sink.write(after)
+
+    def _write_decisions(self, sink: TextIO) -> bool:
+        """Every decision's JSON, comma-separated; True when there were none."""
         first = True
         for part in self.parts:
             if part.run is None or not part.rows:
@@ -196,8 +209,8 @@ class Outcome:
                 sink.write('  "decisions": [\n    ' if first else ",\n    ")
                 sink.write(writer.text(decision_fields(part.run, i)))
                 first = False
-        sink.write('  "decisions": [],\n' if first else "\n  ],\n")
-        sink.write(after)
+            part.run.release()  # hold one period's row lists and memos at a time, not all of them
+        return first
 
     def to_json(self) -> str:
         """The whole outcome as JSON text, decimals as exact strings."""

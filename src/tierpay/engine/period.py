@@ -472,6 +472,15 @@ class PeriodRun:
         self.cache[i] = values
         return values
 
+    def release(self) -> None:
+        """Forget what reading rows one by one kept (row lists, exact rows, memos); made again on demand."""
+        self._texts = None
+        self._lists.clear()
+        self._memo.clear()
+        self.cache.clear()
+        if self.score is not None:
+            self.score.memo.clear()
+
     def _record_columns(self) -> dict[str, list[Any]]:
         """The record's metric texts and attribute values as lists, made once per period."""
         if self._texts is None:
@@ -509,7 +518,7 @@ _UNSET = object()
 
 def _key(value: Any) -> Any:
     """A memo key that tells ``2`` from ``2.0`` (equal decimals, but they print differently)."""
-    return (value.as_tuple(), 0) if isinstance(value, Decimal) else (value, 1)
+    return (str(value), 0) if isinstance(value, Decimal) else (value, 1)
 
 
 class _LazyRows:
