@@ -40,8 +40,9 @@ class DecisionJson:
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}
         self._models: dict[int, tuple[BaseModel, str]] = {}  # id -> (the model, kept alive; its text)
-        self._values: dict[tuple[str, type, Any], str] = {}
-        self._checks: dict[tuple[str, bool], str] = {}
+        self._values: dict[tuple[Any, ...], str] = {}
+        self._checks: dict[int, tuple[dict[str, bool], str]] = {}  # id -> (the dict, kept alive; its text)
+        self._parts: dict[tuple[int, ...], str] = {}  # the parts' ids (each kept alive in _models) -> text
         self._keys: dict[str, str] = {}
 
     def release(self) -> None:
@@ -50,6 +51,7 @@ class DecisionJson:
         self._models.clear()
         self._values.clear()
         self._checks.clear()
+        self._parts.clear()
 
     def text(self, fields: dict[str, Any]) -> str:
         """The JSON of the decision with ``fields`` (``decision_fields``), indented to ``DEPTH``."""
@@ -127,11 +129,11 @@ class DecisionJson:
 
     def _score(self, score: Score) -> str:
         s = self._string
-        if score.parts:
-            parts = ",\n".join(_PART + self._model(p, _PART) for p in score.parts)
-            parts_text = f"[\n{parts}\n{_INNER}]"
-        else:
-            parts_text = "[]"
+        key = tuple(map(id, score.parts))
+        parts_text = self._parts.get(key)
+        if parts_text is None:
+            parts = ",\n".join(_PART + self._model(p, _PART) for p in score.parts)  # keeps each part alive
+            parts_text = self._parts[key] = f"[\n{parts}\n{_INNER}]" if score.parts else "[]"
         return "\n".join(
             [
                 "{",
@@ -152,16 +154,17 @@ class DecisionJson:
         return "[\n" + ",\n".join(inner + self._string(t) for t in items) + f"\n{indent}]"
 
     def _checks_text(self, checks: dict[str, bool]) -> str:
+        """The criteria answers; rows with the same answers share one dict (``checks_of``), kept by identity."""
+        found = self._checks.get(id(checks))
+        if found is not None and found[0] is checks:
+            return found[1]
         if not checks:
-            return "{}"
-        kept = self._checks
-        lines = []
-        for path, held in checks.items():
-            found = kept.get((path, held))
-            if found is None:
-                found = kept[(path, held)] = f"{_INNER}{self._key(path)}{_bool(held)}"
-            lines.append(found)
-        return "{\n" + ",\n".join(lines) + f"\n{_FIELD}}}"
+            text = "{}"
+        else:
+            lines = [f"{_INNER}{self._key(path)}{_bool(held)}" for path, held in checks.items()]
+            text = "{\n" + ",\n".join(lines) + f"\n{_FIELD}}}"
+        self._checks[id(checks)] = (checks, text)
+        return text
 
     def _values_text(self, values: dict[str, Any]) -> str:
         if not values:
@@ -169,8 +172,7 @@ class DecisionJson:
         kept = self._values
         lines = []
         for name, value in values.items():
-            kind = type(value)
-            key = (name, kind, str(value) if kind is Decimal else value)
+            key = (name, 0, str(value)) if type(value) is Decimal else (name, value)  # 2 and 2.0 print apart
             found = kept.get(key)
             if found is None:
                 found = kept[key] = f"{_INNER}{self._key(name)}{to_json(value).decode()}"

@@ -31,7 +31,8 @@ def stamp(ruleset: CompiledRuleset) -> RulesetStamp:
 
 def build_decision(run: PeriodRun, i: int) -> Decision:
     """The decision of decided row ``i`` of ``run``."""
-    return trusted(Decision, **decision_fields(run, i))
+    fields = decision_fields(run, i)
+    return trusted(Decision, **{**fields, "checks": dict(fields["checks"])})
 
 
 def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
     score = run.score_of(i)
     grade = int(run.grade_index[i])
     statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
-    checks = {path: bool(answers[i]) for path, answers in run.checked.items() if answers[i] >= 0}
+    checks = run.checks_of(i)  # shared by the rows with the same answers: build_decision copies it
     run.cache.pop(i, None)  # a decision is built once: keep no row behind
     sources = run.column(SOURCE)
     return {
