@@ -33,8 +33,8 @@ _PART = " " * (DEPTH + 6)  # a score part's opening brace
 class DecisionJson:
     """Writes decisions as JSON text, keeping the text of every piece that repeats.
 
-    Keep one per period (``release`` between periods): the pieces kept are that period's
-    pay statements, score parts and values.
+    Make one per period and drop it after: the pieces it keeps are that period's pay
+    statements, score parts, check answers and values.
     """
 
     def __init__(self) -> None:
@@ -44,14 +44,6 @@ class DecisionJson:
         self._checks: dict[int, tuple[dict[str, bool], str]] = {}  # id -> (the dict, kept alive; its text)
         self._parts: dict[tuple[int, ...], str] = {}  # the parts' ids (each kept alive in _models) -> text
         self._keys: dict[str, str] = {}
-
-    def release(self) -> None:
-        """Forget every kept piece (call between periods, so a run holds one period's pieces)."""
-        self._strings.clear()
-        self._models.clear()
-        self._values.clear()
-        self._checks.clear()
-        self._parts.clear()
 
     def text(self, fields: dict[str, Any]) -> str:
         """The JSON of the decision with ``fields`` (``decision_fields``), indented to ``DEPTH``."""
