@@ -9,7 +9,7 @@ so that ``explain`` can show each clause for the one agent asked about.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tierpay.engine.calendar import months_between, period_name
 from tierpay.engine.columns import ROW, SOURCE
@@ -31,6 +31,16 @@ def stamp(ruleset: CompiledRuleset) -> RulesetStamp:
 
 def build_decision(run: PeriodRun, i: int) -> Decision:
     """The decision of decided row ``i`` of ``run``."""
+    fields = decision_fields(run, i)
+    return trusted(Decision, **{**fields, "checks": dict(fields["checks"])})
+
+
+def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
+    """The fields of the ``Decision`` of decided row ``i`` of ``run``, in declaration order.
+
+    The one definition of what a decision holds: ``build_decision`` makes the pydantic object
+    of it, :mod:`tierpay.engine.decision_json` writes its JSON text without one.
+    """
     model, ids = run.model, run.ruleset.level_ids
     levels = run.levels_out
     assert levels is not None
@@ -69,32 +79,32 @@ def build_decision(run: PeriodRun, i: int) -> Decision:
     score = run.score_of(i)
     grade = int(run.grade_index[i])
     statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
-    checks = {path: bool(answers[i]) for path, answers in run.checked.items() if answers[i] >= 0}
+    checks = run.checks_of(i)  # shared by the rows with the same answers: build_decision copies it
     run.cache.pop(i, None)  # a decision is built once: keep no row behind
-    return trusted(
-        Decision,
-        agent_id=state.agent_id,
-        period=run.period,
-        source=run.column(SOURCE)[i] if SOURCE in run.rows.columns else run.source,
-        row=run.column(ROW)[i],
-        level_before=ids[level],
-        level=ids[moved_to],
-        qualified_level=ids[int(levels.qualified[j])],
-        action=ACTIONS[int(levels.action[j])],
-        reason=reason,
-        why=why(model, facts),
-        on_probation=state.on_probation,
-        grade=model.grades[grade].grade if grade >= 0 else None,
-        coefficient=values.get("coefficient"),
-        score=score,
-        review=review,
-        pay=statement,
-        checks=checks,
-        notes=[*_record_notes(run, i), *(score.notes if score is not None else [])],
-        state=state,
-        ruleset=run.stamp,
-        values=values,
-    )
+    sources = run.column(SOURCE)
+    return {
+        "agent_id": state.agent_id,
+        "period": run.period,
+        "source": sources[i] if sources else run.source,
+        "row": run.column(ROW)[i],
+        "level_before": ids[level],
+        "level": ids[moved_to],
+        "qualified_level": ids[int(levels.qualified[j])],
+        "action": ACTIONS[int(levels.action[j])],
+        "reason": reason,
+        "why": why(model, facts),
+        "on_probation": state.on_probation,
+        "grade": model.grades[grade].grade if grade >= 0 else None,
+        "coefficient": values.get("coefficient"),
+        "score": score,
+        "review": review,
+        "pay": statement,
+        "checks": checks,
+        "notes": [*_record_notes(run, i), *(score.notes if score is not None else [])],
+        "state": state,
+        "ruleset": run.stamp,
+        "values": values,
+    }
 
 
 def _held(run: PeriodRun, i: int, prefix: str, codes: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ objects.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from tierpay.engine.cells import decision_columns
-from tierpay.engine.decisions import build_decision
+from tierpay.engine.decision_json import DecisionJson
+from tierpay.engine.decisions import build_decision, decision_fields
 from tierpay.engine.period import PeriodRun
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap, RulesetStamp
@@ -206,14 +208,29 @@ class Outcome:
         ).model_dump_json(indent=2)
         before, after = head.split('  "decisions": [],\n', 1)
         sink.write(before)
-        first = True
-        for decision in self.decisions:
-            sink.write('  "decisions": [\n' if first else ",\n")
-            text = decision.model_dump_json(indent=2)
-            sink.write("    " + text.replace("\n", "\n    "))
-            first = False
+        collecting = gc.isenabled()
+        gc.disable()  # rows make no cycles; scanning the kept pieces again and again cost a tenth
+        try:
+            first = self._write_decisions(sink)
+        finally:
+            if collecting:
+                gc.enable()
         sink.write('  "decisions": [],\n' if first else "\n  ],\n")
         sink.write(after)
+
+    def _write_decisions(self, sink: TextIO) -> bool:
+        """Every decision's JSON, comma-separated; True when there were none."""
+        first = True
+        for part in self.parts:
+            if part.run is None or not part.rows:
+                continue
+            writer = DecisionJson()  # one per period: it keeps that period's repeated pieces
+            for i in part.rows:
+                sink.write('  "decisions": [\n    ' if first else ",\n    ")
+                sink.write(writer.text(decision_fields(part.run, i)))
+                first = False
+            part.run.release()  # hold one period's row lists and memos at a time, not all of them
+        return first
 
     def to_json(self) -> str:
         """The whole outcome as JSON text, decimals as exact strings."""

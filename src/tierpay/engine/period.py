@@ -116,6 +116,8 @@ class PeriodRun:
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._decimals: dict[str, Decimal] = {}  # each distinct metric text's exact value, made once
         self._symbols: dict[str, list[str]] = {}
+        self._answers: npt.NDArray[np.int8] | None = None  # row -> every criterion's answer, for checks_of
+        self._check_sets: dict[bytes, dict[str, bool]] = {}
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -393,6 +395,19 @@ class PeriodRun:
             return None
         return bool(answers[i])
 
+    def checks_of(self, i: int) -> dict[str, bool]:
+        """Each criterion asked of row ``i`` and whether it held (one shared dict per distinct set of answers)."""
+        if self._answers is None:
+            columns = list(self.checked.values())
+            self._answers = np.stack(columns, axis=1) if columns else np.zeros((self.size, 0), dtype=np.int8)
+        key = self._answers[i].tobytes()
+        found = self._check_sets.get(key)
+        if found is None:
+            found = self._check_sets[key] = {
+                path: bool(answers[i]) for path, answers in self.checked.items() if answers[i] != NOT_ASKED
+            }
+        return found
+
     def cohorts(self, keys: Sequence[str]) -> tuple[pl.Series, Ints]:
         """Each row's cohort name (``team=A, site=SH``; ``all`` for none) and a number for it."""
         if not keys:
@@ -473,6 +488,17 @@ class PeriodRun:
         self.cache[i] = values
         return values
 
+    def release(self) -> None:
+        """Forget what reading rows one by one kept (row lists, exact rows, memos); made again on demand."""
+        self._texts = None
+        self._lists.clear()
+        self._memo.clear()
+        self.cache.clear()
+        self._answers = None
+        self._check_sets.clear()
+        if self.score is not None:
+            self.score.memo.clear()
+
     def _record_columns(self) -> dict[str, list[Any]]:
         """The record's metric texts and attribute values as lists, made once per period."""
         if self._texts is None:
@@ -510,7 +536,7 @@ _UNSET = object()
 
 def _key(value: Any) -> Any:
     """A memo key that tells ``2`` from ``2.0`` (equal decimals, but they print differently)."""
-    return (value.as_tuple(), 0) if isinstance(value, Decimal) else (value, 1)
+    return (str(value), 0) if isinstance(value, Decimal) else (value, 1)
 
 
 class _LazyRows:
