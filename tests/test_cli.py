@@ -220,3 +220,22 @@ def test_payroll_export_reconciles_with_the_summary(tmp_path: Path) -> None:
     assert totals == [["total", str(len(rows) - 1), f"{total:,.2f}"]] * 3  # by level, team and region
     assert header[:3] == ["agent_id", "period", "team"]
     assert code == 1
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """``tierpay evaluate ... | head``: the closed pipe ends the run quietly, with exit code 5."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, SAMPLE_H1, STARS
+
+    command = [sys.executable, "-m", "tierpay", "evaluate", str(STARS), str(SAMPLE_H1), "--format", "json"]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.readline() == b"{\n"
+        process.stdout.close()  # the reader stops, as head does
+        errors = process.stderr.read().decode()
+        code = process.wait()
+    assert "Traceback" not in errors
+    assert code == 5

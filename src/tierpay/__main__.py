@@ -1,7 +1,5 @@
 """``python -m tierpay``: the same as the ``tierpay`` command."""
 
-import sys
+from tierpay.cli import entry_point
 
-from tierpay.cli import main
-
-sys.exit(main())
+entry_point()

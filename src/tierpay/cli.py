@@ -532,6 +532,17 @@ _COMMANDS = {
 }
 
 
-def entry_point() -> None:  # pragma: no cover - exercised through the console script
-    """The console script: ``sys.exit(main())``."""
-    sys.exit(main())
+def entry_point() -> None:
+    """The console script: ``sys.exit(main())``, quiet when the reader of a pipe stops early.
+
+    ``tierpay evaluate ... | head`` closes the pipe after ten lines; that is the reader's
+    choice, not a crash: no traceback, and exit code 5 (the output could not be written).
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the flush at exit does not fail again
+        code = EXIT_OUTPUT
+    sys.exit(code)
