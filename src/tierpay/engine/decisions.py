@@ -124,9 +124,7 @@ def _review(run: PeriodRun, i: int) -> ReviewResult | None:
         exempt = (ex.code, label_text(ex.reason, "en", f"`{ex.when}` holds"))
     prior_streak = int(run.prior_review_streak[i])
     value: Decimal = run.exact_row(i)[rule.rank_by]
-    return review_result(
-        rule, arrays, j, run.review_label_list[i], value, bool(run.review_floor[i]), exempt, prior_streak
-    )
+    return review_result(rule, arrays, j, run.review_label(i), value, bool(run.review_floor[i]), exempt, prior_streak)
 
 
 def _record_notes(run: PeriodRun, i: int) -> list[str]:

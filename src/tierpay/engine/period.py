@@ -47,6 +47,7 @@ Array = npt.NDArray[Any]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 NOT_ASKED = -1  # a criterion not evaluated for a row, in ``PeriodRun.checked``
+REVIEW_COHORT = " review cohort"  # a key of ``PeriodRun._lists`` no column name can take
 
 
 class CheckCache:
@@ -107,7 +108,7 @@ class PeriodRun:
         self.review_exempt = np.full(self.size, -1, dtype=np.int64)
         self.review_floor = np.ones(self.size, dtype=bool)
         self.review_labels: pl.Series | None = None
-        self.review_label_list: list[str] = []
+        self.derived: set[str] = set()  # the derived values computed so far
         self.pay_code = np.full(self.size, -1, dtype=np.int64)
         self.pay_statements: list[Pay | None] = []
         self._texts: dict[str, list[Any]] | None = None
@@ -231,6 +232,7 @@ class PeriodRun:
             if values.dtype == object and expr.result_type == "number":
                 values = values.astype(np.float64)
             self.columns.put(name, values)
+            self.derived.add(name)
             self.cache.clear()  # exact rows built before now lack this value
 
     def grade(self) -> None:
@@ -309,7 +311,6 @@ class PeriodRun:
         self.review_exempt = exempt
         self.review_floor = floor
         self.review_labels = labels
-        self.review_label_list = labels.to_list()
         self.review_out = result
 
     def rejections(self) -> list[Rejection]:
@@ -472,7 +473,7 @@ class PeriodRun:
             probation_periods=Decimal(int(self.prior.probation_periods[i])),
         )
         for name in self.ruleset.derived_order:
-            if name not in self.columns:
+            if name not in self.derived:
                 break  # not derived yet
             try:
                 values[name] = self._derived(name, values)
@@ -488,6 +489,20 @@ class PeriodRun:
         self.cache[i] = values
         return values
 
+    def review_label(self, i: int) -> str:
+        """Row ``i``'s review cohort (the labels as a list, made once until released)."""
+        if self.review_labels is None:
+            return ""
+        found = self._lists.get(REVIEW_COHORT)
+        if found is None:
+            found = self._lists[REVIEW_COHORT] = self.review_labels.to_list()
+        return str(found[i])
+
+    def finish(self) -> None:
+        """After the stages: drop the float columns the kernels read (decisions need only the rows)."""
+        self.columns = Columns(_LazyRows(self))  # type: ignore[arg-type]
+        self.release()
+
     def release(self) -> None:
         """Forget what reading rows one by one kept (row lists, exact rows, memos); made again on demand."""
         self._texts = None
@@ -497,7 +512,7 @@ class PeriodRun:
         self._answers = None
         self._check_sets.clear()
         if self.score is not None:
-            self.score.memo.clear()
+            self.score.release()
 
     def _record_columns(self) -> dict[str, list[Any]]:
         """The record's metric texts and attribute values as lists, made once per period."""

@@ -128,6 +128,7 @@ class Evaluation:
             run = PeriodRun(version, period, book.numbered(rows), book, checks, source)
             run.run()
             cells = decision_cells(run)
+            run.finish()  # keep the answers, not the stages' working columns and row lists
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
         return PeriodResult(period, cells, run.rejections(), gaps, run if self.keep else None)

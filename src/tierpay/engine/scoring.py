@@ -49,8 +49,19 @@ class ScoreStage:
         self.counts: dict[int, Counts] = {}  # percentile part -> exact counts per row
         self.exact: dict[int, Score] | None = None  # every row's score, when scored by the definition
         self.labels = pl.Series("cohort", [], dtype=pl.String)
-        self.label_list: list[str] = []
+        self._label_list: list[str] | None = None
         self.memo: dict[Any, Any] = {}  # distinct score parts, for building many rows' scores
+
+    def label(self, i: int) -> str:
+        """Row ``i``'s scorecard cohort (the labels as a list, made once until released)."""
+        if self._label_list is None:
+            self._label_list = self.labels.to_list()
+        return str(self._label_list[i])
+
+    def release(self) -> None:
+        """Forget the lists and memos kept for building many rows' scores; made again on demand."""
+        self._label_list = None
+        self.memo.clear()
 
     def value(self, i: int) -> Decimal:
         """Row ``i``'s score as the exact decimal it was decided as."""
@@ -60,7 +71,7 @@ class ScoreStage:
         """Row ``i``'s ``Score`` with every part, by the scorecard's definition."""
         if self.exact is not None:
             return self.exact[i]
-        card, label = self.card, self.label_list[i]
+        card, label = self.card, self.label(i)
         veto = card.vetoes[int(self.veto[i])] if self.veto[i] >= 0 else None
         return row_score(
             card,
@@ -103,7 +114,6 @@ def score_stage(run: PeriodRun) -> ScoreStage | None:
         low[live] = stage.low
         stage.low = low
     stage.labels, cohort = run.cohorts(card.cohort_by)
-    stage.label_list = stage.labels.to_list()
     if exact(card, run.model.metrics):
         _exact_scores(run, stage, live)
     else:
@@ -147,7 +157,7 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
     stage.scaled = np.floor(scaled + 0.5).astype(np.int64)
     unsure = live & (np.abs(scaled - np.floor(scaled) - 0.5) < ROUNDING_MARGIN) & (stage.veto < 0)
     for i in np.flatnonzero(unsure).tolist():
-        label = stage.label_list[i]
+        label = stage.label(i)
         score = row_score(card, metrics, run.exact_row(i), bool(low[i]), None, label, stage.relative(i), parts=False)
         stage.scaled[i] = int(score.value.scaleb(card.decimals))
         run.checks.exact_rows += 1
