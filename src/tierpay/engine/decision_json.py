@@ -44,6 +44,7 @@ class DecisionJson:
         self._checks: dict[int, tuple[dict[str, bool], str]] = {}  # id -> (the dict, kept alive; its text)
         self._parts: dict[tuple[int, ...], str] = {}  # the parts' ids (each kept alive in _models) -> text
         self._keys: dict[str, str] = {}
+        self.pieces: dict[Any, Any] = {}  # what ``period_json`` keeps for the period, by kind
 
     def text(self, fields: dict[str, Any]) -> str:
         """The JSON of the decision with ``fields`` (``decision_fields``), indented to ``DEPTH``."""

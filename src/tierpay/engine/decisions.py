@@ -112,7 +112,8 @@ def _held(run: PeriodRun, i: int, prefix: str, codes: list[str]) -> list[str]:
     return [code for k, code in enumerate(codes) if run.held(i, f"{prefix}[{k}].when")]
 
 
-def _review(run: PeriodRun, i: int) -> ReviewResult | None:
+def _review(run: PeriodRun, i: int, cohort: str | None = None, value: Decimal | None = None) -> ReviewResult | None:
+    """Row ``i``'s review (``cohort`` and ``value`` in place of the row's own, when given)."""
     rule, arrays = run.model.review, run.review_out
     if rule is None or arrays is None or run.review_labels is None:
         return None
@@ -123,8 +124,10 @@ def _review(run: PeriodRun, i: int) -> ReviewResult | None:
         ex = rule.exempt[hit]
         exempt = (ex.code, label_text(ex.reason, "en", f"`{ex.when}` holds"))
     prior_streak = int(run.prior_review_streak[i])
-    value: Decimal = run.exact_row(i)[rule.rank_by]
-    return review_result(rule, arrays, j, run.review_label(i), value, bool(run.review_floor[i]), exempt, prior_streak)
+    if value is None:
+        value = run.exact_row(i)[rule.rank_by]
+    label = run.review_label(i) if cohort is None else cohort
+    return review_result(rule, arrays, j, label, value, bool(run.review_floor[i]), exempt, prior_streak)
 
 
 def _record_notes(run: PeriodRun, i: int) -> list[str]:

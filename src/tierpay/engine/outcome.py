@@ -25,12 +25,15 @@ from tierpay.engine.cells import decision_columns
 from tierpay.engine.decision_json import DecisionJson
 from tierpay.engine.decisions import build_decision, decision_fields
 from tierpay.engine.period import PeriodRun
+from tierpay.engine.period_json import period_texts
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap, RulesetStamp
 from tierpay.engine.state import State
 from tierpay.errors import NoDecision
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
+
+_CHUNK = 4096  # decisions written together: enough to share their pieces, few enough to hold
 
 _BOOLEAN = ("on_probation", "review_flagged")
 _INTEGER = ("review_rank", "review_cohort_size")
@@ -221,14 +224,21 @@ class Outcome:
     def _write_decisions(self, sink: TextIO) -> bool:
         """Every decision's JSON, comma-separated; True when there were none."""
         first = True
+        shared: dict[int, tuple[CompiledRuleset, dict[Any, Any]]] = {}  # ruleset id -> (ruleset, its pieces)
         for part in self.parts:
             if part.run is None or not part.rows:
                 continue
             writer = DecisionJson()  # one per period: it keeps that period's repeated pieces
-            for i in part.rows:
-                sink.write('  "decisions": [\n    ' if first else ",\n    ")
-                sink.write(writer.text(decision_fields(part.run, i)))
-                first = False
+            pieces = shared.setdefault(id(part.run.ruleset), (part.run.ruleset, {}))[1]
+            for start in range(0, len(part.rows), _CHUNK):
+                rows = part.rows[start : start + _CHUNK]
+                texts = period_texts(part.run, rows, writer, pieces)
+                if texts is None:  # not covered piece by piece: row by row
+                    texts = [writer.text(decision_fields(part.run, i)) for i in rows]
+                for text in texts:
+                    sink.write('  "decisions": [\n    ' if first else ",\n    ")
+                    sink.write(text)
+                    first = False
             part.run.release()  # hold one period's row lists and memos at a time, not all of them
         return first
 
