@@ -17,6 +17,18 @@ from .conftest import ROOT, SAMPLE_H1, STARS
 INPUTS = ROOT / "tests" / "golden" / "inputs"
 RULESETS = INPUTS / "rulesets"
 
+CASES = [
+    (STARS, SAMPLE_H1),
+    (RULESETS / "zscore.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (RULESETS / "derived-score-part.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (RULESETS / "pay-derived.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (RULESETS / "percentile-volume-vetoes.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (RULESETS / "review-escalation.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (RULESETS / "floors-and-deductions.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (ROOT / "benchmarks" / "ruleset.yaml", INPUTS / "generated-seed7-2000.csv"),
+]
+"""Rulesets and records that between them turn on every kind of decision the writers write."""
+
 
 def assert_same_text(outcome: Outcome) -> int:
     """Every decision's written text is its pydantic JSON, indented to its place; returns how many."""
@@ -33,20 +45,7 @@ def assert_same_text(outcome: Outcome) -> int:
     return count
 
 
-@pytest.mark.parametrize(
-    ("ruleset", "records"),
-    [
-        (STARS, SAMPLE_H1),
-        (RULESETS / "zscore.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "derived-score-part.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "pay-derived.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "percentile-volume-vetoes.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "review-escalation.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "floors-and-deductions.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (ROOT / "benchmarks" / "ruleset.yaml", INPUTS / "generated-seed7-2000.csv"),
-    ],
-    ids=lambda p: Path(p).stem,
-)
+@pytest.mark.parametrize(("ruleset", "records"), CASES, ids=lambda p: Path(p).stem)
 def test_written_decision_is_its_pydantic_json(ruleset: Path, records: Path) -> None:
     """For every decision of the outcome, the writer's text equals ``model_dump_json(indent=2)``."""
     compiled = load_ruleset(ruleset)

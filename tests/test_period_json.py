@@ -12,26 +12,10 @@ from tierpay.engine.decision_json import DecisionJson
 from tierpay.engine.decisions import decision_fields
 from tierpay.engine.period_json import period_texts
 
-from .conftest import ROOT, SAMPLE_H1, STARS
-
-INPUTS = ROOT / "tests" / "golden" / "inputs"
-RULESETS = INPUTS / "rulesets"
+from .test_decision_json import CASES
 
 
-@pytest.mark.parametrize(
-    ("ruleset", "records"),
-    [
-        (STARS, SAMPLE_H1),
-        (RULESETS / "zscore.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "derived-score-part.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "pay-derived.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "percentile-volume-vetoes.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "review-escalation.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (RULESETS / "floors-and-deductions.yaml", INPUTS / "sample-h1-t1-t2.csv"),
-        (ROOT / "benchmarks" / "ruleset.yaml", INPUTS / "generated-seed7-2000.csv"),
-    ],
-    ids=lambda p: Path(p).stem,
-)
+@pytest.mark.parametrize(("ruleset", "records"), CASES, ids=lambda p: Path(p).stem)
 def test_period_text_is_the_row_by_row_text(ruleset: Path, records: Path) -> None:
     """Each decision written for its whole period at once is the text the row-by-row writer gives."""
     compiled = load_ruleset(ruleset)
