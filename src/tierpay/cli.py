@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import polars as pl
+
 from tierpay.engine.cells import decision_columns
 from tierpay.engine.columns import records_frame
 from tierpay.engine.outcome import Outcome
@@ -318,10 +320,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         if payroll is not None:
             payroll.write(report.payroll_rows([], target))
         for result in run.feed(records):
-            sink.write(result.cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
-            if payroll is not None:
-                payroll.write(report.payroll_rows([result.cells], target, header=False))
-            summary.add(result.cells)
+            _write_period(result.cells, target, sink, payroll, summary)
     if args.summary:  # for the person at the terminal, never into the -o file
         out.write("\n" + summary.table())
     if args.state_out:
@@ -332,6 +331,20 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     err.write(report.gaps_text(run.gaps))
     err.write(report.rejections_text(rejections))
     return EXIT_REJECTED if rejections else EXIT_OK
+
+
+def _write_period(
+    cells: pl.DataFrame,
+    target: CompiledRuleset | RulesetVersions,
+    sink: TextIO,
+    payroll: TextIO | None,
+    summary: report.Summary,
+) -> None:
+    """One period's decisions as CSV rows, payroll rows and summary counts, as soon as it is decided."""
+    sink.write(cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
+    if payroll is not None:
+        payroll.write(report.payroll_rows([cells], target, header=False))
+    summary.add(cells)
 
 
 def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -359,10 +372,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             if period is not None and batch.records:
                 source = batch.records[0].source
                 result = run.period(period, records_frame(target, batch.records, source), source)
-                sink.write(result.cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
-                if payroll is not None:
-                    payroll.write(report.payroll_rows([result.cells], target, header=False))
-                summary.add(result.cells)
+                _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
                 err.write(report.gaps_text(result.gaps))
             for warning in batch.warnings:

@@ -67,6 +67,11 @@ def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
     ]  # fmt: skip
 
 
+def empty_cells(target: CompiledRuleset | RulesetVersions) -> pl.DataFrame:
+    """No decisions: the decisions CSV's columns, all text, no rows."""
+    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target), pl.String))
+
+
 def decision_cells(run: PeriodRun) -> pl.DataFrame:
     """The decided rows of ``run`` as the decisions CSV's cells (text, or null for an empty cell)."""
     model, ruleset = run.model, run.ruleset

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from tierpay.engine.cells import decision_columns
+from tierpay.engine.cells import decision_columns, empty_cells
 from tierpay.engine.decision_json import DecisionJson
 from tierpay.engine.decisions import build_decision, decision_fields
 from tierpay.engine.period import PeriodRun
@@ -105,7 +105,7 @@ class Outcome:
     def cells(self) -> pl.DataFrame:
         """The decisions as the decisions CSV's text cells (null for an empty cell)."""
         columns = decision_columns(self.target)
-        empty = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+        empty = empty_cells(self.target)
         frames = [p.cells for p in self.parts if p.cells.height]
         return pl.concat([empty, *frames], how="diagonal").select(columns) if frames else empty
 

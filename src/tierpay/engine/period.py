@@ -33,10 +33,11 @@ import polars as pl
 from tierpay.engine.book import AGENT, INVALID, Book
 from tierpay.engine.calendar import month_index, period_name
 from tierpay.engine.columns import ROW, SOURCE, TEXT
+from tierpay.engine.decisions import stamp
 from tierpay.engine.kernels import Columns, FastCheck, Kernel, Unsupported, compile_check, compile_values
 from tierpay.engine.levels import NONE, LevelArrays, Prior, decide_levels
 from tierpay.engine.records import Rejection
-from tierpay.engine.results import Pay, RulesetStamp, Score
+from tierpay.engine.results import Pay, Score
 from tierpay.engine.review import ReviewArrays, review_arrays
 from tierpay.engine.scoring import ScoreStage, score_stage
 from tierpay.errors import EvaluationError
@@ -113,7 +114,7 @@ class PeriodRun:
         self.pay_statements: list[Pay | None] = []
         self._texts: dict[str, list[Any]] | None = None
         self._lists: dict[str, list[Any]] = {}
-        self.stamp = RulesetStamp(name=ruleset.name, version=ruleset.version, sha256=ruleset.sha256)
+        self.stamp = stamp(ruleset)
         self._memo: dict[tuple[Any, ...], Any] = {}
         self._decimals: dict[str, Decimal] = {}  # each distinct metric text's exact value, made once
         self._symbols: dict[str, list[str]] = {}

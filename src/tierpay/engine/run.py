@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from tierpay.engine.book import Book
-from tierpay.engine.cells import decision_cells
+from tierpay.engine.cells import decision_cells, empty_cells
 from tierpay.engine.columns import ROW, SOURCE, RecordFrame, records_frame
 from tierpay.engine.decisions import stamp
 from tierpay.engine.outcome import Outcome, PeriodPart
@@ -100,13 +100,13 @@ class Evaluation:
             reason = (
                 f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
             )
-            result = PeriodResult(period, _no_cells(self.ruleset), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
         elif version is None:
             assert isinstance(self.ruleset, RulesetVersions)
             spans = ", ".join(f"{v.version} from {v.model.effective_from}" for v in self.ruleset.versions)
             reason = f"period: no version of {self.ruleset.name} is in force for {period} ({spans})"
             self.periods.append(period)
-            result = PeriodResult(period, _no_cells(self.ruleset), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
         else:
             self.periods.append(period)
             result = self._run(version, period, rows, source)
@@ -181,12 +181,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _no_cells(target: Target) -> pl.DataFrame:
-    from tierpay.engine.cells import decision_columns
-
-    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target), pl.String))
 
 
 def _rejected(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
