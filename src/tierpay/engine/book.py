@@ -11,6 +11,7 @@ does not have is kept by name so that the agent's next record is rejected saying
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ class Book:
         self.probation_periods = np.zeros(0, dtype=np.int64)
         self.review_streak = np.zeros(0, dtype=np.int64)
         self.bad_level: dict[int, str] = {}
+        self.due: dict[int, dict[str, Decimal]] = {}  # deductions held back by the cap, by agent (few have any)
         self.admit(sorted(a.agent_id for a in start.agents))
         ids = ruleset.level_ids
         for agent in start.agents:
@@ -70,6 +72,8 @@ class Book:
             self.maintain_fail_streak[i] = agent.maintain_fail_streak
             self.probation_periods[i] = agent.probation_periods
             self.review_streak[i] = agent.review_streak
+            if agent.deductions_due:
+                self.due[i] = dict(agent.deductions_due)
 
     def admit(self, agent_ids: Iterable[str]) -> None:
         """Give a number to each agent not seen before (no state yet: ``known`` stays false)."""
@@ -127,10 +131,25 @@ class Book:
         ]
         return sorted(found, key=lambda g: g.agent_id)
 
-    def advance(self, period: str, agents: npt.NDArray[np.int64], state: Prior, review: Sequence[Any]) -> None:
-        """Write the period's new states (``state``; review streak and stage in ``review``) into the book."""
+    def advance(
+        self,
+        period: str,
+        agents: npt.NDArray[np.int64],
+        state: Prior,
+        review: Sequence[Any],
+        due: Sequence[dict[str, Decimal] | None] = (),
+    ) -> None:
+        """Write the period's new states (``state``; review streak and stage in ``review``; deductions
+        still due per agent in ``due``, None where pay was not decided) into the book."""
         if not len(agents):
             return
+        for i, owed in zip(agents.tolist(), due, strict=False):
+            if owed is None:
+                continue
+            if owed:
+                self.due[i] = owed
+            else:
+                self.due.pop(i, None)
         streak, stage = review
         self.known[agents] = True
         self.level[agents] = state.level
@@ -165,6 +184,7 @@ class Book:
                     probation_periods=int(self.probation_periods[i]),
                     review_streak=int(self.review_streak[i]),
                     review_stage=self.review_stage[i],
+                    deductions_due=self.due.get(i, {}),
                 )
             )
         through = max([p for p in (self.start.through, *periods) if p], default=None)

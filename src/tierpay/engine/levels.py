@@ -72,6 +72,7 @@ class LevelArrays:
     qualified: Ints
     pay_level: Ints
     state: Prior
+    probation_month: Bools  # the month was worked on probation (its pay floor applies)
 
 
 def qualified_levels(entry_met: list[Bools]) -> Ints:
@@ -159,12 +160,14 @@ def decide_levels(
         on_probation=prior.on_probation.copy(),
         probation_periods=prior.probation_periods.copy(),
     )
-    pay_level = moved_to.copy()
-    if promo.pay_effective == "next_period":
-        pay_level[promoted] = cur[promoted]
+    # A month is paid at the level held during it: a demotion takes effect from the next
+    # month; the ruleset decides whether a promotion's raise starts this month or the next.
+    pay_level = cur.copy()
+    if promo.pay_effective == "this_period":
+        pay_level[promoted] = target[promoted]
     if ruleset.probation is not None:
         _probation(ruleset, prior, probation, convert_met, action, reason, state)
-    return LevelArrays(action, reason, qualified, np.where(probation, cur, pay_level), state)
+    return LevelArrays(action, reason, qualified, np.where(probation, cur, pay_level), state, probation.copy())
 
 
 def _probation(

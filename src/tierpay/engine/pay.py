@@ -9,15 +9,15 @@ Penalties are reduced performance pay (a lower coefficient), never fines.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
-from tierpay.ruleset.model import BandLookup, Curve, Grade, Pay, PayLine, Rounding, label_text
+from tierpay.ruleset.model import BandLookup, Curve, Floors, Grade, Pay, PayLine, Rounding, label_text
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -110,16 +110,69 @@ class PayInputs:
     on_probation: bool
     line_applies: Mapping[str, bool]
     formulas: Mapping[str, Decimal]
+    due: Mapping[str, Decimal] = field(default_factory=dict)
+    """Deductions held back by the cap in earlier months, by deduction line, still to collect."""
+
+
+BUILT_IN_LINES = {
+    "probation_floor": {"en": "Probation floor top-up", "zh": "试用期工资补足"},
+    "minimum_wage": {"en": "Minimum wage top-up", "zh": "最低工资补足"},
+    "rounding": {"en": "Rounding", "zh": "舍入"},
+}
+"""The labels of the lines tierpay adds itself (floors and the rounding line)."""
+
+
+def line_label(pay: Pay | None, line_id: str, lang: str, fallback: str = "") -> str:
+    """A statement line's label in ``lang``: the ruleset's for its lines, tierpay's for the lines it adds."""
+    if pay is not None:
+        for line in pay.lines:
+            if line.id == line_id:
+                return label_text(line.label, lang, line_id)
+        for deduction in pay.deductions:
+            if deduction.id == line_id:
+                return label_text(deduction.label, lang, line_id)
+    if line_id in BUILT_IN_LINES:
+        return BUILT_IN_LINES[line_id][lang if lang in ("en", "zh") else "en"]
+    return fallback or line_id
+
+
+@dataclass
+class _Sheet:
+    """A statement being built: its lines and the running sums the floors and caps read."""
+
+    pay: Pay
+    lang: str
+    lines: list[LineResult]
+    gross: Decimal = ZERO  # everything paid so far
+    counted: Decimal = ZERO  # what counts toward the minimum wage
+    floored: bool = False  # a floor raised the pay or held a deduction back
+
+    def add(self, line_id: str, kind: str, amount: Decimal, basis: str, label: Any = None) -> None:
+        self.lines.append(
+            trusted(
+                LineResult,
+                id=line_id,
+                label=label_text(label, self.lang, line_id)
+                if label is not None
+                else line_label(None, line_id, self.lang),
+                kind=kind,
+                amount=amount,
+                basis=basis,
+            )
+        )
 
 
 def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") -> PayResult:
-    """One agent-period's pay statement; its lines sum exactly to the total."""
+    """One agent-period's pay statement; its lines sum exactly to the total.
+
+    The order is fixed: the ruleset's lines; the probation floor; the minimum wage; the
+    month's deductions under one cap; the rounding of the total. Floors are statutory amounts
+    and round up; deductions held back by a cap round down, and what they leave is carried.
+    """
     rounding = pay.rounding
     per_line = rounding.stage == "line"
-    values = inputs.values
-    factor, factor_text = _proration(pay, values)
-    lines: list[LineResult] = []
-    counted = ZERO  # what counts toward the minimum-wage comparison
+    sheet = _Sheet(pay, lang, [])
+    factor, factor_text = _proration(pay, inputs.values)
     for line in pay.lines:
         if inputs.line_applies.get(line.id, True):
             amount, basis = _line_amount(line, inputs)
@@ -132,102 +185,29 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
                 basis += f" × {factor_text}"
             amount = _r(amount, rounding, per_line)
             if line.counts_for_minimum_wage:
-                counted += amount
+                sheet.counted += amount
         else:
             amount, basis = _r(ZERO, rounding, per_line), f"not paid: condition `{line.when}` not met"
-        lines.append(
-            trusted(
-                LineResult,
-                id=line.id,
-                label=_label(line.label, line.id, lang),
-                kind="line",
-                amount=amount,
-                basis=basis,
-            )
-        )
-    gross = sum((ln.amount for ln in lines), ZERO)
-    floors = pay.floors
+        sheet.gross += amount
+        sheet.add(line.id, "line", amount, basis, line.label)
     minimum = ZERO
-    if (
-        floors is not None
-        and floors.probation_ratio is not None
-        and floors.contract_wage is not None
-        and inputs.on_probation
-    ):
-        contract = values[floors.contract_wage]
-        floor = contract * floors.probation_ratio * (factor if pay.proration else ONE)
-        floor = _r(floor, rounding, per_line)
-        if gross < floor:
-            topup = floor - gross
-            basis = f"probation pay may not be below {number(floors.probation_ratio * HUNDRED)}% of the contract wage {money(contract)}"
-            if pay.proration and factor != ONE:
-                basis += f" × {factor_text}"
-            basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
-            lines.append(
-                _floor_line(
-                    "probation_floor", {"en": "Probation floor top-up", "zh": "试用期工资补足"}, topup, basis, lang
-                )
-            )
-            gross += topup
-            counted += topup
-    if floors is not None and floors.minimum_wage is not None:
-        mw = floors.minimum_wage
-        region = values.get(mw.by)
-        base_minimum = mw.values.get(str(region))
-        if base_minimum is not None:
-            minimum = base_minimum * (factor if pay.proration else ONE)
-            minimum = _r(minimum, rounding, per_line)
-            if counted < minimum:
-                topup = minimum - counted
-                basis = f"pay counted toward the minimum wage {money(counted)} is below the minimum wage for {mw.by} {region} {money(base_minimum)}"
-                if pay.proration and factor != ONE:
-                    basis += f" × {factor_text} = {money(minimum)}"
-                basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
-                lines.append(
-                    _floor_line("minimum_wage", {"en": "Minimum wage top-up", "zh": "最低工资补足"}, topup, basis, lang)
-                )
-                gross += topup
-    for deduction in pay.deductions:
-        asked = values[deduction.metric]
-        if asked == 0:
-            continue
-        cap_percent = floors.deduction_cap_percent if floors is not None else HUNDRED
-        cap = gross * cap_percent / HUNDRED
-        room = max(ZERO, gross - minimum)
-        allowed = min(asked, cap, room)
-        allowed = _r(allowed, rounding, per_line)
-        basis = f"{deduction.metric} {money(asked)}"
-        if allowed < asked:
-            limits = []
-            if cap <= room:
-                limits.append(f"capped at {number(cap_percent)}% of the month's pay {money(gross)}")
-            if room < asked and room <= cap:
-                limits.append(f"limited so the remainder is not below the minimum wage {money(minimum)}")
-            basis += f", {' and '.join(limits) or 'capped'}: {money(allowed)} deducted, {money(asked - allowed)} not deducted this month"
-        lines.append(
-            trusted(
-                LineResult,
-                id=deduction.id,
-                label=_label(deduction.label, deduction.id, lang),
-                kind="deduction",
-                amount=-allowed,
-                basis=basis,
-            )
-        )
-        gross -= allowed
-    total = sum((ln.amount for ln in lines), ZERO)
+    if pay.floors is not None:
+        if inputs.on_probation:
+            _probation_floor(sheet, inputs, factor, factor_text)
+        minimum = _minimum_wage(sheet, inputs, factor, factor_text)
+    due = _deductions(sheet, inputs, minimum)
+    total = sum((ln.amount for ln in sheet.lines), ZERO)
     if not per_line:
         rounded = round_money(total, rounding)
+        if rounded < total and sheet.floored:
+            rounded = _up(total, rounding)  # rounding may not take the pay back below a floor
         if rounded != total:
-            lines.append(
-                trusted(
-                    LineResult,
-                    id="rounding",
-                    label=_label({"en": "Rounding", "zh": "舍入"}, "", lang),
-                    kind="rounding",
-                    amount=rounded - total,
-                    basis=f"total {number(total)} rounded {rounding.mode.replace('_', '-')} to {number(rounding.quantum)}",
-                )
+            mode = "up (a floor applies)" if rounded > total and sheet.floored else rounding.mode.replace("_", "-")
+            sheet.add(
+                "rounding",
+                "rounding",
+                rounded - total,
+                f"total {number(total)} rounded {mode} to {number(rounding.quantum)}",
             )
         total = rounded
     return trusted(
@@ -235,22 +215,158 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
         currency=currency,
         level=inputs.level,
         coefficient=inputs.coefficient,
-        lines=lines,
+        lines=sheet.lines,
         total=total,
+        due=due,
     )
 
 
-def _floor_line(line_id: str, label: dict[str, str], amount: Decimal, basis: str, lang: str) -> LineResult:
-    """A statement line for a floor that raised the pay, saying which and by how much."""
-    return trusted(LineResult, id=line_id, label=_label(label, "", lang), kind="floor", amount=amount, basis=basis)
+def _up(amount: Decimal, rounding: Rounding) -> Decimal:
+    """``amount`` rounded up to the quantum: how a statutory floor is rounded."""
+    return amount.quantize(rounding.quantum, rounding=ROUND_CEILING)
+
+
+def _down(amount: Decimal, rounding: Rounding) -> Decimal:
+    """``amount`` rounded down to the quantum: how a capped deduction is rounded."""
+    return amount.quantize(rounding.quantum, rounding=ROUND_FLOOR)
+
+
+def _floor_amount(amount: Decimal, rounding: Rounding) -> Decimal:
+    """A floor, rounded up to the quantum when each line is rounded (never below the statute)."""
+    return _up(amount, rounding) if rounding.stage == "line" else amount
+
+
+def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text: str) -> None:
+    """Probation pay not below the declared share of the contract wage and of the post's lowest wage (art. 20)."""
+    pay, floors = sheet.pay, sheet.pay.floors
+    assert floors is not None
+    if floors.probation_ratio is None or floors.contract_wage is None:
+        return
+    ratio = floors.probation_ratio
+    contract = inputs.values.get(floors.contract_wage)
+    if contract is None:
+        raise ValueError(f"{floors.contract_wage}: missing; the probation floor needs the contract wage")
+    bases = [(contract, f"{number(ratio * HUNDRED)}% of the contract wage {money(contract)}")]
+    post = _post_lowest_wage(floors, inputs)
+    if post is not None:
+        bases.append((post[0], f"{number(ratio * HUNDRED)}% of the lowest wage of the post {post[1]}"))
+    base, text = max(bases, key=lambda b: b[0])
+    scale = factor if pay.proration else ONE
+    floor = _floor_amount(base * ratio * scale, pay.rounding)
+    if sheet.gross >= floor:
+        return
+    topup = floor - sheet.gross
+    basis = f"probation pay may not be below {text}"
+    if pay.proration and factor != ONE:
+        basis += f" × {factor_text}"
+    basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
+    sheet.add("probation_floor", "floor", topup, basis)
+    sheet.gross += topup
+    sheet.counted += topup
+    sheet.floored = True
+
+
+def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, str] | None:
+    """The lowest wage of the agent's post (level, and region where declared), if the ruleset gives it."""
+    table = floors.post_lowest_wage
+    if table is None:
+        return None
+    row = table.get(inputs.level)
+    if row is None:
+        return None
+    if isinstance(row, dict):
+        key = str(inputs.values.get(floors.post_by)) if floors.post_by else ""
+        if key not in row:
+            raise ValueError(f"floors.post_lowest_wage has no figure for {inputs.level}, {floors.post_by} {key}")
+        return row[key], f"{inputs.level}, {floors.post_by} {key}: {money(row[key])}"
+    return row, f"{inputs.level}: {money(row)}"
+
+
+def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text: str) -> Decimal:
+    """Counted pay not below the local minimum wage; returns the minimum that applied (0 if none)."""
+    pay, floors = sheet.pay, sheet.pay.floors
+    assert floors is not None
+    mw = floors.minimum_wage
+    if mw is None:
+        return ZERO
+    region = inputs.values.get(mw.by)
+    base_minimum = mw.values.get(str(region))
+    if base_minimum is None:
+        return ZERO
+    minimum = _floor_amount(base_minimum * (factor if pay.proration else ONE), pay.rounding)
+    if sheet.counted < minimum:
+        topup = minimum - sheet.counted
+        basis = f"pay counted toward the minimum wage {money(sheet.counted)} is below the minimum wage for {mw.by} {region} {money(base_minimum)}"
+        if pay.proration and factor != ONE:
+            basis += f" × {factor_text} = {money(minimum)}"
+        basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
+        sheet.add("minimum_wage", "floor", topup, basis)
+        sheet.gross += topup
+        sheet.counted += topup
+        sheet.floored = True
+    return minimum
+
+
+def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str, Decimal]:
+    """The month's deductions under one cap; returns what is left to collect, by line.
+
+    工资支付暂行规定 art. 16: at most the cap's share of the month's wages for all deduction
+    lines together, and the counted pay left must still reach the minimum wage. Amounts
+    held back earlier are collected first, then this month's, each line in ruleset order.
+    """
+    pay = sheet.pay
+    floors = pay.floors
+    asked: dict[str, tuple[Decimal, Decimal]] = {}  # line -> (carried in, asked this month)
+    for deduction in pay.deductions:
+        carried = inputs.due.get(deduction.id, ZERO)
+        now = inputs.values[deduction.metric]
+        if carried or now:
+            asked[deduction.id] = (carried, now)
+    if not asked:
+        return {}
+    cap_percent = floors.deduction_cap_percent if floors is not None else HUNDRED
+    cap = sheet.gross * cap_percent / HUNDRED
+    room = max(ZERO, sheet.counted - minimum)
+    wanted = sum((c + n for c, n in asked.values()), ZERO)
+    allowed = min(wanted, cap, room)
+    if allowed < wanted:
+        allowed = _down(allowed, pay.rounding)
+        if room < cap and room < wanted:
+            sheet.floored = True
+    left = allowed
+    take: dict[str, Decimal] = {}
+    for part in (0, 1):  # what was carried in first, then this month's
+        for line_id, pair in asked.items():
+            amount = min(pair[part], left)
+            take[line_id] = take.get(line_id, ZERO) + amount
+            left -= amount
+    due: dict[str, Decimal] = {}
+    by_id = {d.id: d for d in pay.deductions}
+    for line_id, (carried, now) in asked.items():
+        deducted = take[line_id]
+        rest = carried + now - deducted
+        parts = []
+        if now:
+            parts.append(f"{by_id[line_id].metric} {money(now)}")
+        if carried:
+            parts.append(f"{money(carried)} held back from earlier months")
+        basis = " + ".join(parts)
+        if rest:
+            due[line_id] = rest
+            limits = []
+            if cap <= room:
+                limits.append(
+                    f"all deductions capped at {number(cap_percent)}% of the month's pay {money(sheet.gross)}"
+                )
+            else:
+                limits.append(f"limited so the pay counted toward the minimum wage stays at {money(minimum)} or more")
+            basis += f"; {' and '.join(limits)} (工资支付暂行规定 art. 16): {money(deducted)} deducted, {money(rest)} to collect in later months"
+        sheet.add(line_id, "deduction", -deducted, basis, by_id[line_id].label)
+    return due
 
 
 def _r(amount: Decimal, rounding: Rounding, per_line: bool) -> Decimal:
     return round_money(amount, rounding) if per_line else amount
-
-
-def _label(label: Any, fallback: str, lang: str) -> str:
-    return label_text(label, lang, fallback)
 
 
 def _proration(pay: Pay, values: Mapping[str, Any]) -> tuple[Decimal, str]:

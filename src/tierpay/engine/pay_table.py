@@ -20,6 +20,7 @@ import polars as pl
 from tierpay.engine.columns import TEXT
 from tierpay.engine.pay import PayInputs, band_coefficient, compute_pay, curve_coefficient, uses_coefficient
 from tierpay.engine.results import Pay
+from tierpay.engine.state import due_of
 from tierpay.errors import EvaluationError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import CompiledExpression
@@ -76,9 +77,10 @@ def pay_stage(run: PeriodRun) -> None:
     pay_level = np.zeros(run.size, dtype=np.int64)
     pay_level[run.level_rows] = levels.pay_level
     probation = np.zeros(run.size, dtype=bool)
-    probation[run.level_rows] = levels.state.on_probation
+    probation[run.level_rows] = levels.probation_month
     keys["level"] = pay_level
     keys["probation"] = probation
+    keys["due"] = pl.Series(run.due_in.tolist(), dtype=pl.String)
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)
     read = pay_reads(run.ruleset)
     ok = live & ~run.failed
@@ -105,6 +107,7 @@ def pay_stage(run: PeriodRun) -> None:
                         on_probation=key["probation"],
                         line_applies={k[5:]: key[k] for k in key if k.startswith("when:")},
                         formulas={k[8:]: formulas[k[8:]][key[k]] for k in key if k.startswith("formula:")},
+                        due=due_of(key["due"]),
                     ),
                 )
             )

@@ -40,6 +40,7 @@ from tierpay.engine.records import Rejection
 from tierpay.engine.results import Pay, Score
 from tierpay.engine.review import ReviewArrays, review_arrays
 from tierpay.engine.scoring import ScoreStage, score_stage
+from tierpay.engine.state import due_text
 from tierpay.errors import EvaluationError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import CompiledExpression
@@ -188,6 +189,10 @@ class PeriodRun:
         self.review_streak = carried(book.review_streak, 0)
         self.prior_review_streak = self.review_streak.copy()
         self.review_stage = np.where(keep, book.review_stage[a], np.full(self.size, None, dtype=object))
+        due = book.due  # deductions held back are owed whatever the gap in records
+        self.due_in = np.array(
+            [due_text(due[k]) if k in due else "" for k in a.tolist()] if due else [""] * self.size, dtype=object
+        )
         self.drop()
         self.columns = self._columns()
 
@@ -332,14 +337,22 @@ class PeriodRun:
             for i, error in sorted(self.errors.items())
         ]
 
-    def new_state(self) -> tuple[Ints, Prior, tuple[Ints, Array]]:
-        """The decided rows' agent numbers, their new level state, and their review streak and stage."""
+    def new_state(self) -> tuple[Ints, Prior, tuple[Ints, Array], list[dict[str, Decimal] | None]]:
+        """The decided rows' agent numbers, their new level state, their review streak and stage, and the
+        deductions each still owes (None where the ruleset has no pay)."""
         assert self.levels_out is not None
         at = np.flatnonzero(self.decided[self.level_rows])
+        statements = self.pay_statements
+        due: list[dict[str, Decimal] | None] = []
+        if statements:
+            for code in self.pay_code[self.decided].tolist():
+                statement = statements[code] if code >= 0 else None
+                due.append(statement.due if statement is not None else None)
         return (
             self.agent[self.decided],
             take(self.levels_out.state, at),
             (self.review_streak[self.decided], self.review_stage[self.decided]),
+            due,
         )
 
     # --- helpers -----------------------------------------------------------------------------

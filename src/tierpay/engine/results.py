@@ -118,6 +118,11 @@ class Pay(_Frozen):
     coefficient: Decimal | None
     lines: list[PayLine]
     total: Decimal
+    due: dict[str, Decimal] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="Deductions the cap held back, by line, carried in the state to later months.",
+    )
 
 
 class Decision(_Frozen):

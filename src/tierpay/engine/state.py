@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tierpay.errors import StateError
 
@@ -31,6 +33,31 @@ class AgentState(BaseModel):
     probation_periods: int = Field(0, ge=0)
     review_streak: int = Field(0, ge=0, description="Consecutive periods flagged by the review.")
     review_stage: str | None = None
+    deductions_due: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="Deductions for losses the monthly cap held back, by deduction line, still to collect.",
+    )
+
+    @field_validator("deductions_due", mode="before")
+    @classmethod
+    def _due_text(cls, value: Any) -> Any:
+        """The CSV form ``loss=890.00;tool=20.00`` read back as a mapping."""
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            pairs = [p.partition("=") for p in value.split(";") if p.strip()]
+            return {k.strip(): v.strip() for k, _, v in pairs}
+        return value
+
+
+def due_text(due: dict[str, Decimal]) -> str:
+    """Deductions still owed as one exact text (``loss=890.00;tool=20``): a CSV cell, and a key pay is shared by."""
+    return ";".join(f"{k}={v}" for k, v in due.items())
+
+
+def due_of(text: str) -> dict[str, Decimal]:
+    """The deductions still owed, back from ``due_text``."""
+    return {k: Decimal(v) for k, _, v in (p.partition("=") for p in text.split(";") if p)}
 
 
 STATE_COLUMNS = list(AgentState.model_fields)
@@ -61,6 +88,7 @@ class State(BaseModel):
         writer.writerow(STATE_COLUMNS)
         for agent in self.agents:
             row = agent.model_dump()
+            row["deductions_due"] = due_text(agent.deductions_due) or None
             writer.writerow(
                 [
                     "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]

@@ -15,7 +15,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from tierpay.engine.pay import money, number
+from tierpay.engine.pay import line_label, money, number
 from tierpay.engine.results import Decision
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
@@ -298,22 +298,13 @@ class _Explainer:
         if p is None:
             return
         self.lines.append(f"{self.t['pay']} ({self.level_name(p.level)}):")
-        rows = [[self.pay_label(line.id, line.label), money(line.amount), line.basis] for line in p.lines]
+        rows = [
+            [line_label(self.m.pay, line.id, self.lang, line.label), money(line.amount), line.basis] for line in p.lines
+        ]
         rows.append([self.t["total"], money(p.total), p.currency])
         table = tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=("left", "right", "left"))
         self.lines.extend(f"  {row}" for row in table.splitlines())
         self.lines.append("")
-
-    def pay_label(self, line_id: str, fallback: str) -> str:
-        pay = self.m.pay
-        if pay is not None:
-            for line in pay.lines:
-                if line.id == line_id:
-                    return label_text(line.label, self.lang, line_id)
-            for deduction in pay.deductions:
-                if deduction.id == line_id:
-                    return label_text(deduction.label, self.lang, line_id)
-        return fallback
 
     def notes(self) -> None:
         if self.d.notes:

@@ -19,7 +19,7 @@ from tabulate import tabulate
 
 from tierpay.engine.cells import attributes, line_ids
 from tierpay.engine.outcome import Outcome, PeriodPart
-from tierpay.engine.pay import money, number, uses_coefficient
+from tierpay.engine.pay import line_label, money, number, uses_coefficient
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap
 from tierpay.outputs.compare import Comparison
@@ -174,7 +174,9 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
         f"{'Ruleset' if lang == 'en' else '规则'} {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})",
         "",
     ]
-    rows = [[_line_label(ruleset, line.id, line.label, lang), money(line.amount), line.basis] for line in pay.lines]
+    rows = [
+        [line_label(ruleset.model.pay, line.id, lang, line.label), money(line.amount), line.basis] for line in pay.lines
+    ]
     rows.append(["Total" if lang == "en" else "合计", money(pay.total), pay.currency])
     table = tabulate(
         rows,
@@ -197,18 +199,6 @@ def _statement_head(decision: Decision, ruleset: CompiledRuleset, level_id: str,
     text = f"Level {level_id} {level_name}"
     text += f", grade {decision.grade}" if decision.grade else ""
     return text + (f", coefficient {coefficient}" if coefficient else "")
-
-
-def _line_label(ruleset: CompiledRuleset, line_id: str, fallback: str, lang: str) -> str:
-    pay = ruleset.model.pay
-    if pay is not None:
-        for item in pay.lines:
-            if item.id == line_id:
-                return label_text(item.label, lang, line_id)
-        for deduction in pay.deductions:
-            if deduction.id == line_id:
-                return label_text(deduction.label, lang, line_id)
-    return fallback
 
 
 def statement_csv(decisions: Iterable[Decision]) -> str:

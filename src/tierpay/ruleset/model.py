@@ -666,6 +666,12 @@ class Floors(_Strict):
     contract_wage: Identifier | None = Field(
         None, description="The metric holding the contract wage, for the probation floor."
     )
+    post_lowest_wage: AmountTable | None = Field(
+        None,
+        description="The employer's lowest wage of each level's post (by level, or level and `post_by`): "
+        "probation pay is at least `probation_ratio` of it too (Implementing Regulations art. 15).",
+    )
+    post_by: Identifier | None = Field(None, description="The attribute of `post_lowest_wage`'s second key (region).")
     deduction_cap_percent: Number = Field(Decimal(20), ge=0, le=100)
     """Deductions for losses take at most this share of the month's pay (工资支付暂行规定 art. 16: 20%)."""
 
@@ -675,6 +681,16 @@ class Floors(_Strict):
             raise ValueError("give minimum_wage or minimum_wage_file, not both")
         if (self.probation_ratio is None) != (self.contract_wage is None):
             raise ValueError("probation_ratio and contract_wage go together")
+        if self.post_lowest_wage is not None and self.probation_ratio is None:
+            raise ValueError("post_lowest_wage goes with probation_ratio and contract_wage")
+        if self.post_by is not None and self.post_lowest_wage is None:
+            raise ValueError("`post_by` only goes with post_lowest_wage")
+        if self.post_lowest_wage is not None:
+            nested = [isinstance(v, dict) for v in self.post_lowest_wage.values()]
+            if self.post_by is None and any(nested):
+                raise ValueError("post_lowest_wage has nested values: name the attribute in `post_by`")
+            if self.post_by is not None and not all(nested):
+                raise ValueError(f"post_lowest_wage must give a value per `{self.post_by}` for every level")
         return self
 
 
