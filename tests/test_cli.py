@@ -196,7 +196,11 @@ def test_statement_explains_every_line() -> None:
     code, out, _ = run("statement", str(STARS), str(SAMPLE_H1), "--agent", "A015", "--period", "2026-05")
     assert code == 1
     assert out.splitlines()[0] == "Pay statement: A015  2026-05"
-    assert "Deduction for losses   -1,120.00  loss_deduction 1,500.00, capped at 20% of the month's pay 5,600.00" in out
+    assert (
+        "Deduction for losses   -1,120.00  loss_deduction 1,500.00; deductions capped at 20% of the month's pay 5,600.00"
+        in out
+    )
+    assert "1,120.00 deducted, 380.00 carried to later months" in out
     assert out.rstrip().endswith("Total                   4,480.00  CNY")
 
 

@@ -46,7 +46,7 @@ def test_explanation_covers_score_grade_review_and_pay(stars, sample) -> None:
     assert "  - QA score " in en
     assert "Grade " in en
     assert "Bottom-ranking review: rank " in en
-    assert re.search(r"Deduction for losses +-1,120.00  loss_deduction 1,500.00, capped at 20%", en)
+    assert re.search(r"Deduction for losses +-1,120.00  loss_deduction 1,500.00; deductions capped at 20%", en)
 
 
 def test_probationer_explanation_shows_conversion_criteria(stars, sample) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierpay import evaluate, read_records
+from tierpay import State, evaluate, read_records
 from tierpay.engine.pay import band_coefficient, curve_coefficient, round_money
 from tierpay.outputs.report import Summary, summary_rows
 from tierpay.ruleset.model import BandLookup, Curve, Rounding
@@ -139,10 +139,12 @@ def test_statement_says_which_floor_or_cap_changed_the_figure() -> None:
         "probation pay may not be below 80% of the contract wage 4,000.00 = 3,200.00; raised by 400.00 (Labor Contract Law art. 20)"
     )
     assert basis["A5"]["loss"] == (
-        "loss 2,000.00, capped at 20% of the month's pay 6,300.00: 1,260.00 deducted, 740.00 not deducted this month"
+        "loss 2,000.00; deductions capped at 20% of the month's pay 6,300.00"
+        " (Interim Provisions on Wage Payment art. 16): 1,260.00 deducted, 740.00 carried to later months"
     )
     assert basis["A6"]["loss"] == (
-        "loss 500.00, limited so the remainder is not below the minimum wage 2,490.00: 310.00 deducted, 190.00 not deducted this month"
+        "loss 500.00; limited so the pay counted toward the minimum wage stays at 2,490.00 or more"
+        " (Interim Provisions on Wage Payment art. 16): 310.00 deducted, 190.00 carried to later months"
     )
     assert basis["A2"]["performance"] == "L3, region tier2: 1,000.00 × coefficient 1.2 (grade A) × 15/20 days"
     assert basis["A2"]["attendance"] == "not paid: condition `absences == 0` not met"
@@ -313,3 +315,21 @@ def test_pay_that_reads_no_record_value() -> None:
     outcome = evaluate(build(data), records)
     assert [d.pay.total for d in outcome.decisions if d.pay] == [D("3000.00"), D("3000.00")]
     assert outcome.to_polars()["pay_total"].to_list() == [D("3000.00"), D("3000.00")]
+
+
+def test_what_the_cap_holds_back_is_carried_in_the_state_and_collected_later() -> None:
+    """A5's 740 held back in January is collected in February under the same cap, through a saved state."""
+    ruleset = build(PAY)
+    january = evaluate(ruleset, [agent("A5", "L3", "tier1", 95, 22, 22, loss=2000)])
+    assert january.state.by_agent()["A5"].deductions_due == {"loss": D("740.00")}
+    assert january.decisions[0].state.deductions_due == {"loss": D("740.00")}
+    for saved in (State.from_json(january.state.to_json()), State.from_csv(january.state.to_csv())):
+        assert saved.by_agent()["A5"].deductions_due == {"loss": D("740.00")}
+        # February: the same 6300 of pay, no new loss: the 740 carried is under the 1260 cap.
+        february = evaluate(ruleset, [agent("A5", "L3", "tier1", 95, 20, 20) | {"period": "2026-02"}], saved)
+        (decision,) = february.decisions
+        assert decision.pay is not None
+        assert [(ln.id, str(ln.amount)) for ln in decision.pay.lines][-1] == ("loss", "-740.00")
+        assert decision.pay.lines[-1].basis == "740.00 held back from earlier months"
+        assert str(decision.pay.total) == "5560.00"
+        assert february.state.by_agent()["A5"].deductions_due == {}

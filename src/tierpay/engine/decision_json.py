@@ -105,8 +105,19 @@ class DecisionJson:
         """
         if model is None:
             return "null"
-        lines = [f"{_INNER}{self._key(name)}{self._scalar(value)}" for name, value in model.__dict__.items()]
+        lines = [
+            f"{_INNER}{self._key(name)}{self.mapping(value) if type(value) is dict else self._scalar(value)}"
+            for name, value in model.__dict__.items()
+        ]
         return "{\n" + ",\n".join(lines) + f"\n{_FIELD}}}"
+
+    def mapping(self, value: dict[str, Any]) -> str:
+        """A mapping of scalars inside a field's model (a state's deductions due), as pydantic indents it."""
+        if not value:
+            return "{}"
+        inner = _INNER + "  "
+        lines = [f"{inner}{self._key(k)}{self._scalar(v)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(lines) + f"\n{_INNER}}}"
 
     def _scalar(self, value: Any) -> str:
         kind = type(value)

@@ -16,7 +16,7 @@ from tierpay.engine.columns import ROW, SOURCE
 from tierpay.engine.levels import ACTIONS, NONE, REASONS, Facts, why
 from tierpay.engine.results import Decision, ReviewResult, RulesetStamp, trusted
 from tierpay.engine.review import review_result
-from tierpay.engine.state import AgentState
+from tierpay.engine.state import AgentState, due_of
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import label_text
 
@@ -61,6 +61,7 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         demotion_vetoes=_held(run, i, "demotion.immediate_if", [v.code for v in model.demotion.immediate_if]),
     )
     review = _review(run, i)
+    statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
     streak_level = int(levels.state.streak_level[j])
     state = trusted(
         AgentState,
@@ -75,10 +76,10 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         probation_periods=int(levels.state.probation_periods[j]),
         review_streak=review.streak if review is not None else int(run.review_streak[i]),
         review_stage=review.stage if review is not None else run.review_stage[i],
+        deductions_due=statement.due if statement is not None else due_of(run.due_in[i]),
     )
     score = run.score_of(i)
     grade = int(run.grade_index[i])
-    statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
     checks = run.checks_of(i)  # shared by the rows with the same answers: build_decision copies it
     run.cache.pop(i, None)  # a decision is built once: keep no row behind
     sources = run.column(SOURCE)

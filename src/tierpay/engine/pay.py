@@ -355,12 +355,10 @@ def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str,
             due[line_id] = rest
             limits = []
             if cap <= room:
-                limits.append(
-                    f"all deductions capped at {number(cap_percent)}% of the month's pay {money(sheet.gross)}"
-                )
+                limits.append(f"deductions capped at {number(cap_percent)}% of the month's pay {money(sheet.gross)}")
             else:
                 limits.append(f"limited so the pay counted toward the minimum wage stays at {money(minimum)} or more")
-            basis += f"; {' and '.join(limits)} (工资支付暂行规定 art. 16): {money(deducted)} deducted, {money(rest)} to collect in later months"
+            basis += f"; {' and '.join(limits)} (Interim Provisions on Wage Payment art. 16): {money(deducted)} deducted, {money(rest)} carried to later months"
         sheet.add(line_id, "deduction", -deducted, basis, by_id[line_id].label)
     return due
 

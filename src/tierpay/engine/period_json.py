@@ -27,6 +27,7 @@ from tierpay.engine.decision_json import _FIELD, _INNER, _PART, DEPTH, DecisionJ
 from tierpay.engine.decisions import _record_notes, _review
 from tierpay.engine.levels import ACTIONS, NONE, REASONS, Facts, why
 from tierpay.engine.scorecard import CONTEXT, absolute, percentile_share
+from tierpay.engine.state import due_of
 from tierpay.ruleset.model import PercentileNorm
 
 if TYPE_CHECKING:
@@ -289,6 +290,7 @@ class _Texts:
             [str(x) for x in st.maintain_fail_streak[j].tolist()],
             self._take(["false", "true"], st.on_probation[j].astype(np.int64)),
             [str(x) for x in st.probation_periods[j].tolist()],
+            self._dues(),
         ]
         carried = [(str(int(run.review_streak[i])), self.w._scalar(run.review_stage[i])) for i in self.list]
         i8 = _INNER
@@ -296,9 +298,18 @@ class _Texts:
             f'{{\n{i8}"agent_id": {a},\n{i8}"level": {lv},\n{i8}"last_period": {period},\n'
             f'{i8}"periods_in_level": {pil},\n{i8}"promote_streak": {ps},\n{i8}"streak_level": {sl},\n'
             f'{i8}"maintain_fail_streak": {mf},\n{i8}"on_probation": {op},\n{i8}"probation_periods": {pp},\n'
-            f'{i8}"review_streak": {(r or c)[0]},\n{i8}"review_stage": {(r or c)[1]}\n{_FIELD}}}'
-            for a, lv, pil, ps, sl, mf, op, pp, r, c in zip(*columns, review, carried, strict=True)
+            f'{i8}"review_streak": {(r or c)[0]},\n{i8}"review_stage": {(r or c)[1]},\n'
+            f'{i8}"deductions_due": {due}\n{_FIELD}}}'
+            for a, lv, pil, ps, sl, mf, op, pp, due, r, c in zip(*columns, review, carried, strict=True)
         ]
+
+    def _dues(self) -> list[str]:
+        """Each row's deductions still due after the month: its pay statement's, or carried where no pay."""
+        run = self.run
+        if run.pay_statements:
+            table = [self.w.mapping(p.due) if p is not None else "{}" for p in run.pay_statements]
+            return self._take(table, run.pay_code[self.rows])
+        return [self.w.mapping(due_of(run.due_in[i])) for i in self.list]
 
     def _values(self, grade: list[str], coefficient: list[str]) -> tuple[list[str], dict[str, list[str]]]:
         """The ``values`` block per row: each entry's text made once per distinct value."""
