@@ -41,6 +41,7 @@ MINI: dict[str, Any] = {
     },
     "demotion": {"consecutive_periods": 2, "immediate_if": [{"code": "major", "when": "incidents >= 3"}]},
     "probation": {"min_periods": 2, "max_periods": 3, "convert_if": "qa >= 75"},
+    "new_agents": {"level": "L1"},  # records that state no level start here (not guessed)
 }
 
 

@@ -13,9 +13,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierpay import State, evaluate, read_records
+from tierpay import State, evaluate, load_ruleset, read_records
 
-from .conftest import SAMPLE_H1, build
+from .conftest import ROOT, SAMPLE_H1, build
+
+CASES = ROOT / "tests" / "cases"
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
@@ -277,3 +279,22 @@ def test_properties_of_the_ladder(agents, consecutive: int, max_steps: int) -> N
         d.model_dump(exclude={"row"}) for d in whole.decisions
     ]
     assert (backwards.state, backwards.gaps, backwards.periods) == (whole.state, whole.gaps, whole.periods)
+
+
+def test_no_guessed_levels_rejection_names_level_and_new_agents_note() -> None:
+    """Finding 9 of issue 14: no level and no state is rejected naming `level`; declared new agents say so."""
+    rejected = evaluate(
+        load_ruleset(CASES / "no-guessed-levels.yaml"), [{"agent_id": "A", "period": "2026-02", "qa": 85}]
+    )
+    assert len(rejected.decisions) == 0
+    (rejection,) = rejected.rejections
+    assert rejection.reasons == [
+        "level: missing; the agent has no carried state, so the record must state a level "
+        "(or the ruleset declare new_agents.level)"
+    ]
+    started = evaluate(
+        load_ruleset(CASES / "new-agents-declared.yaml"), [{"agent_id": "N", "period": "2026-01", "qa": 50}]
+    )
+    (decision,) = started.decisions
+    assert decision.level_before == "L1"
+    assert decision.notes == ["new agent: no stated level and no carried state; starts at L1 (new_agents.level)"]

@@ -143,7 +143,7 @@ def _record_notes(run: PeriodRun, i: int) -> list[str]:
             if stated is not None and stated != level:
                 notes.append(f"record states level {stated}, but probationers hold {level}")
         elif stated is None:
-            notes.append(f"new agent with no stated level: starts at {level}")
+            notes.append(f"new agent: no stated level and no carried state; starts at {level} (new_agents.level)")
         return notes
     last = int(run.last_before[i])
     if last >= 0:

@@ -163,14 +163,25 @@ class PeriodRun:
             after = period_name(int(last[i]))
             self.fail(i, f"period: {self.period} is not after {after}, already evaluated for this agent")
         number_of = {level: k for k, level in enumerate(ids)}
-        start = self.rows["level"].replace_strict(number_of, default=0, return_dtype=pl.Int64).fill_null(0)
-        start_level = start.to_numpy().astype(np.int64)
+        new_agents = model.new_agents
+        # Without new_agents a missing level is not guessed (one level is no guess).
+        unstated = ids.index(new_agents.level) if new_agents is not None else 0 if len(ids) == 1 else -1
+        stated = self.rows["level"]
+        start = stated.replace_strict(number_of, default=0, return_dtype=pl.Int64)
+        start_level = np.where(stated.is_null().to_numpy(), unstated, start.to_numpy()).astype(np.int64)
         on_probation = np.zeros(self.size, dtype=bool)
         probation = model.probation
         if probation is not None:
             on_probation = (self.rows[probation.attribute] == probation.value).fill_null(False).to_numpy()
             start_level = np.where(on_probation, ids.index(probation.level or ids[0]), start_level)
         self.stated_probation = on_probation
+        for i in np.flatnonzero(~known & (start_level < 0)).tolist():
+            self.fail(
+                i,
+                "level: missing; the agent has no carried state, so the record must state a level "
+                "(or the ruleset declare new_agents.level)",
+            )
+        start_level = np.maximum(start_level, 0)
         reset = known & (last >= 0) & (month - last - 1 > 0) & (model.missing_period == "reset")
         keep = known & ~reset
 

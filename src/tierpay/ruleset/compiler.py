@@ -319,6 +319,15 @@ class _Compiler:
                 )
             if r.probation.level is not None and r.probation.level not in ids:
                 self.problem(("probation", "level"), f"{r.probation.level!r} is not a level id")
+        if r.new_agents is not None and r.new_agents.level not in ids:
+            self.problem(("new_agents", "level"), f"{r.new_agents.level!r} is not a level id")
+        floors = r.pay.floors if r.pay is not None else None
+        if floors is not None and floors.post_lowest_wage is not None:
+            for key in floors.post_lowest_wage:
+                if key not in ids:
+                    self.problem(("pay", "floors", "post_lowest_wage", key), f"{key!r} is not a level id")
+            if floors.post_by is not None and floors.post_by not in r.attributes:
+                self.problem(("pay", "floors", "post_by"), f"{floors.post_by!r} is not a declared attribute")
         cohort_keys: tuple[tuple[PathKey, list[str]], ...] = (
             (("review", "cohort_by"), r.review.cohort_by if r.review else []),
             (("scorecard", "cohort_by"), r.scorecard.cohort_by if r.scorecard else []),

@@ -402,6 +402,13 @@ class Probation(_Strict):
         return self
 
 
+class NewAgents(_Strict):
+    """Where an agent with no level in the record and no carried state starts."""
+
+    level: LevelId
+    """The starting level; without `new_agents` such a record is rejected rather than guessed."""
+
+
 # --- review --------------------------------------------------------------------------------
 
 
@@ -822,6 +829,8 @@ class Ruleset(_Strict):
     """Maintenance and demotion rules."""
     probation: Probation | None = None
     """Probation and conversion (转正)."""
+    new_agents: NewAgents | None = None
+    """Where agents with no stated level and no carried state start; rejected when left out."""
     review: Review | None = None
     """Bottom-ranking review (末位复核): flags, never dismissals."""
     pay: Pay | None = None
