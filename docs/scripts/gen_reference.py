@@ -51,7 +51,7 @@ probation and review rules) and `coefficient` (in pay lines).
 ORDER = [
     "Ruleset", "Metric", "Attribute", "Derived", "Scorecard", "ScorePart", "LinearNorm", "RatioNorm",
     "BandNorm", "PercentileNorm", "ZScoreNorm", "MinVolume", "ScoreVeto", "Grade", "Level", "Promotion",
-    "Veto", "Demotion", "Probation", "NewAgents", "Review", "Exemption", "Escalation", "Stage", "Fairness", "Pay",
+    "Veto", "Demotion", "Probation", "NewAgents", "Protection", "Review", "Exemption", "Escalation", "Stage", "Fairness", "Pay",
     "Rounding", "Proration", "Coefficient", "BandLookup", "Band", "Curve", "PayLine", "Deduction",
     "Floors", "MinimumWage", "RulesetTest", "Expectation",
 ]  # fmt: skip

@@ -46,6 +46,7 @@ REASONS = [
     "probation_max_reached",
     "conversion_not_met",
     "probation_min_not_served",
+    "protected_period",
 ]
 """Reason codes, indexed by ``LevelArrays.reason``."""
 
@@ -95,8 +96,12 @@ def decide_levels(
     demotion_veto: Bools,
     convert_met: Bools,
     month: int,
+    protected: Bools | None = None,
 ) -> LevelArrays:
-    """Every row's level action, reason and new state for one period, the first question that holds deciding."""
+    """Every row's level action, reason and new state for one period, the first question that holds deciding.
+
+    A protected month (``protected``) neither demotes nor promotes: the streaks pause.
+    """
     promo, demo = ruleset.promotion, ruleset.demotion
     top = len(ruleset.levels) - 1
     cur = prior.level
@@ -114,9 +119,10 @@ def decide_levels(
     target = np.minimum(floor, cur + promo.max_steps)
 
     # The regular ladder, in the reference's order of questions; the first that holds decides.
-    veto = demotion_veto & ~probation
-    unmet = ~maintain_met & ~veto & ~probation
-    rest = ~probation & ~veto & maintain_met
+    shield = (protected if protected is not None else np.zeros(len(cur), dtype=bool)) & ~probation
+    veto = demotion_veto & ~probation & ~shield
+    unmet = ~maintain_met & ~veto & ~probation & ~shield
+    rest = ~probation & ~veto & maintain_met & ~shield
     at_top = rest & (cur == top)
     rest &= cur != top
     not_qualified = rest & (qualified <= cur)
@@ -130,6 +136,7 @@ def decide_levels(
     waiting = rest & (not promotion_due)
     promoted = rest & promotion_due
     cases = [
+        (shield, "hold", "protected_period"),
         (veto & (cur > 0), "demote", "immediate_demotion"),
         (veto & (cur == 0), "hold", "lowest_level"),
         (unmet & (cur == 0), "hold", "lowest_level"),
@@ -154,9 +161,9 @@ def decide_levels(
     state = Prior(
         level=moved_to,
         periods_in_level=np.where(moved, 0, pil),
-        promote_streak=np.where(kept_streak, streak, 0),
-        streak_level=np.where(kept_streak, floor, NONE),
-        maintain_fail_streak=np.where(moved, 0, fail),
+        promote_streak=np.select([shield, kept_streak], [prior.promote_streak, streak], 0),
+        streak_level=np.select([shield, kept_streak], [prior.streak_level, floor], NONE),
+        maintain_fail_streak=np.where(shield, prior.maintain_fail_streak, np.where(moved, 0, fail)),
         on_probation=prior.on_probation.copy(),
         probation_periods=prior.probation_periods.copy(),
     )
@@ -235,6 +242,10 @@ def why(ruleset: Ruleset, facts: Facts) -> str:
     fail_streak = facts.prior_maintain_fail_streak + 1
     streak = facts.prior_promote_streak + 1
     upper = levels[min(current + 1, len(levels) - 1)]
+    if reason == "protected_period":
+        shield = ruleset.protection
+        said = label_text(shield.reason, "en", f"protected period (`{shield.when}`)") if shield else "protected period"
+        return f"{said}: not demoted, level streaks paused"
     if reason == "immediate_demotion":
         return f"immediate demotion: {', '.join(facts.demotion_vetoes)}"
     if reason == "lowest_level" and facts.demotion_vetoes:

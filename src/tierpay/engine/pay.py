@@ -17,7 +17,7 @@ from typing import Any
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
-from tierpay.ruleset.model import BandLookup, Curve, Floors, Grade, Pay, PayLine, Rounding, label_text
+from tierpay.ruleset.model import BandLookup, Curve, Floors, Grade, Pay, PayLine, Protection, Rounding, label_text
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -112,6 +112,8 @@ class PayInputs:
     formulas: Mapping[str, Decimal]
     due: Mapping[str, Decimal] = field(default_factory=dict)
     """Deductions held back by the cap in earlier months, by deduction line, still to collect."""
+    protected: bool = False
+    """A statutory protected month: no line falls because of it (see ``Protection``)."""
 
 
 BUILT_IN_LINES = {
@@ -162,7 +164,9 @@ class _Sheet:
         )
 
 
-def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") -> PayResult:
+def compute_pay(
+    pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh", protection: Protection | None = None
+) -> PayResult:
     """One agent-period's pay statement; its lines sum exactly to the total.
 
     The order is fixed: the ruleset's lines; the probation floor; the minimum wage; the
@@ -173,16 +177,28 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
     per_line = rounding.stage == "line"
     sheet = _Sheet(pay, lang, [])
     factor, factor_text = _proration(pay, inputs.values)
+    coefficient = inputs.coefficient if inputs.coefficient is not None else ONE
+    coefficient_text = f"coefficient {number(coefficient)} ({inputs.coefficient_basis})"
+    if inputs.protected and protection is not None:
+        if factor != ONE:
+            factor, factor_text = ONE, f"{factor_text} not prorated: protected period"
+        if coefficient < protection.coefficient:
+            coefficient_text = (
+                f"coefficient {number(protection.coefficient)} ({inputs.coefficient_basis} gives "
+                f"{number(coefficient)}; at least {number(protection.coefficient)} in a protected period)"
+            )
+            coefficient = protection.coefficient
     for line in pay.lines:
         if inputs.line_applies.get(line.id, True):
             amount, basis = _line_amount(line, inputs)
             if line.times_coefficient:
-                coefficient = inputs.coefficient if inputs.coefficient is not None else ONE
                 amount *= coefficient
-                basis += f" × coefficient {number(coefficient)} ({inputs.coefficient_basis})"
+                basis += f" × {coefficient_text}"
             if line.prorate and factor != ONE:
                 amount *= factor
                 basis += f" × {factor_text}"
+            elif line.prorate and inputs.protected and factor_text:
+                basis += f" ({factor_text})"
             amount = _r(amount, rounding, per_line)
             if line.counts_for_minimum_wage:
                 sheet.counted += amount

@@ -81,6 +81,7 @@ def pay_stage(run: PeriodRun) -> None:
     keys["level"] = pay_level
     keys["probation"] = probation
     keys["due"] = pl.Series(run.due_in.tolist(), dtype=pl.String)
+    keys["protected"] = run.protected
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)
     read = pay_reads(run.ruleset)
     ok = live & ~run.failed
@@ -108,7 +109,9 @@ def pay_stage(run: PeriodRun) -> None:
                         line_applies={k[5:]: key[k] for k in key if k.startswith("when:")},
                         formulas={k[8:]: formulas[k[8:]][key[k]] for k in key if k.startswith("formula:")},
                         due=due_of(key["due"]),
+                        protected=key["protected"],
                     ),
+                    protection=model.protection,
                 )
             )
         except ValueError as error:

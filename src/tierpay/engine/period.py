@@ -112,6 +112,7 @@ class PeriodRun:
         self.review_labels: pl.Series | None = None
         self.derived: set[str] = set()  # the derived values computed so far
         self.pay_code = np.full(self.size, -1, dtype=np.int64)
+        self.protected = np.zeros(self.size, dtype=bool)  # a statutory protected month
         self.pay_statements: list[Pay | None] = []
         self._texts: dict[str, list[Any]] | None = None
         self._lists: dict[str, list[Any]] = {}
@@ -283,6 +284,9 @@ class PeriodRun:
                     maintain = np.where(at, self.check(f"levels[{i}].maintain", at), maintain)
         promotion = self.first_hit("promotion.blocked_if", len(model.promotion.blocked_if), alive) >= 0
         demotion = self.first_hit("demotion.immediate_if", len(model.demotion.immediate_if), alive) >= 0
+        self.protected = np.zeros(self.size, dtype=bool)
+        if model.protection is not None:
+            self.protected = self.check("protection.when", alive) & alive
         convert = np.zeros(self.size, dtype=bool)
         if model.probation is not None:
             on = alive & self.prior.on_probation
@@ -300,6 +304,7 @@ class PeriodRun:
             demotion[live],
             convert[live],
             int(self.period[5:7]),
+            self.protected[live],
         )
 
     def review(self) -> None:

@@ -207,6 +207,7 @@ class _Explainer:
             "maintain_failed": f"连续 {m.demotion.consecutive_periods} 期未达到 {self.level_name(d.level_before)} 的保级标准，降为 {self.level_name(d.level)}",
             "immediate_demotion": f"触发立即降级条件：{', '.join(immediate)}，降为 {self.level_name(d.level)}",
             "lowest_level": f"{d.level} 已是最低级别",
+            "protected_period": "法定保护期内：不降级，晋降级连续期数暂停计算",
             "probation_min_not_served": f"试用期第 {state.probation_periods} 期（至少 {probation.min_periods if probation else '?'} 期）",
             "converted": f"试用 {state.probation_periods} 期后达到转正标准，转正",
             "conversion_not_met": f"试用 {state.probation_periods} 期，未达到转正标准，试用期继续（最长 {probation.max_periods if probation else '?'} 期）",

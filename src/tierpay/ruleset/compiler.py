@@ -195,6 +195,8 @@ class _Compiler:
         self.stages["graded"] = {**scored, "grade": "string"}
         self.stages["paid"] = {**self.stages["graded"], "coefficient": "number"}
 
+        if r.protection is not None:
+            self.compile(("protection", "when"), r.protection.when, "derived", "boolean")
         if r.scorecard is not None:
             for i, veto in enumerate(r.scorecard.vetoes):
                 self.compile(("scorecard", "vetoes", i, "when"), veto.when, "derived", "boolean")

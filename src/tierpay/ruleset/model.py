@@ -402,6 +402,23 @@ class Probation(_Strict):
         return self
 
 
+class Protection(_Strict):
+    """A statutory protected period (medical treatment, pregnancy and maternity, work injury).
+
+    While ``when`` holds the agent is not demoted, the level streaks and the review's
+    escalation pause, the review exempts the agent, and no pay line falls because of it:
+    prorated lines are paid in full and the performance coefficient is at least
+    ``coefficient`` (Labor Contract Law art. 42; 女职工劳动保护特别规定 art. 5).
+    """
+
+    when: Expression
+    """The condition of a protected month, on record values (`protected_leave`)."""
+    reason: Label | None = None
+    """The protection in words."""
+    coefficient: Number = Field(Decimal(1), ge=0, le=10)
+    """The least performance coefficient of a protected month (the standard 1 by default)."""
+
+
 class NewAgents(_Strict):
     """Where an agent with no level in the record and no carried state starts."""
 
@@ -829,6 +846,8 @@ class Ruleset(_Strict):
     """Maintenance and demotion rules."""
     probation: Probation | None = None
     """Probation and conversion (转正)."""
+    protection: Protection | None = None
+    """Statutory protected periods: no demotion, streaks paused, no pay cut because of them."""
     new_agents: NewAgents | None = None
     """Where agents with no stated level and no carried state start; rejected when left out."""
     review: Review | None = None
@@ -837,3 +856,11 @@ class Ruleset(_Strict):
     """The monthly pay."""
     tests: list[RulesetTest] = Field(default_factory=list)
     """Cases the ruleset must pass, run by `tierpay test`."""
+
+    @model_validator(mode="after")
+    def _protected_are_exempt(self) -> Ruleset:
+        """A protected month is exempt from the review even where `review.exempt` does not say so."""
+        shield, review = self.protection, self.review
+        if shield is not None and review is not None and all(e.when != shield.when for e in review.exempt):
+            review.exempt.append(Exemption(code="protected_period", when=shield.when, reason=shield.reason))
+        return self
