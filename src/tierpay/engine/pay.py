@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 from itertools import pairwise
 from typing import Any
 
+from tierpay.engine.minimum_wage import minimum_wage_for
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
@@ -104,6 +105,8 @@ class PayInputs:
     """What the engine evaluated for one record's pay."""
 
     level: str
+    period: str
+    """The month paid (``YYYY-MM``): it chooses the minimum wage in force."""
     values: Mapping[str, Any]
     coefficient: Decimal | None
     coefficient_basis: str
@@ -171,22 +174,27 @@ def compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh") ->
             gross += topup
             counted += topup
     if floors is not None and floors.minimum_wage is not None:
-        mw = floors.minimum_wage
-        region = values.get(mw.by)
-        base_minimum = mw.values.get(str(region))
-        if base_minimum is not None:
-            minimum = base_minimum * (factor if pay.proration else ONE)
-            minimum = _r(minimum, rounding, per_line)
-            if counted < minimum:
-                topup = minimum - counted
-                basis = f"pay counted toward the minimum wage {money(counted)} is below the minimum wage for {mw.by} {region} {money(base_minimum)}"
-                if pay.proration and factor != ONE:
-                    basis += f" × {factor_text} = {money(minimum)}"
-                basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
-                lines.append(
-                    _floor_line("minimum_wage", {"en": "Minimum wage top-up", "zh": "最低工资补足"}, topup, basis, lang)
-                )
-                gross += topup
+        figure = minimum_wage_for(floors.minimum_wage, values, inputs.period, lang)
+        minimum = figure.amount * (factor if pay.proration else ONE)
+        minimum = _r(minimum, rounding, per_line)
+        own = figure.contributions
+        prorated = minimum
+        if own is not None:
+            minimum += own  # what counted pay must reach: the minimum excludes the employee's own contributions
+        if counted < minimum:
+            topup = minimum - counted
+            basis = f"pay counted toward the minimum wage {money(counted)}"
+            if own is not None:
+                basis += f" less the employee's own social insurance and housing fund contributions {money(own)} is {money(counted - own)}, below {figure.basis}"
+            else:
+                basis += f" is below {figure.basis}"
+            if pay.proration and factor != ONE:
+                basis += f" × {factor_text} = {money(prorated)}"
+            basis += f" ({figure.citation}); raised by {money(topup)}"
+            lines.append(
+                _floor_line("minimum_wage", {"en": "Minimum wage top-up", "zh": "最低工资补足"}, topup, basis, lang)
+            )
+            gross += topup
     for deduction in pay.deductions:
         asked = values[deduction.metric]
         if asked == 0:
