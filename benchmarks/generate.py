@@ -21,8 +21,11 @@ COLUMNS = [
     "agent_id", "period", "level", "team", "region", "status", "gender", "protected_leave",
     "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
     "discipline_incidents", "complaints", "major_complaints", "fatal_errors", "worked_days",
-    "scheduled_days", "night_shifts", "loss_deduction", "contract_wage",
+    "scheduled_days", "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
 ]  # fmt: skip
+#: The employee's own social insurance and housing fund contributions by region, as in the
+#: shipped sample (tier1 is Shanghai, whose minimum wage excludes them): illustrative figures.
+OWN_CONTRIBUTIONS = {"tier1": "975", "tier2": "640"}
 LEVELS = ["L1", "L2", "L3", "L4", "L5"]
 SCHEDULED = [21, 19, 22, 21, 20, 21, 22, 22, 21, 22, 20, 22]
 
@@ -92,6 +95,7 @@ def generate(rows: int, out: Path, seed: int = 2026) -> int:
                         rng.randint(0, 8) if rng.random() < 0.2 else 0,
                         rng.choice(["0", "300", "800"]) if rng.random() < 0.01 else "0",
                         "4200" if probation else "0",
+                        OWN_CONTRIBUTIONS[region],
                     ]
                 )  # fmt: skip
                 written += 1

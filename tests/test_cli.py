@@ -33,8 +33,8 @@ def test_validate_misspelled_metric(tmp_path: Path) -> None:
         STARS.read_text(encoding="utf-8").replace('entry: "qa_score >= 85 and', 'entry: "qa_scor >= 85 and'),
         encoding="utf-8",
     )
-    (tmp_path / "minimum-wage-2024.yaml").write_text(
-        (STARS.parent / "minimum-wage-2024.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    (tmp_path / "minimum-wage-2026.yaml").write_text(
+        (STARS.parent / "minimum-wage-2026.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     code, out, err = run("validate", str(bad))
     assert code == 3

@@ -44,7 +44,7 @@ ODD = textwrap.dedent(
 
 
 def test_each_check_finds_its_problem() -> None:
-    """Unreachable, weaker-than-below, stricter maintenance, direction, falling pay and unused metric."""
+    """Unreachable, weaker-than-below, stricter maintenance, direction, falling pay, no floor, unused metric."""
     warnings = [str(p) for p in lint(parse_ruleset(ODD, file="odd.yaml"))]
     assert warnings == [
         "odd.yaml:9:3: metrics.unused_metric: unused_metric is declared but never used",
@@ -55,6 +55,7 @@ def test_each_check_finds_its_problem() -> None:
         "odd.yaml:17:23: levels[4].entry: L5 can never be entered: calls must be at least 2000 and at most 1500",
         "odd.yaml:17:23: levels[4].entry: L5 can never be entered: qa is at most 100",
         "odd.yaml:17:23: levels[4].entry: asks for calls <= 1500, but higher is better for calls: a criterion rewards the wrong direction",
+        "odd.yaml:18:1: pay: no minimum-wage floor (floors.minimum_wage): nothing checks that pay reaches the local minimum wage (PRC Labour Law art. 48)",
         "odd.yaml:25:9: pay.lines[0].by_level.L3: pays L3 less than L2 for region tier1 (3100 < 3200)",
     ]
 
@@ -70,6 +71,6 @@ def test_validate_prints_warnings_and_strict_fails(tmp_path: Path) -> None:
     path.write_text(ODD, encoding="utf-8")
     code, out, err = run("validate", str(path))
     assert code == 0
-    assert out.endswith(", 9 warnings\n")
-    assert err.count("warning: ") == 9
+    assert out.endswith(", 10 warnings\n")
+    assert err.count("warning: ") == 10
     assert run("validate", "--strict", str(path))[0] == 1

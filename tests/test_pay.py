@@ -58,7 +58,10 @@ PAY: dict[str, Any] = {
         ],
         "deductions": [{"id": "loss", "metric": "loss"}],
         "floors": {
-            "minimum_wage": {"by": "region", "effective_from": "2024-07-01", "source": "test table", "values": {"tier1": 2690, "tier2": 2490}},
+            "minimum_wage": {"by": "region", "table": {
+                "tier1": {"name": "Tier-1 city", "figures": [{"monthly": 2690, "effective_from": "2024-07-01", "source": "test table"}]},
+                "tier2": {"name": "Tier-2 city", "figures": [{"monthly": 2490, "effective_from": "2024-07-01", "source": "test table"}]},
+            }},
             "probation_ratio": "0.8",
             "contract_wage": "contract",
             "deduction_cap_percent": 20,
@@ -132,7 +135,7 @@ def test_statement_says_which_floor_or_cap_changed_the_figure() -> None:
     outcome = evaluate(build(PAY), AGENTS)
     basis = {d.agent_id: {ln.id: ln.basis for ln in d.pay.lines} for d in outcome.decisions if d.pay}
     assert basis["A3"]["minimum_wage"] == (
-        "pay counted toward the minimum wage 2,300.00 is below the minimum wage for region tier2 2,490.00"
+        "pay counted toward the minimum wage 2,300.00 is below the minimum wage for region tier2 (Tier-2 city) 2,490.00"
         " (effective 2024-07-01, test table); raised by 190.00"
     )
     assert basis["A4"]["probation_floor"] == (

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tierpay.ruleset.loading import ruleset_json_schema
+from tierpay.ruleset.model import MinimumWageTable
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference" / "ruleset.md"
@@ -53,7 +54,7 @@ ORDER = [
     "BandNorm", "PercentileNorm", "ZScoreNorm", "MinVolume", "ScoreVeto", "Grade", "Level", "Promotion",
     "Veto", "Demotion", "Probation", "NewAgents", "Protection", "Review", "Exemption", "Escalation", "Stage", "Fairness", "Pay",
     "Rounding", "Proration", "Coefficient", "BandLookup", "Band", "Curve", "PayLine", "Deduction",
-    "Floors", "MinimumWage", "RulesetTest", "Expectation",
+    "Floors", "MinimumWage", "MinimumWageArea", "MinimumWageFigure", "MinimumWageTable", "RulesetTest", "Expectation",
 ]  # fmt: skip
 
 
@@ -117,6 +118,9 @@ def render(schema: dict[str, Any]) -> str:
     """The reference page for ``schema``."""
     defs = dict(schema.get("$defs", {}))
     defs["Ruleset"] = {k: v for k, v in schema.items() if k not in ("$defs",)}
+    # The minimum-wage file (`minimum_wage.table_file`) is its own document, not part of a ruleset.
+    table = MinimumWageTable.model_json_schema(mode="validation")
+    defs["MinimumWageTable"] = {k: v for k, v in table.items() if k != "$defs"}
     missing = sorted(set(defs) - set(ORDER))
     if missing:
         raise SystemExit(f"add these models to ORDER in {__file__}: {', '.join(missing)}")

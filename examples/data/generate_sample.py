@@ -28,9 +28,14 @@ COLUMNS = [
     "agent_id", "period", "level", "team", "region", "status", "gender", "protected_leave",
     "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
     "discipline_incidents", "complaints", "major_complaints", "fatal_errors", "worked_days",
-    "scheduled_days", "night_shifts", "loss_deduction", "contract_wage",
+    "scheduled_days", "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
 ]  # fmt: skip
 TEAM_REGION = {"T1": "tier1", "T2": "tier1", "T3": "tier2", "T4": "tier2", "T5": "tier2"}
+# The employee's own social insurance and housing fund contributions for the month, by region
+# (tier1 is Shanghai, whose minimum wage excludes them). Illustrative: about 10.5% of a minimum
+# contribution base of 7,460 plus 7% housing fund on 2,740 for Shanghai, in whole yuan;
+# not checked figures.
+OWN_CONTRIBUTIONS = {"tier1": "975", "tier2": "640"}
 
 # profile -> quality per month (0 poor .. 1 outstanding)
 PROFILES: dict[str, list[float]] = {
@@ -119,6 +124,7 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
                 night_shifts=0,
                 loss_deduction="0",
                 contract_wage="0",
+                own_contributions=OWN_CONTRIBUTIONS[TEAM_REGION[team]],
             )
             if status == "probation":
                 row["contract_wage"] = "4000" if TEAM_REGION[team] == "tier2" else "4200"
@@ -159,6 +165,7 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
             night_shifts=2,
             loss_deduction="0",
             contract_wage="0",
+            own_contributions=OWN_CONTRIBUTIONS["tier2"],
         )
         rows.append(row)
     rows.sort(key=lambda r: (str(r["period"]), str(r["agent_id"])))

@@ -67,8 +67,10 @@ COLUMNS = [
     "agent_id", "period", "level", "team", "region", "status", "protected_leave", "calls_handled",
     "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences", "discipline_incidents",
     "complaints", "major_complaints", "fatal_errors", "worked_days", "scheduled_days",
-    "night_shifts", "loss_deduction", "contract_wage",
+    "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
 ]  # fmt: skip
+#: Own contributions follow the region (drawn from no random numbers, so the other cells are as before).
+OWN_CONTRIBUTIONS = {"tier1": "975", "tier2": "640"}
 
 CELLS: dict[str, list[str]] = {
     "level": ["", "L1", "L2", "L3", "L4", "L5", "二星坐席", "L7"],
@@ -157,6 +159,7 @@ def differential_records(rng: random.Random, clean: bool = False) -> str:
                 continue  # a gap
             row = {"agent_id": f"A{agent:02d}", "period": f"2026-{month:02d}"}
             row.update({name: rng.choice(values) for name, values in cells.items()})
+            row["own_contributions"] = OWN_CONTRIBUTIONS[row["region"]]
             rows.append(row)
     if rows and rng.random() < 0.5:
         rows.append(dict(rng.choice(rows)))  # a duplicate

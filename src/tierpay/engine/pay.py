@@ -14,6 +14,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROU
 from itertools import pairwise
 from typing import Any
 
+from tierpay.engine.minimum_wage import minimum_wage_for
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
@@ -103,6 +104,7 @@ def uses_coefficient(pay: Pay, grades: Sequence[Grade]) -> bool:
 class PayInputs:
     """What the engine evaluated for one record's pay."""
 
+    period: str
     level: str
     values: Mapping[str, Any]
     coefficient: Decimal | None
@@ -299,23 +301,32 @@ def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, str] 
 
 
 def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text: str) -> Decimal:
-    """Counted pay not below the local minimum wage; returns the minimum that applied (0 if none)."""
+    """Counted pay not below the local minimum wage in force for the month.
+
+    Returns what counted pay must reach (0 when the ruleset has no minimum wage): the prorated
+    figure, plus the employee's own contributions where the figure excludes them.
+    """
     pay, floors = sheet.pay, sheet.pay.floors
     assert floors is not None
-    mw = floors.minimum_wage
-    if mw is None:
+    if floors.minimum_wage is None:
         return ZERO
-    region = inputs.values.get(mw.by)
-    base_minimum = mw.values.get(str(region))
-    if base_minimum is None:
-        return ZERO
-    minimum = _floor_amount(base_minimum * (factor if pay.proration else ONE), pay.rounding)
+    figure = minimum_wage_for(floors.minimum_wage, inputs.values, inputs.period)
+    prorated = _floor_amount(figure.amount * (factor if pay.proration else ONE), pay.rounding)
+    own = figure.contributions
+    minimum = prorated + own if own is not None else prorated
     if sheet.counted < minimum:
         topup = minimum - sheet.counted
-        basis = f"pay counted toward the minimum wage {money(sheet.counted)} is below the minimum wage for {mw.by} {region} {money(base_minimum)}"
+        basis = f"pay counted toward the minimum wage {money(sheet.counted)}"
+        if own is not None:
+            basis += (
+                f" less the employee's own social insurance and housing fund contributions {money(own)}"
+                f" is {money(sheet.counted - own)}, below {figure.basis}"
+            )
+        else:
+            basis += f" is below {figure.basis}"
         if pay.proration and factor != ONE:
-            basis += f" × {factor_text} = {money(minimum)}"
-        basis += f" (effective {mw.effective_from.isoformat()}, {mw.source}); raised by {money(topup)}"
+            basis += f" × {factor_text} = {money(prorated)}"
+        basis += f" ({figure.citation}); raised by {money(topup)}"
         sheet.add("minimum_wage", "floor", topup, basis)
         sheet.gross += topup
         sheet.counted += topup

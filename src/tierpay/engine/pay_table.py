@@ -2,7 +2,7 @@
 
 Money is never a float. What a pay statement reads (the pay level, probation, the
 coefficient, whether each conditional line applies, each formula's value, and the record
-values the lines read: days, city tier, contract wage, deductions...) is gathered per row;
+values the lines read: days, city tier, contract wage, own contributions, deductions...) is gathered per row;
 each distinct combination is computed once by :func:`tierpay.engine.pay.compute_pay`, the
 definition of pay, and every row that shares it gets the same statement. A month of a
 call centre has far fewer distinct statements than agents.
@@ -46,6 +46,8 @@ def pay_reads(ruleset: CompiledRuleset) -> list[str]:
             names.append(floors.contract_wage)
         if floors.minimum_wage is not None:
             names.append(floors.minimum_wage.by)
+            if floors.minimum_wage.contributions is not None:
+                names.append(floors.minimum_wage.contributions)
     names += [d.metric for d in pay.deductions]
     return list(dict.fromkeys(names))
 
@@ -102,6 +104,7 @@ def pay_stage(run: PeriodRun) -> None:
                     model.currency,
                     PayInputs(
                         level=run.ruleset.level_ids[key["level"]],
+                        period=run.period,
                         values={n: _value(run, n, key[n]) for n in read},
                         coefficient=coefficient,
                         coefficient_basis=basis,

@@ -28,7 +28,7 @@ from tierpay.engine.results import Gap, RulesetStamp
 from tierpay.engine.state import State
 from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.ruleset.compiler import CompiledRuleset
-from tierpay.ruleset.versions import RulesetVersions
+from tierpay.ruleset.versions import RulesetVersions, not_in_force, ruleset_for
 
 Target = CompiledRuleset | RulesetVersions
 
@@ -44,7 +44,8 @@ def evaluate(ruleset: Target, records: Records, state: State | None = None) -> O
     DataFrame or a pyarrow Table (checked as a CSV of the same data would be, rejections
     naming ``<DataFrame>`` or ``<Table>``). With ``RulesetVersions`` each period is
     evaluated under the version in force on its first day; records of a period no version
-    covers are rejected. Returns the decisions (as columns, each ``Decision`` built on
+    covers (or, for one ruleset file, outside its ``effective_from``/``effective_to``) are
+    rejected, naming the period. Returns the decisions (as columns, each ``Decision`` built on
     demand), the rejections, the gaps and the state after the last period. Evaluating
     several periods at once gives exactly what chaining single-period calls through the
     returned state gives.
@@ -95,16 +96,14 @@ class Evaluation:
 
     def period(self, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
         """Evaluate one period's rows (all of them: the review ranks the whole cohort)."""
-        version = self.ruleset if isinstance(self.ruleset, CompiledRuleset) else self.ruleset.for_period(period)
+        version = ruleset_for(self.ruleset, period)
         if self.periods and period <= self.periods[-1]:
             reason = (
                 f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
             )
             result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
         elif version is None:
-            assert isinstance(self.ruleset, RulesetVersions)
-            spans = ", ".join(f"{v.version} from {v.model.effective_from}" for v in self.ruleset.versions)
-            reason = f"period: no version of {self.ruleset.name} is in force for {period} ({spans})"
+            reason = not_in_force(self.ruleset, period)
             self.periods.append(period)
             result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
         else:

@@ -67,9 +67,12 @@ def _check(outcome: Outcome, expect: Expectation) -> list[str]:
         for d in outcome.decisions
         if d.agent_id == expect.agent_id and (expect.period is None or d.period == expect.period)
     ]
-    if expect.rejected:
-        if rejections:
+    if expect.rejected or expect.reason is not None:
+        reasons = [reason for r in rejections for reason in r.reasons]
+        if rejections and (expect.reason is None or any(expect.reason in reason for reason in reasons)):
             return []
+        if rejections:
+            return [f"{who}: expected a rejection because {expect.reason!r}, got: {'; '.join(reasons)}"]
         return [
             f"{who}: expected a rejection, got a decision"
             if decisions
@@ -82,7 +85,9 @@ def _check(outcome: Outcome, expect: Expectation) -> list[str]:
     decision = decisions[-1]
     actual = _actuals(decision)
     failures = []
-    wanted: dict[str, Any] = expect.model_dump(exclude={"agent_id", "period", "rejected", "lines"}, exclude_none=True)
+    wanted: dict[str, Any] = expect.model_dump(
+        exclude={"agent_id", "period", "rejected", "reason", "lines"}, exclude_none=True
+    )
     for key, value in wanted.items():
         got = actual.get(key)
         if not _same(value, got):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from difflib import get_close_matches
 from functools import cached_property
 from typing import Literal
@@ -28,10 +29,14 @@ from tierpay.ruleset.expressions import (
     SymbolType,
     compile_expression,
 )
-from tierpay.ruleset.model import BUILTIN_SYMBOLS, Ruleset
+from tierpay.ruleset.model import BUILTIN_SYMBOLS, Floors, Ruleset
 from tierpay.ruleset.yamlsource import Locations, PathKey, format_path
 
 RESERVED = {*BUILTIN_SYMBOLS, "grade", "coefficient"}
+#: The lowest probation pay as a share of the contract wage (PRC Labor Contract Law art. 20).
+PROBATION_RATIO = Decimal("0.8")
+#: The most a month's deductions for losses may take, in percent (工资支付暂行规定 art. 16).
+DEDUCTION_CAP_PERCENT = Decimal(20)
 
 Stage = Literal["record", "derived", "scored", "graded", "paid"]
 
@@ -313,6 +318,12 @@ class _Compiler:
                     self.problem(("grades", i, "grade"), f"grade {grade.grade!r} is listed twice")
         if r.effective_to is not None and r.effective_to < r.effective_from:
             self.problem(("effective_to",), "effective_to is before effective_from")
+        if r.published_on is not None and r.published_on > r.effective_from:
+            self.problem(
+                ("published_on",),
+                f"the rules are published on {r.published_on}, after they take effect on {r.effective_from}: "
+                "rules on pay and assessment bind staff only once made known (PRC Labor Contract Law art. 4)",
+            )
         if r.probation is not None:
             if r.probation.attribute not in r.attributes:
                 self.problem(
@@ -387,27 +398,54 @@ class _Compiler:
                             "pay uses the grade coefficient: declare one",
                         )
         floors = r.pay.floors
-        if floors is not None and floors.minimum_wage is not None:
-            mw = floors.minimum_wage
-            attr = r.attributes.get(mw.by)
-            if attr is None:
-                self.problem(
-                    ("pay", "floors", "minimum_wage", "by"),
-                    f"{mw.by!r} is not a declared attribute",
-                )
-            elif attr.values is not None:
-                for value in attr.values:
-                    if value not in mw.values:
-                        self.problem(
-                            ("pay", "floors", "minimum_wage", "values"),
-                            f"no minimum wage for {mw.by} {value!r}",
-                        )
-            for key, amount in mw.values.items():
-                if amount < 0:
-                    self.problem(
-                        ("pay", "floors", "minimum_wage", "values", key),
-                        "a minimum wage cannot be negative",
-                    )
+        if floors is not None:
+            self.check_floors(floors)
+
+    def check_floors(self, floors: Floors) -> None:
+        """Floors that name declared values, and settings no statute allows."""
+        r = self.r
+        if floors.probation_ratio is not None and floors.probation_ratio < PROBATION_RATIO:
+            self.problem(
+                ("pay", "floors", "probation_ratio"),
+                f"probation_ratio {floors.probation_ratio} is below {PROBATION_RATIO}: probation pay may not be "
+                "below 80% of the contract wage (PRC Labor Contract Law art. 20)",
+            )
+        if floors.deduction_cap_percent > DEDUCTION_CAP_PERCENT and floors.deduction_cap_rule is None:
+            self.problem(
+                ("pay", "floors", "deduction_cap_percent"),
+                f"deduction_cap_percent {floors.deduction_cap_percent} is above the 20% of a month's wages that "
+                "工资支付暂行规定 art. 16 allows: name the local regulation that permits more in deduction_cap_rule",
+            )
+        mw = floors.minimum_wage
+        if mw is None:
+            return
+        at: PathKey = ("pay", "floors", "minimum_wage")
+        table = mw.table or {}
+        attr = r.attributes.get(mw.by)
+        if attr is None:
+            self.problem((*at, "by"), f"{mw.by!r} is not a declared attribute")
+        elif mw.areas is not None:
+            for value, area in mw.areas.items():
+                if area not in table:
+                    self.problem((*at, "areas", value), f"{area!r} is not an area of the minimum-wage table")
+                if attr.values is not None and value not in attr.values:
+                    self.problem((*at, "areas", value), f"{value!r} is not an allowed value of {mw.by}")
+            for value in attr.values or []:
+                if value not in mw.areas:
+                    self.problem((*at, "areas"), f"no area for {mw.by} {value!r}")
+        elif attr.values is not None:
+            for value in attr.values:
+                if value not in table:
+                    self.problem((*at, "table"), f"no minimum wage for {mw.by} {value!r}")
+        excluding = any(f.excludes_contributions for area in table.values() for f in area.figures)
+        if mw.contributions is not None and mw.contributions not in r.metrics:
+            self.problem((*at, "contributions"), f"{mw.contributions!r} is not a declared metric")
+        elif mw.contributions is None and excluding:
+            self.problem(
+                at,
+                "a figure excludes the employee's own social insurance and housing fund contributions: "
+                "name the metric that holds them in `contributions`",
+            )
 
 
 def compile_ruleset(

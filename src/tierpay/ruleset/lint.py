@@ -8,7 +8,14 @@ Each finding is a warning with the place it concerns, shown by ``tierpay validat
 - pay that does not rise with the level;
 - a metric declared but never used;
 - a criterion that asks for a metric against its direction (``absences >= 2`` for a
-  lower-is-better metric).
+  lower-is-better metric);
+- settings the law advises against but a ruleset may have reasons for: pay with no
+  minimum-wage floor, a review cohort under 5 agents, and an own-contributions metric with a
+  default (a record that leaves it out would be compared gross with a net minimum).
+
+``validate --strict`` refuses a ruleset with any warning. Settings that contradict a statute
+outright (probation pay under 80%, a deduction cap over 20% with no local rule, rules published
+after they take effect) are not warnings: the ruleset does not load.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Bound
 from tierpay.ruleset.yamlsource import Locations, PathKey
 
+#: Review cohorts smaller than this are warned about: rank in them says little about one agent.
+MIN_COHORT = 5
 UP = (">=", ">")
 DOWN = ("<=", "<")
 
@@ -43,6 +52,7 @@ class _Linter:
         self.levels()
         self.directions()
         self.pay()
+        self.law()
         self.unused()
         return sorted(set(self.found))
 
@@ -153,6 +163,34 @@ class _Linter:
                 elif isinstance(a, Decimal) and isinstance(b, Decimal) and b < a:
                     self.warn(("pay", "lines", i, "by_level", upper), f"pays {upper} less than {lower} ({b} < {a})")
 
+    def law(self) -> None:
+        """Settings that leave an agent without a protection the law gives."""
+        review = self.m.review
+        if review is not None and review.min_cohort_size < MIN_COHORT:
+            self.warn(
+                ("review", "min_cohort_size"),
+                f"min_cohort_size {review.min_cohort_size} is below {MIN_COHORT}: the bottom of so small a cohort "
+                "is one person picked by rank alone, which does not show incompetence (SPC Guiding Case No. 18)",
+            )
+        pay = self.m.pay
+        if pay is None:
+            return
+        mw = pay.floors.minimum_wage if pay.floors is not None else None
+        if mw is None:
+            self.warn(
+                ("pay",),
+                "no minimum-wage floor (floors.minimum_wage): nothing checks that pay reaches the local minimum "
+                "wage (PRC Labour Law art. 48)",
+            )
+        elif mw.contributions is not None:
+            metric = self.m.metrics.get(mw.contributions)
+            if metric is not None and metric.default is not None:
+                self.warn(
+                    ("metrics", mw.contributions),
+                    f"{mw.contributions} has a default: a record that leaves it out is compared gross with a "
+                    "minimum wage that excludes the employee's own contributions",
+                )
+
     def unused(self) -> None:
         used: set[str] = set()
         for expr in self.r.expressions.values():
@@ -167,6 +205,8 @@ class _Linter:
             used |= {d.metric for d in pay.deductions}
             if pay.floors is not None and pay.floors.contract_wage:
                 used.add(pay.floors.contract_wage)
+            if pay.floors is not None and pay.floors.minimum_wage and pay.floors.minimum_wage.contributions:
+                used.add(pay.floors.minimum_wage.contributions)
             for lookup in (pay.coefficient.band, pay.coefficient.curve):
                 if lookup is not None:
                     used.add(lookup.of)

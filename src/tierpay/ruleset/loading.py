@@ -19,7 +19,7 @@ from tierpay.errors import Problem, RulesetError
 from tierpay.io.textfile import NotUtf8, decode_utf8
 from tierpay.ruleset.compiler import CompiledRuleset, compile_ruleset
 from tierpay.ruleset.inheritance import merge
-from tierpay.ruleset.model import MinimumWage, Ruleset
+from tierpay.ruleset.model import MinimumWageTable, Ruleset
 from tierpay.ruleset.versions import RulesetVersions, check_versions
 from tierpay.ruleset.yamlsource import Locations, PathKey, format_path, read_yaml
 
@@ -81,13 +81,13 @@ def _read_text(file: Path) -> str:
 def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = None) -> CompiledRuleset:
     """Validate and compile ruleset YAML given as text; ``file`` names it in errors.
 
-    ``base_dir`` is where files the ruleset refers to (``minimum_wage_file``) are looked up;
+    ``base_dir`` is where files the ruleset refers to (``minimum_wage.table_file``) are looked up;
     without it such references are an error.
     """
     data, locations, texts = _read_with_bases(text, file, base_dir, ())
-    data, mw_source = _inline_minimum_wage(data, locations, base_dir)
+    data, mw_source, mw_text = _inline_minimum_wage(data, locations, base_dir)
     ruleset = validate_model(data, locations)
-    return compile_ruleset(ruleset, locations, "".join(texts), minimum_wage_source=mw_source)
+    return compile_ruleset(ruleset, locations, "".join([*texts, mw_text]), minimum_wage_source=mw_source)
 
 
 MAX_EXTENDS = 5
@@ -124,43 +124,48 @@ def _read_with_bases(
 
 def _inline_minimum_wage(
     data: dict[str, Any], locations: Locations, base_dir: Path | None
-) -> tuple[dict[str, Any], str | None]:
-    """Replace ``pay.floors.minimum_wage_file`` by the table it names (an edge: reads a file)."""
-    floors = data.get("pay", {}).get("floors") if isinstance(data.get("pay"), dict) else None
-    if not isinstance(floors, dict) or "minimum_wage_file" not in floors:
-        return data, None
-    path_key: PathKey = ("pay", "floors", "minimum_wage_file")
-    name = floors["minimum_wage_file"]
+) -> tuple[dict[str, Any], str | None, str]:
+    """Replace ``pay.floors.minimum_wage.table_file`` by the areas it holds (an edge: reads a file).
+
+    Returns the data, the file read (or none) and its text, which goes into the ruleset's
+    content hash: a changed figure changes what the ruleset pays, so it changes its stamp.
+    """
+    pay = data.get("pay")
+    floors = pay.get("floors") if isinstance(pay, dict) else None
+    mw = floors.get("minimum_wage") if isinstance(floors, dict) else None
+    if not isinstance(mw, dict) or "table_file" not in mw:
+        return data, None, ""
+    path_key: PathKey = ("pay", "floors", "minimum_wage", "table_file")
+    name = mw["table_file"]
     if not isinstance(name, str):
         raise RulesetError([locations.problem(path_key, "must be a file name")])
     if base_dir is None:
         raise RulesetError([locations.problem(path_key, "a ruleset given as text cannot refer to files")])
+    if "table" in mw:
+        raise RulesetError([locations.problem(path_key, "give the areas in `table` or name a file, not both")])
     declared_in = locations.file_of(path_key)
     target = (Path(declared_in).parent if declared_in != locations.file else base_dir) / name
     try:
-        mw_data, mw_locations = read_yaml(_read_text(target), str(target))
+        text = _read_text(target)
+        mw_data, mw_locations = read_yaml(text, str(target))
     except RulesetError as error:
         problems = [*error.problems, locations.problem(path_key, f"referred to from here: {name}")]
         raise RulesetError(problems) from None
-    if not isinstance(mw_data, dict) or "minimum_wage" not in mw_data:
-        raise RulesetError([Problem(str(target), 1, 1, "", "a minimum-wage file holds one key, `minimum_wage:`")])
-    extra = [k for k in mw_data if k != "minimum_wage"]
-    if extra:
-        raise RulesetError(
-            [mw_locations.problem((extra[0],), f"unknown key {extra[0]!r}: only `minimum_wage` is allowed")]
-        )
+    if not isinstance(mw_data, dict) or "minimum_wage_table" not in mw_data:
+        raise RulesetError([Problem(str(target), 1, 1, "", "a minimum-wage file holds one key, `minimum_wage_table:`")])
     try:
-        table = MinimumWage.model_validate(mw_data["minimum_wage"])
+        table = MinimumWageTable.model_validate(mw_data)
     except ValidationError as error:
-        raise RulesetError(_problems(error, mw_data, mw_locations, MinimumWage, ("minimum_wage",))) from None
-    new_floors = {k: v for k, v in floors.items() if k != "minimum_wage_file"}
-    new_floors["minimum_wage"] = table.model_dump()
-    new_pay = {**data["pay"], "floors": new_floors}
+        raise RulesetError(_problems(error, mw_data, mw_locations, MinimumWageTable)) from None
+    new_mw = {k: v for k, v in mw.items() if k != "table_file"}
+    new_mw["table"] = {area: value.model_dump() for area, value in table.minimum_wage_table.items()}
+    new_floors = {**floors, "minimum_wage": new_mw}  # type: ignore[dict-item]
+    new_pay = {**pay, "floors": new_floors}  # type: ignore[dict-item]
     # The table's keys point at the referring line for any later problem.
     for key, pos in list(locations.positions.items()):
         if key == path_key:
-            locations.positions[("pay", "floors", "minimum_wage")] = pos
-    return {**data, "pay": new_pay}, str(target)
+            locations.positions[("pay", "floors", "minimum_wage", "table")] = pos
+    return {**data, "pay": new_pay}, str(target), text
 
 
 def validate_model(data: dict[str, Any], locations: Locations) -> Ruleset:

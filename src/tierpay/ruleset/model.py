@@ -664,28 +664,83 @@ class PayLine(_Strict):
         return self
 
 
-class MinimumWage(_Strict):
-    """The local monthly minimum wage by region, user-supplied and dated."""
+class MinimumWageFigure(_Strict):
+    """One dated monthly minimum wage of an area, as the local government published it."""
 
-    by: Identifier = Field("region", description="The attribute that selects the row.")
+    monthly: Number = Field(ge=0)
+    """The monthly minimum wage for full-time work, in the ruleset's currency."""
     effective_from: dt.date
-    source: str = Field(description="Where the figures come from.")
-    values: dict[str, Number]
-    """The monthly minimum wage per value of `by`."""
+    """The day the figure takes effect; it holds until the area's next figure takes effect."""
+    source: str = Field(min_length=1)
+    """Where the figure comes from: the notice that set it, or the page that reports it."""
+    excludes_contributions: bool = False
+    """Whether the figure excludes the employee's own social insurance and housing fund contributions
+    (Shanghai and Beijing, for example): then the pay compared with it is net of them."""
+
+
+class MinimumWageArea(_Strict):
+    """A city or district with its own minimum wage, and its figures over time."""
+
+    name: Label
+    """The area's name, shown in statements and errors (`Shanghai`, `{en: Shanghai, zh: 上海市}`)."""
+    figures: list[MinimumWageFigure] = Field(min_length=1)
+    """The area's figures, oldest first, each from its own date."""
+
+    @field_validator("figures")
+    @classmethod
+    def _dated_in_order(cls, figures: list[MinimumWageFigure]) -> list[MinimumWageFigure]:
+        for a, b in pairwise(figures):
+            if b.effective_from <= a.effective_from:
+                raise ValueError(
+                    f"figures are listed oldest first, each from a later date: {b.effective_from} follows {a.effective_from}"
+                )
+        return figures
+
+
+class MinimumWage(_Strict):
+    """The local monthly minimum wage: dated figures per city or district, and which area an agent is in."""
+
+    by: Identifier = Field("region", description="The attribute that says which area an agent works in.")
+    areas: dict[str, str] | None = Field(
+        None,
+        description="The area of `table` each value of `by` stands for (`tier1: shanghai`); "
+        "when left out, each value of `by` is an area of the table.",
+    )
+    contributions: Identifier | None = Field(
+        None,
+        description="The metric holding the employee's own social insurance and housing fund contributions "
+        "for the month; needed when a figure excludes them.",
+    )
+    table: dict[str, MinimumWageArea] | None = None
+    """The areas and their dated figures, by area id."""
+    table_file: str | None = Field(
+        None, description="A YAML file holding `minimum_wage_table:` (the areas), relative to the ruleset."
+    )
+
+    @model_validator(mode="after")
+    def _one_table(self) -> MinimumWage:
+        if (self.table is None) == (self.table_file is None):
+            raise ValueError("give the areas in `table` or name a file in `table_file`, one of the two")
+        return self
+
+
+class MinimumWageTable(_Strict):
+    """A minimum-wage file: the areas and their dated figures, kept apart from any one ruleset."""
+
+    minimum_wage_table: dict[str, MinimumWageArea]
+    """The areas by id (`shanghai`), each with its name and dated figures."""
 
 
 class Floors(_Strict):
     """Legal floors and caps; each change to a figure is shown as its own statement line."""
 
     minimum_wage: MinimumWage | None = None
-    minimum_wage_file: str | None = Field(
-        None, description="A YAML file holding `minimum_wage`, relative to the ruleset."
-    )
+    """The local minimum wage (Labour Law art. 48), by area and date."""
     probation_ratio: Number | None = Field(
         None,
         gt=0,
         le=1,
-        description="Probation pay not below this share of the contract wage (art. 20).",
+        description="Probation pay not below this share of the contract wage (art. 20: at least 0.8).",
     )
     contract_wage: Identifier | None = Field(
         None, description="The metric holding the contract wage, for the probation floor."
@@ -698,11 +753,14 @@ class Floors(_Strict):
     post_by: Identifier | None = Field(None, description="The attribute of `post_lowest_wage`'s second key (region).")
     deduction_cap_percent: Number = Field(Decimal(20), ge=0, le=100)
     """Deductions for losses take at most this share of the month's pay (工资支付暂行规定 art. 16: 20%)."""
+    deduction_cap_rule: str | None = Field(
+        None,
+        min_length=1,
+        description="The local regulation (name and article) that allows a deduction cap above 20%.",
+    )
 
     @model_validator(mode="after")
     def _pairs(self) -> Floors:
-        if self.minimum_wage is not None and self.minimum_wage_file is not None:
-            raise ValueError("give minimum_wage or minimum_wage_file, not both")
         if (self.probation_ratio is None) != (self.contract_wage is None):
             raise ValueError("probation_ratio and contract_wage go together")
         if self.post_lowest_wage is not None and self.probation_ratio is None:
@@ -768,6 +826,8 @@ class Expectation(_Strict):
     """The period; the agent's latest when left out."""
     rejected: bool | None = None
     """Whether the record should be rejected."""
+    reason: str | None = None
+    """Text one of the rejection's reasons must contain (the record must be rejected)."""
     qualified_level: str | None = None
     """Expected highest qualifying level."""
     level: str | None = None

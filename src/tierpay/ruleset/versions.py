@@ -39,15 +39,47 @@ class RulesetVersions:
 
     def for_period(self, period: str) -> CompiledRuleset | None:
         """The version in force on the first day of ``period`` (``YYYY-MM``), if any."""
-        try:
-            day = dt.date(int(period[:4]), int(period[5:7]), 1)
-        except ValueError:
+        day = first_day(period)
+        if day is None:
             return None
         for version in self.versions:
             start, end = version.model.effective_from, end_of(version, self.versions)
             if start <= day and (end is None or day <= end):
                 return version
         return None
+
+
+def first_day(period: str) -> dt.date | None:
+    """The first day of ``period`` (``YYYY-MM``), the day that decides which rules hold the month."""
+    try:
+        return dt.date(int(period[:4]), int(period[5:7]), 1)
+    except ValueError:
+        return None
+
+
+def ruleset_for(target: CompiledRuleset | RulesetVersions, period: str) -> CompiledRuleset | None:
+    """The ruleset that decides ``period``: the one in force on its first day, if any.
+
+    A single ruleset file decides only the months whose first day falls between its
+    ``effective_from`` and ``effective_to``, as each of a folder's versions does.
+    """
+    if isinstance(target, RulesetVersions):
+        return target.for_period(period)
+    day = first_day(period)
+    model = target.model
+    if day is None or day < model.effective_from or (model.effective_to is not None and day > model.effective_to):
+        return None
+    return target
+
+
+def not_in_force(target: CompiledRuleset | RulesetVersions, period: str) -> str:
+    """Why no ruleset decides ``period``, naming the period and the dates that are in force."""
+    if isinstance(target, RulesetVersions):
+        spans = ", ".join(f"{v.version} from {v.model.effective_from}" for v in target.versions)
+        return f"period: no version of {target.name} is in force for {period} ({spans})"
+    model = target.model
+    span = f"in force from {model.effective_from}" + (f" to {model.effective_to}" if model.effective_to else "")
+    return f"period: {target.name} {target.version} is not in force for {period} ({span})"
 
 
 def end_of(version: CompiledRuleset, versions: Sequence[CompiledRuleset]) -> dt.date | None:

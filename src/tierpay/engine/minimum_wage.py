@@ -1,0 +1,100 @@
+"""Which minimum wage holds an agent's month: the area's figure in force, from its own date.
+
+Minimum wages are set per city or district and change almost every year, each figure from the
+date its notice names. A month is held to the figures in force during it: the one in force on
+its first day and any that takes effect later in the month, the highest of them. Minimum wages
+take effect on the first of a month almost always, so this is the figure in force on the first
+day, as a folder of ruleset versions chooses; when a figure does take effect partway through a
+month, holding the whole month to the higher figure is the one choice that pays no day below
+the figure in force on that day. A month before an area's first figure has no minimum wage:
+the engine rejects its records rather than use a later figure for an earlier month.
+
+Some areas (Shanghai and Beijing among them) set the minimum *excluding* the employee's own
+social insurance and housing fund contributions; their figures say so, and the pay compared with
+them is net of those contributions, read from the metric the ruleset names.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tierpay.ruleset.model import MinimumWage, label_text
+
+
+@dataclass(frozen=True)
+class MinimumWageFigure:
+    """The minimum wage that holds one agent's month, and where it comes from."""
+
+    amount: Decimal
+    """The monthly figure, before proration."""
+    area: str
+    """The area's name (`Shanghai`)."""
+    by: str
+    """The attribute that chose the area, and its value (`region tier1`)."""
+    effective_from: dt.date
+    """The day the figure took effect."""
+    source: str
+    """Where the figure comes from."""
+    contributions: Decimal | None
+    """The employee's own contributions, when the figure excludes them; else none."""
+
+    @property
+    def basis(self) -> str:
+        """Which figure, for a statement line: ``the minimum wage for region tier1 (Shanghai) 2,740.00``."""
+        return f"the minimum wage for {self.by} ({self.area}) {self.amount:,.2f}"
+
+    @property
+    def citation(self) -> str:
+        """Its date and source: ``effective 2025-07-01, <source>``."""
+        return f"effective {self.effective_from.isoformat()}, {self.source}"
+
+
+class NoMinimumWage(ValueError):
+    """No figure of the area is in force for the month (or the agent's area has none)."""
+
+
+def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, lang: str = "en") -> MinimumWageFigure:
+    """The minimum wage that holds ``period`` (``YYYY-MM``) for a record with ``values``.
+
+    Raises ``NoMinimumWage`` naming the area and the period when none is in force: a month
+    before the area's first figure, or a value of ``mw.by`` with no area.
+    """
+    value = values.get(mw.by)
+    area_id = mw.areas.get(str(value)) if mw.areas is not None else str(value)
+    area = (mw.table or {}).get(area_id) if area_id is not None else None
+    if area is None:
+        raise NoMinimumWage(f"no minimum wage for {mw.by} {value}: the table has no area for it")
+    name = label_text(area.name, lang, area_id or "")
+    first, last = _month(period)
+    in_force = [f for f in area.figures if f.effective_from <= first]
+    if not in_force:
+        raise NoMinimumWage(  # a rejection reason: English, as every reason is
+            f"no minimum wage for {mw.by} {value} in {period}: the figures for "
+            f"{label_text(area.name, 'en', area_id or '')} start on "
+            f"{area.figures[0].effective_from.isoformat()}"
+        )
+    during = [in_force[-1], *(f for f in area.figures if first < f.effective_from <= last)]
+    figure = max(during, key=lambda f: (f.monthly, f.effective_from))
+    contributions = None
+    if figure.excludes_contributions:
+        assert mw.contributions is not None, "the compiler requires the contributions metric"
+        contributions = values[mw.contributions]
+    return MinimumWageFigure(
+        amount=figure.monthly,
+        area=name,
+        by=f"{mw.by} {value}",
+        effective_from=figure.effective_from,
+        source=figure.source,
+        contributions=contributions,
+    )
+
+
+def _month(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of ``period`` (``YYYY-MM``)."""
+    year, month = int(period[:4]), int(period[5:7])
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
