@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
-
-import pytest
+from fractions import Fraction
 
 from tierpay import evaluate
-from tierpay.outputs.fairness import fairness_report
+from tierpay.outputs.fairness import fairness_report, fisher_exact
 
 from .conftest import MINI, build
 
@@ -32,11 +31,13 @@ def test_four_fifths_screen_by_group() -> None:
         False,
     )
     assert (m.group, m.flagged, m.flag_rate, m.impact_ratio, m.below_four_fifths) == ("M", 2, D("0.4"), D("0.6"), True)
-    assert f.flag_rate_ratio is None  # the lowest flag rate is zero: no ratio to it
+    assert (f.rest_ratio, m.rest_ratio) == (D(0), None)  # M over F's zero flag rate: unbounded, shown as none
+    assert m.flag_ratio_signal
+    assert m.fisher_p == D("0.4444")  # C(5,2) C(5,0) / C(10,2) = 10/45, and the mirror table x = 0: 20/45
+    assert not m.fisher_signal
     assert "The smallest group has 5 ranked agent-periods" in report.note
 
 
-@pytest.mark.xfail(reason="issue 14 finding 12: the screen has no flag-rate signal or Fisher test yet", strict=True)
 def test_one_sided_flags_are_caught_though_they_pass_four_fifths() -> None:
     """Twelve of twelve flags on one group over six months: four-fifths passes, the ratio and Fisher warn.
 
@@ -49,7 +50,7 @@ def test_one_sided_flags_are_caught_though_they_pass_four_fifths() -> None:
         M      10 x 6 = 60            12       12/60 = 0.2     48/60 = 0.8
 
     Four-fifths (29 CFR 1607.4(D)): M's pass rate over the best group's is 0.8 / 1 = 0.80, not
-    below 0.80, so the screen passes. Flag-rate ratio: M's flag rate over the lowest group's is
+    below 0.80, so the screen passes. Flag-rate ratio: M's flag rate over the rest's (F's) is
     0.2 / 0, unbounded, at or above the 1.25 threshold (the inverse of 4/5): it signals.
 
     Fisher's exact test, M against the rest (F), on the 2x2 table
@@ -83,13 +84,22 @@ def test_one_sided_flags_are_caught_though_they_pass_four_fifths() -> None:
     f, m = report.groups
     assert (f.ranked, f.flagged, m.ranked, m.flagged) == (60, 0, 60, 12)
     assert (m.pass_rate, m.impact_ratio, m.below_four_fifths) == (D("0.8"), D("0.8"), False)
-    assert m.flag_rate_ratio is None  # over a zero flag rate: unbounded
+    assert m.rest_ratio is None  # over the rest's zero flag rate: unbounded
     assert m.flag_ratio_signal
     assert m.fisher_p == D("0.0002655")  # 5,565 / 20,963,534, to four significant figures
     assert m.fisher_signal
     assert f.fisher_p == m.fisher_p
     assert (f.flag_ratio_signal, f.fisher_signal, f.below_four_fifths) == (False, False, False)
     assert report.warnings == [
-        "gender=M: 12 of 60 flagged (0.2) against 0 of 60 for the rest: flag rate unbounded × the lowest "
-        "group's (≥ 1.25 signals), Fisher's exact p = 0.0002655 (< 0.05 signals)"
+        "gender=M: 12 of 60 flagged (0.2), the rest 0 of 60 (0): flag rate unbounded × the rest's "
+        "(1.25 or more signals); Fisher's exact p = 0.0002655 against the rest (below 0.05 signals)"
     ]
+
+
+def test_fisher_exact_matches_published_values() -> None:
+    """Fisher's two-sided p is exact: the lady tasting tea, a perfect split, and R's fisher.test example."""
+    # Fisher (1935): tables x = 0..4 weigh 1, 16, 36, 16, 1 of 70; all but the 36 are as unlikely as x = 3
+    assert fisher_exact(3, 1, 1, 3) == Fraction(17, 35)
+    assert fisher_exact(0, 5, 5, 0) == Fraction(2, 252)  # the two extreme tables of C(10, 5) = 252
+    assert float(fisher_exact(1, 11, 9, 3)) == 0.0027594561852200836  # R: p-value = 0.002759
+    assert fisher_exact(0, 4, 0, 6) == 1  # no flags at all: one possible table

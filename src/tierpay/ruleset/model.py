@@ -447,7 +447,7 @@ class Escalation(_Strict):
 
 
 class Fairness(_Strict):
-    """The four-fifths screen of flag rates across the groups of one attribute."""
+    """The fairness screen of flag rates across the groups of one attribute (four fifths, ratio, Fisher)."""
 
     group_by: Identifier
     """The attribute whose groups are compared (for example gender)."""
