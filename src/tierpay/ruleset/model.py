@@ -260,6 +260,11 @@ class Scorecard(_Strict):
         default_factory=list,
         description="Attributes that form the cohort for percentile and z-score.",
     )
+    min_cohort_size: int | None = Field(
+        None,
+        ge=1,
+        description="Percentile and z-score parts in a smaller cohort are neutral (half their weight); none when left out.",
+    )
     parts: list[ScorePart] = Field(min_length=1)
     """The weighted metrics."""
     min_volume: MinVolume | None = None
@@ -736,6 +741,8 @@ class Expectation(_Strict):
     """Expected action (`promote`, `hold`, ...)."""
     grade: str | None = None
     """Expected grade."""
+    score: Number | None = None
+    """Expected composite score."""
     flagged: bool | None = None
     """Expected review flag."""
     stage: str | None = None
