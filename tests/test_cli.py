@@ -19,11 +19,12 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_validate_ok() -> None:
-    """A valid ruleset: exit 0 and one summary line."""
+    """A valid ruleset: exit 0, one summary line, no warnings (the shipped one passes --strict)."""
     code, out, err = run("validate", str(STARS))
     assert code == 0
     assert out.startswith(f"{STARS}: ok: callcenter-stars 2026.1, 5 levels, ")
     assert err == ""
+    assert run("validate", "--strict", str(STARS))[0] == 0
 
 
 def test_validate_misspelled_metric(tmp_path: Path) -> None:

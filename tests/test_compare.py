@@ -73,9 +73,11 @@ def test_diff_command_reports_agents_and_pay_saved() -> None:
     code, out, _ = run("diff", str(STARS), str(VARIANT), str(SAMPLE_H1))
     assert code == 1  # the sample's bad rows
     lines = out.splitlines()
-    assert lines[3] == "agents who lose a level: A004, A007, A009, A023, A027, A039, A055, A068, A070"
-    assert lines[5] == "pay: 1,787,901.72 → 1,777,236.72 (-10,665.00, 10,665.00 saved)"
+    assert lines[3] == (
+        "agents who lose a level: A004, A007, A009, A022, A023, A026, A027, A038, A039, A054, A055, A068, A070"
+    )
+    assert lines[5] == "pay: 1,812,172.28 → 1,794,652.28 (-17,520.00, 17,520.00 saved)"
     _, raw, _ = run("diff", str(STARS), str(VARIANT), str(SAMPLE_H1), "--format", "json")
     data = json.loads(raw)
-    assert data["delta"] == "-10665.00"
+    assert data["delta"] == "-17520.00"
     assert {g["group"] for g in data["by"]["region"]} == {"tier1", "tier2"}

@@ -23,6 +23,7 @@ CASES = [
     (RULESETS / "derived-score-part.yaml", INPUTS / "sample-h1-t1-t2.csv"),
     (RULESETS / "pay-derived.yaml", INPUTS / "sample-h1-t1-t2.csv"),
     (RULESETS / "percentile-volume-vetoes.yaml", INPUTS / "sample-h1-t1-t2.csv"),
+    (RULESETS / "relative-min-cohort.yaml", INPUTS / "sample-h1-t1-t2.csv"),
     (RULESETS / "review-escalation.yaml", INPUTS / "sample-h1-t1-t2.csv"),
     (RULESETS / "floors-and-deductions.yaml", INPUTS / "sample-h1-t1-t2.csv"),
     (ROOT / "benchmarks" / "ruleset.yaml", INPUTS / "generated-seed7-2000.csv"),

@@ -70,7 +70,7 @@ def test_what_if(tmp_path: Path) -> None:
     """Raising the QA bar costs some agents a level and saves pay."""
     result = load("what_if").main(["--out", str(tmp_path)])
     assert result["comparison"].lose_level > 0
-    assert json.loads(result["json"].read_text(encoding="utf-8"))["delta"] == "-10665.00"
+    assert json.loads(result["json"].read_text(encoding="utf-8"))["delta"] == "-17520.00"
 
 
 def test_hr_integration(tmp_path: Path) -> None:

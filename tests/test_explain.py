@@ -20,13 +20,13 @@ def sample(stars):
 
 
 def test_missed_promotion_names_the_failed_criterion_and_the_gap(stars, sample) -> None:
-    """A003 in March misses L3 on QA by 0.8 and on the score by 9.29, in both languages."""
+    """A003 in March misses L3 on QA by 0.8 and on the score by 3.15, in both languages."""
     decision = sample.decision("A003", "2026-03")
     en = explain(decision, stars, "en")
     assert "A003  2026-03: L2 Two-star agent, hold\n  entry criteria of L3 (Three-star agent) not met\n" in en
     assert "  ✗ QA score 84.2 < 85: not met (short by 0.8)\n" in en
     assert "  ✓ Customer satisfaction 91.3% >= 88%: met\n" in en
-    assert "  ✗ Composite score 68.71 < 78: not met (short by 9.29)\n" in en
+    assert "  ✗ Composite score 74.85 < 78: not met (short by 3.15)\n" in en
     zh = explain(decision, stars, "zh")
     assert "  未达到 L3 三星坐席 的晋级标准\n" in zh
     assert "  ✗ 质检得分 84.2 未达到 85（差 0.8）\n" in zh

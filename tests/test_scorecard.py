@@ -136,3 +136,39 @@ def test_percentile_matches_its_definition(values: list[int], better: str) -> No
         tied = sum(1 for p in population if p == value) - 1
         expected = (D(worse) + D("0.5") * tied) / (len(population) - 1) if len(population) > 1 else D(1)
         assert percentile(value, population, better) == expected
+
+
+def test_relative_parts_are_neutral_below_the_minimum_cohort() -> None:
+    """Below min_cohort_size a percentile or z-score part scores 0.5 (half its weight) and says why."""
+    sc = Scorecard.model_validate(
+        {
+            "cohort_by": ["team"],
+            "min_cohort_size": 3,
+            "parts": [
+                {"metric": "calls", "weight": "0.5", "normalise": {"method": "percentile"}},
+                {"metric": "qa", "weight": "0.5", "normalise": {"method": "zscore"}},
+            ],
+        }
+    )
+    rows = [
+        {"team": "A", "calls": D(100), "qa": D(60)},
+        {"team": "A", "calls": D(200), "qa": D(90)},  # best of two: 100 without the minimum
+        {"team": "B", "calls": D(50), "qa": D(70)},
+        {"team": "B", "calls": D(60), "qa": D(80)},
+        {"team": "B", "calls": D(70), "qa": D(90)},
+    ]
+    scores = compute_scores(sc, METRICS, rows, [None] * 5)
+    # Team A (2 < 3): both parts neutral, 25 + 25. Team B: calls percentiles 0, 0.5, 1 score 0, 25, 50;
+    # qa 70, 80, 90 has mean 80, sd sqrt(200/3) = 8.165, z -1.2247, 0, 1.2247, (z + 3) / 6 x 50 points
+    # = 14.79, 25, 35.21. Rows: 0 + 14.79, 25 + 25, 50 + 35.21.
+    assert [s.value for s in scores] == [D("50.00"), D("50.00"), D("14.79"), D("50.00"), D("85.21")]
+    part = scores[1].parts[0]
+    assert (part.normalised, part.points) == (D("0.500000"), D("25.000000"))
+    assert (
+        part.note == "neutral: the cohort has 2 graded agents, fewer than min_cohort_size 3; scored at the middle (0.5)"
+    )
+    assert scores[1].notes == [
+        "calls is scored at the middle of its cohort (team=A): 2 graded agents, fewer than min_cohort_size 3",
+        "qa is scored at the middle of its cohort (team=A): 2 graded agents, fewer than min_cohort_size 3",
+    ]
+    assert scores[3].parts[0].note is None  # team B has three: ranked as before

@@ -183,9 +183,15 @@ class _Texts:
         metric_texts = {p.metric: self._metric_texts(p.metric) for p in card.parts}
         keys: list[list[Any]] = []  # per part, each row's key: the part is the same for the same key
         for k, part in enumerate(card.parts):
-            if isinstance(part.normalise, PercentileNorm):  # by its share alone; the value is put in per row
+            if isinstance(part.normalise, PercentileNorm):  # by its share (or neutral cohort size); value per row
                 counts = zip(*(c[rows].tolist() for c in stage.counts[k]), strict=True)
-                keys.append([(lo, str(percentile_share(*c))) for lo, c in zip(low, counts, strict=True)])
+                neutral = stage.neutral[k][rows].tolist()
+                keys.append(
+                    [
+                        (lo, str(percentile_share(*c)), c[2] if small else None)
+                        for lo, c, small in zip(low, counts, neutral, strict=True)
+                    ]
+                )
             else:  # by its normalised value, made once per distinct value text
                 shares: dict[str, str] = self.shared.setdefault(("normalised", k), {})
                 column = metric_texts[part.metric]
@@ -209,8 +215,13 @@ class _Texts:
         volume = _pick(texts[mv.metric], self.list) if mv is not None else [None] * size
         out, all_notes = [], []
         values: dict[int, str] = {}
+        small = [  # per percentile part, each row's cohort size when the part is neutral there, else -1
+            np.where(stage.neutral[k], stage.counts[k][2] + 1, -1)[rows].tolist() for k in sorted(stage.neutral)
+        ]
         for n, i in enumerate(self.list):
-            nkey = (low[n], veto[n], volume[n] if low[n] else None)
+            neutral = tuple(s[n] for s in small)
+            label = labels[n] if any(size >= 0 for size in neutral) else None
+            nkey = (low[n], veto[n], volume[n] if low[n] else None, neutral, label)
             notes = notes_kept.get(nkey)
             if notes is None:
                 notes = notes_kept[nkey] = stage.of(run, i).notes

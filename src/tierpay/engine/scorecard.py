@@ -2,8 +2,11 @@
 
 Percentile and z-score need the whole cohort, so scores are computed for a period's records
 together. A minimum-volume rule leaves rate metrics out for agents with too little work and
-re-spreads their weight; a veto (一票否决) sets the score to a declared value. All arithmetic is
-``Decimal`` in a fixed context, so the same inputs give the same digits.
+re-spreads their weight; a veto (一票否决) sets the score to a declared value. In a cohort
+smaller than the scorecard's ``min_cohort_size`` a percentile or z-score part is *neutral*: it
+scores 0.5, the middle of the cohort (percentile 50, z-score 0), so half its weight, and says
+why; a rank among two or three people says little. All arithmetic is ``Decimal`` in a fixed
+context, so the same inputs give the same digits.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
@@ -149,9 +153,11 @@ def compute_scores(
     populations = {key: Population(values) for key, values in members.items()}
 
     def relative_in(label: str) -> Relative:
-        def relative(k: int, value: Decimal, better: str) -> Decimal:
+        def relative(k: int, value: Decimal, better: str) -> Decimal | Neutral:
             norm = card.parts[k].normalise
             population = populations[(k, label)]
+            if too_small(card, len(population.sorted)):
+                return Neutral(len(population.sorted))
             if isinstance(norm, ZScoreNorm):
                 return population.zscore(value, better, norm.clip)
             return population.percentile(value, better)
@@ -164,8 +170,27 @@ def compute_scores(
     ]
 
 
-Relative = Callable[[int, Decimal, str], Decimal]
-"""A cohort-relative part's normalised value: (part index, value, better) to 0..1."""
+@dataclass(frozen=True)
+class Neutral:
+    """A relative part whose cohort (``size`` graded agents) is below the minimum: it scores 0.5."""
+
+    size: int
+
+    def note(self, card: Scorecard) -> str:
+        """Why the part scores half its weight, for the part's ``note``."""
+        return (
+            f"neutral: the cohort has {self.size} graded agents, fewer than min_cohort_size "
+            f"{card.min_cohort_size}; scored at the middle (0.5)"
+        )
+
+
+def too_small(card: Scorecard, size: int) -> bool:
+    """Whether a cohort of ``size`` graded agents is below the scorecard's minimum for relative parts."""
+    return card.min_cohort_size is not None and size < card.min_cohort_size
+
+
+Relative = Callable[[int, Decimal, str], Decimal | Neutral]
+"""A cohort-relative part's normalised value: (part index, value, better) to 0..1, or neutral."""
 
 
 def row_score(
@@ -220,15 +245,25 @@ def row_score(
                 continue
             shape = str(value)  # tells 2 from 2.0, like as_tuple(), at a sixth of the cost
             known = memo.get((k, shape)) if memo is not None else None
+            neutral: Neutral | None = None
             if isinstance(part.normalise, (PercentileNorm, ZScoreNorm)):
-                n = relative(k, value, better)
+                found_n = relative(k, value, better)
+                if isinstance(found_n, Neutral):
+                    neutral, n = found_n, HALF
+                    if parts:
+                        notes.append(
+                            f"{part.metric} is scored at the middle of its cohort ({cohort}): {neutral.size} graded "
+                            f"agents, fewer than min_cohort_size {card.min_cohort_size}"
+                        )
+                else:
+                    n = found_n
             elif known is not None:
                 n = known[1]
             else:
                 n = _normalised(part.normalise, value, better)
                 if memo is not None:
                     memo[(k, shape)] = (None, n)
-            key = (k, shape, low_volume, str(n))
+            key = (k, shape, low_volume, str(n), neutral)
             done = memo.get(key) if memo is not None else None
             if done is None:
                 weight = part.weight / full_weight if low_volume else part.weight
@@ -241,6 +276,7 @@ def row_score(
                     weight=part.weight,
                     effective_weight=weight.quantize(POINTS_PLACES),
                     points=points.quantize(POINTS_PLACES),
+                    note=neutral.note(card) if neutral is not None else None,
                 )
                 done = (scored, points)
                 if memo is not None:

@@ -7,6 +7,8 @@ fixed context). This stage computes it for a whole period at once:
   row whose sum lies within 1e-6 of a rounding boundary (scores land exactly on a half-point
   often: one-decimal KPIs and round weights) is recomputed with the definition, from the
   exact metric values and the exact rank counts behind its percentiles.
+- A percentile part in a cohort below the scorecard's ``min_cohort_size`` is neutral (0.5), as
+  the definition has it; the rows are marked so their parts say why.
 - A ruleset whose scorecard has z-score parts or parts on derived values is scored with the
   definition for every row (``exact``): a cohort's mean and deviation, or a value that is
   itself computed, leave no float shortcut worth its risk.
@@ -24,7 +26,7 @@ import numpy.typing as npt
 import polars as pl
 
 from tierpay.engine.results import Score
-from tierpay.engine.scorecard import Relative, compute_scores, percentile_share, row_score
+from tierpay.engine.scorecard import Neutral, Relative, compute_scores, percentile_share, row_score
 from tierpay.ruleset.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard, ZScoreNorm
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class ScoreStage:
         self.low = np.zeros(size, dtype=bool)
         self.veto = np.full(size, -1, dtype=np.int64)
         self.counts: dict[int, Counts] = {}  # percentile part -> exact counts per row
+        self.neutral: dict[int, Bools] = {}  # percentile part -> rows whose cohort is below the minimum
         self.exact: dict[int, Score] | None = None  # every row's score, when scored by the definition
         self.labels = pl.Series("cohort", [], dtype=pl.String)
         self._label_list: list[str] | None = None
@@ -87,7 +90,9 @@ class ScoreStage:
     def relative(self, i: int) -> Relative:
         """Row ``i``'s percentile parts, from the exact counts kept for them."""
 
-        def relative(k: int, value: Decimal, better: str) -> Decimal:
+        def relative(k: int, value: Decimal, better: str) -> Decimal | Neutral:
+            if self.neutral[k][i]:
+                return Neutral(int(self.counts[k][2][i]) + 1)
             return percentile_share(*(int(c[i]) for c in self.counts[k]))
 
         return relative
@@ -149,6 +154,9 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
         better = metrics[part.metric].better
         if isinstance(part.normalise, PercentileNorm):
             n, stage.counts[k] = _percentile(run.exact_key(part.metric, live), better, graded, cohort)
+            least = card.min_cohort_size or 0  # too_small, on the column of cohort sizes (others + 1)
+            stage.neutral[k] = graded & (stage.counts[k][2] + 1 < least)
+            n = np.where(stage.neutral[k], 0.5, n)
         else:
             n = _normalised(part.normalise, run.columns[part.metric], better)
         weight = np.where(low, float(part.weight) / full if full else 0.0, float(part.weight))

@@ -1,7 +1,7 @@
 """Ruleset tests: the cases in a ruleset's ``tests:`` block, run and compared with expectations.
 
 A case gives records (and optionally the carried state before them) and what must come out
-for named agents: level, action, grade, review flag and stage, pay total and lines. Every
+for named agents: level, action, grade, score, review flag and stage, pay total and lines. Every
 difference is reported as expected against actual, so an editor sees what a change broke.
 """
 
@@ -106,6 +106,7 @@ def _actuals(d: Decision) -> dict[str, Any]:
         "level": d.level,
         "action": d.action,
         "grade": d.grade,
+        "score": d.score.value if d.score else None,
         "flagged": d.review.flagged if d.review else None,
         "stage": d.review.stage if d.review else None,
         "total": d.pay.total if d.pay else None,

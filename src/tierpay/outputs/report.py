@@ -387,23 +387,48 @@ def _rank_key(d: Decision) -> tuple[int, str]:
 
 
 def fairness_table(report: FairnessReport) -> str:
-    """The four-fifths screen as a table, with its note."""
+    """The fairness screen as a table, with a warning line per group a screen signals, and its note."""
     rows = [
         [
             g.group,
             g.ranked,
             g.flagged,
             _d(g.flag_rate),
-            _d(g.flag_rate_ratio) if g.flag_rate_ratio is not None else "-",
+            _d(g.rest_ratio) if g.rest_ratio is not None else ("∞" if g.flagged and g.rest_ranked else "-"),
             _d(g.pass_rate),
             _d(g.impact_ratio),
-            "BELOW 4/5" if g.below_four_fifths else "",
+            _p(g.fisher_p),
+            " ".join(
+                s
+                for s, on in (
+                    ("BELOW 4/5", g.below_four_fifths),
+                    ("RATIO", g.flag_ratio_signal),
+                    ("FISHER", g.fisher_signal),
+                )
+                if on
+            ),
         ]
         for g in report.groups
     ]
-    headers = [report.attribute, "ranked", "flagged", "flag rate", "× lowest", "pass rate", "impact ratio", "screen"]
+    headers = [
+        report.attribute,
+        "ranked",
+        "flagged",
+        "flag rate",
+        "× rest",
+        "pass rate",
+        "impact ratio",
+        "Fisher p",
+        "screen",
+    ]
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-    return f"Fairness screen by {report.attribute} ({', '.join(report.periods)})\n{table}\n{report.note}\n"
+    warnings = "".join(f"warning: {w}\n" for w in report.warnings)
+    return f"Fairness screen by {report.attribute} ({', '.join(report.periods)})\n{table}\n{warnings}{report.note}\n"
+
+
+def _p(p: Decimal | None) -> str:
+    """A p-value as printed: four significant figures, never in exponent form."""
+    return "-" if p is None else format(p, "f")
 
 
 def comparison_text(c: Comparison) -> str:

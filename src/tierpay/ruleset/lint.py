@@ -11,7 +11,10 @@ Each finding is a warning with the place it concerns, shown by ``tierpay validat
   lower-is-better metric);
 - settings the law advises against but a ruleset may have reasons for: pay with no
   minimum-wage floor, a review cohort under 5 agents, and an own-contributions metric with a
-  default (a record that leaves it out would be compared gross with a net minimum).
+  default (a record that leaves it out would be compared gross with a net minimum);
+- a percentile or z-score part with no ``min_cohort_size``, or one below 5;
+- maintenance or an immediate demotion that reads a score with such a part (or a grade or
+  derived value that reads it): demotion by rank is bottom ranking (SPC Guiding Case 18).
 
 ``validate --strict`` refuses a ruleset with any warning. Settings that contradict a statute
 outright (probation pay under 80%, a deduction cap over 20% with no local rule, rules published
@@ -26,10 +29,11 @@ from itertools import pairwise
 from tierpay.errors import Problem
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Bound
+from tierpay.ruleset.model import PercentileNorm, ZScoreNorm
 from tierpay.ruleset.yamlsource import Locations, PathKey
 
-#: Review cohorts smaller than this are warned about: rank in them says little about one agent.
 MIN_COHORT = 5
+"""The smallest cohort a review or a percentile or z-score part should rank without a warning."""
 UP = (">=", ">")
 DOWN = ("<=", "<")
 
@@ -54,6 +58,7 @@ class _Linter:
         self.pay()
         self.law()
         self.unused()
+        self.relative()
         return sorted(set(self.found))
 
     def levels(self) -> None:
@@ -86,6 +91,64 @@ class _Linter:
                         f"keeping {level.id} asks {b.name} {b.op} {b.value}, more than entering it ({bar}): "
                         "an agent could be promoted and fail maintenance at once",
                     )
+
+    def relative(self) -> None:
+        """Relative score parts: a minimum cohort for ranking, and no demotion by rank."""
+        card = self.m.scorecard
+        if card is None:
+            return
+        parts = [(k, p) for k, p in enumerate(card.parts) if isinstance(p.normalise, PercentileNorm | ZScoreNorm)]
+        if not parts:
+            return
+        if card.min_cohort_size is None:
+            for k, part in parts:
+                self.warn(
+                    ("scorecard", "parts", k, "normalise"),
+                    f"{part.metric} is a {part.normalise.method} part with no scorecard.min_cohort_size: it ranks "
+                    f"cohorts of any size, one agent or two; declare {MIN_COHORT} or more",
+                )
+        elif card.min_cohort_size < MIN_COHORT:
+            self.warn(
+                ("scorecard", "min_cohort_size"),
+                f"min_cohort_size {card.min_cohort_size} lets percentile and z-score parts rank cohorts "
+                f"smaller than {MIN_COHORT}",
+            )
+        ranked = self.ranked_names(card.name)
+        named = ", ".join(p.metric for _, p in parts) + (" parts" if len(parts) > 1 else " part")
+        paths: list[tuple[PathKey, str, str]] = [
+            (("levels", i, "maintain"), f"levels[{i}].maintain", f"keeping {lv.id}")
+            for i, lv in enumerate(self.m.levels)
+        ]
+        paths += [
+            (("demotion", "immediate_if", i, "when"), f"demotion.immediate_if[{i}].when", f"demotion {v.code}")
+            for i, v in enumerate(self.m.demotion.immediate_if)
+        ]
+        for key, path, what in paths:
+            expr = self.r.expr(path)
+            read = sorted(expr.symbols & ranked) if expr is not None else []
+            if read:
+                self.warn(
+                    key,
+                    f"{what} reads {', '.join(read)}, partly a rank within the cohort (its {named}): "
+                    "demotion by rank is bottom ranking (SPC Guiding Case 18); decide it on absolute measures",
+                )
+
+    def ranked_names(self, score: str) -> set[str]:
+        """The score, and every derived value and the grade when they read it (or each other)."""
+        ranked = {score}
+        reads = {name: self.r.expr(f"derived.{name}.expr") for name in self.m.derived}
+        grew = True
+        while grew:
+            grew = False
+            for name, expr in reads.items():
+                if name not in ranked and expr is not None and expr.symbols & ranked:
+                    ranked.add(name)
+                    grew = True
+        for i in range(len(self.m.grades)):
+            grade = self.r.expr(f"grades[{i}].when")
+            if grade is not None and grade.symbols & ranked:
+                ranked.add("grade")
+        return ranked
 
     def reachable(self, index: int, level_id: str, bounds: list[Bound]) -> None:
         low: dict[str, Decimal] = {}

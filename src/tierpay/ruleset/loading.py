@@ -114,7 +114,7 @@ def _read_with_bases(
     try:
         base_text = _read_text(target)
         base, base_locations, texts = _read_with_bases(
-            base_text, str(base_dir / name), target.parent, (*chain, str(target))
+            base_text, str(base_dir / name), (base_dir / name).parent, (*chain, str(target))
         )
     except RulesetError as error:
         raise RulesetError([*error.problems, locations.problem(("extends",), f"in the base ruleset {name}")]) from None

@@ -260,6 +260,11 @@ class Scorecard(_Strict):
         default_factory=list,
         description="Attributes that form the cohort for percentile and z-score.",
     )
+    min_cohort_size: int | None = Field(
+        None,
+        ge=1,
+        description="Percentile and z-score parts in a smaller cohort are neutral (half their weight); none when left out.",
+    )
     parts: list[ScorePart] = Field(min_length=1)
     """The weighted metrics."""
     min_volume: MinVolume | None = None
@@ -471,7 +476,7 @@ class Escalation(_Strict):
 
 
 class Fairness(_Strict):
-    """The four-fifths screen of flag rates across the groups of one attribute."""
+    """The fairness screen of flag rates across the groups of one attribute (four fifths, ratio, Fisher)."""
 
     group_by: Identifier
     """The attribute whose groups are compared (for example gender)."""
@@ -836,6 +841,8 @@ class Expectation(_Strict):
     """Expected action (`promote`, `hold`, ...)."""
     grade: str | None = None
     """Expected grade."""
+    score: Number | None = None
+    """Expected composite score."""
     flagged: bool | None = None
     """Expected review flag."""
     stage: str | None = None
