@@ -74,7 +74,7 @@ def test_diff_command_reports_agents_and_pay_saved() -> None:
     assert code == 1  # the sample's bad rows
     lines = out.splitlines()
     assert lines[3] == "agents who lose a level: A004, A007, A009, A023, A027, A039, A055, A068, A070"
-    assert lines[5] == "pay: 1,778,538.66 → 1,767,873.66 (-10,665.00, 10,665.00 saved)"
+    assert lines[5] == "pay: 1,779,663.66 → 1,768,998.66 (-10,665.00, 10,665.00 saved)"
     _, raw, _ = run("diff", str(STARS), str(VARIANT), str(SAMPLE_H1), "--format", "json")
     data = json.loads(raw)
     assert data["delta"] == "-10665.00"

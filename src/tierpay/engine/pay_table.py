@@ -76,7 +76,7 @@ def pay_stage(run: PeriodRun) -> None:
     pay_level = np.zeros(run.size, dtype=np.int64)
     pay_level[run.level_rows] = levels.pay_level
     probation = np.zeros(run.size, dtype=bool)
-    probation[run.level_rows] = levels.state.on_probation
+    probation[run.level_rows] = levels.probation_month
     keys["level"] = pay_level
     keys["probation"] = probation
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)

@@ -67,8 +67,11 @@ def _check(outcome: Outcome, expect: Expectation) -> list[str]:
         for d in outcome.decisions
         if d.agent_id == expect.agent_id and (expect.period is None or d.period == expect.period)
     ]
-    if expect.rejected:
+    if expect.rejected or expect.rejection is not None:
         if rejections:
+            reasons = [reason for r in rejections for reason in r.reasons]
+            if expect.rejection is not None and not any(expect.rejection in reason for reason in reasons):
+                return [f"{who}: rejection: expected {expect.rejection!r}, got {'; '.join(reasons)}"]
             return []
         return [
             f"{who}: expected a rejection, got a decision"
@@ -82,7 +85,9 @@ def _check(outcome: Outcome, expect: Expectation) -> list[str]:
     decision = decisions[-1]
     actual = _actuals(decision)
     failures = []
-    wanted: dict[str, Any] = expect.model_dump(exclude={"agent_id", "period", "rejected", "lines"}, exclude_none=True)
+    wanted: dict[str, Any] = expect.model_dump(
+        exclude={"agent_id", "period", "rejected", "rejection", "lines"}, exclude_none=True
+    )
     for key, value in wanted.items():
         got = actual.get(key)
         if not _same(value, got):
@@ -100,6 +105,8 @@ def _actuals(d: Decision) -> dict[str, Any]:
         "qualified_level": d.qualified_level,
         "level": d.level,
         "action": d.action,
+        "reason": d.reason,
+        "on_probation": d.on_probation,
         "grade": d.grade,
         "flagged": d.review.flagged if d.review else None,
         "stage": d.review.stage if d.review else None,
