@@ -36,14 +36,18 @@ Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 OPEN, TASK = "open", "task"
-_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})([T ]00:00(:00(\.0+)?)?)?$")  # midnight: Excel dates
 _TERM = re.compile(r"^([1-9]\d{0,2})\s*(m|y|个月|月|年)$")
 _TERM_WORDS = {"open": OPEN, "open-ended": OPEN, "无固定期限": OPEN, "task": TASK, "以完成一定工作任务为期限": TASK}
 TERM_HELP = "write a number of months or years (36m, 3y), open (无固定期限) or task"
 
 
 def parse_date(value: object) -> str:
-    """A record's date as ISO text (``2026-01-05``); ``2026/1/5`` and ``2026.1.5`` are read too."""
+    """A record's date as ISO text (``2026-01-05``).
+
+    ``2026/1/5`` and ``2026.1.5`` are read too, and so is a date-time at midnight
+    (``2026-01-05 00:00:00``), which is how a spreadsheet's date column reaches a data frame.
+    """
     text = str(value).strip()
     found = _DATE.match(text)
     if found is None:
