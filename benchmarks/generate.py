@@ -18,8 +18,8 @@ import random
 from pathlib import Path
 
 COLUMNS = [
-    "agent_id", "period", "level", "team", "region", "status", "gender", "protected_leave",
-    "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
+    "agent_id", "period", "level", "team", "region", "status", "start_date", "contract_term", "gender",
+    "protected_leave", "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
     "discipline_incidents", "complaints", "major_complaints", "fatal_errors", "worked_days",
     "scheduled_days", "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
 ]  # fmt: skip
@@ -79,7 +79,9 @@ def generate(rows: int, out: Path, seed: int = 2026) -> int:
                 writer.writerow(
                     [
                         agent_id, period, level if m == 0 else "", team_id, region,
-                        "probation" if probation else "regular", rng.choice("FM"), "false",
+                        "probation" if probation else "regular",
+                        "2026-01-05" if probation else "", "3y" if probation else "",
+                        rng.choice("FM"), "false",
                         rng.randint(150, 290) if part_timer else int(700 + 800 * q + rng.gauss(0, 40)),
                         round(330 + (1 - q) * 220 + rng.gauss(0, 15), 1),
                         round(min(100.0, 60 + 38 * q + rng.gauss(0, 1.5)), 1),
@@ -94,7 +96,7 @@ def generate(rows: int, out: Path, seed: int = 2026) -> int:
                         scheduled - absences, scheduled,
                         rng.randint(0, 8) if rng.random() < 0.2 else 0,
                         rng.choice(["0", "300", "800"]) if rng.random() < 0.01 else "0",
-                        "4200" if probation else "0",
+                        "4200" if probation else "",
                         OWN_CONTRIBUTIONS[region],
                     ]
                 )  # fmt: skip

@@ -28,6 +28,8 @@ MINI: dict[str, Any] = {
     "attributes": {
         "team": {"default": "T1"},
         "status": {"values": ["probation", "regular"], "default": "regular"},
+        "start_date": {"type": "date"},
+        "contract_term": {"type": "term"},
     },
     "levels": [
         {"id": "L1", "name": "一星"},

@@ -50,10 +50,12 @@ def test_explanation_covers_score_grade_review_and_pay(stars, sample) -> None:
 
 
 def test_probationer_explanation_shows_conversion_criteria(stars, sample) -> None:
-    """A probationer's explanation traces the conversion criteria."""
-    en = explain(sample.decision("A028", "2026-06"), stars, "en")
-    assert "refer to HR for a human review (tierpay never decides a dismissal)" in en
+    """A probationer's explanation traces the conversion criteria; at the cap it says regular by law."""
+    en = explain(sample.decision("A028", "2026-05"), stars, "en")
+    assert "probation ends on 2026-07-04: refer to HR for a human review before then" in en
     assert "Conversion criteria (probation): not met" in en
+    at_cap = explain(sample.decision("A028", "2026-06"), stars, "zh")
+    assert "试用期至 2026-07-04 届满（自 2026-01-05 起 6 个月，合同期限 3y）：依法自下月起为正式员工" in at_cap
 
 
 def test_explain_command_both_languages() -> None:

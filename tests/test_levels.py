@@ -3,7 +3,8 @@
 The mini ruleset (tests/conftest.py): L1 < L2 (entry qa >= 80, maintain qa >= 70) < L3 (entry
 qa >= 90, maintain qa >= 85); promotion after 2 consecutive qualifying periods and at least 1
 period in the level, blocked by any incident; demotion after 2 failing periods, at once on 3+
-incidents; probation at least 2 and at most 3 periods, converting on qa >= 75.
+incidents; probation at least 2 and at most 3 calendar months, converting on qa >= 75.
+Probationers start on 2026-01-01 on open-ended contracts: their probation is January to March.
 """
 
 from __future__ import annotations
@@ -77,11 +78,11 @@ EXPECTED: dict[str, list[tuple[str, str, str] | None]] = {
     ],
     "P6-no-convert": [
         ("hold", "probation_min_not_served", "L1"),
-        ("extend_probation", "conversion_not_met", "L1"),
-        ("probation_review", "probation_max_reached", "L1"),
-        ("probation_review", "probation_max_reached", "L1"),
-        ("probation_review", "probation_max_reached", "L1"),
-        ("probation_review", "probation_max_reached", "L1"),
+        ("probation_review", "probation_ending", "L1"),
+        ("convert", "probation_cap_reached", "L1"),
+        ("hold", "entry_not_met", "L1"),
+        ("hold", "entry_not_met", "L1"),
+        ("hold", "entry_not_met", "L1"),
     ],
     "P7-gap": [
         ("hold", "entry_not_met", "L1"),
@@ -118,6 +119,7 @@ def history_records(months: list[str] = MONTHS) -> list[dict[str, Any]]:
                     "period": month,
                     "level": level if first else "",
                     "status": status,
+                    **({"start_date": "2026-01-01", "contract_term": "open"} if status == "probation" else {}),
                     "qa": qas[i],
                     "incidents": incidents[i],
                 }
@@ -151,12 +153,22 @@ def test_gap_with_reset_policy_restarts_the_streak() -> None:
     assert outcome.decision("P7-gap", "2026-05").action == "promote"
 
 
-def test_probation_review_never_dismisses() -> None:
-    """At the probation maximum the outcome is a referral for human review, with the reason."""
-    decision = evaluate(build(), history_records()).decision("P6-no-convert", "2026-03")
-    assert decision.action == "probation_review"
-    assert "refer to HR for a human review" in decision.why
-    assert "dismiss" not in decision.action
+def test_probation_review_comes_before_the_cap_and_never_dismisses() -> None:
+    """A month before the cap the outcome is a referral for human review; at the cap, regular by law."""
+    outcome = evaluate(build(), history_records())
+    review = outcome.decision("P6-no-convert", "2026-02")
+    assert review.action == "probation_review"
+    assert review.why == (
+        "conversion criteria not met in month 2 of 3; probation ends on 2026-03-31: refer to HR for a human "
+        "review before then (at the cap the agent is regular by law; tierpay never decides a dismissal)"
+    )
+    at_cap = outcome.decision("P6-no-convert", "2026-03")
+    assert (at_cap.action, at_cap.on_probation) == ("convert", False)
+    assert at_cap.why == (
+        "conversion criteria not met, but probation ends on 2026-03-31 at the cap of 3 months from 2026-01-01 "
+        "for an open-ended contract, shortened from 6 by max_periods: the agent is regular by law from the next "
+        "month (Labor Contract Law art. 19); tierpay never decides a dismissal"
+    )
 
 
 def test_chained_months_equal_one_run() -> None:

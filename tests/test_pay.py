@@ -34,6 +34,8 @@ PAY: dict[str, Any] = {
     "attributes": {
         "region": {"values": ["tier1", "tier2"]},
         "status": {"values": ["probation", "regular"], "default": "regular"},
+        "start_date": {"type": "date"},
+        "contract_term": {"type": "term"},
     },
     "grades": [
         {"grade": "A", "when": "qa >= 90", "coefficient": "1.2"},
@@ -82,6 +84,7 @@ def agent(
         "qa": qa,
         "worked": worked,
         "scheduled": scheduled,
+        **({"start_date": "2026-01-05", "contract_term": "3y"} if extra.get("status") == "probation" else {}),
         **extra,
     }
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierpay import CompiledRuleset, RecordBatch, RecordsError, evaluate, read_records, records_from_dicts
+from tierpay import CompiledRuleset, RecordBatch, RecordsError, evaluate, load_ruleset, read_records, records_from_dicts
 from tierpay.engine.tables import cell_text, is_table, parse_table
 from tierpay.outputs.report import decisions_csv
 
@@ -386,3 +386,23 @@ def test_any_float_reads_as_its_shortest_text(values: list[float | None]) -> Non
         (r.agent_id, {k: str(v) for k, v in r.metrics.items()}) for r in good
     ]
     assert [(r.row, r.reasons) for r in got.rejections] == [(r.row + 1, r.reasons) for r in rejected]
+
+
+def test_a_spreadsheet_date_column_is_a_start_date() -> None:
+    """A pandas datetime column (what ``read_excel`` gives for dates) is read as the day it holds."""
+    ruleset = load_ruleset(ROOT / "tests" / "cases" / "probation-ends-at-its-cap.yaml")
+    frame = pd.DataFrame(
+        {
+            "agent_id": ["A", "B"],
+            "period": ["2026-01", "2026-01"],
+            "status": ["probation", "probation"],
+            "start_date": pd.Series([pd.Timestamp("2026-01-05"), pd.Timestamp("2026-01-05 09:30")]),
+            "contract_term": ["open", "3年"],
+            "qa": [60, 60],
+        }
+    )
+    batch = read_records(ruleset, frame)
+    assert [r.attributes["start_date"] for r in batch.records] == ["2026-01-05"]
+    assert [str(r) for r in batch.rejections] == [
+        "<DataFrame>:3 (B 2026-01): start_date: '2026-01-05T09:30:00' is not a date (write 2026-01-05)"
+    ]

@@ -3,8 +3,8 @@
 Who it is for: maintainers. The CSV files beside this script are committed; run it only to
 change them (``python examples/data/generate_sample.py``). It is seeded, so the output is
 the same on every run. Agent profiles are chosen so the six months show every level action:
-promotions, holds, demotions (sustained and immediate), probation conversion, extension and
-referral for review, a data gap, a mid-year joiner, a tie at a review cut-off, a minimum-wage
+promotions, holds, demotions (sustained and immediate), probation conversion, extension,
+referral for review and regular status by law at the cap, a data gap, a mid-year joiner, a tie at a review cut-off, a minimum-wage
 top-up, a capped deduction and a probation-floor top-up.
 """
 
@@ -25,7 +25,8 @@ SCHEDULED = {
     "2026-06": 21,
 }
 COLUMNS = [
-    "agent_id", "period", "level", "team", "region", "status", "gender", "protected_leave",
+    "agent_id", "period", "level", "team", "region", "status", "start_date", "contract_term", "gender",
+    "protected_leave",
     "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
     "discipline_incidents", "complaints", "major_complaints", "fatal_errors", "worked_days",
     "scheduled_days", "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
@@ -123,11 +124,11 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
                 fatal_errors=0,
                 night_shifts=0,
                 loss_deduction="0",
-                contract_wage="0",
+                contract_wage="4000" if TEAM_REGION[team] == "tier2" else "4200",  # only a probationer's is read
                 own_contributions=OWN_CONTRIBUTIONS[TEAM_REGION[team]],
             )
-            if status == "probation":
-                row["contract_wage"] = "4000" if TEAM_REGION[team] == "tier2" else "4200"
+            if status == "probation":  # hired on 5 January on 3-year contracts: at most 6 months
+                row.update(start_date="2026-01-05", contract_term="3y")
             rows.append(row)
     by_key = {(str(r["agent_id"]), str(r["period"])): r for r in rows}
     # Hand-placed events, each one named in the docs' sample walk-through.
@@ -164,7 +165,7 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
             fatal_errors=0,
             night_shifts=2,
             loss_deduction="0",
-            contract_wage="0",
+            contract_wage="4000",
             own_contributions=OWN_CONTRIBUTIONS["tier2"],
         )
         rows.append(row)

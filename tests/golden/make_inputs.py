@@ -64,13 +64,18 @@ KNOBS: dict[str, list[Any]] = {
 }
 
 COLUMNS = [
-    "agent_id", "period", "level", "team", "region", "status", "protected_leave", "calls_handled",
+    "agent_id", "period", "level", "team", "region", "status", "start_date", "contract_term",
+    "protected_leave", "calls_handled",
     "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences", "discipline_incidents",
     "complaints", "major_complaints", "fatal_errors", "worked_days", "scheduled_days",
     "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
 ]  # fmt: skip
 #: Own contributions follow the region (drawn from no random numbers, so the other cells are as before).
 OWN_CONTRIBUTIONS = {"tier1": "975", "tier2": "640"}
+#: Start dates and contract terms follow the agent number (no random numbers either): caps of
+#: 6, 2, 1 and 6 months from December to February, so probation ends inside the half year.
+STARTS = ["2025-12-01", "2026-01-05", "2026-02-16"]
+TERMS = ["3y", "1y", "6m", "open"]
 
 CELLS: dict[str, list[str]] = {
     "level": ["", "L1", "L2", "L3", "L4", "L5", "二星坐席", "L7"],
@@ -160,6 +165,7 @@ def differential_records(rng: random.Random, clean: bool = False) -> str:
             row = {"agent_id": f"A{agent:02d}", "period": f"2026-{month:02d}"}
             row.update({name: rng.choice(values) for name, values in cells.items()})
             row["own_contributions"] = OWN_CONTRIBUTIONS[row["region"]]
+            row["start_date"], row["contract_term"] = STARTS[agent % 3], TERMS[agent % 4]
             rows.append(row)
     if rows and rng.random() < 0.5:
         rows.append(dict(rng.choice(rows)))  # a duplicate

@@ -56,7 +56,11 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         prior_promote_streak=int(run.prior.promote_streak[i]),
         prior_maintain_fail_streak=int(run.prior.maintain_fail_streak[i]),
         prior_periods_in_level=int(run.prior.periods_in_level[i]),
-        prior_probation_periods=int(run.prior.probation_periods[i]),
+        probation_served=int(run.calendar.served[i]),
+        probation_cap=int(run.calendar.cap[i]),
+        probation_start=int(run.calendar.start[i]),
+        probation_end=int(run.calendar.end[i]),
+        contract_term=int(run.calendar.term[i]),
         promotion_vetoes=_held(run, i, "promotion.blocked_if", [v.code for v in model.promotion.blocked_if]),
         demotion_vetoes=_held(run, i, "demotion.immediate_if", [v.code for v in model.demotion.immediate_if]),
     )
@@ -156,12 +160,10 @@ def _record_notes(run: PeriodRun, i: int) -> list[str]:
             )
     if stated is not None and stated != level:
         notes.append(f"record states level {stated}, carried state says {level}: the carried state is used")
-    if probation is not None:
-        says = bool(run.stated_probation[i])
-        if says != bool(run.prior.on_probation[i]):
-            value = run.column(probation.attribute)[i]
-            notes.append(
-                f"record's {probation.attribute} is {value!r}, carried state says "
-                f"{'on probation' if run.prior.on_probation[i] else 'converted'}: the carried state is used"
-            )
+    if probation is not None and run.stated_probation[i] and not run.calendar.carried[i]:
+        value = run.column(probation.attribute)[i]
+        notes.append(
+            f"record's {probation.attribute} is {value!r}, but the agent is already regular: there is one "
+            "probation per employment (Labor Contract Law art. 19), so the carried state is used"
+        )
     return notes

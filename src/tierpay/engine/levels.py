@@ -2,8 +2,12 @@
 
 The order of questions is fixed and documented (docs/explanation/levels.md):
 
-1. On probation? Then the level is fixed; convert, extend, or refer for review at the legal
-   maximum. Never a dismissal.
+1. On probation? Then the level is fixed. Probation is calendar time from the start date for
+   the cap the contract term allows (:mod:`tierpay.engine.probation`): convert when the
+   record says the employer did, or the criteria are met; at the cap the agent is regular by
+   law; a month before it an agent below the bar is referred for review; before that,
+   probation is extended. Past the cap, or under a contract that allows none, the agent is
+   regular. Never a dismissal.
 2. An immediate-demotion veto holds? Demote one step.
 3. Maintenance failed for the required consecutive periods? Demote one step.
 4. Otherwise count the promotion streak and promote when the streak, the time in level and
@@ -16,11 +20,13 @@ every row of a period with ``numpy.select`` (the first question that holds decid
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from tierpay.engine.probation import Calendar, legal_cap, term_text, term_words
 from tierpay.ruleset.model import Level, Ruleset, label_text
 
 Ints = npt.NDArray[np.int64]
@@ -43,9 +49,13 @@ REASONS = [
     "not_review_period",
     "promoted",
     "converted",
-    "probation_max_reached",
+    "probation_ending",
     "conversion_not_met",
     "probation_min_not_served",
+    "converted_by_employer",
+    "probation_cap_reached",
+    "probation_ended",
+    "probation_not_allowed",
     "protected_period",
 ]
 """Reason codes, indexed by ``LevelArrays.reason``."""
@@ -66,7 +76,11 @@ class Prior:
 
 @dataclass
 class LevelArrays:
-    """The level decisions of a period: action and reason codes, levels as indexes, new state."""
+    """The level decisions of a period: action and reason codes, levels as indexes, new state.
+
+    ``probation_month`` marks the rows worked on probation during the month, the month of
+    conversion included: their probation pay floor applies (pay reads it, not the new state).
+    """
 
     action: Ints  # index into ACTIONS
     reason: Ints  # index into REASONS
@@ -96,17 +110,20 @@ def decide_levels(
     demotion_veto: Bools,
     convert_met: Bools,
     month: int,
+    calendar: Calendar,
     protected: Bools | None = None,
 ) -> LevelArrays:
     """Every row's level action, reason and new state for one period, the first question that holds deciding.
 
-    A protected month (``protected``) neither demotes nor promotes: the streaks pause.
+    Rows that entered the month on probation (``calendar.carried``) are decided by the
+    probation branch alone, also when the calendar says their probation is over. A protected
+    month (``protected``) neither demotes nor promotes: the streaks pause.
     """
     promo, demo = ruleset.promotion, ruleset.demotion
     top = len(ruleset.levels) - 1
     cur = prior.level
     qualified = qualified_levels(entry_met)
-    probation = prior.on_probation & (ruleset.probation is not None)
+    probation = calendar.carried & (ruleset.probation is not None)
     fail = np.where(maintain_met, 0, prior.maintain_fail_streak + 1)
     pil = prior.periods_in_level + 1
     streak = prior.promote_streak + 1
@@ -173,42 +190,56 @@ def decide_levels(
     if promo.pay_effective == "this_period":
         pay_level[promoted] = target[promoted]
     if ruleset.probation is not None:
-        _probation(ruleset, prior, probation, convert_met, action, reason, state)
-    return LevelArrays(action, reason, qualified, np.where(probation, cur, pay_level), state, probation.copy())
+        _probation(ruleset, prior, calendar, probation, convert_met, action, reason, state)
+    probation_month = calendar.month & (ruleset.probation is not None)
+    return LevelArrays(action, reason, qualified, np.where(probation, cur, pay_level), state, probation_month)
 
 
 def _probation(
     ruleset: Ruleset,
     prior: Prior,
+    cal: Calendar,
     rows: Bools,
     convert_met: Bools,
     action: Ints,
     reason: Ints,
     state: Prior,
 ) -> None:
-    """The probation branch of ``levels._probation``, written into the period's arrays."""
+    """The probation branch of ``decide_levels``, written into the period's arrays (first case that holds)."""
     rule = ruleset.probation
     assert rule is not None
-    served = prior.probation_periods + 1
-    converts = rows & (served >= rule.min_periods) & convert_met
-    at_max = rows & ~converts & (served >= rule.max_periods)
-    extended = rows & ~converts & ~at_max & (served >= rule.min_periods)
-    serving = rows & ~converts & ~at_max & ~extended
+    on = rows & cal.month
+    employer = on & cal.stated_regular
+    rest = on & ~employer
+    met = rest & ((cal.served >= rule.min_periods) | (cal.left == 0)) & convert_met
+    rest &= ~met
+    at_cap = rest & (cal.left == 0)
+    rest &= ~at_cap
+    ending = rest & (cal.left == 1) & ~convert_met
+    rest &= ~ending
+    extended = rest & (cal.served >= rule.min_periods)
+    serving = rest & ~extended
+    ended = rows & ~cal.month & (cal.cap > 0)
+    not_allowed = rows & ~cal.month & (cal.cap == 0)
     for mask, act, why in (
-        (converts, "convert", "converted"),
-        (at_max, "probation_review", "probation_max_reached"),
+        (employer, "convert", "converted_by_employer"),
+        (met, "convert", "converted"),
+        (at_cap, "convert", "probation_cap_reached"),
+        (ending, "probation_review", "probation_ending"),
         (extended, "extend_probation", "conversion_not_met"),
         (serving, "hold", "probation_min_not_served"),
+        (ended, "convert", "probation_ended"),
+        (not_allowed, "convert", "probation_not_allowed"),
     ):
         action[mask] = ACTIONS.index(act)
         reason[mask] = REASONS.index(why)
     state.level[rows] = prior.level[rows]
-    state.probation_periods[rows] = served[rows]
+    state.probation_periods[rows] = cal.served[rows]
     state.periods_in_level[rows] = prior.periods_in_level[rows] + 1
     state.promote_streak[rows] = 0
     state.streak_level[rows] = NONE
     state.maintain_fail_streak[rows] = 0
-    state.on_probation[converts] = False
+    state.on_probation[rows] = (ending | extended | serving)[rows]
 
 
 def _name(level: Level) -> str:
@@ -229,7 +260,11 @@ class Facts:
     prior_promote_streak: int
     prior_maintain_fail_streak: int
     prior_periods_in_level: int
-    prior_probation_periods: int
+    probation_served: int  # calendar months of probation through this one
+    probation_cap: int  # months; 0 when the contract allows none
+    probation_start: int  # the start date as an ordinal (0: none)
+    probation_end: int  # the last day of probation as an ordinal (0: none)
+    contract_term: int  # months; -1 open-ended, -2 a task (see ``probation.term_code``)
     promotion_vetoes: list[str]
     demotion_vetoes: list[str]
 
@@ -286,21 +321,46 @@ def why(ruleset: Ruleset, facts: Facts) -> str:
             + (f" ({steps} steps)" if steps > 1 else "")
             + ("; pay changes next period" if promo.pay_effective == "next_period" else "")
         )
-    return _probation_why(ruleset, reason, facts.prior_probation_periods + 1)
+    return _probation_why(ruleset, reason, facts)
 
 
-def _probation_why(ruleset: Ruleset, reason: str, served: int) -> str:
+def _probation_why(ruleset: Ruleset, reason: str, facts: Facts) -> str:
+    """A probation reason as a sentence: the month of probation, its end and the cap it comes from."""
     probation = ruleset.probation
     assert probation is not None, reason
-    if reason == "converted":
-        return f"met the conversion criteria after {served} periods of probation"
-    if reason == "probation_max_reached":
+    served, cap = facts.probation_served, facts.probation_cap
+    term = term_text(facts.contract_term) if facts.contract_term else ""
+    if reason == "probation_not_allowed":
+        return f"{term_words(term)} allows no probation (Labor Contract Law art. 19): the agent is regular"
+    start = dt.date.fromordinal(facts.probation_start).isoformat()
+    end = dt.date.fromordinal(facts.probation_end).isoformat()
+    legal = legal_cap(term)
+    cap_text = f"the cap of {_n(cap, 'month')} from {start} for {term_words(term)}" + (
+        f", shortened from {legal} by max_periods" if cap < legal else ""
+    )
+    never = "tierpay never decides a dismissal"
+    if reason == "converted_by_employer":
         return (
-            f"probation has reached its maximum of {probation.max_periods} periods without meeting the "
-            "conversion criteria: refer to HR for a human review (tierpay never decides a dismissal)"
+            f"the record says the agent is no longer on probation: converted by the employer in month {served} of {cap}"
+        )
+    if reason == "converted":
+        return f"met the conversion criteria in month {served} of {cap} of probation"
+    if reason == "probation_cap_reached":
+        return (
+            f"conversion criteria not met, but probation ends on {end} at {cap_text}: "
+            f"the agent is regular by law from the next month (Labor Contract Law art. 19); {never}"
+        )
+    if reason == "probation_ending":
+        return (
+            f"conversion criteria not met in month {served} of {cap}; probation ends on {end}: "
+            f"refer to HR for a human review before then (at the cap the agent is regular by law; {never})"
         )
     if reason == "conversion_not_met":
-        return (
-            f"conversion criteria not met after {served} periods; probation continues (maximum {probation.max_periods})"
-        )
-    return f"on probation: period {served} of at least {probation.min_periods}"
+        return f"conversion criteria not met in month {served} of {cap}; probation continues until {end} at the latest"
+    if reason == "probation_ended":
+        return f"probation ended on {end} at {cap_text}: the agent is regular by law (Labor Contract Law art. 19)"
+    return f"on probation: month {served} of {cap} (conversion possible from month {probation.min_periods})"
+
+
+def _n(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"

@@ -21,10 +21,11 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from tierpay.engine.columns import ROW, SOURCE, TEXT
 from tierpay.engine.decisions import stamp
 from tierpay.engine.kernels import Columns, FastCheck, Kernel, Unsupported, compile_check, compile_values
 from tierpay.engine.levels import NONE, LevelArrays, Prior, decide_levels
+from tierpay.engine.probation import Calendar, legal_cap, probation_end, term_code
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Pay, Score
 from tierpay.engine.review import ReviewArrays, review_arrays
@@ -189,14 +191,17 @@ class PeriodRun:
         def carried(values: Array, fresh: Any) -> Array:
             return np.where(keep, values[a], fresh)
 
+        entered = np.where(known, book.on_probation[a], on_probation)
+        self.calendar = self._calendar(entered, on_probation, month)
+        served_before = np.where(known, book.probation_periods[a], 0)
         self.prior = Prior(
             level=np.where(known, np.maximum(book.level[a], 0), start_level),
             periods_in_level=np.where(known, book.periods_in_level[a], 0),
             promote_streak=carried(book.promote_streak, 0),
             streak_level=carried(book.streak_level, NONE),
             maintain_fail_streak=carried(book.maintain_fail_streak, 0),
-            on_probation=np.where(known, book.on_probation[a], on_probation),
-            probation_periods=np.where(known, book.probation_periods[a], 0),
+            on_probation=self.calendar.month.copy(),
+            probation_periods=np.where(self.calendar.month, self.calendar.served - 1, served_before),
         )
         self.review_streak = carried(book.review_streak, 0)
         self.prior_review_streak = self.review_streak.copy()
@@ -207,6 +212,65 @@ class PeriodRun:
         )
         self.drop()
         self.columns = self._columns()
+
+    def _calendar(self, entered: Bools, stated: Bools, month: int) -> Calendar:
+        """Where each row entering the month on probation stands, from its start date and contract term.
+
+        A probationer's record without a start date or a term, or with a start after the
+        period, fails here, naming the field: the cap cannot be known without them.
+        """
+        zeros = np.zeros(self.size, dtype=np.int64)
+        cal = Calendar(
+            carried=entered & ~self.failed,
+            month=np.zeros(self.size, dtype=bool),
+            served=zeros.copy(),
+            left=zeros.copy(),
+            cap=zeros.copy(),
+            stated_regular=self.known & ~stated,
+            start=zeros.copy(),
+            end=zeros.copy(),
+            term=zeros.copy(),
+        )
+        rule = self.model.probation
+        if rule is None or not cal.carried.any():
+            return cal
+        starts, terms = self.column(rule.start_date), self.column(rule.contract_term)
+        for i in np.flatnonzero(cal.carried).tolist():
+            start, term = starts[i], terms[i]
+            if start is None or term is None:
+                name, why = (
+                    (rule.start_date, "probation runs from the start date")
+                    if start is None
+                    else (rule.contract_term, "the contract term sets the cap")
+                )
+                self.fail(i, f"{name}: missing: a probationer's record needs it ({why}, Labor Contract Law art. 19)")
+                continue
+            first = month_index(start[:7])
+            if first > month:
+                self.fail(
+                    i, f"{rule.start_date}: {start} is after the period {self.period}: no record before the start"
+                )
+                continue
+            cap = min(legal_cap(term), rule.max_periods)
+            begun = dt.date.fromisoformat(start)
+            cal.cap[i], cal.term[i], cal.start[i] = cap, term_code(term), begun.toordinal()
+            cal.end[i] = probation_end(begun, cap).toordinal() if cap else 0
+            cal.served[i] = min(month - first + 1, cap)
+            cal.left[i] = first + cap - 1 - month
+            cal.month[i] = cap > 0 and month <= first + cap - 1
+        floors = self.model.pay.floors if self.model.pay is not None else None
+        if floors is not None and floors.probation_ratio is not None and floors.contract_wage is not None:
+            name, share = floors.contract_wage, floors.probation_ratio * 100
+            blank = cal.month & self.rows[name + TEXT].is_null().to_numpy()
+            for i in np.flatnonzero(blank).tolist():
+                self.fail(
+                    i,
+                    f"{name}: missing: a probationer's pay floor is {format(share.normalize(), 'f')}% of it "
+                    "(Labor Contract Law art. 20); a blank is not a zero",
+                )
+        cal.carried &= ~self.failed
+        cal.month &= ~self.failed
+        return cal
 
     def _columns(self) -> Columns:
         cols = Columns(_LazyRows(self))  # type: ignore[arg-type]
@@ -304,6 +368,7 @@ class PeriodRun:
             demotion[live],
             convert[live],
             int(self.period[5:7]),
+            take(self.calendar, live),
             self.protected[live],
         )
 
@@ -491,6 +556,9 @@ class PeriodRun:
         values: dict[str, Any] = {}
         for name in model.metrics:
             text = texts[name][i]
+            if text is None:  # an optional metric left blank: unknown, never zero
+                values[name] = None
+                continue
             found = decimals.get(text)
             values[name] = found if found is not None else decimals.setdefault(text, Decimal(text))
         values.update((name, texts[name][i]) for name in model.attributes)
@@ -604,6 +672,9 @@ class _LazyRows:
         return run.exact_row(i)
 
 
-def take(prior: Prior, where: Array) -> Prior:
-    """The rows ``where`` of every array of ``prior``."""
-    return Prior(**{k: v[where] for k, v in vars(prior).items()})
+_Arrays = TypeVar("_Arrays", Prior, Calendar)
+
+
+def take(arrays: _Arrays, where: Array) -> _Arrays:
+    """The rows ``where`` of every array of ``arrays`` (a ``Prior`` or a ``Calendar``)."""
+    return type(arrays)(**{k: v[where] for k, v in vars(arrays).items()})

@@ -144,14 +144,14 @@ class _Texts:
             run.prior.promote_streak[rows],
             run.prior.maintain_fail_streak[rows],
             run.prior.periods_in_level[rows],
-            run.prior.probation_periods[rows],
+            *(getattr(run.calendar, k)[rows] for k in ("served", "cap", "start", "end", "term")),
             *(_held(run, p, rows) for p in promo + demo),
         ]
         keys = np.stack(columns, axis=1) if len(rows) else np.zeros((0, len(columns)), dtype=np.int64)
         distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
         texts = []
         for key in distinct.tolist():
-            held = key[7:]
+            held = key[11:]
             facts = Facts(
                 reason=REASONS[key[0]],
                 level=key[1],
@@ -159,7 +159,11 @@ class _Texts:
                 prior_promote_streak=key[3],
                 prior_maintain_fail_streak=key[4],
                 prior_periods_in_level=key[5],
-                prior_probation_periods=key[6],
+                probation_served=key[6],
+                probation_cap=key[7],
+                probation_start=key[8],
+                probation_end=key[9],
+                contract_term=key[10],
                 promotion_vetoes=[v.code for v, h in zip(model.promotion.blocked_if, held, strict=False) if h],
                 demotion_vetoes=[
                     v.code for v, h in zip(model.demotion.immediate_if, held[len(promo) :], strict=True) if h
@@ -376,7 +380,8 @@ class _Texts:
                 distinct = column.drop_nulls().unique().to_list()
                 decimals = self.run._decimals
                 texts = [f'"{decimals.setdefault(t, Decimal(t))}"' for t in distinct]
-                whole = self.w.pieces[("texts", name)] = column.replace_strict(distinct, texts, default=None).to_list()
+                replaced = column.replace_strict(distinct, texts, default="null")  # null: an optional metric left blank
+                whole = self.w.pieces[("texts", name)] = replaced.to_list()
             found = self._metrics[name] = _pick(whole, self.list)
         return found
 

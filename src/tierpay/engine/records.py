@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierpay.engine.probation import parse_date, parse_term
 from tierpay.errors import RecordsError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
@@ -162,6 +163,13 @@ def check_rows(
         attributes: dict[str, str | bool] = {}
         for name, attr in model.attributes.items():
             value = raw.get(name)
+            if attr.type in ("date", "term"):  # may be blank; the rule that needs it says so
+                if not _blank(value):
+                    try:
+                        attributes[name] = parse_date(value) if attr.type == "date" else parse_term(value)
+                    except ValueError as error:
+                        reasons.append(f"{name}: {error}")
+                continue
             if _blank(value):
                 if attr.default is None:
                     reasons.append(f"{name}: missing")
@@ -183,6 +191,8 @@ def check_rows(
         for name, metric in model.metrics.items():
             value = raw.get(name)
             if _blank(value):
+                if metric.optional:
+                    continue
                 if metric.default is None:
                     reasons.append(f"{name}: missing")
                     continue
@@ -228,8 +238,12 @@ def column_warnings(
     model = ruleset.model
     warnings = []
     if seen_keys:
-        lacking = [n for n, m in model.metrics.items() if m.default is None and n not in seen_keys]
-        lacking += [n for n, a in model.attributes.items() if a.default is None and n not in seen_keys]
+        lacking = [n for n, m in model.metrics.items() if m.default is None and not m.optional and n not in seen_keys]
+        lacking += [
+            n
+            for n, a in model.attributes.items()
+            if a.default is None and a.type in ("string", "boolean") and n not in seen_keys
+        ]
         if lacking:
             warnings.append(
                 f"{source}: no record has {', '.join(lacking)}, which the ruleset requires: is a column missing?"

@@ -151,8 +151,10 @@ class Decision(_Frozen):
     notes: list[str] = Field(default_factory=list)
     state: AgentState = Field(description="The agent's carried state after this decision.")
     ruleset: RulesetStamp = Field(description="The ruleset the decision was made under.")
-    values: dict[str, Decimal | str | bool] = Field(
-        default_factory=dict, description="The values the expressions saw, for explanations."
+    values: dict[str, Decimal | str | bool | None] = Field(
+        default_factory=dict,
+        description="The record's values and those the expressions saw, for explanations; null where a record "
+        "left an optional metric, a date or a term blank.",
     )
 
 

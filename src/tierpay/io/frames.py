@@ -40,6 +40,8 @@ from tierpay.ruleset.compiler import CompiledRuleset
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 _INTEGER = r"^-?[0-9]+$"
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_CANONICAL_TERM = r"^([1-9][0-9]{0,2}[my]|open|task)$"
 FAITHFUL_CHARS = 15
 
 
@@ -115,6 +117,14 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
     for name, attr in model.attributes.items():
         column = pl.col(name) if name in present else pl.lit(None, pl.String)
         default = attr.default
+        if attr.type in ("date", "term"):  # blank allowed; anything but the canonical form goes to the checker
+            if attr.type == "date":
+                ok = column.str.contains(_ISO_DATE) & column.str.to_date("%Y-%m-%d", strict=False).is_not_null()
+            else:
+                ok = column.str.contains(_CANONICAL_TERM)
+            clean.append((ok | column.is_null()).fill_null(False))
+            typed.append(column.alias(name))
+            continue
         if attr.type == "boolean":
             words = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
             ok = column.is_in(list(words))
@@ -143,6 +153,8 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
         text = column
         if metric.default is not None:
             ok, text = ok | column.is_null(), column.fill_null(str(metric.default))
+        elif metric.optional:
+            ok = ok | column.is_null()
         number = text.cast(pl.Float64, strict=False)
         if metric.min is not None:
             ok = ok & (number >= float(metric.min))

@@ -67,12 +67,12 @@ def _check(outcome: Outcome, expect: Expectation) -> list[str]:
         for d in outcome.decisions
         if d.agent_id == expect.agent_id and (expect.period is None or d.period == expect.period)
     ]
-    if expect.rejected or expect.reason is not None:
-        reasons = [reason for r in rejections for reason in r.reasons]
-        if rejections and (expect.reason is None or any(expect.reason in reason for reason in reasons)):
-            return []
+    if expect.rejected or expect.rejection is not None:
         if rejections:
-            return [f"{who}: expected a rejection because {expect.reason!r}, got: {'; '.join(reasons)}"]
+            reasons = [reason for r in rejections for reason in r.reasons]
+            if expect.rejection is not None and not any(expect.rejection in reason for reason in reasons):
+                return [f"{who}: rejection: expected {expect.rejection!r}, got {'; '.join(reasons)}"]
+            return []
         return [
             f"{who}: expected a rejection, got a decision"
             if decisions
@@ -86,7 +86,7 @@ def _check(outcome: Outcome, expect: Expectation) -> list[str]:
     actual = _actuals(decision)
     failures = []
     wanted: dict[str, Any] = expect.model_dump(
-        exclude={"agent_id", "period", "rejected", "reason", "lines"}, exclude_none=True
+        exclude={"agent_id", "period", "rejected", "rejection", "lines"}, exclude_none=True
     )
     for key, value in wanted.items():
         got = actual.get(key)
@@ -105,6 +105,8 @@ def _actuals(d: Decision) -> dict[str, Any]:
         "qualified_level": d.qualified_level,
         "level": d.level,
         "action": d.action,
+        "reason": d.reason,
+        "on_probation": d.on_probation,
         "grade": d.grade,
         "score": d.score.value if d.score else None,
         "flagged": d.review.flagged if d.review else None,

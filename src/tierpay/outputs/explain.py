@@ -16,6 +16,7 @@ from typing import Any
 from tabulate import tabulate
 
 from tierpay.engine.pay import line_label, money, number
+from tierpay.engine.probation import cap_of
 from tierpay.engine.results import Decision
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
@@ -208,12 +209,28 @@ class _Explainer:
             "immediate_demotion": f"触发立即降级条件：{', '.join(immediate)}，降为 {self.level_name(d.level)}",
             "lowest_level": f"{d.level} 已是最低级别",
             "protected_period": "法定保护期内：不降级，晋降级连续期数暂停计算",
-            "probation_min_not_served": f"试用期第 {state.probation_periods} 期（至少 {probation.min_periods if probation else '?'} 期）",
-            "converted": f"试用 {state.probation_periods} 期后达到转正标准，转正",
-            "conversion_not_met": f"试用 {state.probation_periods} 期，未达到转正标准，试用期继续（最长 {probation.max_periods if probation else '?'} 期）",
-            "probation_max_reached": f"试用期已满 {probation.max_periods if probation else '?'} 期仍未达到转正标准：转交人力资源人工复核（tierpay 不做解除劳动合同的决定）",
         }
+        if probation is not None:
+            texts.update(self.probation_zh(probation.start_date, probation.contract_term, probation.max_periods))
         return texts.get(d.reason, d.why)
+
+    def probation_zh(self, start: str, term: str, max_periods: int) -> dict[str, str]:
+        """The probation reasons in Chinese, from the start date and term the decision read."""
+        d, served = self.d, self.d.state.probation_periods
+        begun, agreed = (str(v) if v is not None else None for v in (d.values.get(start), d.values.get(term)))
+        cap, _, end = cap_of(begun, agreed, max_periods)
+        never = "tierpay 不做解除劳动合同的决定"
+        law = "《劳动合同法》第十九条"
+        return {
+            "probation_min_not_served": f"试用期第 {served}/{cap} 个月（第 {self.m.probation.min_periods if self.m.probation else '?'} 个月起可转正）",
+            "converted": f"试用第 {served}/{cap} 个月达到转正标准，转正",
+            "converted_by_employer": f"记录显示已不在试用期：用人单位于试用第 {served}/{cap} 个月办理转正",
+            "conversion_not_met": f"试用第 {served}/{cap} 个月未达到转正标准，试用期继续（最迟至 {end}）",
+            "probation_ending": f"试用第 {served}/{cap} 个月未达到转正标准；试用期至 {end} 届满：请在届满前转交人力资源人工复核（届满即依法转正；{never}）",
+            "probation_cap_reached": f"未达到转正标准，但试用期至 {end} 届满（自 {begun} 起 {cap} 个月，合同期限 {agreed}）：依法自下月起为正式员工（{law}）；{never}",
+            "probation_ended": f"试用期已于 {end} 届满（自 {begun} 起 {cap} 个月）：依法为正式员工（{law}）",
+            "probation_not_allowed": f"合同期限 {agreed} 不得约定试用期（{law}）：为正式员工",
+        }  # fmt: skip
 
     def levels(self) -> None:
         d = self.d

@@ -114,6 +114,11 @@ class _Compiler:
 
     def _stage_hint(self, message: str, stage: Stage) -> str:
         name = message.split("'")[1] if "'" in message else ""
+        metric, attr = self.r.metrics.get(name), self.r.attributes.get(name)
+        if metric is not None and metric.optional:
+            return f"; {name!r} is an optional metric (a blank cell means unknown), which expressions cannot read"
+        if attr is not None and attr.type in ("date", "term"):
+            return f"; {name!r} is a {attr.type} attribute (it may be blank), which expressions cannot read"
         later: dict[Stage, str] = {
             "derived": "derived values",
             "scored": "the scorecard",
@@ -129,10 +134,12 @@ class _Compiler:
 
     def record_symbols(self) -> dict[str, SymbolType]:
         symbols: dict[str, SymbolType] = {}
-        for name in self.r.metrics:
-            symbols[name] = "number"
+        for name, metric in self.r.metrics.items():
+            if not metric.optional:  # may be blank: no expression can read it
+                symbols[name] = "number"
         for name, attr in self.r.attributes.items():
-            symbols[name] = "boolean" if attr.type == "boolean" else "string"
+            if attr.type in ("string", "boolean"):  # a date or a term may be blank: not readable
+                symbols[name] = "boolean" if attr.type == "boolean" else "string"
         for name, kind in BUILTIN_SYMBOLS.items():
             symbols[name] = kind  # type: ignore[assignment]
         return symbols
@@ -332,6 +339,15 @@ class _Compiler:
                 )
             if r.probation.level is not None and r.probation.level not in ids:
                 self.problem(("probation", "level"), f"{r.probation.level!r} is not a level id")
+            for key, kind in (("start_date", "date"), ("contract_term", "term")):
+                name = getattr(r.probation, key)
+                attr = r.attributes.get(name)
+                if attr is None or attr.type != kind:
+                    self.problem(
+                        ("probation", key),
+                        f"{name!r} is not a declared attribute of type {kind}: probation runs from the start "
+                        "date for the cap the contract term allows (Labor Contract Law art. 19)",
+                    )
         if r.new_agents is not None and r.new_agents.level not in ids:
             self.problem(("new_agents", "level"), f"{r.new_agents.level!r} is not a level id")
         floors = r.pay.floors if r.pay is not None else None

@@ -88,11 +88,20 @@ class Metric(_Strict):
         None,
         description="Used when a record leaves the metric out; without it the metric is required.",
     )
+    optional: bool = Field(
+        False,
+        description=(
+            "A blank cell is allowed and means unknown, never zero; only a rule that needs the value "
+            "rejects a record without it (the probation floor's contract wage). Expressions cannot read it."
+        ),
+    )
     description: str | None = None
     """What the metric measures and how it is counted."""
 
     @model_validator(mode="after")
     def _range(self) -> Metric:
+        if self.optional and self.default is not None:
+            raise ValueError("an optional metric has no default: a blank cell means unknown")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
         if self.default is not None:
@@ -108,8 +117,16 @@ class Metric(_Strict):
 class Attribute(_Strict):
     """Who the agent is (team, region, status...): used for cohorts, tables and conditions."""
 
-    type: Literal["string", "boolean"] = "string"
-    """`string` or `boolean` (true/false, yes/no, 1/0, 是/否 in records)."""
+    type: Literal["string", "boolean", "date", "term"] = Field(
+        "string",
+        description=(
+            "`string`; `boolean` (true/false, yes/no, 1/0, 是/否 in records); `date` (`2026-01-05`, "
+            "also `2026/1/5`); or `term`, a contract term (`36m`, `3y`, `open` for open-ended 无固定期限, "
+            "`task` for a contract tied to a task; also `36个月`, `3年`, `无固定期限`). A `date` or `term` "
+            "may be blank (unknown): the rule that needs it rejects a record without it. Expressions "
+            "cannot read them."
+        ),
+    )
     values: list[str] | None = Field(None, description="The allowed values, when the set is closed.")
     default: str | bool | None = None
     label: Label | None = None
@@ -123,6 +140,12 @@ class Attribute(_Strict):
         if values is not None and len(set(values)) != len(values):
             raise ValueError("values are listed twice")
         return values
+
+    @model_validator(mode="after")
+    def _typed(self) -> Attribute:
+        if self.type in ("date", "term") and (self.values is not None or self.default is not None):
+            raise ValueError(f"a {self.type} attribute has no values or default: a blank cell means unknown")
+        return self
 
 
 class Derived(_Strict):
@@ -379,18 +402,32 @@ class Demotion(_Strict):
 
 
 class Probation(_Strict):
-    """Probation (试用期) and conversion to regular staff (转正)."""
+    """Probation (试用期) and conversion to regular staff (转正), in calendar months from the start date.
+
+    The cap follows the contract term (PRC Labor Contract Law art. 19): none for a term under
+    3 months or tied to a task, 1 month under 1 year, 2 months under 3 years, 6 months for 3
+    years or more or open-ended. At the cap the agent is regular by law.
+    """
 
     attribute: Identifier = Field("status", description="The attribute that marks a new probationer.")
     value: str = "probation"
     """The attribute value that marks a probationer."""
+    start_date: Identifier = Field(
+        "start_date", description="The `date` attribute holding the start date; probation runs from it."
+    )
+    contract_term: Identifier = Field(
+        "contract_term", description="The `term` attribute holding the contract term, which sets the cap."
+    )
     level: LevelId | None = Field(None, description="The level held during probation; the lowest by default.")
     min_periods: int = Field(1, ge=1, le=6)
-    """Periods of probation before conversion is possible."""
+    """Calendar months of probation before conversion by the criteria is possible."""
     max_periods: int = Field(
         6,
         ge=1,
-        description="The legal cap (PRC Labor Contract Law art. 19: at most 6 months).",
+        description=(
+            "Calendar months at most: shortens the cap the contract term allows, never lengthens it "
+            "(PRC Labor Contract Law art. 19: at most 6 months)."
+        ),
     )
     convert_if: Expression
     """The conversion criteria (转正), checked each period from `min_periods`."""
@@ -831,8 +868,6 @@ class Expectation(_Strict):
     """The period; the agent's latest when left out."""
     rejected: bool | None = None
     """Whether the record should be rejected."""
-    reason: str | None = None
-    """Text one of the rejection's reasons must contain (the record must be rejected)."""
     qualified_level: str | None = None
     """Expected highest qualifying level."""
     level: str | None = None
@@ -851,6 +886,12 @@ class Expectation(_Strict):
     """Expected pay total."""
     lines: dict[str, Number] | None = None
     """Expected amounts of named pay lines."""
+    reason: str | None = None
+    """Expected reason code of the level decision (`converted`, `probation_cap_reached`, ...)."""
+    on_probation: bool | None = None
+    """Expected probation status after the decision."""
+    rejection: str | None = None
+    """A text one of the record's rejection reasons must contain."""
 
 
 class RulesetTest(_Strict):
