@@ -151,6 +151,13 @@ class _Sheet:
     counted: Decimal = ZERO  # what counts toward the minimum wage
     floored: bool = False  # a floor raised the pay or held a deduction back
 
+    def raise_by(self, line_id: str, topup: Decimal, basis: str) -> None:
+        """A floor's top-up line: it is paid, it counts toward the minimum wage, and rounding must keep it."""
+        self.add(line_id, "floor", topup, basis)
+        self.gross += topup
+        self.counted += topup
+        self.floored = True
+
     def add(self, line_id: str, kind: str, amount: Decimal, basis: str, label: Any = None) -> None:
         self.lines.append(
             trusted(
@@ -278,10 +285,7 @@ def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_t
     if pay.proration and factor != ONE:
         basis += f" × {factor_text}"
     basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
-    sheet.add("probation_floor", "floor", topup, basis)
-    sheet.gross += topup
-    sheet.counted += topup
-    sheet.floored = True
+    sheet.raise_by("probation_floor", topup, basis)
 
 
 def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, str] | None:
@@ -327,10 +331,7 @@ def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text
         if pay.proration and factor != ONE:
             basis += f" × {factor_text} = {money(prorated)}"
         basis += f" ({figure.citation}); raised by {money(topup)}"
-        sheet.add("minimum_wage", "floor", topup, basis)
-        sheet.gross += topup
-        sheet.counted += topup
-        sheet.floored = True
+        sheet.raise_by("minimum_wage", topup, basis)
     return minimum
 
 
