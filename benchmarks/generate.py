@@ -62,6 +62,7 @@ def generate(rows: int, out: Path, seed: int = 2026) -> int:
             )
         )
     written = 0
+    started: set[str] = set()  # agents with a record written: the first one states the level
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(COLUMNS)
@@ -76,9 +77,11 @@ def generate(rows: int, out: Path, seed: int = 2026) -> int:
                 q = min(1.0, max(0.0, skill + rng.gauss(0, 0.05)))
                 absences = 0 if rng.random() < 0.8 else rng.randint(1, 3)
                 part_timer = rng.random() < 0.01
+                stated = level if agent_id not in started else ""
+                started.add(agent_id)
                 writer.writerow(
                     [
-                        agent_id, period, level if m == 0 else "", team_id, region,
+                        agent_id, period, stated, team_id, region,
                         "probation" if probation else "regular",
                         "2026-01-05" if probation else "", "3y" if probation else "",
                         rng.choice("FM"), "false",
