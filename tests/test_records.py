@@ -147,3 +147,30 @@ def test_json_records_file(mini, tmp_path: Path) -> None:
     batch = read_records(mini, path)
     assert batch.records[0].metrics["qa"] == Decimal("80.15")
     assert batch.rejections[0].reasons == ["row: item 2 is not an object"]
+
+
+def test_blank_optional_metrics_stay_on_the_column_path(monkeypatch, tmp_path) -> None:
+    """A blank optional metric (a regular agent's contract wage) is clean: no row goes to the row-by-row checker."""
+    import tierpay.io.frames as frames
+    from tierpay import load_ruleset
+
+    from .conftest import SAMPLE_H1, STARS
+
+    sent: list[int] = []
+    original = frames.check_rows
+
+    def counting(ruleset, rows, source):  # type: ignore[no-untyped-def]
+        sent.append(len(rows))
+        return original(ruleset, rows, source)
+
+    monkeypatch.setattr(frames, "check_rows", counting)
+    lines = SAMPLE_H1.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    wage = header.index("contract_wage")
+    rows = [",".join(c if i != wage else "" for i, c in enumerate(line.split(","))) for line in lines[1:40]]
+    rows = [r for r in rows if ",regular," in r]
+    path = tmp_path / "regular.csv"
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    frame = frames.read_frame(load_ruleset(STARS), path)
+    assert sum(sent) == 0
+    assert frame.rejections == []

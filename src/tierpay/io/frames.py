@@ -156,10 +156,11 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
         elif metric.optional:
             ok = ok | column.is_null()
         number = text.cast(pl.Float64, strict=False)
+        # A blank optional metric has no number to bound (text that is no number fails ``ok``).
         if metric.min is not None:
-            ok = ok & (number >= float(metric.min))
+            ok = ok & (number >= float(metric.min)).fill_null(True)
         if metric.max is not None:
-            ok = ok & (number <= float(metric.max))
+            ok = ok & (number <= float(metric.max)).fill_null(True)
         clean.append(ok.fill_null(False))
         typed.append(number.alias(name))
         typed.append(text.alias(name + TEXT))
