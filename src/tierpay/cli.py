@@ -30,6 +30,7 @@ from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.io.behind import written_behind
 from tierpay.io.sources import STREAM_BYTES, read_input, read_state, stream_batches
 from tierpay.outputs import report
 from tierpay.outputs.cases import report as cases_report
@@ -233,10 +234,8 @@ def open_output(path: str | None, out: TextIO | None, force: bool) -> Iterator[T
     except OSError as error:
         raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with written_behind(fd) as handle:  # synced to disk on leaving
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)

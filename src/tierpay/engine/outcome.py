@@ -25,15 +25,16 @@ from tierpay.engine.cells import decision_columns, empty_cells
 from tierpay.engine.decision_json import DecisionJson
 from tierpay.engine.decisions import build_decision, decision_fields
 from tierpay.engine.period import PeriodRun
-from tierpay.engine.period_json import period_texts
+from tierpay.engine.period_json import period_column
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap, RulesetStamp
 from tierpay.engine.state import State
 from tierpay.errors import NoDecision
+from tierpay.io.behind import write_texts
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
-_CHUNK = 4096  # decisions written together: enough to share their pieces, few enough to hold
+_CHUNK = 8192  # decisions written together: few polars calls each, and about 50 MB of text held
 
 _BOOLEAN = ("on_probation", "review_flagged")
 _INTEGER = ("review_rank", "review_cohort_size")
@@ -232,13 +233,14 @@ class Outcome:
             pieces = shared.setdefault(id(part.run.ruleset), (part.run.ruleset, {}))[1]
             for start in range(0, len(part.rows), _CHUNK):
                 rows = part.rows[start : start + _CHUNK]
-                texts = period_texts(part.run, rows, writer, pieces)
+                lead = '  "decisions": [\n    ' if first else ",\n    "
+                before = pl.Series([lead, *[",\n    "] * (len(rows) - 1)], dtype=pl.String)
+                texts = period_column(part.run, rows, writer, pieces, before)
                 if texts is None:  # not covered piece by piece: row by row
-                    texts = [writer.text(decision_fields(part.run, i)) for i in rows]
-                for text in texts:
-                    sink.write('  "decisions": [\n    ' if first else ",\n    ")
-                    sink.write(text)
-                    first = False
+                    sink.write(lead + ",\n    ".join(writer.text(decision_fields(part.run, i)) for i in rows))
+                else:
+                    write_texts(texts, sink)
+                first = False
             part.run.release()  # hold one period's row lists and memos at a time, not all of them
         return first
 

@@ -5,7 +5,9 @@ those fields row by row (numpy scalars, the exact row, the score, the review, th
 cost two thirds of writing a large outcome. Here each piece of a decision is made for every
 decided row of the period together: numbers from the run's arrays, and each piece that takes
 few distinct forms (a level's sentence, a score part, a review's verdict, a derived value)
-rendered once per form, by the same code ``decision_fields`` uses, then gathered by row.
+rendered once per form, by the same code ``decision_fields`` uses, then gathered by row. The
+pieces are polars text columns, joined by polars (``text_columns``): no Python loop or string
+per row, and the text goes to the file as the UTF-8 polars holds.
 
 The text is the same as ``DecisionJson.text(decision_fields(run, i))`` for every row
 (``tests/test_period_json.py``); a period this module does not cover (scores computed row by
@@ -14,7 +16,6 @@ row by the definition, a derived value some row failed at) returns None and is w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
@@ -23,17 +24,17 @@ import polars as pl
 from pydantic_core import to_json
 
 from tierpay.engine.columns import ROW, SOURCE, TEXT
-from tierpay.engine.decision_json import _FIELD, _INNER, _PART, DEPTH, DecisionJson
+from tierpay.engine.decision_json import _FIELD, _INNER, _PART, DecisionJson
 from tierpay.engine.decisions import _record_notes, _review
 from tierpay.engine.levels import ACTIONS, NONE, REASONS, Facts, why
 from tierpay.engine.scorecard import CONTEXT, absolute, percentile_share
 from tierpay.engine.state import due_of
+from tierpay.engine.text_columns import Text, distinct_rows, flags, joined, json_object, numbers, strings, take
 from tierpay.ruleset.model import PercentileNorm
 
 if TYPE_CHECKING:
     from tierpay.engine.period import PeriodRun
 
-_CLOSE = " " * DEPTH + "}"
 _STAND_IN = "\x00"  # a review's cohort while its text is made, for the row's own cohort to replace
 
 
@@ -49,12 +50,23 @@ def period_texts(run: PeriodRun, rows: list[int], writer: DecisionJson, shared: 
     ``writer`` is the period's; ``shared`` keeps the pieces that depend on the ruleset alone
     (score parts, review verdicts, derived values), for every period decided by ``run.ruleset``.
     """
+    texts = period_column(run, rows, writer, shared)
+    return None if texts is None else texts.to_list()
+
+
+def period_column(
+    run: PeriodRun, rows: list[int], writer: DecisionJson, shared: dict[Any, Any], before: Text = ""
+) -> pl.Series | None:
+    """``period_texts`` as a polars column, each text after ``before`` (a text per row, or one for all)."""
     if run.score is not None and run.score.exact is not None:
         return None
     if not rows:
-        return []
+        return pl.Series([], dtype=pl.String)
     try:
-        return _Texts(run, np.asarray(rows, dtype=np.int64), writer, shared).all()
+        texts = _Texts(run, np.asarray(rows, dtype=np.int64), writer, shared).all(before)
+        if texts.null_count():  # a piece this module has no text for: written row by row
+            raise _Uncovered("null")
+        return texts
     except _Uncovered:
         return None
     finally:
@@ -67,72 +79,60 @@ class _Uncovered(Exception):
 
 
 class _Texts:
-    """The pieces of one period's decision texts, each a list with one text per row."""
+    """The pieces of one period's decision texts, each a column with one text per row."""
 
     def __init__(self, run: PeriodRun, rows: Any, writer: DecisionJson, shared: dict[Any, Any]) -> None:
         self.run, self.rows, self.w, self.shared = run, rows, writer, shared
         self.list = rows.tolist()
+        self.size = len(self.list)
         levels = run.levels_out
         assert levels is not None
         self.levels = levels
         self.j = run.level_pos[rows]
         self.ids = [writer._string(i) for i in run.ruleset.level_ids]
-        self._metrics: dict[str, list[str]] = {}
+        self._metrics: dict[str, pl.Series] = {}
+        self._scored: pl.Series | None = None
 
-    def all(self) -> list[str]:
-        run, w, s = self.run, self.w, self.w._string
-        take = self._take
-        agents = [s(a) for a in _pick(run.column("agent_id"), self.list)]
-        sources = run.column(SOURCE)
-        source = [s(x) for x in _pick(sources, self.list)] if sources else [s(run.source)] * len(self.list)
-        row_no = [str(int(x)) for x in _pick(run.column(ROW), self.list)]
+    def all(self, before: Text) -> pl.Series:
+        run, w, s, rows, j = self.run, self.w, self.w._string, self.rows, self.j
+        agents = strings(run.rows["agent_id"].gather(rows))
+        source = strings(run.rows[SOURCE].gather(rows)) if SOURCE in run.rows.columns else s(run.source)
         st = self.levels.state
-        level_before = take(self.ids, run.prior.level[self.rows])
-        level = take(self.ids, st.level[self.j])
-        qualified = take(self.ids, self.levels.qualified[self.j])
-        action = take([s(a) for a in ACTIONS], self.levels.action[self.j])
-        reason = take([s(r) for r in REASONS], self.levels.reason[self.j])
-        probation = take(["false", "true"], st.on_probation[self.j].astype(np.int64))
-        grades = [s(g.grade) for g in run.model.grades] + ["null"]
-        grade = take(grades, run.grade_index[self.rows])
+        level = take(self.ids, st.level[j])
+        grade = take([s(g.grade) for g in run.model.grades] + ["null"], run.grade_index[rows])
+        coefficient: Text = "null"
         if run.coefficient is not None:
             codes, table, _ = run.coefficient
-            coefficient = take([f'"{c}"' for c in table], codes[self.rows])
-        else:
-            coefficient = ["null"] * len(self.list)
+            coefficient = take([f'"{c}"' for c in table], codes[rows])
         score, score_notes = self._scores()
         values, shown = self._values(grade, coefficient)
         reviews, review_state = self._reviews(shown)
-        pay = self._pay()
-        checks = [w._checks_text(run.checks_of(i)) for i in self.list]
-        notes = [
-            w._strings_text([*_record_notes(run, i), *extra], _FIELD)
-            for i, extra in zip(self.list, score_notes, strict=True)
+        fields: list[tuple[str, Text | list[Text]]] = [
+            ("agent_id", agents),
+            ("period", s(run.period)),
+            ("source", source),
+            ("row", numbers(run.rows[ROW].gather(rows))),
+            ("level_before", take(self.ids, run.prior.level[rows])),
+            ("level", level),
+            ("qualified_level", take(self.ids, self.levels.qualified[j])),
+            ("action", take([s(a) for a in ACTIONS], self.levels.action[j])),
+            ("reason", take([s(r) for r in REASONS], self.levels.reason[j])),
+            ("why", self._why()),
+            ("on_probation", flags(st.on_probation[j])),
+            ("grade", grade),
+            ("coefficient", coefficient),
+            ("score", score),
+            ("review", reviews),
+            ("pay", self._pay()),
+            ("checks", pl.Series([w._checks_text(run.checks_of(i)) for i in self.list], dtype=pl.String)),
+            ("notes", self._notes(score_notes)),
+            ("state", self._states(agents, level, review_state)),
+            ("ruleset", w._model(run.stamp, _FIELD)),
+            ("values", values),
         ]
-        state = self._states(agents, level, review_state)
-        stamp = w._model(run.stamp, _FIELD)
-        period = s(run.period)
-        why_text = self._why()
-        f = _FIELD
-        return [
-            f'{{\n{f}"agent_id": {a},\n{f}"period": {period},\n{f}"source": {so},\n{f}"row": {r},\n'
-            f'{f}"level_before": {lb},\n{f}"level": {lv},\n{f}"qualified_level": {q},\n{f}"action": {ac},\n'
-            f'{f}"reason": {re},\n{f}"why": {wh},\n{f}"on_probation": {pr},\n{f}"grade": {g},\n'
-            f'{f}"coefficient": {c},\n{f}"score": {sc},\n{f}"review": {rv},\n{f}"pay": {p},\n'
-            f'{f}"checks": {ch},\n{f}"notes": {n},\n{f}"state": {sta},\n{f}"ruleset": {stamp},\n'
-            f'{f}"values": {v}\n{_CLOSE}'
-            for a, so, r, lb, lv, q, ac, re, wh, pr, g, c, sc, rv, p, ch, n, sta, v in zip(
-                agents, source, row_no, level_before, level, qualified, action, reason, why_text, probation,
-                grade, coefficient, score, reviews, pay, checks, notes, state, values, strict=True,
-            )
-        ]  # fmt: skip
+        return joined(json_object(fields, _FIELD, before=before), self.size)
 
-    @staticmethod
-    def _take(table: list[str], codes: Any) -> list[str]:
-        """``table[code]`` per row (a code of -1 takes the last entry)."""
-        return [table[c] for c in codes.tolist()]
-
-    def _why(self) -> list[str]:
+    def _why(self) -> pl.Series:
         """The reason sentence per row, made once per distinct set of facts."""
         run, model, rows, j = self.run, self.run.model, self.rows, self.j
         promo = [f"promotion.blocked_if[{k}].when" for k in range(len(model.promotion.blocked_if))]
@@ -147,10 +147,9 @@ class _Texts:
             *(getattr(run.calendar, k)[rows] for k in ("served", "cap", "start", "end", "term")),
             *(_held(run, p, rows) for p in promo + demo),
         ]
-        keys = np.stack(columns, axis=1) if len(rows) else np.zeros((0, len(columns)), dtype=np.int64)
-        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        first, codes = distinct_rows({str(k): c for k, c in enumerate(columns)})
         texts = []
-        for key in distinct.tolist():
+        for key in np.stack(columns, axis=1)[first].tolist():
             held = key[11:]
             facts = Facts(
                 reason=REASONS[key[0]],
@@ -170,78 +169,134 @@ class _Texts:
                 ],
             )
             texts.append(self.w._string(why(model, facts)))
-        return self._take(texts, inverse.reshape(-1))
+        return take(texts, codes)
 
-    def _scores(self) -> tuple[list[str], list[list[str]]]:
-        """The score block per row, and the score's notes (they also go to the decision's notes)."""
+    def _scores(self) -> tuple[Text | list[Text], tuple[Any, list[list[str]]] | None]:
+        """The score block per row, and its notes (they also go to the decision's notes): a code per row, a list per code."""
         run, stage, w, s = self.run, self.run.score, self.w, self.w._string
-        size = len(self.list)
         if stage is None:
-            return ["null"] * size, [[]] * size
+            return "null", None
         card, rows = stage.card, self.rows
-        texts = run._record_columns()
-        low = stage.low[rows].tolist()
-        veto = stage.veto[rows].tolist()
-        labels = _pick(stage.labels.to_list(), self.list)
-        scaled = stage.scaled[rows].tolist()
-        metric_texts = {p.metric: self._metric_texts(p.metric) for p in card.parts}
-        keys: list[list[Any]] = []  # per part, each row's key: the part is the same for the same key
+        low = stage.low[rows]
+        distinct: list[tuple[list[int], Any, list[Any]]] = []  # per part: first rows, codes, key per code
         for k, part in enumerate(card.parts):
             if isinstance(part.normalise, PercentileNorm):  # by its share (or neutral cohort size); value per row
-                counts = zip(*(c[rows].tolist() for c in stage.counts[k]), strict=True)
-                neutral = stage.neutral[k][rows].tolist()
-                keys.append(
-                    [
-                        (lo, str(percentile_share(*c)), c[2] if small else None)
-                        for lo, c, small in zip(low, counts, neutral, strict=True)
-                    ]
-                )
+                counts = [c[rows] for c in stage.counts[k]]
+                others = np.where(stage.neutral[k][rows], counts[2], -1)  # the others counted, where neutral
+                first, codes = distinct_rows({"low": low, "small": others, **{str(n): c for n, c in enumerate(counts)}})
+                keys: list[tuple[Any, ...]] = [
+                    (lo, str(percentile_share(*c)), c[2] if sm >= 0 else None)
+                    for lo, sm, *c in zip(
+                        low[first].tolist(), others[first].tolist(), *(c[first].tolist() for c in counts), strict=True
+                    )
+                ]
             else:  # by its normalised value, made once per distinct value text
                 shares: dict[str, str] = self.shared.setdefault(("normalised", k), {})
-                column = metric_texts[part.metric]
-                for text in set(column).difference(shares):
+                first, codes = distinct_rows({"low": low, "value": self._metric_codes(part.metric)})
+                texts = self._metric_texts(part.metric).gather(first).to_list()
+                for text in set(texts).difference(shares):
                     shares[text] = self._normalised(part, text)
-                keys.append([(lo, shares[text]) for lo, text in zip(low, column, strict=True)])
+                keys = [(lo, shares[text]) for lo, text in zip(low[first].tolist(), texts, strict=True)]
+            distinct.append((first, codes, keys))
         kept: list[dict[Any, tuple[str, str]]] = self.shared.setdefault("parts", [{} for _ in card.parts])
-        for n, i in enumerate(self.list):  # each part not met before, from one score of a row that has it
-            new = [k for k, found_in in enumerate(kept) if keys[k][n] not in found_in]
-            if new:
-                score = stage.of(run, i)
-                for k in new:
-                    kept[k][keys[k][n]] = _around_value(_PART + w._model(score.parts[k], _PART))
-        part_texts = []
-        for k, part in enumerate(card.parts):
-            pieces = map(kept[k].__getitem__, keys[k])
-            part_texts.append([f"{a}{v}{b}" for (a, b), v in zip(pieces, metric_texts[part.metric], strict=True)])
-        joined = [f"[\n{p}\n{_INNER}]" for p in map(",\n".join, zip(*part_texts, strict=True))] if part_texts else None
+        new = sorted(
+            {
+                n
+                for (first, _, keys), found in zip(distinct, kept, strict=True)
+                for n, key in zip(first, keys, strict=True)
+                if key not in found
+            }
+        )
+        for n in new:  # each part not met before, from one score of a row that has it
+            score = None
+            for k, (_, codes, keys) in enumerate(distinct):
+                key = keys[codes[n]]
+                if key not in kept[k]:
+                    if score is None:
+                        score = stage.of(run, self.list[n])
+                    kept[k][key] = _around_value(_PART + w._model(score.parts[k], _PART))
+        parts: list[Text] = []
+        for k, (_, codes, keys) in enumerate(distinct):
+            around = [kept[k][key] for key in keys]
+            parts += [
+                ",\n" if k else "[\n",
+                take([a for a, _ in around], codes),
+                self._metric_texts(card.parts[k].metric),
+            ]
+            parts.append(take([b for _, b in around], codes))
+        parts_text: Text | list[Text] = [*parts, f"\n{_INNER}]"] if parts else "[]"
         notes_kept: dict[Any, list[str]] = self.shared.setdefault("score notes", {})
         mv = card.min_volume
-        volume = _pick(texts[mv.metric], self.list) if mv is not None else [None] * size
-        out, all_notes = [], []
-        values: dict[int, str] = {}
+        columns: dict[str, Any] = {"low": low, "veto": stage.veto[rows]}
+        if mv is not None:  # the volume matters to the notes of a low-volume row alone
+            volume = run.rows[mv.metric + TEXT].cast(pl.String).gather(rows)
+            columns["volume"] = pl.select(pl.when(pl.lit(pl.Series(low))).then(volume)).to_series()
         small = [  # per percentile part, each row's cohort size when the part is neutral there, else -1
-            np.where(stage.neutral[k], stage.counts[k][2] + 1, -1)[rows].tolist() for k in sorted(stage.neutral)
+            np.where(stage.neutral[k][rows], stage.counts[k][2][rows] + 1, -1) for k in sorted(stage.neutral)
         ]
-        for n, i in enumerate(self.list):
-            neutral = tuple(s[n] for s in small)
-            label = labels[n] if any(size >= 0 for size in neutral) else None
-            nkey = (low[n], veto[n], volume[n] if low[n] else None, neutral, label)
-            notes = notes_kept.get(nkey)
-            if notes is None:
-                notes = notes_kept[nkey] = stage.of(run, i).notes
-            value = values.get(scaled[n])
-            if value is None:
-                value = values[scaled[n]] = str(Decimal(scaled[n]).scaleb(-card.decimals))
-            vcode = veto[n]
-            out.append(
-                f'{{\n{_INNER}"name": {s(card.name)},\n{_INNER}"value": "{value}",\n'
-                f'{_INNER}"parts": {joined[n] if joined else "[]"},\n'
-                f'{_INNER}"cohort": {s(labels[n])},\n'
-                f'{_INNER}"veto": {s(card.vetoes[vcode].code) if vcode >= 0 else "null"},\n'
-                f'{_INNER}"notes": {w._strings_text(notes, _INNER)}\n{_FIELD}}}'
+        for k, sizes in enumerate(small):
+            columns[f"neutral {k}"] = sizes
+        neutral = np.logical_or.reduce([sizes >= 0 for sizes in small]) if small else None
+        if neutral is not None and neutral.any():  # the cohort is named in the notes of a neutral part
+            labels = stage.labels.gather(rows)
+            columns["label"] = pl.select(pl.when(pl.lit(pl.Series(neutral))).then(labels)).to_series()
+        first, codes = distinct_rows(columns)
+        notes = []
+        for n in first:
+            key = (
+                bool(low[n]),
+                int(stage.veto[rows[n]]),
+                columns["volume"][n] if "volume" in columns else None,
+                tuple(int(sizes[n]) for sizes in small),
+                columns["label"][n] if "label" in columns else None,
             )
-            all_notes.append(notes)
-        return out, all_notes
+            found = notes_kept.get(key)
+            if found is None:
+                found = notes_kept[key] = stage.of(run, self.list[n]).notes
+            notes.append(found)
+        fields: list[tuple[str, Text | list[Text]]] = [
+            ("name", s(card.name)),
+            ("value", self._score_values()),
+            ("parts", parts_text),
+            ("cohort", strings(stage.labels.gather(rows))),
+            ("veto", take([s(v.code) for v in card.vetoes] + ["null"], stage.veto[rows])),
+            ("notes", take([w._strings_text(n, _INNER) for n in notes], codes)),
+        ]
+        return json_object(fields, _INNER), (codes, notes)
+
+    def _notes(self, score_notes: tuple[Any, list[list[str]]] | None) -> pl.Series:
+        """The notes per row: the record's and the score's, made once per distinct set of what they say."""
+        run, rows = self.run, self.rows
+        columns: dict[str, Any] = {
+            "known": run.known[rows],
+            "stated_probation": run.stated_probation[rows],
+            "stated": run.rows["level"].gather(rows),
+            "level": run.prior.level[rows],
+            "last": run.last_before[rows],
+            "on_probation": run.prior.on_probation[rows],
+            "carried": run.calendar.carried[rows],
+        }
+        probation = run.model.probation
+        if probation is not None and probation.attribute in run.rows.columns:
+            columns["value"] = run.rows[probation.attribute].gather(rows)
+        if score_notes is not None:
+            columns["score"] = score_notes[0]
+        first, codes = distinct_rows(columns)
+        texts = []
+        for n in first:
+            extra = score_notes[1][score_notes[0][n]] if score_notes is not None else []
+            texts.append(self.w._strings_text([*_record_notes(run, self.list[n]), *extra], _FIELD))
+        return take(texts, codes)
+
+    def _score_values(self) -> pl.Series:
+        """The score's value per row, as its exact decimal text in quotes."""
+        stage = self.run.score
+        assert stage is not None
+        if self._scored is None:
+            distinct, inverse = np.unique(stage.scaled[self.rows], return_inverse=True)
+            texts = [f'"{Decimal(x).scaleb(-stage.card.decimals)}"' for x in distinct.tolist()]
+            self._scored = take(texts, inverse.reshape(-1))
+        return self._scored
 
     def _normalised(self, part: Any, text: str) -> str:
         """A score part's normalised value (as ``row_score`` makes it) for a value's JSON text."""
@@ -250,12 +305,11 @@ class _Texts:
             found = absolute(part.normalise, Decimal(text[1:-1]), metric.better if metric is not None else "higher")
         return str(found)
 
-    def _reviews(self, shown: dict[str, list[str]]) -> tuple[list[str], Sequence[tuple[str, str] | None]]:
-        """The review block per row, and the (streak, stage) texts it leaves in the new state."""
+    def _reviews(self, shown: dict[str, pl.Series]) -> tuple[Text, tuple[list[str], list[str]] | None]:
+        """The review block per row, and the streak and stage texts it leaves in the new state."""
         run, w = self.run, self.w
-        size = len(self.list)
         if run.model.review is None or run.review_out is None or run.review_labels is None:
-            return ["null"] * size, [None] * size
+            return "null", None
         arrays, jr, rows = run.review_out, run.review_pos[self.rows], self.rows
         if not len(arrays.cohort_size) or rule_name(run) not in shown:
             raise _Uncovered("review")
@@ -267,8 +321,8 @@ class _Texts:
             strict=True,
         )
         kept: dict[Any, tuple[list[str], list[str], tuple[str, str]]] = self.shared.setdefault("review", {})
-        out, state = [], []
-        for i, key, value in zip(self.list, keys, shown[rule_name(run)], strict=True):
+        out, streaks, stages = [], [], []
+        for i, key, value in zip(self.list, keys, shown[rule_name(run)].to_list(), strict=True):
             found = kept.get(key)
             if found is None:  # the text with a stand-in cohort (written \u0000) and value
                 result = _review(run, i, _STAND_IN, Decimal(0))
@@ -282,95 +336,86 @@ class _Texts:
                 )
             cohort = w._string(run.review_label(i))[1:-1]
             out.append(f"{cohort.join(found[0])}{value}{cohort.join(found[1])}")
-            state.append(found[2])
-        return out, state
+            streaks.append(found[2][0])
+            stages.append(found[2][1])
+        return pl.Series(out, dtype=pl.String), (streaks, stages)
 
-    def _pay(self) -> list[str]:
+    def _pay(self) -> Text:
         run = self.run
         if not run.pay_statements:
-            return ["null"] * len(self.list)
-        table = [self.w._model(p, _FIELD) for p in run.pay_statements]
-        return self._take(table, run.pay_code[self.rows])
+            return "null"
+        table = self.w.pieces.get("pay")
+        if table is None:  # once a period, for its chunks
+            table = self.w.pieces["pay"] = [self.w._model(p, _FIELD) for p in run.pay_statements]
+        return take(table, run.pay_code[self.rows])
 
-    def _states(self, agents: list[str], level: list[str], review: Sequence[tuple[str, str] | None]) -> list[str]:
-        run, st, j, s = self.run, self.levels.state, self.j, self.w._string
-        period = s(run.period)
-        streak_level = self._take([*self.ids, "null"], np.where(st.streak_level[j] == NONE, -1, st.streak_level[j]))
-        columns = [
-            agents,
-            level,
-            [str(x) for x in st.periods_in_level[j].tolist()],
-            [str(x) for x in st.promote_streak[j].tolist()],
-            streak_level,
-            [str(x) for x in st.maintain_fail_streak[j].tolist()],
-            self._take(["false", "true"], st.on_probation[j].astype(np.int64)),
-            [str(x) for x in st.probation_periods[j].tolist()],
-            self._dues(),
+    def _states(self, agents: Text, level: Text, review: tuple[list[str], list[str]] | None) -> list[Text]:
+        run, st, j, rows = self.run, self.levels.state, self.j, self.rows
+        if review is None:  # the review's, or the streak and stage carried in
+            streak: Text = numbers(run.review_streak[rows])
+            stage: Text = pl.Series([self.w._scalar(x) for x in run.review_stage[rows].tolist()], dtype=pl.String)
+        else:
+            streak, stage = pl.Series(review[0], dtype=pl.String), pl.Series(review[1], dtype=pl.String)
+        fields: list[tuple[str, Text | list[Text]]] = [
+            ("agent_id", agents),
+            ("level", level),
+            ("last_period", self.w._string(run.period)),
+            ("periods_in_level", numbers(st.periods_in_level[j])),
+            ("promote_streak", numbers(st.promote_streak[j])),
+            ("streak_level", take([*self.ids, "null"], np.where(st.streak_level[j] == NONE, -1, st.streak_level[j]))),
+            ("maintain_fail_streak", numbers(st.maintain_fail_streak[j])),
+            ("on_probation", flags(st.on_probation[j])),
+            ("probation_periods", numbers(st.probation_periods[j])),
+            ("review_streak", streak),
+            ("review_stage", stage),
+            ("deductions_due", self._dues()),
         ]
-        carried = [(str(int(run.review_streak[i])), self.w._scalar(run.review_stage[i])) for i in self.list]
-        i8 = _INNER
-        return [
-            f'{{\n{i8}"agent_id": {a},\n{i8}"level": {lv},\n{i8}"last_period": {period},\n'
-            f'{i8}"periods_in_level": {pil},\n{i8}"promote_streak": {ps},\n{i8}"streak_level": {sl},\n'
-            f'{i8}"maintain_fail_streak": {mf},\n{i8}"on_probation": {op},\n{i8}"probation_periods": {pp},\n'
-            f'{i8}"review_streak": {(r or c)[0]},\n{i8}"review_stage": {(r or c)[1]},\n'
-            f'{i8}"deductions_due": {due}\n{_FIELD}}}'
-            for a, lv, pil, ps, sl, mf, op, pp, due, r, c in zip(*columns, review, carried, strict=True)
-        ]
+        return json_object(fields, _INNER)
 
-    def _dues(self) -> list[str]:
+    def _dues(self) -> pl.Series:
         """Each row's deductions still due after the month: its pay statement's, or carried where no pay."""
-        run = self.run
+        run, w = self.run, self.w
         if run.pay_statements:
-            table = [self.w.mapping(p.due) if p is not None else "{}" for p in run.pay_statements]
-            return self._take(table, run.pay_code[self.rows])
-        return [self.w.mapping(due_of(run.due_in[i])) for i in self.list]
+            table = w.pieces.get("dues")
+            if table is None:  # once a period, for its chunks
+                table = w.pieces["dues"] = [w.mapping(p.due) if p is not None else "{}" for p in run.pay_statements]
+            return take(table, run.pay_code[self.rows])
+        carried = pl.Series(run.due_in[self.rows].tolist(), dtype=pl.String)
+        distinct = carried.unique().to_list()
+        texts = [w.mapping(due_of(text)) for text in distinct]
+        return carried.replace_strict(distinct, texts, return_dtype=pl.String)
 
-    def _values(self, grade: list[str], coefficient: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    def _values(self, grade: pl.Series, coefficient: Text) -> tuple[list[Text], dict[str, pl.Series]]:
         """The ``values`` block per row: each entry's text made once per distinct value."""
         run, model, w = self.run, self.run.model, self.w
         texts = run._record_columns()
-        shown: dict[str, list[str]] = {}  # name -> each row's value as JSON
+        shown: dict[str, pl.Series] = {}  # name -> each row's value as JSON
         for name in model.metrics:
             shown[name] = self._metric_texts(name)
         for name in model.attributes:
-            shown[name] = [
-                to_json(v).decode() if type(v) is not str else w._string(v) for v in _pick(texts[name], self.list)
-            ]
+            shown[name] = pl.Series(
+                [to_json(v).decode() if type(v) is not str else w._string(v) for v in _pick(texts[name], self.list)],
+                dtype=pl.String,
+            )
         prior, rows = run.prior, self.rows
-        shown["level"] = self._take(self.ids, prior.level[rows])
-        shown["level_rank"] = [f'"{x + 1}"' for x in prior.level[rows].tolist()]
-        shown["periods_in_level"] = [f'"{x}"' for x in prior.periods_in_level[rows].tolist()]
-        shown["on_probation"] = self._take(["false", "true"], prior.on_probation[rows].astype(np.int64))
-        shown["probation_periods"] = [f'"{x}"' for x in prior.probation_periods[rows].tolist()]
+        shown["level"] = take(self.ids, prior.level[rows])
+        shown["level_rank"] = '"' + numbers(prior.level[rows] + 1) + '"'
+        shown["periods_in_level"] = '"' + numbers(prior.periods_in_level[rows]) + '"'
+        shown["on_probation"] = flags(prior.on_probation[rows])
+        shown["probation_periods"] = '"' + numbers(prior.probation_periods[rows]) + '"'
         for name in run.ruleset.derived_order:
             if name not in run.derived:
                 break
             shown[name] = self._derived(name, shown)
         if run.score is not None:
-            d = run.score.card.decimals
-            shown[run.score.name] = [f'"{Decimal(x).scaleb(-d)}"' for x in run.score.scaled[rows].tolist()]
+            shown[run.score.name] = self._score_values()
         if (run.grade_index[rows] >= 0).any():  # only the graded rows have one
-            shown["grade"] = [g if g != "null" else "" for g in grade]
-        if run.coefficient is not None:
+            shown["grade"] = pl.select(pl.when(grade != "null").then(grade)).to_series()
+        if isinstance(coefficient, pl.Series):
             shown["coefficient"] = coefficient
-        if not shown:
-            return ["{}"] * len(self.list), shown
-        keys = [w._key(name).replace("{", "{{").replace("}", "}}") for name in shown]
-        template = "{{\n" + ",\n".join(f"{_INNER}{key}{{}}" for key in keys) + f"\n{_FIELD}}}}}"
-        out = []
-        for e in zip(*shown.values(), strict=True):
-            if "" in e:  # an ungraded row has no grade
-                out.append(
-                    "{\n"
-                    + ",\n".join(f"{_INNER}{w._key(n)}{v}" for n, v in zip(shown, e, strict=True) if v)
-                    + f"\n{_FIELD}}}"
-                )
-            else:
-                out.append(template.format(*e))
-        return out, shown
+        return json_object(list(shown.items()), _INNER, optional="grade"), shown
 
-    def _metric_texts(self, name: str) -> list[str]:
+    def _metric_texts(self, name: str) -> pl.Series:
         """A metric's exact value per row, as JSON (made once per distinct record text)."""
         found = self._metrics.get(name)
         if found is None:
@@ -381,11 +426,18 @@ class _Texts:
                 decimals = self.run._decimals
                 texts = [f'"{decimals.setdefault(t, Decimal(t))}"' for t in distinct]
                 replaced = column.replace_strict(distinct, texts, default="null")  # null: an optional metric left blank
-                whole = self.w.pieces[("texts", name)] = replaced.to_list()
-            found = self._metrics[name] = _pick(whole, self.list)
+                whole = self.w.pieces[("texts", name)] = replaced
+                numbered = column.replace_strict(distinct, range(len(distinct)), default=-1, return_dtype=pl.Int64)
+                self.w.pieces[("codes", name)] = numbered.to_numpy()
+            found = self._metrics[name] = whole.gather(self.rows)
         return found
 
-    def _derived(self, name: str, shown: dict[str, list[str]]) -> list[str]:
+    def _metric_codes(self, name: str) -> Any:
+        """A metric's value per row as a number, the same for the same record text (for ``distinct_rows``)."""
+        self._metric_texts(name)
+        return self.w.pieces[("codes", name)][self.rows]
+
+    def _derived(self, name: str, shown: dict[str, pl.Series]) -> pl.Series:
         """A derived value's JSON per row, evaluated once per distinct text of what it reads."""
         run = self.run
         symbols = sorted(run.ruleset.need(f"derived.{name}.expr").symbols)
@@ -393,7 +445,7 @@ class _Texts:
             raise _Uncovered(name)
         kept: dict[tuple[str, ...], str] = self.shared.setdefault(("derived", name), {})
         out = []
-        for n, key in enumerate(zip(*(shown[s] for s in symbols), strict=True)):
+        for n, key in enumerate(zip(*(shown[s].to_list() for s in symbols), strict=True)):
             found = kept.get(key)
             if found is None:
                 i = self.list[n]
@@ -402,7 +454,7 @@ class _Texts:
                     raise _Uncovered(name)
                 found = kept[key] = to_json(value).decode()
             out.append(found)
-        return out
+        return pl.Series(out, dtype=pl.String)
 
 
 def _around_value(part: str) -> tuple[str, str]:
