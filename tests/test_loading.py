@@ -216,3 +216,14 @@ def test_json_schema_is_generated_from_the_models() -> None:
     schema = ruleset_json_schema()
     assert schema["title"] == "tierpay ruleset"
     assert {"metrics", "levels", "pay", "review", "scorecard"} <= set(schema["properties"])
+
+
+def test_a_date_the_calendar_lacks_is_an_error_at_its_place() -> None:
+    """``2026-02-30`` unquoted is a problem at its line and column, not a traceback (issue 15)."""
+    text = HEAD.replace("effective_from: 2026-01-01", "effective_from: 2026-02-30")
+    assert text != HEAD
+    with pytest.raises(RulesetError) as caught:
+        parse_ruleset(text, file="dates.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line, problem.column) == ("dates.yaml", 4, 17)
+    assert "2026-02-30 is not a date of the calendar" in problem.message

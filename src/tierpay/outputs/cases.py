@@ -136,5 +136,7 @@ def report(results: list[CaseResult]) -> str:
         lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name}")
         lines.extend(f"      {failure}" for failure in result.failures)
     passed = sum(r.passed for r in results)
-    lines.append(f"{len(results)} cases, {passed} passed, {len(results) - passed} failed")
+    lines.append(
+        f"{len(results)} case{'' if len(results) == 1 else 's'}, {passed} passed, {len(results) - passed} failed"
+    )
     return "\n".join(lines) + "\n"

@@ -113,6 +113,20 @@ def _decimal_float(loader: _Loader, node: yaml.Node) -> Decimal:
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal_float)
 
 
+def _checked_timestamp(loader: _Loader, node: yaml.Node) -> Any:
+    """A YAML date, or an error at its line and column for one the calendar lacks (``2026-02-30``)."""
+    try:
+        return loader.construct_yaml_timestamp(node)  # type: ignore[arg-type]
+    except ValueError as error:
+        text = loader.construct_scalar(node)  # type: ignore[arg-type]
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{text} is not a date of the calendar ({error})", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _checked_timestamp)
+
+
 def _yaml_problem(file: str, error: yaml.YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else 0
