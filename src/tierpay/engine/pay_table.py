@@ -44,6 +44,8 @@ def pay_reads(ruleset: CompiledRuleset) -> list[str]:
     if floors is not None:
         if floors.contract_wage is not None:
             names.append(floors.contract_wage)
+        if floors.post_by is not None:
+            names.append(floors.post_by)
         if floors.minimum_wage is not None:
             names.append(floors.minimum_wage.by)
             if floors.minimum_wage.contributions is not None:
