@@ -18,7 +18,18 @@ from tierpay.engine.minimum_wage import minimum_wage_for
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
-from tierpay.ruleset.model import BandLookup, Curve, Floors, Grade, Pay, PayLine, Protection, Rounding, label_text
+from tierpay.ruleset.model import (
+    AmountTable,
+    BandLookup,
+    Curve,
+    Floors,
+    Grade,
+    Pay,
+    PayLine,
+    Protection,
+    Rounding,
+    label_text,
+)
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -291,17 +302,9 @@ def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_t
 def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, str] | None:
     """The lowest wage of the agent's post (level, and region where declared), if the ruleset gives it."""
     table = floors.post_lowest_wage
-    if table is None:
+    if table is None or inputs.level not in table:
         return None
-    row = table.get(inputs.level)
-    if row is None:
-        return None
-    if isinstance(row, dict):
-        key = str(inputs.values.get(floors.post_by)) if floors.post_by else ""
-        if key not in row:
-            raise ValueError(f"floors.post_lowest_wage has no figure for {inputs.level}, {floors.post_by} {key}")
-        return row[key], f"{inputs.level}, {floors.post_by} {key}: {money(row[key])}"
-    return row, f"{inputs.level}: {money(row)}"
+    return _by_level(table, floors.post_by, inputs, "floors.post_lowest_wage")
 
 
 def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text: str) -> Decimal:
@@ -413,8 +416,15 @@ def _line_amount(line: PayLine, inputs: PayInputs) -> tuple[Decimal, str]:
         value = inputs.formulas[line.id]
         return value, f"`{line.formula}` = {money(value)}"
     assert line.by_level is not None
-    row = line.by_level[inputs.level]
-    if isinstance(row, dict):
-        key = str(inputs.values[line.by]) if line.by else ""
-        return row[key], f"{inputs.level}, {line.by} {key}: {money(row[key])}"
-    return row, f"{inputs.level}: {money(row)}"
+    return _by_level(line.by_level, line.by, inputs, f"pay line {line.id}")
+
+
+def _by_level(table: AmountTable, by: str | None, inputs: PayInputs, what: str) -> tuple[Decimal, str]:
+    """The amount of a table by level (and by the attribute ``by``) for this record, and its basis."""
+    row = table[inputs.level]
+    if not isinstance(row, dict):
+        return row, f"{inputs.level}: {money(row)}"
+    key = str(inputs.values.get(by)) if by else ""
+    if key not in row:
+        raise ValueError(f"{what} has no figure for {inputs.level}, {by} {key}")
+    return row[key], f"{inputs.level}, {by} {key}: {money(row[key])}"

@@ -21,7 +21,6 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 
 from __future__ import annotations
 
-import datetime as dt
 import weakref
 from collections.abc import Sequence
 from decimal import Decimal
@@ -37,7 +36,7 @@ from tierpay.engine.columns import ROW, SOURCE, TEXT
 from tierpay.engine.decisions import stamp
 from tierpay.engine.kernels import Columns, FastCheck, Kernel, Unsupported, compile_check, compile_values
 from tierpay.engine.levels import NONE, LevelArrays, Prior, decide_levels
-from tierpay.engine.probation import Calendar, legal_cap, probation_end, term_code
+from tierpay.engine.probation import Calendar, probation_calendar
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Pay, Score
 from tierpay.engine.review import ReviewArrays, review_arrays
@@ -214,50 +213,25 @@ class PeriodRun:
         self.columns = self._columns()
 
     def _calendar(self, entered: Bools, stated: Bools, month: int) -> Calendar:
-        """Where each row entering the month on probation stands, from its start date and contract term.
+        """Where each row entering the month on probation stands (see ``probation_calendar``).
 
-        A probationer's record without a start date or a term, or with a start after the
-        period, fails here, naming the field: the cap cannot be known without them.
+        A probationer's record that lacks what its probation needs (start date, term, a start
+        not after the period, the contract wage its pay floor reads) fails here, naming the field.
         """
-        zeros = np.zeros(self.size, dtype=np.int64)
-        cal = Calendar(
-            carried=entered & ~self.failed,
-            month=np.zeros(self.size, dtype=bool),
-            served=zeros.copy(),
-            left=zeros.copy(),
-            cap=zeros.copy(),
-            stated_regular=self.known & ~stated,
-            start=zeros.copy(),
-            end=zeros.copy(),
-            term=zeros.copy(),
-        )
         rule = self.model.probation
-        if rule is None or not cal.carried.any():
-            return cal
-        starts, terms = self.column(rule.start_date), self.column(rule.contract_term)
-        for i in np.flatnonzero(cal.carried).tolist():
-            start, term = starts[i], terms[i]
-            if start is None or term is None:
-                name, why = (
-                    (rule.start_date, "probation runs from the start date")
-                    if start is None
-                    else (rule.contract_term, "the contract term sets the cap")
-                )
-                self.fail(i, f"{name}: missing: a probationer's record needs it ({why}, Labor Contract Law art. 19)")
-                continue
-            first = month_index(start[:7])
-            if first > month:
-                self.fail(
-                    i, f"{rule.start_date}: {start} is after the period {self.period}: no record before the start"
-                )
-                continue
-            cap = min(legal_cap(term), rule.max_periods)
-            begun = dt.date.fromisoformat(start)
-            cal.cap[i], cal.term[i], cal.start[i] = cap, term_code(term), begun.toordinal()
-            cal.end[i] = probation_end(begun, cap).toordinal() if cap else 0
-            cal.served[i] = min(month - first + 1, cap)
-            cal.left[i] = first + cap - 1 - month
-            cal.month[i] = cap > 0 and month <= first + cap - 1
+        carried = entered & ~self.failed
+        if rule is None or not carried.any():
+            return probation_calendar(None, carried, self.known & ~stated, [], [], month)[0]
+        cal, failures = probation_calendar(
+            rule,
+            carried,
+            self.known & ~stated,
+            self.column(rule.start_date),
+            self.column(rule.contract_term),
+            month,
+        )
+        for i, why in failures.items():
+            self.fail(i, why)
         floors = self.model.pay.floors if self.model.pay is not None else None
         if floors is not None and floors.probation_ratio is not None and floors.contract_wage is not None:
             name, share = floors.contract_wage, floors.probation_ratio * 100
@@ -348,7 +322,6 @@ class PeriodRun:
                     maintain = np.where(at, self.check(f"levels[{i}].maintain", at), maintain)
         promotion = self.first_hit("promotion.blocked_if", len(model.promotion.blocked_if), alive) >= 0
         demotion = self.first_hit("demotion.immediate_if", len(model.demotion.immediate_if), alive) >= 0
-        self.protected = np.zeros(self.size, dtype=bool)
         if model.protection is not None:
             self.protected = self.check("protection.when", alive) & alive
         convert = np.zeros(self.size, dtype=bool)

@@ -19,7 +19,7 @@ probation covers its last day, so the start month is month 1, whatever its day, 
 last probation month is the start month + cap - 1. The month in which a probation that began
 after the 1st ends is a regular month.
 
-Everything here is pure: no clock, no I/O.
+Everything here is pure: no clock, no I/O; the period run applies the failures it reports.
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from tierpay.engine.calendar import month_index, period_name
+from tierpay.ruleset.model import Probation
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -121,6 +125,62 @@ class Calendar:
     start: Ints  # the start date as a proleptic ordinal (0 for none)
     end: Ints  # the last day of probation as an ordinal (0 for none)
     term: Ints  # the term in months; -1 open-ended, -2 a task, 0 none
+
+
+def probation_calendar(
+    rule: Probation | None,
+    carried: Bools,
+    stated_regular: Bools,
+    starts: Sequence[str | None],
+    terms: Sequence[str | None],
+    month: int,
+) -> tuple[Calendar, dict[int, str]]:
+    """Each row's place in its probation in ``month`` (a month index), and the rows that cannot have one.
+
+    ``carried`` marks the rows entering the month on probation; ``starts`` and ``terms`` are the
+    records' start dates and contract terms (``parse_date``/``parse_term`` forms). A row without
+    either, or starting after the month, is returned as a failure with its reason, by row.
+    """
+    size = len(carried)
+    zeros = np.zeros(size, dtype=np.int64)
+    cal = Calendar(
+        carried=carried.copy(),
+        month=np.zeros(size, dtype=bool),
+        served=zeros.copy(),
+        left=zeros.copy(),
+        cap=zeros.copy(),
+        stated_regular=stated_regular,
+        start=zeros.copy(),
+        end=zeros.copy(),
+        term=zeros.copy(),
+    )
+    failures: dict[int, str] = {}
+    if rule is None:
+        return cal, failures
+    for i in np.flatnonzero(carried).tolist():
+        start, term = starts[i], terms[i]
+        if start is None or term is None:
+            name, why = (
+                (rule.start_date, "probation runs from the start date")
+                if start is None
+                else (rule.contract_term, "the contract term sets the cap")
+            )
+            failures[i] = f"{name}: missing: a probationer's record needs it ({why}, Labor Contract Law art. 19)"
+            continue
+        first = month_index(start[:7])
+        if first > month:
+            failures[i] = (
+                f"{rule.start_date}: {start} is after the period {period_name(month)}: no record before the start"
+            )
+            continue
+        cap = min(legal_cap(term), rule.max_periods)
+        begun = dt.date.fromisoformat(start)
+        cal.cap[i], cal.term[i], cal.start[i] = cap, term_code(term), begun.toordinal()
+        cal.end[i] = probation_end(begun, cap).toordinal() if cap else 0
+        cal.served[i] = min(month - first + 1, cap)
+        cal.left[i] = first + cap - 1 - month
+        cal.month[i] = cap > 0 and month <= first + cap - 1
+    return cal, failures
 
 
 def term_code(term: str) -> int:
