@@ -2,25 +2,40 @@
 
 Each ``tests/corpus/rulesets/NAME.yaml`` is validated (``tierpay validate --strict``) and each
 ``tests/corpus/records/NAME.{csv,json}`` evaluated against ``records/ruleset.yaml``; the exit
-code, standard output and standard error must equal ``NAME.expected``. To change an
-expectation on purpose, run ``python tests/test_corpus.py`` and review the diff.
+code, standard output and standard error must equal ``NAME.expected``.
+
+Each folder ``tests/corpus/runs/NAME/`` is a whole run: ``case.yaml`` gives the ``command`` (the
+arguments after ``tierpay``), and optionally ``umask`` (default 0o022) and ``modes`` (files to
+chmod before the run). The folder's files are copied to a fresh directory (with
+``records/ruleset.yaml`` as ``ruleset.yaml`` unless the case has its own), the command runs
+there, and ``expected`` pins the exit code, both streams and every file afterwards with its mode
+and whether the run made, changed or removed it: a failed run must leave nothing behind.
+
+To change an expectation on purpose, run ``python tests/test_corpus.py`` and review the diff.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import shlex
+import shutil
+import stat
 import sys
+import tempfile
 import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tierpay.cli import main
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 RULESETS = sorted((CORPUS / "rulesets").glob("*.yaml"))
 RECORDS = sorted(p for p in (CORPUS / "records").iterdir() if p.suffix in (".csv", ".json"))
+RUNS = sorted(p for p in (CORPUS / "runs").iterdir() if p.is_dir()) if (CORPUS / "runs").is_dir() else []
 MEMORY_LIMIT = 300 * 1024 * 1024
 
 
@@ -47,6 +62,56 @@ def observe(path: Path) -> tuple[str, int]:
     return f"exit {code}\n--- stdout\n{out.getvalue()}--- stderr\n{err.getvalue()}", peak
 
 
+def _files(root: Path) -> dict[str, tuple[int, str]]:
+    """Every file under ``root`` (hidden ones too): its mode bits and a digest of its bytes."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[str(path.relative_to(root))] = (stat.S_IMODE(path.stat().st_mode), digest)
+    return found
+
+
+def observe_run(case: Path) -> str:
+    """The pinned form of a whole run: exit code, streams, and the files it made, changed or removed."""
+    spec = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / case.name
+        shutil.copytree(case, root, ignore=shutil.ignore_patterns("case.yaml", "expected"))
+        if not (root / "ruleset.yaml").exists():
+            shutil.copyfile(CORPUS / "records" / "ruleset.yaml", root / "ruleset.yaml")
+        for name, mode in (spec.get("modes") or {}).items():
+            os.chmod(root / name, mode)
+        before = _files(root)
+        out, err = io.StringIO(), io.StringIO()
+        cwd, mask = os.getcwd(), os.umask(spec.get("umask", 0o022))
+        os.chdir(root)
+        try:
+            code = main(shlex.split(spec["command"]), stdout=out, stderr=err)
+        finally:
+            os.chdir(cwd)
+            os.umask(mask)
+        after = _files(root)
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            lines.append(f"{name}: removed")
+            continue
+        mode, digest = after[name]
+        change = "new" if name not in before else "changed" if before[name][1] != digest else "same"
+        if name in before and before[name][0] != mode:
+            change += f", mode was {before[name][0]:04o}"
+        lines.append(f"{name}: {mode:04o} {change}")
+    files = "".join(f"{line}\n" for line in lines)
+    return f"exit {code}\n--- stdout\n{out.getvalue()}--- stderr\n{err.getvalue()}--- files\n{files}"
+
+
+@pytest.mark.parametrize("case", RUNS, ids=lambda p: f"runs/{p.name}")
+def test_corpus_run(case: Path) -> None:
+    """The run produces exactly its pinned streams and files."""
+    assert observe_run(case) == (case / "expected").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("path", RULESETS + RECORDS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_corpus_case(path: Path) -> None:
     """The case produces exactly its pinned output, within the memory bound."""
@@ -61,6 +126,8 @@ def test_every_case_has_an_expectation() -> None:
     cases = {p.with_suffix(".expected") for p in RULESETS + RECORDS}
     pinned = set(CORPUS.rglob("*.expected"))
     assert cases == pinned
+    for case in RUNS:
+        assert (case / "case.yaml").is_file() and (case / "expected").is_file(), case
 
 
 def test_oversized_ruleset_is_refused_before_parsing(tmp_path: Path) -> None:
@@ -75,4 +142,6 @@ def test_oversized_ruleset_is_refused_before_parsing(tmp_path: Path) -> None:
 if __name__ == "__main__":  # pragma: no cover - regenerates the expectations, for review
     for case in RULESETS + RECORDS:
         case.with_suffix(".expected").write_text(observe(case)[0], encoding="utf-8")
+    for case in RUNS:
+        (case / "expected").write_text(observe_run(case), encoding="utf-8")
     sys.exit(0)
