@@ -127,7 +127,8 @@ def test_every_case_has_an_expectation() -> None:
     pinned = set(CORPUS.rglob("*.expected"))
     assert cases == pinned
     for case in RUNS:
-        assert (case / "case.yaml").is_file() and (case / "expected").is_file(), case
+        assert (case / "case.yaml").is_file(), case
+        assert (case / "expected").is_file(), case
 
 
 def test_oversized_ruleset_is_refused_before_parsing(tmp_path: Path) -> None:
