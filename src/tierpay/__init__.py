@@ -24,7 +24,8 @@ from tierpay.errors import (
     StateError,
     TierpayError,
 )
-from tierpay.io.sources import read_records, read_state
+from tierpay.io.sources import read_records
+from tierpay.io.state_file import read_state
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.loading import load_ruleset, load_target, load_versions, parse_ruleset, ruleset_json_schema
 from tierpay.ruleset.model import Ruleset

@@ -31,7 +31,8 @@ from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
 from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
 from tierpay.io.behind import written_behind
-from tierpay.io.sources import STREAM_BYTES, read_input, read_state, stream_batches
+from tierpay.io.sources import STREAM_BYTES, read_input, stream_batches
+from tierpay.io.state_file import read_state
 from tierpay.outputs import report
 from tierpay.outputs.cases import report as cases_report
 from tierpay.outputs.cases import run_cases
@@ -164,6 +165,11 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
 
 def _state_options(parser: argparse.ArgumentParser, state_out: bool = True) -> None:
     parser.add_argument("--state-in", metavar="FILE", help="carried state from the previous run (JSON, or .csv)")
+    parser.add_argument(
+        "--state-from-other-ruleset",
+        action="store_true",
+        help="use a --state-in written under another ruleset (or version), checked agent by agent against this one",
+    )
     if state_out:
         parser.add_argument("--state-out", metavar="FILE", help="write the state after the last period (JSON, or .csv)")
 
@@ -198,7 +204,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         err.write(f"{count} problem{'s' if count != 1 else ''} found\n")
         return EXIT_RULESET
     except (RecordsError, StateError) as error:
-        err.write(f"error: {error}\n")
+        err.write("".join(f"error: {line}\n" for line in str(error).splitlines()))
         return EXIT_INPUT
     except OutputError as error:
         err.write(f"error: {error}\n")
@@ -280,7 +286,8 @@ def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRulese
     ruleset = load_target(args.ruleset)
     _refuse_existing(args.force, *outputs)
     state = read_state(args.state_in) if args.state_in else None
-    return ruleset, evaluate(ruleset, read_input(ruleset, args.records), state)
+    other = args.state_from_other_ruleset
+    return ruleset, evaluate(ruleset, read_input(ruleset, args.records), state, state_from_other_ruleset=other)
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -310,7 +317,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     """
     target = load_target(args.ruleset)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
-    run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
+    run = _evaluation(target, args)
     records = read_input(target, args.records)
     summary = report.Summary()
     with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
@@ -325,7 +332,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     if args.state_out:
         _write_state(run.state, args.state_out, out, args.force)
     rejections = sorted([*records.rejections, *run.rejections], key=lambda r: (r.source, r.row))
-    for warning in records.warnings:
+    for warning in [*run.warnings, *records.warnings]:
         err.write(f"warning: {warning}\n")
     err.write(report.gaps_text(run.gaps))
     err.write(report.rejections_text(rejections))
@@ -346,6 +353,12 @@ def _write_period(
     summary.add(cells)
 
 
+def _evaluation(target: CompiledRuleset | RulesetVersions, args: argparse.Namespace) -> Evaluation:
+    """An evaluation starting from ``--state-in`` (checked against ``target``), or from no state."""
+    state = read_state(args.state_in) if args.state_in else None
+    return Evaluation(target, state, state_from_other_ruleset=args.state_from_other_ruleset)
+
+
 def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``evaluate`` one period at a time: CSV rows are written as each period is decided."""
     if args.format != "csv":
@@ -356,7 +369,9 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_USAGE
     target = load_target(args.ruleset)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
-    run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
+    run = _evaluation(target, args)
+    for warning in run.warnings:
+        err.write(f"warning: {warning}\n")
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0
@@ -463,6 +478,8 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
+    for warning in outcome.warnings:
+        err.write(f"warning: {warning}\n")
     decisions = outcome.select(args.agent, args.period)
     rejected = [
         r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
@@ -491,8 +508,10 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise OutputError(f"{args.output} exists; use --force to overwrite it")
     old, new = load_ruleset(args.old), load_ruleset(args.new)
     state = read_state(args.state_in) if args.state_in else None
-    old_outcome = evaluate(old, read_input(old, args.records), state)
-    new_outcome = evaluate(new, read_input(new, args.records), state)
+    other = args.state_from_other_ruleset
+    old_outcome = evaluate(old, read_input(old, args.records), state, state_from_other_ruleset=other)
+    # The state in was written under the rules in force; the proposal carries it over, checked against it.
+    new_outcome = evaluate(new, read_input(new, args.records), state, state_from_other_ruleset=True)
     comparison = compare(old, new, old_outcome, new_outcome)
     json_text = comparison.model_dump_json(indent=2) + "\n"
     write_output(

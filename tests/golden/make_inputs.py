@@ -189,7 +189,9 @@ def sample_subsets() -> None:
 
 
 def carried_state() -> None:
+    """A hand-made state with problems, in the format of an earlier tierpay (no ruleset hash)."""
     state = State(
+        tierpay_state=1,
         ruleset="callcenter-stars",
         through="2026-01",
         agents=[
@@ -201,7 +203,8 @@ def carried_state() -> None:
             AgentState(agent_id="A016", level="L4", last_period="2025-11", maintain_fail_streak=1),
         ],
     )
-    (INPUTS / "state-carried-problems.json").write_text(state.to_json(), encoding="utf-8")
+    text = state.model_dump_json(indent=2, exclude={"ruleset_version", "ruleset_sha256"}) + "\n"
+    (INPUTS / "state-carried-problems.json").write_text(text, encoding="utf-8")
 
 
 def main() -> None:

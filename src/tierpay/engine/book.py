@@ -165,8 +165,8 @@ class Book:
         for i in agents.tolist():
             self.bad_level.pop(i, None)
 
-    def state(self, name: str, periods: Sequence[str]) -> State:
-        """The carried state after the periods evaluated, agents sorted by id."""
+    def agents(self) -> list[AgentState]:
+        """Every known agent's carried state after the periods evaluated, sorted by agent id."""
         ids = self.ruleset.level_ids
         agents = []
         for i in sorted(np.flatnonzero(self.known).tolist(), key=lambda k: self.ids[k]):
@@ -187,5 +187,4 @@ class Book:
                     deductions_due=self.due.get(i, {}),
                 )
             )
-        through = max([p for p in (self.start.through, *periods) if p], default=None)
-        return State(ruleset=name, through=through, agents=agents)
+        return agents

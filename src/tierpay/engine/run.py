@@ -26,6 +26,7 @@ from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
 from tierpay.engine.results import Gap, RulesetStamp
 from tierpay.engine.state import State
+from tierpay.engine.state_fit import check_state
 from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions, not_in_force, ruleset_for
@@ -36,7 +37,9 @@ Target = CompiledRuleset | RulesetVersions
 Records = RecordFrame | RecordBatch | Table | Iterable[AgentPeriod | Mapping[str, Any]]
 
 
-def evaluate(ruleset: Target, records: Records, state: State | None = None) -> Outcome:
+def evaluate(
+    ruleset: Target, records: Records, state: State | None = None, *, state_from_other_ruleset: bool = False
+) -> Outcome:
     """Evaluate every period in ``records`` in order, carrying ``state`` from one to the next.
 
     ``records`` is what a reader gives (``read_records``, or ``read_frame``'s checked
@@ -49,9 +52,15 @@ def evaluate(ruleset: Target, records: Records, state: State | None = None) -> O
     demand), the rejections, the gaps and the state after the last period. Evaluating
     several periods at once gives exactly what chaining single-period calls through the
     returned state gives.
+
+    ``state`` must have been written under ``ruleset`` (one of its versions, by content hash):
+    a state written under other rules raises ``StateError`` naming both, unless
+    ``state_from_other_ruleset`` carries it over. Either way each agent's state is checked
+    against the rules (:func:`tierpay.engine.state_fit.check_state`); a state without a hash,
+    from an earlier tierpay, gives a warning in the outcome's ``warnings``.
     """
+    run = Evaluation(ruleset, state, keep=True, state_from_other_ruleset=state_from_other_ruleset)
     frame = as_frame(ruleset, records)
-    run = Evaluation(ruleset, state, keep=True)
     for _ in run.feed(frame):
         pass
     return run.outcome(frame.rejections, frame.warnings)
@@ -76,13 +85,17 @@ class Evaluation:
     at a time feeds it the same way and keeps nothing but the carried state.
     """
 
-    def __init__(self, ruleset: Target, state: State | None = None, keep: bool = False) -> None:
+    def __init__(
+        self, ruleset: Target, state: State | None = None, keep: bool = False, *, state_from_other_ruleset: bool = False
+    ) -> None:
         self.ruleset = ruleset
+        self.warnings = check_state(ruleset, state, state_from_other_ruleset) if state is not None else []
         self.start = state or State(ruleset=ruleset.name)
         self.keep = keep
         self.book: Book | None = None
         self.checks: dict[str, CheckCache] = {}
         self.used: dict[str, RulesetStamp] = {}
+        self.last_version: CompiledRuleset | None = None
         self.periods: list[str] = []
         self.results: list[PeriodResult] = []
         self.rejections: list[Rejection] = []
@@ -117,6 +130,7 @@ class Evaluation:
 
     def _run(self, version: CompiledRuleset, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
         self.used.setdefault(version.sha256, stamp(version))
+        self.last_version = version
         if self.book is None:
             self.book = Book(version, self.start)
         else:
@@ -142,12 +156,29 @@ class Evaluation:
 
     @property
     def state(self) -> State:
-        """The carried state after the periods evaluated so far."""
-        if self.book is None:
-            through = max([p for p in (self.start.through, *self.periods) if p], default=None)
-            agents = sorted(self.start.agents, key=lambda a: a.agent_id)
-            return State(ruleset=self.ruleset.name, through=through, agents=agents)
-        return self.book.state(self.ruleset.name, self.periods)
+        """The carried state after the periods evaluated so far, stamped with the version that wrote it."""
+        through = max([p for p in (self.start.through, *self.periods) if p], default=None)
+        writer = self._writer(through)
+        agents = self.book.agents() if self.book is not None else sorted(self.start.agents, key=lambda a: a.agent_id)
+        return State(
+            ruleset=writer.name,
+            ruleset_version=writer.version,
+            ruleset_sha256=writer.sha256,
+            through=through,
+            agents=agents,
+        )
+
+    def _writer(self, through: str | None) -> CompiledRuleset:
+        """The version a state ending with ``through`` is stamped with: the one in force then.
+
+        Else (that month is not in force) the version of the last period evaluated, the version
+        the state in was written under, or the latest.
+        """
+        if isinstance(self.ruleset, CompiledRuleset):
+            return self.ruleset
+        in_force = self.ruleset.for_period(through) if through else None
+        home = next((v for v in self.ruleset.versions if v.sha256 == self.start.ruleset_sha256), None)
+        return in_force or self.last_version or home or self.ruleset.latest
 
     def outcome(self, rejections: Iterable[Rejection] = (), warnings: Iterable[str] = ()) -> Outcome:
         """The outcome of the periods evaluated (``keep=True``), with the reader's rejections and warnings."""
@@ -159,7 +190,7 @@ class Evaluation:
             parts=[PeriodPart(r.cells, r.run) for r in self.results],
             rejections=found,
             gaps=list(self.gaps),
-            warnings=list(warnings),
+            warnings=[*self.warnings, *warnings],
             state=self.state,
         )
 

@@ -2,7 +2,10 @@
 
 The state is a plain value: ``evaluate`` takes the state before and returns the state after,
 so a host system can store it between monthly runs (as JSON, or CSV for a spreadsheet) and a
-run over six months gives what six chained monthly runs give.
+run over six months gives what six chained monthly runs give. It names the ruleset version
+that wrote it by content hash, so that a state is not used under other rules unnoticed
+(:mod:`tierpay.engine.state_fit`); reading its text checks every field
+(:mod:`tierpay.engine.state_text`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from tierpay.errors import StateError
+STATE_FORMAT = 2
+"""The state format this tierpay writes: 2 carries the ruleset's version and hash; 1 did not."""
 
 
 class AgentState(BaseModel):
@@ -27,7 +31,9 @@ class AgentState(BaseModel):
     last_period: str | None = Field(None, description="The last period evaluated for the agent.")
     periods_in_level: int = Field(0, ge=0, description="Periods completed in the level since the last change.")
     promote_streak: int = Field(0, ge=0, description="Consecutive periods meeting a higher level's entry.")
-    streak_level: str | None = Field(None, description="The lowest level qualified for during the streak.")
+    streak_level: str | None = Field(
+        None, description="The level the streak counts toward: the lowest qualified for during it, above `level`."
+    )
     maintain_fail_streak: int = Field(0, ge=0, description="Consecutive periods failing maintenance.")
     on_probation: bool = False
     probation_periods: int = Field(0, ge=0)
@@ -61,17 +67,45 @@ def due_of(text: str) -> dict[str, Decimal]:
 
 
 STATE_COLUMNS = list(AgentState.model_fields)
+RULESET_COLUMNS = ["ruleset", "ruleset_version", "ruleset_sha256"]
+"""The CSV form's last columns: the ruleset that wrote the state, the same on every row."""
 
 
 class State(BaseModel):
-    """Every agent's carried state, sorted by agent id."""
+    """Every agent's carried state, sorted by agent id, and the ruleset version that wrote it.
+
+    ``ruleset_sha256`` is the content hash of the version in force for the last period
+    (``through``); a state without it was written by an earlier tierpay. Two states are
+    equal when their fields are: where a state was read from is not compared.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tierpay_state: int = Field(1, description="The state format version.")
+    tierpay_state: int = Field(STATE_FORMAT, description="The state format version.")
     ruleset: str | None = Field(None, description="The name of the ruleset that wrote it.")
+    ruleset_version: str | None = Field(None, description="The version of the ruleset that wrote it.")
+    ruleset_sha256: str | None = Field(None, description="The content hash of the ruleset version that wrote it.")
     through: str | None = Field(None, description="The last period evaluated.")
     agents: list[AgentState] = Field(default_factory=list)
+    _source: str = PrivateAttr("<state>")
+    _places: tuple[str, ...] = PrivateAttr(())
+    _read: bool = PrivateAttr(False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, State):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in State.model_fields)
+
+    @property
+    def source(self) -> str:
+        """Where the state was read from (a file name), or ``<state>`` for one made in Python."""
+        return self._source
+
+    def places(self) -> list[str]:
+        """Where each agent's entry is, for messages: ``state.csv:4 (A1)`` or ``state.json: agents[2] (A1)``."""
+        if len(self._places) == len(self.agents):
+            return list(self._places)
+        return [f"{self._source}: agents[{i}] ({a.agent_id})" for i, a in enumerate(self.agents)]
 
     def by_agent(self) -> dict[str, AgentState]:
         """The agents' states keyed by agent id."""
@@ -82,47 +116,47 @@ class State(BaseModel):
         return self.model_dump_json(indent=2) + "\n"
 
     def to_csv(self) -> str:
-        """The agents' states as CSV, one row per agent (the header line carries the rest)."""
+        """The agents' states as CSV, one row per agent, each ending with the ruleset that wrote the state."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(STATE_COLUMNS)
+        writer.writerow(STATE_COLUMNS + RULESET_COLUMNS)
+        stamp = [self.ruleset or "", self.ruleset_version or "", self.ruleset_sha256 or ""]
         for agent in self.agents:
             row = agent.model_dump()
             row["deductions_due"] = due_text(agent.deductions_due) or None
-            writer.writerow(
-                [
-                    "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
-                    for c in STATE_COLUMNS
-                ]
-            )
+            cells = [
+                "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+                for c in STATE_COLUMNS
+            ]
+            writer.writerow(cells + stamp)
         return out.getvalue()
 
     @classmethod
     def from_json(cls, text: str, source: str = "<state>") -> State:
-        """Read state JSON; raise ``StateError`` naming the bad field."""
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as error:
-            raise StateError(_describe(error, source)) from None
+        """Read state JSON; raise ``StateError`` naming every bad field, its place and the form it takes."""
+        from tierpay.engine.state_text import read_json
+
+        return read_json(text, source)
 
     @classmethod
     def from_csv(cls, text: str, source: str = "<state>", ruleset: str | None = None) -> State:
-        """Read the CSV written by ``to_csv``; raise ``StateError`` naming the row and column."""
-        reader = csv.DictReader(io.StringIO(text))
-        agents = []
-        for row in reader:
-            data = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
-            try:
-                agents.append(AgentState.model_validate(data))
-            except ValidationError as error:
-                raise StateError(_describe(error, f"{source}:{reader.line_num}")) from None
-        through = max((a.last_period for a in agents if a.last_period), default=None)
-        return cls(ruleset=ruleset, through=through, agents=sorted(agents, key=lambda a: a.agent_id))
+        """Read the CSV written by ``to_csv``; raise ``StateError`` naming every bad cell's line and column.
 
+        ``ruleset`` names the ruleset when the file has no ``ruleset`` column (one written by an
+        earlier tierpay).
+        """
+        from tierpay.engine.state_text import read_csv
 
-def _describe(error: ValidationError, where: str) -> str:
-    parts = []
-    for item in error.errors(include_url=False):
-        path = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {path}: {item['msg']}")
-    return "\n".join(parts)
+        return read_csv(text, source, ruleset)
+
+    def _located(self, source: str, places: list[str]) -> State:
+        """This state, marked as read from ``source`` with each agent's place, its fields checked (by the readers)."""
+        self._source = source
+        self._places = tuple(places)
+        self._read = True
+        return self
+
+    @property
+    def checked(self) -> bool:
+        """Whether every field was checked when read (a state made in Python is checked when used)."""
+        return self._read

@@ -1,4 +1,4 @@
-"""Reading records and state from files: the I/O edge in front of :mod:`tierpay.engine.records`.
+"""Reading records from files: the I/O edge in front of :mod:`tierpay.engine.records`.
 
 A file that cannot be read as a whole (wrong encoding, no header, not a list) raises
 ``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read.
@@ -17,9 +17,8 @@ from typing import Any
 
 from tierpay.engine.columns import RecordFrame
 from tierpay.engine.records import SHAPE_KEY, RawRow, RecordBatch, header_names, parse_records_for
-from tierpay.engine.state import State
 from tierpay.engine.tables import Table, is_table, parse_table
-from tierpay.errors import RecordsError, StateError
+from tierpay.errors import RecordsError
 from tierpay.io.textfile import NotUtf8, decode_utf8
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
@@ -103,18 +102,6 @@ def read_records(
     rows = json_rows(text, source) if file.suffix.lower() == ".json" else csv_rows(text, source)
     good, rejected, warnings = parse_records_for(ruleset, rows, source)
     return RecordBatch(good, rejected, warnings)
-
-
-def read_state(path: str | Path) -> State:
-    """Read carried state from JSON, or from CSV when the file ends in ``.csv``."""
-    file = Path(path)
-    try:
-        text = decode_text(file.read_bytes(), str(path), StateError)
-    except OSError as error:
-        raise StateError(f"{path}: cannot read: {error.strerror or error}") from None
-    if file.suffix.lower() == ".csv":
-        return State.from_csv(text, str(path))
-    return State.from_json(text, str(path))
 
 
 STREAM_BYTES = 256 * 1024 * 1024
