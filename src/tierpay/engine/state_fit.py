@@ -52,7 +52,9 @@ def check_state(target: Target, state: State, other_ruleset: bool = False) -> li
     problems = []
     for agent, where in zip(state.agents, state.places(), strict=True):
         version = _version_for(target, agent, home)
-        found = combination_problems(agent, state.through) + fit_problems(version, agent)
+        found = combination_problems(agent, state.through)
+        named = {p.split(":", 1)[0] for p in found}  # one problem per field: the first found says it
+        found += [p for p in fit_problems(version, agent) if p.split(":", 1)[0] not in named]
         problems += [f"{where}: {p}" for p in found]
     raise_all(problems)
     return warnings

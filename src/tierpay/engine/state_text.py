@@ -113,16 +113,17 @@ def _flag(value: Any, cell: bool) -> bool:
 
 
 def _amount(value: Any) -> Decimal:
+    amount = value
     if isinstance(value, str) and _AMOUNT.match(value.strip()):
-        value = Decimal(value.strip())
+        amount = Decimal(value.strip())
     elif type(value) is int:
-        value = Decimal(value)
-    if not isinstance(value, Decimal) or not value.is_finite() or not ZERO <= value < MAX_DUE:
+        amount = Decimal(value)
+    if not isinstance(amount, Decimal) or not amount.is_finite() or not ZERO <= amount < MAX_DUE:
         raise _bad(value, AMOUNT_FORM)
-    exponent = value.normalize().as_tuple().exponent
+    exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -DUE_PLACES:
         raise _bad(value, AMOUNT_FORM)
-    return value
+    return amount
 
 
 def _dues(value: Any, cell: bool) -> dict[str, Decimal]:
