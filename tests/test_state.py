@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tierpay import AgentState, State, StateError, evaluate, load_ruleset, read_state
+from tierpay import AgentState, State, StateError, evaluate, load_ruleset, read_records, read_state
 from tierpay.cli import main
 from tierpay.engine.state_text import MAX_COUNT, MAX_DEPTH
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import check_versions
 
-from .conftest import MINI, build
+from .conftest import MINI, ROOT, SAMPLE_MONTH, STARS, build
 
 JANUARY = [
     {"agent_id": "A1", "period": "2026-01", "level": "L1", "qa": 85},
@@ -517,3 +517,28 @@ def test_diff_carries_the_state_over_to_the_proposed_ruleset(tmp_path: Path) -> 
     err = io.StringIO()
     assert main([*argv, "--state-in", str(state)], stdout=io.StringIO(), stderr=err) == 4
     assert err.getvalue() == f"error: {state}: agents[0] (A1): level: 'L3' is not a level of mini 2 (levels: L1, L2)\n"
+
+
+def shown_error(page: Path, words: str) -> list[str]:
+    """The lines of the text block of a docs page that contains ``words``."""
+    text = page.read_text(encoding="utf-8")
+    [block] = [b for b in text.split("```text\n")[1:] if words in b.split("```")[0]]
+    return block.split("```")[0].splitlines()
+
+
+def test_the_errors_shown_in_the_docs_are_what_tierpay_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state errors in the records and errors references: the corpus's hand edit, and January's state read
+    under the 2026.2 version."""
+    expected = (ROOT / "tests" / "corpus" / "runs" / "state-streak-below-level" / "expected").read_text(
+        encoding="utf-8"
+    )
+    printed = expected.split("--- stderr\n")[1].split("--- files\n")[0].splitlines()
+    assert shown_error(ROOT / "docs" / "reference" / "records.md", "is not above level") == printed
+    monkeypatch.chdir(tmp_path)
+    stars = load_ruleset(STARS)
+    Path("state.json").write_text(evaluate(stars, read_records(stars, SAMPLE_MONTH)).state.to_json(), encoding="utf-8")
+    newer = ROOT / "examples" / "rulesets" / "versions" / "callcenter-stars-2026.2.yaml"
+    err = io.StringIO()
+    argv = ["evaluate", str(newer), str(SAMPLE_MONTH), "--state-in", "state.json"]
+    assert main(argv, stdout=io.StringIO(), stderr=err) == 4
+    assert shown_error(ROOT / "docs" / "reference" / "errors.md", "written under") == err.getvalue().splitlines()
