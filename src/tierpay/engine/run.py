@@ -166,7 +166,7 @@ class Evaluation:
             ruleset_sha256=writer.sha256,
             through=through,
             agents=agents,
-        )
+        )._written()
 
     def _writer(self, through: str | None) -> CompiledRuleset:
         """The version a state ending with ``through`` is stamped with: the one in force then.

@@ -156,6 +156,11 @@ class State(BaseModel):
         self._read = True
         return self
 
+    def _written(self) -> State:
+        """This state, marked as written by the engine: its fields need no checking (its fit still does)."""
+        self._read = True
+        return self
+
     @property
     def checked(self) -> bool:
         """Whether every field was checked when read (a state made in Python is checked when used)."""

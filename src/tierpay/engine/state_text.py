@@ -53,8 +53,9 @@ _DIGITS = re.compile(r"^\d{1,6}$")
 _AMOUNT = re.compile(r"^\d+(\.\d+)?([eE][+-]?\d{1,4})?$")
 _LINE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 _HASH = re.compile(r"^[0-9a-f]{64}$")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"?', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_STRING = re.compile(rb'"[^"]*"?')
 
 
 class _Bad(Exception):
@@ -176,14 +177,8 @@ REQUIRED = ("agent_id", "level")
 assert list(FIELDS) == STATE_COLUMNS
 
 
-def _blank(name: str, values: Mapping[str, Any], cell: bool) -> bool:
-    """Whether a field is left out: a blank cell; in JSON absent, or null or empty where it may be."""
-    value = values.get(name)
-    if cell:
-        return value is None or not value.strip()
-    if value is None:
-        return name not in values or FIELDS[name][1] in (None, {})
-    return isinstance(value, str) and not value.strip() and FIELDS[name][1] is None
+_MAY_BE_NULL = {name for name, (_, default) in FIELDS.items() if default in (None, {})}
+_MAY_BE_EMPTY = {name for name, (_, default) in FIELDS.items() if default is None}
 
 
 def _agent(
@@ -191,7 +186,8 @@ def _agent(
 ) -> tuple[AgentState | None, str]:
     """One agent's fields read from ``values``; returns the agent (None when a field is bad) and its place.
 
-    The place gets the agent id when ``named`` (and the id is text).
+    A field is left out when it is a blank cell, or in JSON absent, or null or empty text where
+    that means none; it then takes its default. The place gets the agent id when ``named``.
     """
     agent_id = values.get("agent_id")
     if named and isinstance(agent_id, str) and agent_id.strip():
@@ -199,14 +195,21 @@ def _agent(
     read: dict[str, Any] = {}
     bad = False
     for name, (reader, default) in FIELDS.items():
-        if _blank(name, values, cell):
+        value = values.get(name)
+        if cell:
+            blank = value is None or not value.strip()
+        elif value is None:
+            blank = name not in values or name in _MAY_BE_NULL
+        else:
+            blank = name in _MAY_BE_EMPTY and isinstance(value, str) and not value.strip()
+        if blank:
             if name in REQUIRED:
                 problems.append(f"{where}: {name}: missing")
                 bad = True
             read[name] = {} if name == "deductions_due" else default
             continue
         try:
-            read[name] = reader(values[name], cell)
+            read[name] = reader(value, cell)
         except _Bad as why:
             problems.append(f"{where}: {name}: {why}")
             bad = True
@@ -325,29 +328,30 @@ def raise_all(problems: list[str]) -> None:
 
 
 class _Object(dict[str, Any]):
-    """A JSON object that remembers the keys given twice (the last would otherwise win unseen)."""
+    """A JSON object that had keys given twice (the last would otherwise win unseen): ``twice`` names them."""
 
     twice: list[str]
 
-    @classmethod
-    def of(cls, pairs: list[tuple[str, Any]]) -> _Object:
-        made = cls()
-        made.twice = []
-        for key, value in pairs:
-            if key in made and key not in made.twice:
-                made.twice.append(key)
-            made[key] = value
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; one with a key given twice is an ``_Object`` that names it."""
+    made = dict(pairs)
+    if len(made) == len(pairs):
         return made
-
-
-def _whole(text: str) -> int | Decimal:
-    """A JSON integer: as ``int`` when it could be a count, else exact (and refused where a count is meant)."""
-    return int(text) if len(text) <= 18 else Decimal(text)
+    marked = _Object(made)
+    keys = [k for k, _ in pairs]
+    marked.twice = list(dict.fromkeys(k for i, k in enumerate(keys) if k in keys[:i]))
+    return marked
 
 
 def depth(text: str) -> int:
-    """How deeply ``text``'s brackets nest outside strings, counted without parsing (stops past ``MAX_DEPTH``)."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).encode("ascii")
+    """How deeply ``text``'s brackets nest outside strings, counted without parsing (stops past ``MAX_DEPTH``).
+
+    Escapes go first (an escaped quote or bracket is never structure), then everything but
+    quotes and brackets, then the strings: what is left is the brackets that nest.
+    """
+    kept = _ESCAPE.sub("", text).encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
+    brackets = _STRING.sub(b"", kept)  # (no byte of a UTF-8 multi-byte character is a quote or a bracket)
     deepest = level = 0
     chunk = 1 << 20
     for start in range(0, len(brackets), chunk):
@@ -376,11 +380,11 @@ def read_json(text: str, source: str = "<state>") -> State:
             "(the state, its agents list, an agent, its deductions_due)"
         )
     try:
-        data = json.loads(
-            text, parse_float=Decimal, parse_int=_whole, parse_constant=Decimal, object_pairs_hook=_Object.of
-        )
+        data = json.loads(text, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=_object)
     except json.JSONDecodeError as error:
         raise StateError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+    except ValueError as error:  # an integer of more than 4300 digits
+        raise StateError(f"{source}: not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise StateError(f"{source}: expected a JSON object with an `agents` list, found {shown(data)}")
     problems = [f"{source}: {key}: given twice" for key in getattr(data, "twice", [])]
