@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tierpay import load_ruleset
+from tierpay import load_ruleset, parse_ruleset
 from tierpay.outputs.cases import run_cases
 
-from .conftest import ROOT, STARS
+from .conftest import MINI, ROOT, STARS
 from .test_cli import run
 
 CASES = sorted((ROOT / "tests" / "cases").glob("*.yaml"))
@@ -55,3 +56,20 @@ def test_ruleset_without_tests_says_so(tmp_path: Path) -> None:
     code, _, err = run("test", str(bare))
     assert code == 1
     assert err == f"{bare}: the ruleset has no tests: block\n"
+
+
+def test_a_case_whose_state_does_not_fit_fails_naming_the_place() -> None:
+    """A case's carried state the rules could not have written fails the case (not the run), placed in the case."""
+    data = {**MINI, "tests": [
+        {
+            "name": "streak below the level",
+            "state": [{"agent_id": "A1", "level": "L3", "last_period": "2026-01", "promote_streak": 1, "streak_level": "L2"}],
+            "records": [{"agent_id": "A1", "period": "2026-02", "qa": 95}],
+            "expect": [{"agent_id": "A1", "level": "L3"}],
+        }
+    ]}  # fmt: skip
+    [result] = run_cases(parse_ruleset(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), file="mini.yaml"))
+    assert result.failures == [
+        "state: tests[streak below the level].state[0] (A1): streak_level: L2 is not above level L3; a promotion "
+        "streak counts toward a higher level (levels from the lowest: L1, L2, L3)"
+    ]

@@ -542,3 +542,19 @@ def test_the_errors_shown_in_the_docs_are_what_tierpay_prints(tmp_path: Path, mo
     argv = ["evaluate", str(newer), str(SAMPLE_MONTH), "--state-in", "state.json"]
     assert main(argv, stdout=io.StringIO(), stderr=err) == 4
     assert shown_error(ROOT / "docs" / "reference" / "errors.md", "written under") == err.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("mode", [[], ["--format", "csv"], ["--format", "csv", "--stream"]])
+def test_every_cli_path_warns_of_a_state_without_a_hash(tmp_path: Path, mode: list[str]) -> None:
+    """An earlier tierpay's state: each output path decides the records and prints the same warning once."""
+    (tmp_path / "mini.yaml").write_text(yaml.safe_dump(MINI, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (tmp_path / "records.csv").write_text("agent_id,period,qa\nA1,2026-02,85\n", encoding="utf-8")
+    mini = load_ruleset(tmp_path / "mini.yaml")
+    (tmp_path / "state.json").write_text(state_json(None, agent(), ruleset="mini", tierpay_state=1), encoding="utf-8")
+    err = io.StringIO()
+    argv = ["evaluate", str(tmp_path / "mini.yaml"), str(tmp_path / "records.csv")]
+    assert main([*argv, "--state-in", str(tmp_path / "state.json"), *mode], stdout=io.StringIO(), stderr=err) == 0
+    assert err.getvalue() == (
+        f"warning: {tmp_path / 'state.json'}: the state names no ruleset hash (written by an earlier tierpay), so it "
+        f"cannot be checked that it was written under mini 1 (sha256 {short(mini)}); its agents are checked against it\n"
+    )

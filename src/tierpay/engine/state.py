@@ -149,11 +149,11 @@ class State(BaseModel):
 
         return read_csv(text, source, ruleset)
 
-    def _located(self, source: str, places: list[str]) -> State:
-        """This state, marked as read from ``source`` with each agent's place, its fields checked (by the readers)."""
+    def _located(self, source: str, places: list[str], checked: bool = True) -> State:
+        """This state, marked as read from ``source`` with each agent's place, and whether its fields were checked."""
         self._source = source
         self._places = tuple(places)
-        self._read = True
+        self._read = checked
         return self
 
     def _written(self) -> State:

@@ -18,6 +18,7 @@ from tierpay.engine.records import RecordBatch, records_from_dicts
 from tierpay.engine.results import Decision
 from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
+from tierpay.errors import StateError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import Expectation, RulesetTest
 
@@ -41,9 +42,20 @@ def run_case(ruleset: CompiledRuleset, case: RulesetTest) -> CaseResult:
         agents = [AgentState.model_validate(item) for item in case.state or []]
     except ValidationError as error:
         return CaseResult(case.name, [f"state: {error.errors(include_url=False)[0]['msg']}"])
-    state = State(ruleset=ruleset.name, agents=sorted(agents, key=lambda a: a.agent_id)) if agents else None
+    state = None
+    if agents:  # the ruleset's own state: stamped with it, each agent placed in the case
+        placed = sorted(enumerate(agents), key=lambda pair: pair[1].agent_id)
+        state = State(
+            ruleset=ruleset.name,
+            ruleset_version=ruleset.version,
+            ruleset_sha256=ruleset.sha256,
+            agents=[a for _, a in placed],
+        )._located("tests", [f"tests[{case.name}].state[{i}] ({a.agent_id})" for i, a in placed], checked=False)
     good, rejected, _ = records_from_dicts(ruleset, case.records, source=f"tests[{case.name}]")
-    outcome = evaluate(ruleset, RecordBatch(good, rejected), state)
+    try:
+        outcome = evaluate(ruleset, RecordBatch(good, rejected), state)
+    except StateError as error:
+        return CaseResult(case.name, [f"state: {line}" for line in str(error).splitlines()])
     failures: list[str] = []
     for expectation in case.expect:
         failures.extend(_check(outcome, expectation))
