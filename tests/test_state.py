@@ -279,6 +279,16 @@ def test_a_state_made_in_python_is_checked_when_used() -> None:
     assert str(caught.value) == "<state>: agents[0] (A1): last_period: 'garbage' is not a month written YYYY-MM"
 
 
+def test_a_copy_of_a_checked_state_with_other_agents_is_checked_again() -> None:
+    """A state read or written is trusted only while it holds the agents it was checked with."""
+    mini = build()
+    written = evaluate(mini, JANUARY).state
+    copy = written.model_copy(update={"agents": [written.agents[0].model_copy(update={"last_period": "garbage"})]})
+    with pytest.raises(StateError) as caught:
+        evaluate(mini, FEBRUARY, copy)
+    assert str(caught.value) == "<state>: agents[0] (A1): last_period: 'garbage' is not a month written YYYY-MM"
+
+
 # --- fields read strictly ---------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -89,7 +90,8 @@ class State(BaseModel):
     agents: list[AgentState] = Field(default_factory=list)
     _source: str = PrivateAttr("<state>")
     _places: tuple[str, ...] = PrivateAttr(())
-    _read: bool = PrivateAttr(False)
+    _placed: tuple[AgentState, ...] = PrivateAttr(())  # the agents the places are of
+    _checked: tuple[Any, ...] | None = PrivateAttr(None)  # what was checked: the top fields, then each agent
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, State):
@@ -103,7 +105,7 @@ class State(BaseModel):
 
     def places(self) -> list[str]:
         """Where each agent's entry is, for messages: ``state.csv:4 (A1)`` or ``state.json: agents[2] (A1)``."""
-        if len(self._places) == len(self.agents):
+        if _same(self._placed, self.agents):
             return list(self._places)
         return [f"{self._source}: agents[{i}] ({a.agent_id})" for i, a in enumerate(self.agents)]
 
@@ -153,15 +155,28 @@ class State(BaseModel):
         """This state, marked as read from ``source`` with each agent's place, and whether its fields were checked."""
         self._source = source
         self._places = tuple(places)
-        self._read = checked
+        self._placed = tuple(self.agents)
+        self._checked = self._fingerprint() if checked else None
         return self
 
     def _written(self) -> State:
         """This state, marked as written by the engine: its fields need no checking (its fit still does)."""
-        self._read = True
+        self._checked = self._fingerprint()
         return self
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        return (self.tierpay_state, self.ruleset_sha256, self.through, tuple(self.agents))
 
     @property
     def checked(self) -> bool:
-        """Whether every field was checked when read (a state made in Python is checked when used)."""
-        return self._read
+        """Whether every field was checked as read or written (a copy with other fields is checked when used)."""
+        mark = self._checked
+        if mark is None:
+            return False
+        now = self._fingerprint()
+        return mark[:3] == now[:3] and _same(mark[3], now[3])
+
+
+def _same(these: Sequence[AgentState], those: Sequence[AgentState]) -> bool:
+    """Whether two lists hold the very same agent states (not equal ones: the same objects)."""
+    return len(these) == len(those) and all(a is b for a, b in zip(these, those, strict=True))
