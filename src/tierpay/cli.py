@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import io
 import json
 import os
 import signal
@@ -24,7 +26,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import polars as pl
 
@@ -188,8 +190,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     one line asking for a report (the traceback too when ``TIERPAY_DEBUG=1``), never a bare
     traceback; Ctrl-C is ``interrupted`` and 130.
     """
-    out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
+    out = stdout or sys.stdout or cast(TextIO, _Closed())  # None when started with standard output closed (>&-)
+    err = stderr or sys.stderr or open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole process
     try:
         return _main(argv, out, err)
     except KeyboardInterrupt:
@@ -273,6 +275,13 @@ def _say(err: TextIO, text: str) -> None:
     with contextlib.suppress(OSError, ValueError):
         err.write(text)
         err.flush()
+
+
+class _Closed(io.TextIOBase):
+    """Standard output when the process was started without one: writing to it fails as a closed file does."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it is closed")
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -613,10 +622,11 @@ def entry_point() -> None:
             signal.signal(getattr(signal, name), _stop)
     code = main()
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except OSError:
         code = code or EXIT_OUTPUT
-    if code == EXIT_OUTPUT:
+    if code == EXIT_OUTPUT and sys.stdout is not None:
         with contextlib.suppress(OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

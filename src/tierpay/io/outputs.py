@@ -137,12 +137,11 @@ class Outputs:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         """Without ``publish``, remove every temporary; name the output whose write failed."""
+        failed = [o for o in self._outputs.values() if isinstance(error, OSError) and o.failure() is error]
         if not self._published:
             self._discard()
-        if isinstance(error, OSError):
-            for output in self._outputs.values():
-                if output.failure() is error:
-                    raise OutputError(f"{output.path}: cannot write: {error.strerror or error}") from None
+        if failed and isinstance(error, OSError):
+            raise OutputError(f"{failed[0].path}: cannot write: {error.strerror or error}") from None
 
     def stream(self, option: str) -> TextIO | None:
         """The text stream of output ``option``; None when it was not asked for."""
@@ -283,7 +282,7 @@ class _Noting(io.FileIO):
         try:
             return super().write(data)
         except OSError as error:
-            self.error = error
+            self.error = self.error or error
             raise
 
 
