@@ -80,7 +80,6 @@ class Outputs:
         self.stdout = stdout
         self.force = force
         self._outputs: dict[str, _Output] = {}
-        self._entered = False
         self._published = False
 
     def add(self, option: str, path: str | None, *, default: str | None = None) -> None:
@@ -123,7 +122,6 @@ class Outputs:
 
     def __enter__(self) -> Outputs:
         """Check each output can be written and stage it: nothing appears under its name yet."""
-        self._entered = True
         try:
             for output in self._outputs.values():
                 if output.path != STANDARD_OUTPUT:
@@ -183,14 +181,14 @@ class Outputs:
                 assert output.temp is not None
                 assert output.target is not None
                 if not output.existed and os.path.lexists(output.target) and not self.force:
-                    _put_back(staged)  # another program made it during the run
-                    raise OutputError(f"{output.path} exists; use --force to overwrite it")
+                    why = f"{output.path} exists; use --force to overwrite it"  # made by another program meanwhile
+                    raise OutputError(why + _put_back(staged))
                 try:
                     _keep_mode(output.target, output.temp)
                     os.replace(output.temp, output.target)
                 except OSError as error:
-                    _put_back(staged)
-                    raise OutputError(f"{output.path}: cannot write: {error.strerror or error}") from None
+                    why = f"{output.path}: cannot write: {error.strerror or error}"
+                    raise OutputError(why + _put_back(staged)) from None
                 output.placed = True
                 output.temp = None
             self._published = True
@@ -413,20 +411,29 @@ def _keep_backups(staged: list[_Output]) -> None:
         output.backup = backup
 
 
-def _put_back(staged: list[_Output]) -> None:
-    """Undo the renames already done, and remove every temporary and backup."""
+def _put_back(staged: list[_Output]) -> str:
+    """Undo the renames already done, and remove every temporary and backup.
+
+    Returns what could not be undone, to add to the message (nothing, as a rule).
+    """
+    kept: list[str] = []
     for output in staged:
         assert output.target is not None
-        with contextlib.suppress(OSError):
+        try:
             if output.placed and output.backup is not None:
                 os.replace(output.backup, output.target)
                 output.backup = None
             elif output.placed and not output.existed:
                 os.unlink(output.target)
+            elif output.placed:
+                kept.append(output.path)  # no hard link could be made to keep the old one
+        except OSError:
+            kept.append(output.path)
         for leftover in (output.temp, output.backup):
             if leftover is not None:
                 _remove(leftover)
         output.temp = output.backup = None
+    return f"; {', '.join(kept)} already replaced, and could not be put back" if kept else ""
 
 
 def _keep_mode(target: Path, temp: Path) -> None:
