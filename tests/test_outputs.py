@@ -384,3 +384,22 @@ def test_standard_output_closed_at_the_start_is_exit_5(tmp_path: Path) -> None:
     done = subprocess.run([*shell, "-o", "out.csv"], cwd=tmp_path, capture_output=True, check=False, timeout=120)
     assert done.returncode == 1
     assert names(tmp_path) == ["out.csv"]
+
+
+def test_an_output_over_a_file_the_ruleset_reads_is_refused(tmp_path: Path) -> None:
+    """The base a ruleset extends and its minimum-wage table are inputs too: exit 2, both kept."""
+    (tmp_path / "rulesets").mkdir()
+    (tmp_path / "examples" / "rulesets").mkdir(parents=True)
+    for name in ("callcenter-stars.yaml", "minimum-wage-2026.yaml"):
+        (tmp_path / "rulesets" / name).write_bytes((STARS.parent / name).read_bytes())
+    draft = tmp_path / "examples" / "rulesets" / "draft.yaml"  # extends ../../rulesets/callcenter-stars.yaml
+    draft.write_bytes((ROOT / "examples" / "rulesets" / "callcenter-stars-qa-raised.yaml").read_bytes())
+    before = {p: p.read_bytes() for p in (tmp_path / "rulesets").iterdir()}
+    base, table = tmp_path / "rulesets" / "callcenter-stars.yaml", tmp_path / "rulesets" / "minimum-wage-2026.yaml"
+    for target in (base, table):
+        code, _, err = run("evaluate", str(draft), str(SAMPLE_MONTH), "--payroll", str(target), "--force")
+        assert code == 2
+        assert err.startswith(f"error: --payroll {target} is a file of the ruleset ")
+        assert err.endswith(": an output may not replace an input\n")
+    assert run("diff", str(base), str(draft), str(SAMPLE_MONTH), "-o", str(table), "--force")[0] == 2
+    assert {p: p.read_bytes() for p in (tmp_path / "rulesets").iterdir()} == before

@@ -23,10 +23,10 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, TypeVar, cast
 
 import polars as pl
 
@@ -302,14 +302,29 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if warnings and args.strict else EXIT_OK
 
 
+_Loaded = TypeVar("_Loaded", bound=CompiledRuleset | RulesetVersions)
+
+
 def _plan(args: argparse.Namespace, out: TextIO, inputs: dict[str, str | None]) -> Outputs:
     """The command's outputs, refused before any work when two are one file or one is an input."""
     outputs = Outputs(out, args.force)
     outputs.add("-o", args.output, default=STANDARD_OUTPUT)
     outputs.add("--state-out", getattr(args, "state_out", None))
     outputs.add("--payroll", getattr(args, "payroll", None))
-    outputs.refuse_inputs(inputs, may_replace={"--state-out": "--state-in"})
+    outputs.refuse_inputs(inputs.items(), may_replace={"--state-out": "--state-in"})
     return outputs
+
+
+def _load(path: str, outputs: Outputs, loader: Callable[[str], _Loaded]) -> _Loaded:
+    """Load the ruleset at ``path``; refuse an output that is a file it was read from (a base, a wage table)."""
+    target = loader(path)
+    rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    files = {r.file for r in rulesets} | {r.minimum_wage_source for r in rulesets if r.minimum_wage_source}
+    for ruleset in rulesets:
+        if ruleset.locations is not None:  # values from an extends: base name their file
+            files |= {p.file for p in ruleset.locations.positions.values() if p.file}
+    outputs.refuse_inputs([("a file of the ruleset", file) for file in sorted(files)])
+    return target
 
 
 def _inputs_of(args: argparse.Namespace) -> dict[str, str | None]:
@@ -335,7 +350,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "csv":
         return _evaluate_columns(args, out, err)
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = load_target(args.ruleset)
+    ruleset = _load(args.ruleset, outputs, load_target)
     with outputs:
         outcome = _outcome(args, ruleset)
         sink = outputs.stream("-o")
@@ -358,7 +373,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     No decision is kept once written, so memory holds the input columns and one period's run.
     """
     outputs = _plan(args, out, _inputs_of(args))
-    target = load_target(args.ruleset)
+    target = _load(args.ruleset, outputs, load_target)
     with outputs:
         run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
         records = read_input(target, args.records)
@@ -406,7 +421,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
         return EXIT_USAGE
     outputs = _plan(args, out, _inputs_of(args))
-    target = load_target(args.ruleset)
+    target = _load(args.ruleset, outputs, load_target)
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0
@@ -463,7 +478,7 @@ class Progress:
 
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = load_target(args.ruleset)
+    ruleset = _load(args.ruleset, outputs, load_target)
     with outputs:
         outcome = _outcome(args, ruleset)
         if args.period:
@@ -494,7 +509,7 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = load_target(args.ruleset)
+    ruleset = _load(args.ruleset, outputs, load_target)
     with outputs:
         outcome = _outcome(args, ruleset)
         if args.agent:
@@ -526,7 +541,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = load_target(args.ruleset)
+    ruleset = _load(args.ruleset, outputs, load_target)
     with outputs:
         outcome = _outcome(args, ruleset)
         decisions = outcome.select(args.agent, args.period)
@@ -556,7 +571,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inputs = {"the old ruleset": args.old, "the new ruleset": args.new, "the records file": args.records}
     outputs = _plan(args, out, {**inputs, "--state-in": args.state_in})
-    old, new = load_ruleset(args.old), load_ruleset(args.new)
+    old, new = _load(args.old, outputs, load_ruleset), _load(args.new, outputs, load_ruleset)
     with outputs:
         state = read_state(args.state_in) if args.state_in else None
         old_outcome = evaluate(old, read_input(old, args.records), state)

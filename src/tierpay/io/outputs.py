@@ -24,7 +24,7 @@ import secrets
 import signal
 import stat
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -104,15 +104,17 @@ class Outputs:
             raise OutputConflict(f"{other.label} and {output.label} {why}")
         self._outputs[option] = output
 
-    def refuse_inputs(self, inputs: Mapping[str, str | None], may_replace: Mapping[str, str] | None = None) -> None:
-        """Refuse any output that is one of ``inputs`` (a label, such as ``the records file``, and its path).
+    def refuse_inputs(
+        self, inputs: Iterable[tuple[str, str | None]], may_replace: Mapping[str, str] | None = None
+    ) -> None:
+        """Refuse any output that is one of ``inputs``: pairs of a label (``the records file``) and a path.
 
         ``may_replace`` maps an output option to the one input it may be: ``--state-out`` may
         replace ``--state-in``, a state updated in place. A folder input (a ruleset's versions)
         counts as every YAML file in it.
         """
         allowed = may_replace or {}
-        for label, path in inputs.items():
+        for label, path in inputs:
             if path is None or path == STANDARD_OUTPUT:
                 continue
             keys = _input_identity(path)
