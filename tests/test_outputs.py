@@ -403,3 +403,22 @@ def test_an_output_over_a_file_the_ruleset_reads_is_refused(tmp_path: Path) -> N
         assert err.endswith(": an output may not replace an input\n")
     assert run("diff", str(base), str(draft), str(SAMPLE_MONTH), "-o", str(table), "--force")[0] == 2
     assert {p: p.read_bytes() for p in (tmp_path / "rulesets").iterdir()} == before
+
+
+def test_what_kill_9_leaves_the_next_run_removes(tmp_path: Path) -> None:
+    """A run killed outright leaves its temporary; the next run writing the same file removes it."""
+    with tierpay(
+        "evaluate", str(STARS), str(SAMPLE_H1), "--format", "json", "--payroll", "pay.csv",
+        cwd=tmp_path, stdout=subprocess.PIPE,
+    ) as process:  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not names(tmp_path):
+            assert time.monotonic() < deadline, "the run never staged its outputs"
+            time.sleep(0.05)
+        process.kill()
+        process.communicate(timeout=120)
+    [left] = names(tmp_path)
+    assert left.startswith(f".pay.csv.tierpay-{process.pid}-")
+    assert left.endswith(".tmp")
+    assert run(*EVALUATE, "--payroll", str(tmp_path / "pay.csv"), "-o", os.devnull)[0] == 1
+    assert names(tmp_path) == ["pay.csv"]
