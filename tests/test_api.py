@@ -25,7 +25,7 @@ def test_exported_names_are_the_public_api() -> None:
 
 def test_every_error_derives_from_the_root() -> None:
     """One exception root: every error class tierpay raises is a ``TierpayError``."""
-    for name in ("RulesetError", "RecordsError", "StateError", "EvaluationError", "OutputError"):
+    for name in ("RulesetError", "RecordsError", "StateError", "EvaluationError", "OutputError", "OutputConflict"):
         assert issubclass(getattr(errors, name), errors.TierpayError)
 
 

@@ -9,7 +9,8 @@ arguments after ``tierpay``), and optionally ``umask`` (default 0o022) and ``mod
 chmod before the run). The folder's files are copied to a fresh directory (with
 ``records/ruleset.yaml`` as ``ruleset.yaml`` unless the case has its own), the command runs
 there, and ``expected`` pins the exit code, both streams and every file afterwards with its mode
-and whether the run made, changed or removed it: a failed run must leave nothing behind.
+and whether the run made, changed or removed it: a failed run must leave nothing behind. A
+symbolic link in the folder stays one, and is pinned as what it points to.
 
 To change an expectation on purpose, run ``python tests/test_corpus.py`` and review the diff.
 """
@@ -63,10 +64,15 @@ def observe(path: Path) -> tuple[str, int]:
 
 
 def _files(root: Path) -> dict[str, tuple[int, str]]:
-    """Every file under ``root`` (hidden ones too): its mode bits and a digest of its bytes."""
+    """Every file under ``root`` (hidden ones too): its mode bits and a digest of its bytes.
+
+    A symbolic link is kept as what it points to, with mode -1: a run must not replace it.
+    """
     found = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = (-1, f"-> {os.readlink(path)}")
+        elif path.is_file():
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             found[str(path.relative_to(root))] = (stat.S_IMODE(path.stat().st_mode), digest)
     return found
@@ -77,7 +83,7 @@ def observe_run(case: Path) -> str:
     spec = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / case.name
-        shutil.copytree(case, root, ignore=shutil.ignore_patterns("case.yaml", "expected"))
+        shutil.copytree(case, root, symlinks=True, ignore=shutil.ignore_patterns("case.yaml", "expected"))
         if not (root / "ruleset.yaml").exists():
             shutil.copyfile(CORPUS / "records" / "ruleset.yaml", root / "ruleset.yaml")
         for name, mode in (spec.get("modes") or {}).items():
@@ -99,6 +105,9 @@ def observe_run(case: Path) -> str:
             continue
         mode, digest = after[name]
         change = "new" if name not in before else "changed" if before[name][1] != digest else "same"
+        if mode < 0:  # a symbolic link
+            lines.append(f"{name}: {digest} {change}")
+            continue
         if name in before and before[name][0] != mode:
             change += f", mode was {before[name][0]:04o}"
         lines.append(f"{name}: {mode:04o} {change}")

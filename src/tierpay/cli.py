@@ -8,19 +8,25 @@ Exit codes (also in ``tierpay --help`` and docs/reference/cli.md):
     3  the ruleset is invalid (every problem is listed with file, line and field)
     4  an input file (records, state) cannot be read
     5  an output cannot be written, or exists and --force was not given
+   70  internal error: a bug in tierpay (please report it)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import io
 import json
 import os
+import signal
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from types import FrameType
+from typing import Any, TextIO, TypeVar, cast
 
 import polars as pl
 
@@ -29,8 +35,8 @@ from tierpay.engine.columns import records_frame
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
-from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
-from tierpay.io.behind import written_behind
+from tierpay.errors import OutputConflict, OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import STREAM_BYTES, read_input, stream_batches
 from tierpay.io.state_file import read_state
 from tierpay.outputs import report
@@ -50,6 +56,8 @@ EXIT_USAGE = 2
 EXIT_RULESET = 3
 EXIT_INPUT = 4
 EXIT_OUTPUT = 5
+EXIT_INTERNAL = 70  # EX_SOFTWARE of sysexits.h
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it; SIGTERM is 143, SIGHUP 129
 
 EPILOG = """exit codes:
   0  done; every record was decided
@@ -58,6 +66,8 @@ EPILOG = """exit codes:
   3  the ruleset is invalid
   4  an input file cannot be read
   5  an output cannot be written, or exists and --force was not given
+ 70  internal error: a bug in tierpay (please report it)
+130  interrupted (Ctrl-C); 143 terminated (SIGTERM); nothing is left behind
 """
 
 
@@ -180,9 +190,32 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run ``tierpay`` with ``argv``; write to the given streams; return the exit code."""
-    out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
+    """Run ``tierpay`` with ``argv``; write to the given streams; return the exit code.
+
+    Every way a run can end has its exit code and a plain message: an unexpected exception is
+    one line asking for a report (the traceback too when ``TIERPAY_DEBUG=1``), never a bare
+    traceback; Ctrl-C is ``interrupted`` and 130.
+    """
+    out = stdout or sys.stdout or cast(TextIO, _Closed())  # None when started with standard output closed (>&-)
+    err = stderr or sys.stderr or open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole process
+    try:
+        return _main(argv, out, err)
+    except KeyboardInterrupt:
+        return _stopped(err, "interrupted", EXIT_INTERRUPTED)
+    except Stopped as stop:
+        return _stopped(err, stop.message, stop.code)
+    except BrokenPipeError:  # the reader stopped early (| head): its choice, not an error to report
+        return EXIT_OUTPUT
+    except OSError as error:
+        if error.filename is None:  # a write to standard output failed (> /dev/full); files are named
+            _say(err, f"error: standard output: cannot write: {error.strerror or error}\n")
+            return EXIT_OUTPUT
+        return _internal(error, err)
+    except Exception as error:
+        return _internal(error, err)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(out):  # --help and --version print to the given stream
@@ -192,17 +225,23 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         err.write(f"{error}\n")
         return EXIT_USAGE
     except SystemExit as done:  # --help and --version
+        out.flush()
         return int(done.code or 0)
     if args.command is None:
         err.write(parser.format_help())
         return EXIT_USAGE
     try:
-        return int(_COMMANDS[args.command](args, out, err))
+        code = int(_COMMANDS[args.command](args, out, err))
+        out.flush()
+        return code
     except RulesetError as error:
         err.write(f"{error}\n")
         count = len(error.problems)
         err.write(f"{count} problem{'s' if count != 1 else ''} found\n")
         return EXIT_RULESET
+    except OutputConflict as error:
+        err.write(f"error: {error}\n")
+        return EXIT_USAGE
     except (RecordsError, StateError) as error:
         err.write("".join(f"error: {line}\n" for line in str(error).splitlines()))
         return EXIT_INPUT
@@ -214,41 +253,41 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return EXIT_INPUT
 
 
-def write_output(text: str, path: str | None, out: TextIO, force: bool) -> None:
-    """Write ``text`` to ``path`` atomically (or to ``out``); refuse to overwrite without force."""
-    with open_output(path, out, force) as sink:
-        assert sink is not None
-        sink.write(text)
+class Stopped(BaseException):
+    """A signal asked the run to stop (SIGTERM, SIGHUP): raised so that cleanup runs, like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        self.code = 128 + signum
+        self.message = "hung up" if signum == getattr(signal, "SIGHUP", None) else "terminated"
+        super().__init__(self.message)
 
 
-@contextlib.contextmanager
-def open_output(path: str | None, out: TextIO | None, force: bool) -> Iterator[TextIO | None]:
-    """A stream for ``path`` that appears under its name only when complete (or ``out`` for none or ``-``).
+def _stopped(err: TextIO, message: str, code: int) -> int:
+    _say(err, f"{message}\n")
+    return code
 
-    The text goes to a temporary file beside the target, renamed over it at the end; an error
-    or Ctrl-C removes the temporary file and leaves any existing file as it was.
-    """
-    if path is None or path == "-":
-        yield out
-        return
-    target = Path(path)
-    if target.exists() and not force:
-        raise OutputError(f"{path} exists; use --force to overwrite it")
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
-    try:
-        with written_behind(fd) as handle:  # synced to disk on leaving
-            yield handle
-        os.replace(tmp, target)
-    except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+def _internal(error: BaseException, err: TextIO) -> int:
+    """An exception tierpay did not expect: one line, and the traceback only when asked for."""
+    if os.environ.get("TIERPAY_DEBUG", "") not in ("", "0"):
+        _say(err, "".join(traceback.format_exception(error)))
+    text = str(error).splitlines()[0] if str(error) else ""
+    _say(err, f"internal error: {type(error).__name__}{': ' + text if text else ''} (please report)\n")
+    return EXIT_INTERNAL
+
+
+def _say(err: TextIO, text: str) -> None:
+    """Write to standard error when it still can be written: a last message must not fail in turn."""
+    with contextlib.suppress(OSError, ValueError):
+        err.write(text)
+        err.flush()
+
+
+class _Closed(io.TextIOBase):
+    """Standard output when the process was started without one: writing to it fails as a closed file does."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it is closed")
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -269,25 +308,46 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REJECTED if warnings and args.strict else EXIT_OK
 
 
-def _refuse_existing(force: bool, *paths: str | None) -> None:
-    """Stop before any work when an output file exists and ``--force`` was not given."""
-    for path in paths:
-        if path and path != "-" and Path(path).exists() and not force:
-            raise OutputError(f"{path} exists; use --force to overwrite it")
+_Loaded = TypeVar("_Loaded", bound=CompiledRuleset | RulesetVersions)
 
 
-def _write_state(state: State, path: str, out: TextIO, force: bool) -> None:
+def _plan(args: argparse.Namespace, out: TextIO, inputs: dict[str, str | None]) -> Outputs:
+    """The command's outputs, refused before any work when two are one file or one is an input."""
+    outputs = Outputs(out, args.force)
+    outputs.add("-o", args.output, default=STANDARD_OUTPUT)
+    outputs.add("--state-out", getattr(args, "state_out", None))
+    outputs.add("--payroll", getattr(args, "payroll", None))
+    outputs.refuse_inputs(inputs.items(), may_replace={"--state-out": "--state-in"})
+    return outputs
+
+
+def _load(path: str, outputs: Outputs, loader: Callable[[str], _Loaded]) -> _Loaded:
+    """Load the ruleset at ``path``; refuse an output that is a file it was read from (a base, a wage table)."""
+    target = loader(path)
+    rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    files = {r.file for r in rulesets} | {r.minimum_wage_source for r in rulesets if r.minimum_wage_source}
+    for ruleset in rulesets:
+        if ruleset.locations is not None:  # values from an extends: base name their file
+            files |= {p.file for p in ruleset.locations.positions.values() if p.file}
+    outputs.refuse_inputs([("a file of the ruleset", file) for file in sorted(files)])
+    return target
+
+
+def _inputs_of(args: argparse.Namespace) -> dict[str, str | None]:
+    """The files an evaluating command reads, as messages name them."""
+    return {"the ruleset": args.ruleset, "the records file": args.records, "--state-in": args.state_in}
+
+
+def _state_text(state: State, path: str) -> str:
     """The carried state as CSV when ``path`` ends in ``.csv``, else JSON."""
-    write_output(state.to_csv() if path.lower().endswith(".csv") else state.to_json(), path, out, force)
+    return state.to_csv() if path.lower().endswith(".csv") else state.to_json()
 
 
-def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset | RulesetVersions, Outcome]:
-    """Load, check outputs can be written, read inputs and evaluate: the common first half."""
-    ruleset = load_target(args.ruleset)
-    _refuse_existing(args.force, *outputs)
+def _outcome(args: argparse.Namespace, ruleset: CompiledRuleset | RulesetVersions) -> Outcome:
+    """Read the state and the records and evaluate them: the common middle of a command."""
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
-    return ruleset, evaluate(ruleset, read_input(ruleset, args.records), state, state_from_other_ruleset=other)
+    return evaluate(ruleset, read_input(ruleset, args.records), state, state_from_other_ruleset=other)
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -296,16 +356,20 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _evaluate_streaming(args, out, err)
     if args.format == "csv":
         return _evaluate_columns(args, out, err)
-    ruleset, outcome = _run(args, args.output, args.state_out, args.payroll)
-    with open_output(args.output, out, args.force) as sink:
+    outputs = _plan(args, out, _inputs_of(args))
+    ruleset = _load(args.ruleset, outputs, load_target)
+    with outputs:
+        outcome = _outcome(args, ruleset)
+        sink = outputs.stream("-o")
         assert sink is not None
         render(outcome, ruleset, args.format, sink)
-    if args.summary:  # for the person at the terminal, never into the -o file
-        out.write("\n" + report.summary_table(outcome))
-    if args.state_out:
-        _write_state(outcome.state, args.state_out, out, args.force)
-    if args.payroll:
-        write_output(report.payroll_csv(outcome, ruleset), args.payroll, out, args.force)
+        if args.summary:  # for the person at the terminal, never into the -o file
+            out.write("\n" + report.summary_table(outcome))
+        if args.state_out:
+            outputs.write("--state-out", _state_text(outcome.state, args.state_out))
+        if args.payroll:
+            outputs.write("--payroll", report.payroll_csv(outcome, ruleset))
+        outputs.publish()
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
@@ -315,22 +379,24 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
     No decision is kept once written, so memory holds the input columns and one period's run.
     """
-    target = load_target(args.ruleset)
-    _refuse_existing(args.force, args.output, args.state_out, args.payroll)
-    run = _evaluation(target, args)
-    records = read_input(target, args.records)
-    summary = report.Summary()
-    with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
+    outputs = _plan(args, out, _inputs_of(args))
+    target = _load(args.ruleset, outputs, load_target)
+    with outputs:
+        run = _evaluation(target, args)
+        records = read_input(target, args.records)
+        summary = report.Summary()
+        sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
         sink.write(",".join(decision_columns(target)) + "\n")
         if payroll is not None:
             payroll.write(report.payroll_rows([], target))
         for result in run.feed(records):
             _write_period(result.cells, target, sink, payroll, summary)
-    if args.summary:  # for the person at the terminal, never into the -o file
-        out.write("\n" + summary.table())
-    if args.state_out:
-        _write_state(run.state, args.state_out, out, args.force)
+        if args.summary:  # for the person at the terminal, never into the -o file
+            out.write("\n" + summary.table())
+        if args.state_out:
+            outputs.write("--state-out", _state_text(run.state, args.state_out))
+        outputs.publish()
     rejections = sorted([*records.rejections, *run.rejections], key=lambda r: (r.source, r.row))
     for warning in [*run.warnings, *records.warnings]:
         err.write(f"warning: {warning}\n")
@@ -367,16 +433,17 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     if Path(args.records).suffix.lower() == ".json":
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
         return EXIT_USAGE
-    target = load_target(args.ruleset)
-    _refuse_existing(args.force, args.output, args.state_out, args.payroll)
-    run = _evaluation(target, args)
-    for warning in run.warnings:
-        err.write(f"warning: {warning}\n")
+    outputs = _plan(args, out, _inputs_of(args))
+    target = _load(args.ruleset, outputs, load_target)
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0
     warned: set[str] = set()
-    with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
+    with outputs:
+        run = _evaluation(target, args)
+        for warning in run.warnings:
+            err.write(f"warning: {warning}\n")
+        sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
         sink.write(",".join(decision_columns(target)) + "\n")
         if payroll is not None:
@@ -396,11 +463,12 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             rejected += len(rejections)
             err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row)))
             progress.show(read, period)
-    progress.done()
-    if args.state_out:
-        _write_state(run.state, args.state_out, out, args.force)
-    if args.summary:
-        out.write("\n" + summary.table())
+        progress.done()
+        if args.state_out:
+            outputs.write("--state-out", _state_text(run.state, args.state_out))
+        if args.summary:
+            out.write("\n" + summary.table())
+        outputs.publish()
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -424,72 +492,86 @@ class Progress:
 
 
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset, outcome = _run(args, args.output)
-    if args.period:
-        outcome = outcome.only(args.period)
-    rule = latest(ruleset).model.review
-    fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
-    if args.format == "json":
-        items = [
-            {"agent_id": d.agent_id, "period": d.period, "review": d.review.model_dump(mode="json")}
-            for d in outcome.decisions
-            if d.review is not None
-        ]
-        data = {
-            "ruleset": outcome.ruleset.model_dump(),
-            "review": items,
-            "fairness": fairness.model_dump(mode="json") if fairness else None,
-        }
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = report.review_text(outcome, latest(ruleset), args.lang)
-        if fairness is not None:
-            text += "\n" + report.fairness_table(fairness)
-    write_output(text, args.output, out, args.force)
+    outputs = _plan(args, out, _inputs_of(args))
+    ruleset = _load(args.ruleset, outputs, load_target)
+    with outputs:
+        outcome = _outcome(args, ruleset)
+        if args.period:
+            outcome = outcome.only(args.period)
+        rule = latest(ruleset).model.review
+        fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
+        if args.format == "json":
+            items = [
+                {"agent_id": d.agent_id, "period": d.period, "review": d.review.model_dump(mode="json")}
+                for d in outcome.decisions
+                if d.review is not None
+            ]
+            data = {
+                "ruleset": outcome.ruleset.model_dump(),
+                "review": items,
+                "fairness": fairness.model_dump(mode="json") if fairness else None,
+            }
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = report.review_text(outcome, latest(ruleset), args.lang)
+            if fairness is not None:
+                text += "\n" + report.fairness_table(fairness)
+        outputs.write("-o", text)
+        outputs.publish()
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
 def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset, outcome = _run(args, args.output)
-    if args.agent:
-        decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
-        decisions.sort(key=lambda d: (d.period, d.agent_id))
-    else:
-        decisions = outcome.select(period=args.period)
-    if args.agent and not decisions:
-        err.write(
-            f"error: no decision for agent {', '.join(args.agent)}"
-            + (f" in {args.period}" if args.period else "")
-            + "\n"
-        )
-        _report_problems(outcome, err)
-        return EXIT_REJECTED
-    if args.format == "csv":
-        text = report.statement_csv(decisions)
-    elif args.format == "json":
-        text = report.statement_json(decisions)
-    else:
-        text = "\n".join(report.statement_text(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
-    write_output(text, args.output, out, args.force)
+    outputs = _plan(args, out, _inputs_of(args))
+    ruleset = _load(args.ruleset, outputs, load_target)
+    with outputs:
+        outcome = _outcome(args, ruleset)
+        if args.agent:
+            decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
+            decisions.sort(key=lambda d: (d.period, d.agent_id))
+        else:
+            decisions = outcome.select(period=args.period)
+        if args.agent and not decisions:
+            err.write(
+                f"error: no decision for agent {', '.join(args.agent)}"
+                + (f" in {args.period}" if args.period else "")
+                + "\n"
+            )
+            _report_problems(outcome, err)
+            return EXIT_REJECTED
+        if args.format == "csv":
+            text = report.statement_csv(decisions)
+        elif args.format == "json":
+            text = report.statement_json(decisions)
+        else:
+            text = "\n".join(
+                report.statement_text(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions
+            )
+        outputs.write("-o", text)
+        outputs.publish()
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset, outcome = _run(args, args.output)
-    for warning in outcome.warnings:
-        err.write(f"warning: {warning}\n")
-    decisions = outcome.select(args.agent, args.period)
-    rejected = [
-        r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
-    ]
-    text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
-    text += "".join(f"rejected: {r}\n" for r in rejected)
-    if not decisions and not rejected:
-        err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
-        return EXIT_REJECTED
-    write_output(text, args.output, out, args.force)
+    outputs = _plan(args, out, _inputs_of(args))
+    ruleset = _load(args.ruleset, outputs, load_target)
+    with outputs:
+        outcome = _outcome(args, ruleset)
+        for warning in outcome.warnings:
+            err.write(f"warning: {warning}\n")
+        decisions = outcome.select(args.agent, args.period)
+        rejected = [
+            r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
+        ]
+        text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
+        text += "".join(f"rejected: {r}\n" for r in rejected)
+        if not decisions and not rejected:
+            err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
+            return EXIT_REJECTED
+        outputs.write("-o", text)
+        outputs.publish()
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -504,19 +586,19 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.output and args.output != "-" and Path(args.output).exists() and not args.force:
-        raise OutputError(f"{args.output} exists; use --force to overwrite it")
-    old, new = load_ruleset(args.old), load_ruleset(args.new)
-    state = read_state(args.state_in) if args.state_in else None
-    other = args.state_from_other_ruleset
-    old_outcome = evaluate(old, read_input(old, args.records), state, state_from_other_ruleset=other)
-    # The state in was written under the rules in force; the proposal carries it over, checked against it.
-    new_outcome = evaluate(new, read_input(new, args.records), state, state_from_other_ruleset=True)
-    comparison = compare(old, new, old_outcome, new_outcome)
-    json_text = comparison.model_dump_json(indent=2) + "\n"
-    write_output(
-        json_text if args.format == "json" else report.comparison_text(comparison), args.output, out, args.force
-    )
+    inputs = {"the old ruleset": args.old, "the new ruleset": args.new, "the records file": args.records}
+    outputs = _plan(args, out, {**inputs, "--state-in": args.state_in})
+    old, new = _load(args.old, outputs, load_ruleset), _load(args.new, outputs, load_ruleset)
+    with outputs:
+        state = read_state(args.state_in) if args.state_in else None
+        other = args.state_from_other_ruleset
+        old_outcome = evaluate(old, read_input(old, args.records), state, state_from_other_ruleset=other)
+        # The state in was written under the rules in force; the proposal carries it over, checked against it.
+        new_outcome = evaluate(new, read_input(new, args.records), state, state_from_other_ruleset=True)
+        comparison = compare(old, new, old_outcome, new_outcome)
+        json_text = comparison.model_dump_json(indent=2) + "\n"
+        outputs.write("-o", json_text if args.format == "json" else report.comparison_text(comparison))
+        outputs.publish()
     _report_problems(old_outcome, err)
     return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK
 
@@ -544,7 +626,9 @@ def _report_problems(outcome: Outcome, err: TextIO) -> None:
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False) + "\n"
-    write_output(text, args.output, out, args.force)
+    with _plan(args, out, {}) as outputs:
+        outputs.write("-o", text)
+        outputs.publish()
     return EXIT_OK
 
 
@@ -561,16 +645,27 @@ _COMMANDS = {
 
 
 def entry_point() -> None:
-    """The console script: ``sys.exit(main())``, quiet when the reader of a pipe stops early.
+    """The console script: ``sys.exit(main())``, with SIGTERM and SIGHUP stopping the run as Ctrl-C does.
 
-    ``tierpay evaluate ... | head`` closes the pipe after ten lines; that is the reader's
-    choice, not a crash: no traceback, and exit code 5 (the output could not be written).
+    A signal raises ``Stopped`` wherever the run is, so that the outputs' cleanup runs. When
+    standard output was closed by its reader (``| head``) or failed, it is pointed at
+    ``/dev/null`` so that the flush at exit does not fail again.
     """
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN:
+            signal.signal(getattr(signal, name), _stop)
+    code = main()
     try:
-        code = main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so that the flush at exit does not fail again
-        code = EXIT_OUTPUT
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError:
+        code = code or EXIT_OUTPUT
+    if code == EXIT_OUTPUT and sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
     sys.exit(code)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)

@@ -10,6 +10,7 @@ The tree::
     ├── EvaluationError     an expression failed on a record's values (for example division by
     │                       zero); the engine turns it into a rejection of that record
     ├── OutputError         an output would overwrite a file without ``--force``, or cannot be written
+    │   └── OutputConflict  two outputs name one file, or an output names an input (the command line)
     └── NoDecision          ``Outcome.decision()`` was asked for an agent-period it has no
                             decision for (also a ``KeyError``)
 
@@ -83,6 +84,10 @@ class EvaluationError(TierpayError):
 
 class OutputError(TierpayError):
     """An output file would be overwritten without ``--force``, or could not be written."""
+
+
+class OutputConflict(OutputError):
+    """Two outputs name one file, or an output names an input: refused before any work."""
 
 
 class NoDecision(TierpayError, KeyError):

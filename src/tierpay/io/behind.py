@@ -104,6 +104,11 @@ class _Behind(io.BufferedIOBase):
     def writable(self) -> bool:
         return True
 
+    @property
+    def error(self) -> OSError | None:
+        """The error a write or sync of the file raised, once one has: the caller names the file."""
+        return self._error
+
     def write(self, data: Any) -> int:
         """Hand ``data`` over to the writer thread (a copy unless it is ``bytes``, which cannot change)."""
         self._raise()
@@ -118,7 +123,11 @@ class _Behind(io.BufferedIOBase):
         """Wait until every byte handed over is written, then sync the file; raise a failed write."""
         self._stop()
         self._raise()
-        os.fsync(self._fd)
+        try:
+            os.fsync(self._fd)
+        except OSError as error:
+            self._error = error
+            raise
 
     def close(self) -> None:
         if not self.closed:
