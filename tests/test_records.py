@@ -28,7 +28,7 @@ def row(**changes: object) -> dict[str, object]:
         ({"qa": "-1"}, "qa: -1 is below the minimum 0"),
         ({"qa": "abc"}, "qa: 'abc' is not a number"),
         ({"qa": "85%"}, "qa: '85%' has a percent sign: write the number alone"),
-        ({"qa": "1,000"}, "qa: '1,000' has a thousands separator: write the digits alone"),
+        ({"qa": "1,000"}, "qa: '1,000' has a thousands separator: write the digits alone (1000)"),
         ({"qa": "８５"}, "qa: '８５' has full-width characters: use ASCII digits"),
         ({"qa": "NaN"}, "qa: 'NaN' is not a number"),
         ({"qa": float("inf")}, "qa: inf is not a finite number"),

@@ -357,6 +357,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     target = load_target(args.ruleset)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
     run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
+    batches = stream_batches(target, args.records)  # a file that cannot be read fails here, before any output
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0
@@ -366,7 +367,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         sink.write(",".join(decision_columns(target)) + "\n")
         if payroll is not None:
             payroll.write(report.payroll_rows([], target))
-        for period, batch, read in stream_batches(target, args.records):
+        for period, batch, read in batches:
             rejections = list(batch.rejections)
             if period is not None and batch.records:
                 source = batch.records[0].source
