@@ -126,10 +126,16 @@ def test_corpus_case(path: Path) -> None:
 
 @pytest.mark.parametrize("path", [p for p in RECORDS if p.suffix == ".csv"], ids=lambda p: f"records/{p.name}")
 def test_corpus_case_streamed_reads_alike(path: Path) -> None:
-    """Reading one period at a time gives the same exit code, decisions and messages as reading the whole file."""
+    """Reading one period at a time gives the same exit code, decisions and messages as reading the whole file.
+
+    A file found unreadable part way (exit 4) has had its earlier periods written by then,
+    one period at a time; only the error must agree.
+    """
     whole = _run_records(path)
     streamed = _run_records(path, "--stream")
-    assert (streamed[0], streamed[1]) == (whole[0], whole[1])
+    assert streamed[0] == whole[0]
+    if whole[0] != 4 or not streamed[1]:
+        assert streamed[1] == whole[1]
     assert sorted(streamed[2].splitlines()) == sorted(whole[2].splitlines())
 
 
