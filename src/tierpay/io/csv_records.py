@@ -70,7 +70,7 @@ def csv_rows(text: str, source: str) -> list[RawRow]:
 def row_of(names: list[str], cells: list[str] | None) -> dict[str, Any]:
     """A record's cells by column name; a row of the wrong width, or none, carries the problem."""
     if cells is None:
-        return {PROBLEMS: [f"row: a cell is longer than {MAX_CELL:,} characters, which no column holds"]}
+        return {PROBLEMS: [f"row: a quoted cell is too long: a value holds at most {MAX_CELL:,} characters"]}
     row: dict[str, Any] = dict(zip(names, cells, strict=False))
     if len(cells) != len(names):
         row[PROBLEMS] = [f"row: has {len(cells)} cells, the header has {len(names)}"]

@@ -190,7 +190,7 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
         good = pl.concat([good.select(frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
     seen = set(names) if frame.height else set()
     known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in known] if frame.height else []  # as the row reader: from rows
     return _finish(
         ruleset, good.select(frame_columns(ruleset)).cast(frame_schema(ruleset)), rejected, seen, unknown, source
     )
