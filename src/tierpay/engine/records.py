@@ -1,9 +1,11 @@
 """Agent-period records: parsing raw rows into checked ``AgentPeriod`` values, or rejections.
 
 ``parse_records`` is pure: it takes rows already read (dicts of text or numbers) and returns
-the good records and a ``Rejection`` for each bad one, with every reason found. Reading CSV
-and JSON files is in :mod:`tierpay.io.sources`. Numbers are parsed from their text into exact
-``Decimal`` values, so a CSV's ``0.1`` never becomes a binary fraction.
+the good records and a ``Rejection`` for each bad one, with every reason found. Each value is
+read by :mod:`tierpay.engine.values` (text, or an exact ``Decimal`` within the limits, so a
+CSV's ``0.1`` never becomes a binary fraction); reading CSV and JSON files into rows is in
+:mod:`tierpay.io.csv_records` and :mod:`tierpay.io.json_records`, behind
+:mod:`tierpay.io.sources`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ however long it is.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import numbers
 import re
 from decimal import Decimal, InvalidOperation
@@ -124,9 +125,7 @@ def _preview(value: Any) -> str:
             if not put("{"):
                 return False
             for k, (key, inner) in enumerate(item.items()):
-                if not put((", " if k else "") + shown(str(key)).replace("'", '"') + ": ") or not walk(
-                    inner, depth + 1
-                ):
+                if not put((", " if k else "") + _quoted(str(key)) + ": ") or not walk(inner, depth + 1):
                     return False
             return put("}")
         if isinstance(item, (list, tuple)):
@@ -138,12 +137,16 @@ def _preview(value: Any) -> str:
                 if (k and not put(", ")) or not walk(inner, depth + 1):
                     return False
             return put("]")
-        text = shown(item)
-        return put(text.replace("'", '"') if isinstance(item, str) else text)
+        return put(_quoted(item) if isinstance(item, str) and not isinstance(item, JsonNumber) else shown(item))
 
     complete = walk(value, 0)
     text = "".join(parts)
     return text if complete and len(text) <= SHOWN else text[:SHOWN] + "…"
+
+
+def _quoted(text: str) -> str:
+    """Text inside a list or object, as JSON writes it (the message clips it anyway)."""
+    return json.dumps(text[: SHOWN + 1], ensure_ascii=False)
 
 
 def name_shown(name: str) -> str:

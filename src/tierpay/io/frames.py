@@ -3,7 +3,9 @@
 The reader gives what :func:`tierpay.io.sources.read_records` gives (the same records, the
 same rejections with the same reasons, the same warnings) but as one polars frame. It checks
 the common case on whole columns with strict patterns: plain decimals of at most 15
-characters, listed attribute values, months written ``YYYY-MM``. A row that fails any strict
+characters within the limits of :mod:`tierpay.engine.values` (and never ``-0``), listed
+attribute values, months written ``YYYY-MM``, no control or invisible characters, no cell
+longer than the csv module reads. A row that fails any strict
 check is not rejected here: it goes through the reference checker
 (:func:`tierpay.engine.records.check_rows`), which accepts it (``" 87 "`` or ``1e3`` are numbers
 there too) or rejects it with every reason. Duplicates are split over the whole file at the

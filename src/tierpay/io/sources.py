@@ -1,7 +1,10 @@
 """Reading records and state from files: the I/O edge in front of :mod:`tierpay.engine.records`.
 
 A file that cannot be read as a whole (wrong encoding, no header, not a list) raises
-``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read.
+``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read. Each
+format has its own module turning a file into raw rows (:mod:`tierpay.io.csv_records`,
+:mod:`tierpay.io.json_records`); this one chooses by the file's extension, reads the whole file
+or one period at a time, and hands the rows to the checker.
 """
 
 from __future__ import annotations
