@@ -183,3 +183,18 @@ def test_plain_numbers_have_no_exponent() -> None:
     assert plain_number(Decimal("1E+3")) == "1000"
     assert plain_number(Decimal("85.500")) == "85.5"
     assert plain_number(Decimal("1E-50")) == "0." + "0" * 38 + "… (52 characters)"
+
+
+def test_text_over_the_cell_limit_is_refused() -> None:
+    """A text field over 131,072 characters is refused whatever the column, as the csv module refuses it."""
+    with pytest.raises(ValueError, match=r"is too long: a value holds at most 131,072 characters$"):
+        as_text("T" * (MAX_CELL + 1))
+    assert as_text("T" * MAX_CELL) == "T" * MAX_CELL
+
+
+def test_digits_of_other_scripts_are_not_numbers() -> None:
+    """Only ASCII digits make a number: Arabic-Indic digits are refused, full-width ones with advice."""
+    with pytest.raises(ValueError, match=r"^'٨٥' is not a number$"):
+        parse_number("٨٥")
+    with pytest.raises(ValueError, match="full-width"):
+        parse_number("８５")

@@ -41,7 +41,7 @@ PROBLEMS = "__problems__"
 """Key of a raw row holding the reasons a reader found to reject it (wrong number of cells,
 a field given twice): whole reasons, ``row: ...`` or ``<field>: ...``."""
 NESTED = ("attributes", "metrics")
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
 TRUE_WORDS = {"true", "yes", "y", "1", "是"}
 FALSE_WORDS = {"false", "no", "n", "0", "否"}
 

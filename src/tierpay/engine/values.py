@@ -35,11 +35,12 @@ RANGE = "a number in a record is at most 10^12 (a trillion) either side of zero"
 SHOWN = 40
 """The most characters of a value a message echoes."""
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_PLAIN = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,8})?\Z")  # under 10^12, at most 20 digits: no check left to make
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _FULLWIDTH = re.compile(r"[\uff10-\uff19\uff0e\uff0c\uff05\uff0d]")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,234 or 1,234,567.5
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")  # 85,5 (one comma, no point, not a grouping)
-_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")  # 1.234,5
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)  # 1,234 or 1,234,567.5
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$", re.ASCII)  # 85,5 (one comma, no point, not a grouping)
+_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$", re.ASCII)  # 1.234,5
 
 _HIDDEN_RANGES = [
     (0x00, 0x1F),  # C0 controls: NUL, tab, line feed, carriage return...
@@ -161,6 +162,8 @@ def hidden_character(text: str) -> str | None:
 
     Spaces, tabs and line ends around the value are its padding and are allowed.
     """
+    if _HIDDEN.search(text) is None:  # nearly every value: one search
+        return None
     core = text.strip(_EDGE_SPACE)
     found = _HIDDEN.search(core)
     if found is None:
@@ -203,6 +206,8 @@ def as_text(value: Any, wanted: str = "text") -> str | None:
     """
     if value is None:
         return None
+    if type(value) is str and len(value) <= MAX_CELL and _HIDDEN.search(value) is None:  # the common case
+        return value.strip() or None
     if isinstance(value, JsonNumber):
         if not re.fullmatch(r"-?\d+", value):
             raise ValueError(f"{shown(value)} is {_kind(value)}, not {wanted}: write it in quotes")
@@ -215,7 +220,7 @@ def as_text(value: Any, wanted: str = "text") -> str | None:
         text = str(value)
     else:
         raise ValueError(f"{shown(value)} is {_kind(value)}, not {wanted}")
-    why = hidden_character(text)
+    why = too_long(text) or hidden_character(text)
     if why is not None:
         raise ValueError(f"{shown(text)} {why}")
     text = text.strip()
@@ -229,6 +234,9 @@ def parse_number(value: Any) -> Decimal:
     most ``MAX_DIGITS`` significant digits and decimal places: then money stays far inside
     what ``Decimal`` rounds exactly. ``-0`` is 0, and ``8.5e2`` is 850.
     """
+    if isinstance(value, str) and _PLAIN.match(value):  # the common case: within every limit as written
+        number = Decimal(value)
+        return number.copy_abs() if number.is_zero() else number
     if isinstance(value, bool):
         raise ValueError("true/false is not a number")
     if isinstance(value, Decimal):

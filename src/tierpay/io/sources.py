@@ -138,7 +138,7 @@ def _stream(
         yield None, RecordBatch([], [], [no_records(source)]), 0
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source: str) -> RecordBatch:
