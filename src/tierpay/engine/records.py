@@ -25,16 +25,14 @@ from tierpay.engine.values import (
     as_text,
     hidden_character,
     name_shown,
-    parse_number,
     plain_number,
     shown,
     too_long,
 )
+from tierpay.engine.values import parse_number as parse_number  # where it lived: tests and callers import it here
 from tierpay.errors import RecordsError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
-
-__all__ = ["parse_number"]  # re-exported: reading one number is also part of reading records
 
 RESERVED_COLUMNS = ("agent_id", "period", "level")
 PROBLEMS = "__problems__"

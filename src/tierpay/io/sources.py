@@ -20,13 +20,12 @@ from tierpay.engine.records import RawRow, RecordBatch, no_records, parse_record
 from tierpay.engine.state import State
 from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.errors import RecordsError, StateError
-from tierpay.io.csv_records import csv_cells, csv_rows, row_of
-from tierpay.io.json_records import json_rows
+from tierpay.io.csv_records import csv_cells, row_of
+from tierpay.io.csv_records import csv_rows as csv_rows  # where it lived before the readers had modules
+from tierpay.io.json_records import json_rows as json_rows
 from tierpay.io.textfile import NotUtf8, decode_utf8, find_not_utf8
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
-
-__all__ = ["csv_rows", "json_rows", "read_input", "read_records", "read_state", "stream_batches"]
 
 
 def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) -> str:
