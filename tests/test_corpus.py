@@ -2,7 +2,9 @@
 
 Each ``tests/corpus/rulesets/NAME.yaml`` is validated (``tierpay validate --strict``) and each
 ``tests/corpus/records/NAME.{csv,json}`` evaluated against ``records/ruleset.yaml``; the exit
-code, standard output and standard error must equal ``NAME.expected``.
+code, standard output and standard error must equal ``NAME.expected``. Every records case must
+read alike on every path: one period at a time (``--stream``, for CSV) and through the Python
+API (``read_records`` and ``evaluate``) give the same decisions, rejections and errors.
 
 Each folder ``tests/corpus/runs/NAME/`` is a whole run: ``case.yaml`` gives the ``command`` (the
 arguments after ``tierpay``), and optionally ``umask`` (default 0o022) and ``modes`` (files to
@@ -31,6 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tierpay import RecordsError, evaluate, load_ruleset, read_records
 from tierpay.cli import main
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -128,6 +131,55 @@ def test_corpus_case(path: Path) -> None:
     actual, peak = observe(path)
     assert actual == expected
     assert peak < MEMORY_LIMIT
+
+
+@pytest.mark.parametrize("path", [p for p in RECORDS if p.suffix == ".csv"], ids=lambda p: f"records/{p.name}")
+def test_corpus_case_streamed_reads_alike(path: Path) -> None:
+    """Reading one period at a time gives the same exit code, decisions and messages as reading the whole file.
+
+    A file found unreadable part way (exit 4) has had its earlier periods written by then,
+    one period at a time; only the error must agree.
+    """
+    whole = _run_records(path)
+    streamed = _run_records(path, "--stream")
+    assert streamed[0] == whole[0]
+    if whole[0] != 4 or not streamed[1]:
+        assert streamed[1] == whole[1]
+    assert sorted(streamed[2].splitlines()) == sorted(whole[2].splitlines())
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: f"records/{p.name}")
+def test_corpus_case_through_the_api_reads_alike(path: Path) -> None:
+    """``read_records`` and ``evaluate`` reject the same records for the same reasons, or raise the same error."""
+    code, _, err = _run_records(path)
+    ruleset = load_ruleset(CORPUS / "records" / "ruleset.yaml")
+    cwd = os.getcwd()
+    os.chdir(CORPUS)
+    try:
+        if code == 4:
+            with pytest.raises(RecordsError) as raised:
+                read_records(ruleset, path.relative_to(CORPUS))
+            assert err == f"error: {raised.value}\n"
+            return
+        batch = read_records(ruleset, path.relative_to(CORPUS))
+    finally:
+        os.chdir(cwd)
+    outcome = evaluate(ruleset, batch)
+    lines = err.splitlines()
+    assert [f"rejected: {r}" for r in outcome.rejections] == [x for x in lines if x.startswith("rejected: ")]
+    assert [f"warning: {w}" for w in batch.warnings] == [x for x in lines if x.startswith("warning: ")]
+
+
+def _run_records(path: Path, *extra: str) -> tuple[int, str, str]:
+    """Exit code, standard output and standard error of evaluating a records case."""
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(CORPUS)
+    try:
+        code = main([*command(path), *extra], stdout=out, stderr=err)
+    finally:
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_every_case_has_an_expectation() -> None:

@@ -177,6 +177,14 @@ def test_rounding_to_whole_yuan() -> None:
     assert round_money(D("1841.50"), Rounding(quantum=D(1))) == D(1842)
 
 
+def test_an_amount_too_large_to_round_is_a_value_error() -> None:
+    """An amount past what Decimal rounds to a cent rejects its record (it raised InvalidOperation)."""
+    with pytest.raises(
+        ValueError, match=r"^an amount of 1\.300000E\+26 is too large to pay: it cannot be rounded to 0\.01$"
+    ):
+        round_money(D("1.3e26"), Rounding())
+
+
 def test_total_stage_rounds_once_with_a_visible_rounding_line() -> None:
     """With ``stage: total`` lines keep full precision and one rounding line closes the gap."""
     data = copy.deepcopy(PAY)

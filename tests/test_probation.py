@@ -44,6 +44,11 @@ def test_probation_ends_the_day_before_the_same_date(start: str, months: int, en
     assert probation_end(dt.date.fromisoformat(start), months).isoformat() == end
 
 
+def test_a_probation_past_the_calendar_ends_on_its_last_day() -> None:
+    """A start late in 9999 gives the last day the calendar has, not 'year 10000 is out of range'."""
+    assert probation_end(dt.date(9999, 12, 1), 6) == dt.date.max
+
+
 @pytest.mark.parametrize(
     ("written", "term"),
     [

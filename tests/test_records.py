@@ -28,7 +28,7 @@ def row(**changes: object) -> dict[str, object]:
         ({"qa": "-1"}, "qa: -1 is below the minimum 0"),
         ({"qa": "abc"}, "qa: 'abc' is not a number"),
         ({"qa": "85%"}, "qa: '85%' has a percent sign: write the number alone"),
-        ({"qa": "1,000"}, "qa: '1,000' has a thousands separator: write the digits alone"),
+        ({"qa": "1,000"}, "qa: '1,000' has a thousands separator: write the digits alone (1000)"),
         ({"qa": "８５"}, "qa: '８５' has full-width characters: use ASCII digits"),
         ({"qa": "NaN"}, "qa: 'NaN' is not a number"),
         ({"qa": float("inf")}, "qa: inf is not a finite number"),
@@ -39,6 +39,23 @@ def row(**changes: object) -> dict[str, object]:
         ({"period": "2026-13"}, "period: '2026-13' is not a month written YYYY-MM"),
         ({"period": ""}, "period: missing"),
         ({"agent_id": " "}, "agent_id: missing"),
+        ({"qa": "85,5"}, "qa: '85,5' has a decimal comma: write it with a decimal point (85.5)"),
+        (
+            {"qa": "1e309"},
+            "qa: '1e309' is out of range: a number in a record is at most 10^12 (a trillion) either side of zero",
+        ),
+        ({"incidents": "8.55e1"}, "incidents: '8.55e1' is not a whole number"),
+        ({"team": ["T1"]}, 'team: ["T1"] is a list, not text'),
+        ({"status": {"s": 1}}, 'status: {"s": 1} is an object, not text'),
+        ({"start_date": 20260105.5}, "start_date: 20260105.5 is a number, not text"),
+        (
+            {"start_date": "x" * 100},
+            "start_date: '" + "x" * 40 + "'… (100 characters) is not a date (write 2026-01-05)",
+        ),
+        (
+            {"level": "L\x009"},
+            "level: 'L\\x009' has a control or invisible character (U+0000, NUL) at character 2: remove it",
+        ),
     ],
 )
 def test_each_kind_of_bad_record_is_rejected_with_its_reason(mini, changes, reason) -> None:
@@ -66,6 +83,28 @@ def test_duplicates_are_all_rejected_and_name_each_other(mini) -> None:
         "<records>:1 (A1 2026-01): duplicate: agent A1 has another record for 2026-01 at <records>:2",
         "<records>:2 (A1 2026-01): duplicate: agent A1 has another record for 2026-01 at <records>:1",
     ]
+
+
+def test_many_copies_of_one_record_name_a_few_of_the_others(mini) -> None:
+    """20,000 copies are rejected in linear time, each naming five others and how many more."""
+    good, rejected, _ = records_from_dicts(mini, [row()] * 20_000)
+    assert good == []
+    assert len(rejected) == 20_000
+    assert rejected[7].reasons == [
+        "duplicate: agent A1 has another record for 2026-01 at <records>:1, <records>:2, <records>:3, <records>:4, "
+        "<records>:5 and 19,994 more"
+    ]
+
+
+def test_integer_metrics_are_whole_and_plain(mini) -> None:
+    """85.0 and 8.5e1 in an integer metric are the number 85; -0 is 0."""
+    good, _, _ = records_from_dicts(mini, [row(incidents="1.0"), row(agent_id="A2", incidents="1e1", qa="-0")])
+    assert [(str(r.metrics["incidents"]), str(r.metrics["qa"])) for r in good] == [("1", "82.5"), ("10", "0")]
+
+
+def test_a_file_with_no_records_is_a_warning(mini) -> None:
+    """No rows at all is not an error, but the run says so."""
+    assert records_from_dicts(mini, [], source="empty.csv") == ([], [], ["empty.csv: no records to evaluate"])
 
 
 def test_numbers_are_exact_decimals(mini) -> None:

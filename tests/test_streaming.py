@@ -87,3 +87,34 @@ def test_progress_shows_only_on_a_terminal() -> None:
         progress.done()
     assert tty.getvalue() == "\r1,200 rows read, 2026-01 decided\r2,400 rows read, 2026-02 decided\n"
     assert pipe.getvalue() == ""
+
+
+def test_a_file_that_is_not_utf8_is_named_at_its_line_as_the_whole_file_reader_names_it(tmp_path: Path) -> None:
+    """A bad byte far into a file read a piece at a time is reported at its own line, with the GBK advice."""
+    path = tmp_path / "late.csv"
+    good = "".join(f"A{i},2026-01,L1,T1,85,900\n" for i in range(20_000))
+    path.write_bytes(
+        ("agent_id,period,level,team,qa,calls\n" + good).encode() + "A9,2026-01,L1,一组,85,900\n".encode("gbk")
+    )
+    messages = []
+    for extra in ([], ["--stream"]):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["evaluate", str(STARS), str(path), "--format", "csv", *extra], stdout=out, stderr=err) == 4
+        messages.append(err.getvalue())
+    assert (
+        messages[0]
+        == messages[1]
+        == (
+            f"error: {path}:20002: not UTF-8 text. It looks like GBK/GB18030, as Excel writes CSV in China: "
+            "save it as 'CSV UTF-8' instead.\n"
+        )
+    )
+
+
+def test_a_file_without_a_header_fails_before_anything_is_written(tmp_path: Path) -> None:
+    """Reading one period at a time checks the header first: standard output stays empty."""
+    path = tmp_path / "blank.csv"
+    path.write_text("\n\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["evaluate", str(STARS), str(path), "--format", "csv", "--stream"], stdout=out, stderr=err) == 4
+    assert (out.getvalue(), err.getvalue()) == ("", f"error: {path}: the file is empty; a header row is needed\n")

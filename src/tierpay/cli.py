@@ -441,6 +441,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     warned: set[str] = set()
     with outputs:
         run = _evaluation(target, args)
+        batches = stream_batches(target, args.records)  # a file that cannot be read fails here, before any output
         for warning in run.warnings:
             err.write(f"warning: {warning}\n")
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
@@ -448,7 +449,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         sink.write(",".join(decision_columns(target)) + "\n")
         if payroll is not None:
             payroll.write(report.payroll_rows([], target))
-        for period, batch, read in stream_batches(target, args.records):
+        for period, batch, read in batches:
             rejections = list(batch.rejections)
             if period is not None and batch.records:
                 source = batch.records[0].source

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
 from itertools import pairwise
 from typing import Any
 
@@ -44,7 +53,15 @@ _MODES = {
 
 def round_money(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded to the declared quantum and mode."""
-    return amount.quantize(rounding.quantum, rounding=_MODES[rounding.mode])
+    return _quantize(amount, rounding.quantum, _MODES[rounding.mode])
+
+
+def _quantize(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:
+    """``amount`` rounded to ``quantum``; an amount too large to round exactly is a ``ValueError`` (a rejection)."""
+    try:
+        return amount.quantize(quantum, rounding=mode)
+    except InvalidOperation:  # more digits than the context holds: beyond any wage
+        raise ValueError(f"an amount of {amount:.6E} is too large to pay: it cannot be rounded to {quantum}") from None
 
 
 def money(amount: Decimal) -> str:
@@ -259,12 +276,12 @@ def compute_pay(
 
 def _up(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded up to the quantum: how a statutory floor is rounded."""
-    return amount.quantize(rounding.quantum, rounding=ROUND_CEILING)
+    return _quantize(amount, rounding.quantum, ROUND_CEILING)
 
 
 def _down(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded down to the quantum: how a capped deduction is rounded."""
-    return amount.quantize(rounding.quantum, rounding=ROUND_FLOOR)
+    return _quantize(amount, rounding.quantum, ROUND_FLOOR)
 
 
 def _floor_amount(amount: Decimal, rounding: Rounding) -> Decimal:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierpay.engine.calendar import month_index, period_name
+from tierpay.engine.values import shown
 from tierpay.ruleset.model import Probation
 
 Ints = npt.NDArray[np.int64]
@@ -55,11 +56,11 @@ def parse_date(value: object) -> str:
     text = str(value).strip()
     found = _DATE.match(text)
     if found is None:
-        raise ValueError(f"{text!r} is not a date (write 2026-01-05)")
+        raise ValueError(f"{shown(text)} is not a date (write 2026-01-05)")
     try:
         day = dt.date(int(found[1]), int(found[2]), int(found[3]))
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (no such day)") from None
+        raise ValueError(f"{shown(text)} is not a date (no such day)") from None
     return day.isoformat()
 
 
@@ -70,7 +71,7 @@ def parse_term(value: object) -> str:
         return _TERM_WORDS[text]
     found = _TERM.match(text)
     if found is None:
-        raise ValueError(f"{str(value).strip()!r} is not a contract term ({TERM_HELP})")
+        raise ValueError(f"{shown(str(value).strip())} is not a contract term ({TERM_HELP})")
     return f"{found[1]}{'y' if found[2] in ('y', '年') else 'm'}"
 
 
@@ -101,9 +102,14 @@ def term_words(term: str) -> str:
 
 
 def probation_end(start: dt.date, months: int) -> dt.date:
-    """The last day of a probation of ``months`` calendar months from ``start`` (months >= 1)."""
+    """The last day of a probation of ``months`` calendar months from ``start`` (months >= 1).
+
+    A probation that would end after the calendar's last day (a start in 9999) ends on it.
+    """
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
+    if year > dt.MAXYEAR:
+        return dt.date.max
     day = min(start.day, calendar.monthrange(year, month + 1)[1])
     return dt.date(year, month + 1, day) - dt.timedelta(days=1)
 

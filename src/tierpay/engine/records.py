@@ -1,15 +1,17 @@
 """Agent-period records: parsing raw rows into checked ``AgentPeriod`` values, or rejections.
 
 ``parse_records`` is pure: it takes rows already read (dicts of text or numbers) and returns
-the good records and a ``Rejection`` for each bad one, with every reason found. Reading CSV
-and JSON files is in :mod:`tierpay.io.sources`. Numbers are parsed from their text into exact
-``Decimal`` values, so a CSV's ``0.1`` never becomes a binary fraction.
+the good records and a ``Rejection`` for each bad one, with every reason found. Each value is
+read by :mod:`tierpay.engine.values` (text, or an exact ``Decimal`` within the limits, so a
+CSV's ``0.1`` never becomes a binary fraction); reading CSV and JSON files into rows is in
+:mod:`tierpay.io.csv_records` and :mod:`tierpay.io.json_records`, behind
+:mod:`tierpay.io.sources`.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,15 +20,26 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierpay.engine.probation import parse_date, parse_term
+from tierpay.engine.values import (
+    MAX_COLUMNS,
+    as_text,
+    hidden_character,
+    name_shown,
+    plain_number,
+    shown,
+    too_long,
+)
+from tierpay.engine.values import parse_number as parse_number  # where it lived: tests and callers import it here
 from tierpay.errors import RecordsError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
 RESERVED_COLUMNS = ("agent_id", "period", "level")
-SHAPE_KEY = "__cells__"  # set by a reader when a row's shape is wrong (too few or many cells)
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$")
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_FULLWIDTH = re.compile(r"[\uff10-\uff19\uff0e\uff0c\uff05\uff0d]")
+PROBLEMS = "__problems__"
+"""Key of a raw row holding the reasons a reader found to reject it (wrong number of cells,
+a field given twice): whole reasons, ``row: ...`` or ``<field>: ...``."""
+NESTED = ("attributes", "metrics")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
 TRUE_WORDS = {"true", "yes", "y", "1", "是"}
 FALSE_WORDS = {"false", "no", "n", "0", "否"}
 
@@ -57,7 +70,7 @@ class Rejection(BaseModel):
     reasons: list[str]
 
     def __str__(self) -> str:
-        who = " ".join(x for x in (self.agent_id, self.period) if x)
+        who = " ".join(_clipped(x) for x in (self.agent_id, self.period) if x)
         head = f"{self.source}:{self.row}" + (f" ({who})" if who else "")
         return f"{head}: " + "; ".join(self.reasons)
 
@@ -72,34 +85,6 @@ class RecordBatch:
 
 
 RawRow = tuple[int, Mapping[str, Any]]
-
-
-def parse_number(value: Any) -> Decimal:
-    """Read a number exactly from text, int, float or Decimal; raise ``ValueError`` saying why not."""
-    if isinstance(value, bool):
-        raise ValueError("true/false is not a number")
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        number = Decimal(repr(value))
-    elif isinstance(value, str):
-        text = value.strip()
-        if _FULLWIDTH.search(text):
-            raise ValueError(f"{value!r} has full-width characters: use ASCII digits")
-        if text.endswith("%"):
-            raise ValueError(f"{value!r} has a percent sign: write the number alone")
-        if "," in text:
-            raise ValueError(f"{value!r} has a thousands separator: write the digits alone")
-        if not _NUMBER.match(text):
-            raise ValueError(f"{value!r} is not a number")
-        number = Decimal(text)
-    else:
-        raise ValueError(f"{value!r} is not a number")
-    if not number.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
 
 
 def _blank(value: Any) -> bool:
@@ -117,10 +102,13 @@ def parse_records(
     are all rejected: which one is right is not tierpay's guess to make.
     """
     good, rejected, seen_keys, unknown_columns = check_rows(ruleset, rows, source)
+    warnings = column_warnings(ruleset, source, seen_keys, unknown_columns)
+    if not good and not rejected:
+        warnings.append(no_records(source))
     good, dupes = split_duplicates(good)
     rejected.extend(dupes)
     rejected.sort(key=lambda r: (r.source, r.row))
-    return good, rejected, column_warnings(ruleset, source, seen_keys, unknown_columns)
+    return good, rejected, warnings
 
 
 def check_rows(
@@ -131,87 +119,35 @@ def check_rows(
     Duplicates are left in: ``parse_records`` splits them off over the whole file.
     """
     model = ruleset.model
-    known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes, SHAPE_KEY}
+    known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
     level_by_name = level_lookup(ruleset)
     good: list[AgentPeriod] = []
     rejected: list[Rejection] = []
     unknown_columns: dict[str, None] = {}
     seen_keys: set[str] = set()
     for row_number, raw in rows:
-        reasons: list[str] = [f"row: {raw[SHAPE_KEY]}"] if SHAPE_KEY in raw else []
-        if reasons and len(raw) == 1:  # nothing else to check
+        reasons: list[str] = list(raw.get(PROBLEMS, ()))
+        keys = [k for k in raw if k != PROBLEMS]
+        if len(keys) > MAX_COLUMNS:  # a JSON record (a CSV header is refused before any row)
+            reasons.append(f"row: has {len(keys):,} fields; a record has at most {MAX_COLUMNS:,}")
+            keys = []
+        if reasons and not keys:  # nothing else to check
             rejected.append(Rejection(source=source, row=row_number, agent_id=None, period=None, reasons=reasons))
             continue
-        for key in raw:
+        for key in keys:
             seen_keys.add(str(key))
             if key not in known:
                 unknown_columns.setdefault(str(key))
-        agent_id = _text(raw.get("agent_id"))
-        period = _text(raw.get("period"))
-        if agent_id is None:
-            reasons.append("agent_id: missing")
-        if period is None:
-            reasons.append("period: missing")
-        elif not _PERIOD.match(period):
-            reasons.append(f"period: {period!r} is not a month written YYYY-MM")
-        level = None
-        stated = _text(raw.get("level"))
-        if stated is not None:
-            level = level_by_name.get(stated)
-            if level is None:
-                reasons.append(f"level: unknown level {stated!r} (levels: {', '.join(ruleset.level_ids)})")
-        attributes: dict[str, str | bool] = {}
-        for name, attr in model.attributes.items():
-            value = raw.get(name)
-            if attr.type in ("date", "term"):  # may be blank; the rule that needs it says so
-                if not _blank(value):
-                    try:
-                        attributes[name] = parse_date(value) if attr.type == "date" else parse_term(value)
-                    except ValueError as error:
-                        reasons.append(f"{name}: {error}")
-                continue
-            if _blank(value):
-                if attr.default is None:
-                    reasons.append(f"{name}: missing")
-                    continue
-                value = attr.default
-            if attr.type == "boolean":
-                flag = _boolean(value)
-                if flag is None:
-                    reasons.append(f"{name}: {value!r} is not true or false")
-                else:
-                    attributes[name] = flag
-                continue
-            text = str(value).strip()
-            if attr.values is not None and text not in attr.values:
-                reasons.append(f"{name}: {text!r} is not one of {', '.join(attr.values)}")
-            else:
-                attributes[name] = text
-        metrics: dict[str, Decimal] = {}
-        for name, metric in model.metrics.items():
-            value = raw.get(name)
-            if _blank(value):
-                if metric.optional:
-                    continue
-                if metric.default is None:
-                    reasons.append(f"{name}: missing")
-                    continue
-                metrics[name] = metric.default
-                continue
-            try:
-                number = parse_number(value)
-            except ValueError as error:
-                reasons.append(f"{name}: {error}")
-                continue
-            if metric.type == "integer" and number != number.to_integral_value():
-                written = repr(value) if isinstance(value, str) else _show(number)
-                reasons.append(f"{name}: {written} is not a whole number")
-            elif metric.min is not None and number < metric.min:
-                reasons.append(f"{name}: {_show(number)} is below the minimum {_show(metric.min)}")
-            elif metric.max is not None and number > metric.max:
-                reasons.append(f"{name}: {_show(number)} is above the maximum {_show(metric.max)}")
-            else:
-                metrics[name] = number
+                why = too_long(raw[key])  # the csv module cannot read such a cell in any column
+                if why is not None:
+                    reasons.append(f"{name_shown(str(key))}: {shown(raw[key])} {why}")
+        agent_id = _required_text(raw, "agent_id", reasons)
+        period = _required_text(raw, "period", reasons)
+        if period is not None and not _PERIOD.match(period):
+            reasons.append(f"period: {shown(period)} is not a month written YYYY-MM")
+        level = _level(raw, level_by_name, ruleset.level_ids, reasons)
+        attributes = _attributes(ruleset, raw, reasons)
+        metrics = _metrics(ruleset, raw, reasons)
         if reasons:
             rejected.append(Rejection(source=source, row=row_number, agent_id=agent_id, period=period, reasons=reasons))
         else:
@@ -229,6 +165,101 @@ def check_rows(
                 )
             )
     return good, rejected, seen_keys, list(unknown_columns)
+
+
+def _read_text(raw: Mapping[str, Any], name: str, reasons: list[str], wanted: str = "text") -> tuple[bool, str | None]:
+    """A text field: (whether it could be read, its stripped text or None when blank)."""
+    try:
+        return True, as_text(raw.get(name), wanted)
+    except ValueError as error:
+        reasons.append(f"{name}: {error}")
+        return False, None
+
+
+def _required_text(raw: Mapping[str, Any], name: str, reasons: list[str]) -> str | None:
+    read, text = _read_text(raw, name, reasons)
+    if read and text is None:
+        reasons.append(f"{name}: missing")
+    return text
+
+
+def _level(raw: Mapping[str, Any], lookup: Mapping[str, str], level_ids: list[str], reasons: list[str]) -> str | None:
+    """The level a record states, as a level id (by id or name), or None."""
+    _, stated = _read_text(raw, "level", reasons)
+    if stated is None:
+        return None
+    level = lookup.get(stated)
+    if level is None:
+        reasons.append(f"level: unknown level {shown(stated)} (levels: {', '.join(level_ids)})")
+    return level
+
+
+def _attributes(ruleset: CompiledRuleset, raw: Mapping[str, Any], reasons: list[str]) -> dict[str, str | bool]:
+    """The record's attributes, checked; each problem is added to ``reasons``."""
+    attributes: dict[str, str | bool] = {}
+    for name, attr in ruleset.model.attributes.items():
+        if attr.type == "boolean" and isinstance(raw.get(name), bool):
+            attributes[name] = bool(raw[name])
+            continue
+        read, text = _read_text(raw, name, reasons, "true or false" if attr.type == "boolean" else "text")
+        if not read:
+            continue
+        if attr.type in ("date", "term"):  # may be blank; the rule that needs it says so
+            if text is not None:
+                try:
+                    attributes[name] = parse_date(text) if attr.type == "date" else parse_term(text)
+                except ValueError as error:
+                    reasons.append(f"{name}: {error}")
+            continue
+        value: str | bool | None = text
+        if value is None:
+            if attr.default is None:
+                reasons.append(f"{name}: missing")
+                continue
+            value = attr.default
+        if attr.type == "boolean":
+            flag = _boolean(value)
+            if flag is None:
+                reasons.append(f"{name}: {shown(value)} is not true or false")
+            else:
+                attributes[name] = flag
+            continue
+        value = str(value).strip()
+        if attr.values is not None and value not in attr.values:
+            reasons.append(f"{name}: {shown(value)} is not one of {', '.join(attr.values)}")
+        else:
+            attributes[name] = value
+    return attributes
+
+
+def _metrics(ruleset: CompiledRuleset, raw: Mapping[str, Any], reasons: list[str]) -> dict[str, Decimal]:
+    """The record's metrics as exact numbers, checked; each problem is added to ``reasons``."""
+    metrics: dict[str, Decimal] = {}
+    for name, metric in ruleset.model.metrics.items():
+        value = raw.get(name)
+        if _blank(value):
+            if metric.optional:
+                continue
+            if metric.default is None:
+                reasons.append(f"{name}: missing")
+                continue
+            metrics[name] = metric.default
+            continue
+        try:
+            number = parse_number(value)
+        except ValueError as error:
+            reasons.append(f"{name}: {error}")
+            continue
+        if metric.type == "integer" and number != number.to_integral_value():
+            written = shown(value) if isinstance(value, str) else plain_number(number)
+            reasons.append(f"{name}: {written} is not a whole number")
+        elif metric.min is not None and number < metric.min:
+            reasons.append(f"{name}: {plain_number(number)} is below the minimum {plain_number(metric.min)}")
+        elif metric.max is not None and number > metric.max:
+            reasons.append(f"{name}: {plain_number(number)} is above the maximum {plain_number(metric.max)}")
+        else:
+            metrics[name] = number.quantize(Decimal(1)) if metric.type == "integer" else number  # 85.0 is 85
+    return metrics
 
 
 def column_warnings(
@@ -249,8 +280,18 @@ def column_warnings(
                 f"{source}: no record has {', '.join(lacking)}, which the ruleset requires: is a column missing?"
             )
     if unknown_columns:
-        warnings.append(f"{source}: columns not in the ruleset were ignored: {', '.join(unknown_columns)}")
+        listed = ", ".join(name_shown(n) for n in unknown_columns[:_LISTED])
+        more = f" and {len(unknown_columns) - _LISTED:,} more" if len(unknown_columns) > _LISTED else ""
+        warnings.append(f"{source}: columns not in the ruleset were ignored: {listed}{more}")
     return warnings
+
+
+def no_records(source: str) -> str:
+    """The warning for a file with no records at all (a header alone, an empty list)."""
+    return f"{source}: no records to evaluate"
+
+
+_LISTED = 20  # unknown columns a warning names
 
 
 def parse_records_for(
@@ -263,8 +304,10 @@ def parse_records_for(
         return parse_records(target, rows, source)
     groups: dict[CompiledRuleset, list[RawRow]] = defaultdict(list)
     for row in rows:
-        period = _text(row[1].get("period")) or ""
+        period = _period_of(row[1])
         groups[target.for_period(period) or target.latest].append(row)
+    if not groups:
+        return [], [], [no_records(source)]
     good: list[AgentPeriod] = []
     rejected: list[Rejection] = []
     warnings: list[str] = []
@@ -280,27 +323,40 @@ def parse_records_for(
 
 def split_duplicates(records: list[AgentPeriod]) -> tuple[list[AgentPeriod], list[Rejection]]:
     """Keep records whose agent and period are unique; reject every copy of the others."""
-    seen: dict[tuple[str, str], list[AgentPeriod]] = defaultdict(list)
+    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    places: list[int] = []  # each record's place among its copies
     for record in records:
-        seen[(record.agent_id, record.period)].append(record)
+        copies = seen[(record.agent_id, record.period)]
+        places.append(len(copies))
+        copies.append(f"{record.source}:{record.row}")
     keep: list[AgentPeriod] = []
     rejected: list[Rejection] = []
-    for record in records:
+    for record, place in zip(records, places, strict=True):
         copies = seen[(record.agent_id, record.period)]
         if len(copies) == 1:
             keep.append(record)
             continue
-        others = ", ".join(f"{c.source}:{c.row}" for c in copies if c is not record)
         rejected.append(
             Rejection(
                 source=record.source,
                 row=record.row,
                 agent_id=record.agent_id,
                 period=record.period,
-                reasons=[f"duplicate: agent {record.agent_id} has another record for {record.period} at {others}"],
+                reasons=[duplicate_reason(record.agent_id, record.period, copies, place)],
             )
         )
     return keep, rejected
+
+
+def duplicate_reason(agent_id: str, period: str, copies: list[str], place: int) -> str:
+    """Why the copy at ``place`` of ``copies`` (each ``file:row``) is rejected: the others, a few by name."""
+    others = [c for i, c in enumerate(copies[: _NAMED + 1]) if i != place][:_NAMED]
+    rest = len(copies) - 1 - len(others)
+    where = ", ".join(others) + (f" and {rest:,} more" if rest else "")
+    return f"duplicate: agent {_clipped(agent_id)} has another record for {_clipped(period)} at {where}"
+
+
+_NAMED = 5  # other copies a duplicate's reason names
 
 
 def level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
@@ -313,10 +369,12 @@ def level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
     return lookup
 
 
-def _text(value: Any) -> str | None:
-    if _blank(value):
-        return None
-    return str(value).strip()
+def _period_of(raw: Mapping[str, Any]) -> str:
+    """The period a raw row names, for choosing its ruleset version ("" when it names none)."""
+    try:
+        return as_text(raw.get("period")) or ""
+    except ValueError:
+        return ""
 
 
 def _boolean(value: Any) -> bool | None:
@@ -330,32 +388,71 @@ def _boolean(value: Any) -> bool | None:
     return None
 
 
-def _show(number: Decimal) -> str:
-    text = format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _clipped(text: str) -> str:
+    """An agent id or period as a rejection's heading shows it (clipped, control characters escaped)."""
+    plain = len(text) <= 40 and text.isprintable()
+    return text if plain else shown(text)
 
 
 def records_from_dicts(
     ruleset: CompiledRuleset | RulesetVersions, rows: Iterable[Mapping[str, Any]], source: str = "<records>"
 ) -> tuple[list[AgentPeriod], list[Rejection], list[str]]:
     """``parse_records`` for plain dicts, numbered from 1; nested ``attributes``/``metrics`` are flattened."""
-    numbered: list[RawRow] = []
-    for i, row in enumerate(rows, start=1):
-        flat = {k: v for k, v in row.items() if k not in ("attributes", "metrics")}
-        for nested in ("attributes", "metrics"):
-            inner = row.get(nested)
-            if isinstance(inner, Mapping):
-                flat.update(inner)
-        numbered.append((i, flat))
+    numbered: list[RawRow] = [(i, flatten_record(row)) for i, row in enumerate(rows, start=1)]
     return parse_records_for(ruleset, numbered, source)
 
 
+def flatten_record(item: Mapping[str, Any], problems: Iterable[str] = ()) -> dict[str, Any]:
+    """A record's fields in one mapping, its nested ``attributes`` and ``metrics`` objects lifted up.
+
+    A name given in two places (at the top and in a nested object, or in both nested objects)
+    is a problem, never a silent choice, and so is a nested value that is not an object. The
+    problems, after any a reader found first (``problems``: a key written twice), go under
+    ``PROBLEMS`` and reject the record.
+    """
+    found = list(problems)
+    flat = {k: v for k, v in item.items() if k not in NESTED}
+    where = dict.fromkeys(flat, "at the top level")
+    for nested in NESTED:
+        inner = item.get(nested)
+        if inner is None:
+            continue
+        if not isinstance(inner, Mapping):
+            found.append(f"{nested}: {shown(inner)} is not an object of {nested} by name")
+            continue
+        for key, value in inner.items():
+            if key in where:
+                found.append(
+                    f"{name_shown(str(key))}: given both {where[key]} ({shown(flat[key])}) "
+                    f"and in `{nested}` ({shown(value)}): give it once"
+                )
+                continue
+            flat[key] = value
+            where[key] = f"in `{nested}`"
+    if found:
+        flat[PROBLEMS] = found
+    return flat
+
+
 def header_names(header: list[str], source: str) -> list[str]:
-    """The column names of a header row; no agent_id column, or a name used twice, is an error."""
+    """The column names of a header row, checked.
+
+    No agent_id column, a name used twice, a name with a control or invisible character,
+    or more than ``MAX_COLUMNS`` columns is an error: no row could be read right.
+    """
+    if len(header) > MAX_COLUMNS:
+        raise RecordsError(
+            f"{source}:1: the header has {len(header):,} columns; a records file has at most {MAX_COLUMNS:,}"
+        )
     names = [h.strip().lstrip("\ufeff") for h in header]
+    for number, name in enumerate(names, start=1):
+        why = hidden_character(name)
+        if why is not None:
+            raise RecordsError(f"{source}:1: column {number} of the header, {shown(name)}, {why}")
     if "agent_id" not in names:
-        raise RecordsError(f"{source}:1: no agent_id column in the header ({', '.join(names[:8])}...)")
-    dupes = sorted({n for n in names if names.count(n) > 1 and n})
+        listed = ", ".join(name_shown(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+        raise RecordsError(f"{source}:1: no agent_id column in the header ({listed})")
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1 and n)
     if dupes:
-        raise RecordsError(f"{source}:1: columns named twice: {', '.join(dupes)}")
+        raise RecordsError(f"{source}:1: columns named twice: {', '.join(name_shown(n) for n in dupes)}")
     return names

@@ -3,7 +3,9 @@
 The reader gives what :func:`tierpay.io.sources.read_records` gives (the same records, the
 same rejections with the same reasons, the same warnings) but as one polars frame. It checks
 the common case on whole columns with strict patterns: plain decimals of at most 15
-characters, listed attribute values, months written ``YYYY-MM``. A row that fails any strict
+characters within the limits of :mod:`tierpay.engine.values` (and never ``-0``), listed
+attribute values, months written ``YYYY-MM``, no control or invisible characters, no cell
+longer than the csv module reads. A row that fails any strict
 check is not rejected here: it goes through the reference checker
 (:func:`tierpay.engine.records.check_rows`), which accepts it (``" 87 "`` or ``1e3`` are numbers
 there too) or rejects it with every reason. Duplicates are split over the whole file at the
@@ -14,7 +16,7 @@ the reference reader and turned into a frame.
 
 from __future__ import annotations
 
-import csv
+import io
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -30,11 +32,14 @@ from tierpay.engine.records import (
     Rejection,
     check_rows,
     column_warnings,
-    header_names,
+    duplicate_reason,
     level_lookup,
+    no_records,
 )
+from tierpay.engine.values import HIDDEN_PATTERN, MAX_CELL, MAX_MAGNITUDE
 from tierpay.errors import RecordsError
-from tierpay.io.sources import csv_rows, decode_text
+from tierpay.io.csv_records import csv_cells, csv_rows
+from tierpay.io.sources import decode_text
 from tierpay.ruleset.compiler import CompiledRuleset
 
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -42,6 +47,7 @@ _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 _INTEGER = r"^-?[0-9]+$"
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _CANONICAL_TERM = r"^([1-9][0-9]{0,2}[my]|open|task)$"
+_MINUS_ZERO = r"^-0+(\.0+)?$"  # the checker writes it 0
 FAITHFUL_CHARS = 15
 
 
@@ -52,19 +58,17 @@ def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
         raw = Path(path).read_bytes()
     except OSError as error:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
-    decode_text(raw, source)  # UTF-8 or a clear error; polars reads the bytes themselves
-    start = raw.find(b"\n") + 1 if b"\n" in raw else len(raw)
-    first_line = decode_text(raw[:start], source).rstrip("\r\n")
-    if not first_line.strip():
-        raise RecordsError(f"{source}: the file is empty; a header row is needed")
-    names = header_names(next(csv.reader([first_line])), source)
+    text = decode_text(raw, source)  # UTF-8 or a clear error; polars reads the bytes themselves
+    names, _ = csv_cells(io.StringIO(text, newline=""), source)  # the header, checked as every reader checks it
+    first_line = io.StringIO(text, newline="").readline()
+    start = (3 if raw.startswith(b"\xef\xbb\xbf") else 0) + len(first_line.encode("utf-8"))
 
     def line_by_line() -> RecordFrame:
         """The reference reader, for files whose line numbers polars cannot vouch for."""
-        return _from_rows(ruleset, csv_rows(decode_text(raw, source), source), source)
+        return _from_rows(ruleset, csv_rows(text, source), source)
 
     body = raw[start:]
-    if not _plain(body, len(names)):
+    if '"' in first_line or not _plain(body, len(names)):
         return line_by_line()
     columns = [name or f"__blank{i}" for i, name in enumerate(names)]
     if not body:
@@ -100,7 +104,10 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
     model = ruleset.model
     present = set(names)
     clean: list[pl.Expr] = [
-        pl.col("agent_id").is_not_null() & (pl.col("agent_id").str.strip_chars() == pl.col("agent_id")),
+        pl.col("agent_id").is_not_null()
+        & (pl.col("agent_id").str.strip_chars() == pl.col("agent_id"))
+        & ~pl.col("agent_id").str.contains(HIDDEN_PATTERN),
+        *((pl.col(c).str.len_bytes() <= MAX_CELL).fill_null(True) for c in frame.columns if c != ROW),
         pl.col("period").str.contains(_MONTH).fill_null(False) if "period" in present else pl.lit(False),
     ]
     typed: list[pl.Expr] = [
@@ -139,6 +146,7 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
             typed.append(flag.alias(name))
             continue
         ok = column.is_in(list(attr.values)) if attr.values is not None else column.str.strip_chars() == column
+        ok = ok & ~column.str.contains(HIDDEN_PATTERN)
         value = column
         if default is not None:
             ok, value = ok | column.is_null(), column.fill_null(str(default).strip())
@@ -149,13 +157,18 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
     for name, metric in model.metrics.items():
         column = pl.col(name) if name in present else pl.lit(None, pl.String)
         pattern = _INTEGER if metric.type == "integer" else _DECIMAL
-        ok = column.str.contains(pattern) & (column.str.len_chars() <= FAITHFUL_CHARS)
+        ok = (
+            column.str.contains(pattern)
+            & (column.str.len_chars() <= FAITHFUL_CHARS)
+            & ~column.str.contains(_MINUS_ZERO)
+        )
         text = column
         if metric.default is not None:
             ok, text = ok | column.is_null(), column.fill_null(str(metric.default))
         elif metric.optional:
             ok = ok | column.is_null()
         number = text.cast(pl.Float64, strict=False)
+        ok = ok & (number.abs() <= float(MAX_MAGNITUDE)).fill_null(True)
         # A blank optional metric has no number to bound (text that is no number fails ``ok``).
         if metric.min is not None:
             ok = ok & (number >= float(metric.min)).fill_null(True)
@@ -179,7 +192,7 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
         good = pl.concat([good.select(frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
     seen = set(names) if frame.height else set()
     known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in known] if frame.height else []  # as the row reader: from rows
     return _finish(
         ruleset, good.select(frame_columns(ruleset)).cast(frame_schema(ruleset)), rejected, seen, unknown, source
     )
@@ -201,14 +214,18 @@ def _finish(
     keys = ["agent_id", "period"]
     duplicated = frame.select(pl.struct(keys).is_duplicated()).to_series()
     if duplicated.any():
-        copies: dict[tuple[str, str], list[int]] = defaultdict(list)
+        copies: dict[tuple[str, str], list[str]] = defaultdict(list)
         dupes = frame.filter(duplicated).select([ROW, *keys])
+        places = []
         for row, agent, period in dupes.iter_rows():
-            copies[(agent, period)].append(row)
-        for row, agent, period in dupes.iter_rows():
-            others = ", ".join(f"{source}:{r}" for r in copies[(agent, period)] if r != row)
-            reason = f"duplicate: agent {agent} has another record for {period} at {others}"
+            places.append(len(copies[(agent, period)]))
+            copies[(agent, period)].append(f"{source}:{row}")
+        for (row, agent, period), place in zip(dupes.iter_rows(), places, strict=True):
+            reason = duplicate_reason(agent, period, copies[(agent, period)], place)
             rejected.append(Rejection(source=source, row=row, agent_id=agent, period=period, reasons=[reason]))
         frame = frame.filter(~duplicated)
     rejected.sort(key=lambda r: (r.source, r.row))
-    return RecordFrame(frame, source, rejected, column_warnings(ruleset, source, seen, unknown))
+    warnings = column_warnings(ruleset, source, seen, unknown)
+    if not frame.height and not rejected:
+        warnings.append(no_records(source))
+    return RecordFrame(frame, source, rejected, warnings)

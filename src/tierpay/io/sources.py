@@ -1,25 +1,28 @@
 """Reading records from files: the I/O edge in front of :mod:`tierpay.engine.records`.
 
 A file that cannot be read as a whole (wrong encoding, no header, not a list) raises
-``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read.
+``RecordsError`` naming the file; a bad *row* becomes a rejection and the rest are read. Each
+format has its own module turning a file into raw rows (:mod:`tierpay.io.csv_records`,
+:mod:`tierpay.io.json_records`); this one chooses by the file's extension, reads the whole file
+or one period at a time, and hands the rows to the checker.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tierpay.engine.columns import RecordFrame
-from tierpay.engine.records import SHAPE_KEY, RawRow, RecordBatch, header_names, parse_records_for
+from tierpay.engine.records import RawRow, RecordBatch, no_records, parse_records_for
 from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.errors import RecordsError
-from tierpay.io.textfile import NotUtf8, decode_utf8
+from tierpay.io.csv_records import csv_cells, row_of
+from tierpay.io.csv_records import csv_rows as csv_rows  # where it lived before the readers had modules
+from tierpay.io.json_records import json_rows as json_rows
+from tierpay.io.textfile import NotUtf8, decode_utf8, find_not_utf8
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -30,55 +33,6 @@ def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) 
         return decode_utf8(raw, source)
     except NotUtf8 as why:
         raise error(str(why)) from None
-
-
-def csv_rows(text: str, source: str) -> list[RawRow]:
-    """Rows of CSV text as (line number, column -> cell) pairs; a header row is required."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
-    names = header_names(header, source)
-    rows: list[RawRow] = []
-    start = reader.line_num + 1
-    for cells in reader:
-        line = start
-        start = reader.line_num + 1
-        if not any(c.strip() for c in cells):
-            continue
-        rows.append((line, _row(names, cells)))
-    return rows
-
-
-def _row(names: list[str], cells: list[str]) -> dict[str, Any]:
-    row: dict[str, Any] = dict(zip(names, cells, strict=False))
-    if len(cells) != len(names):
-        row[SHAPE_KEY] = f"has {len(cells)} cells, the header has {len(names)}"
-    return row
-
-
-def json_rows(text: str, source: str) -> list[RawRow]:
-    """Items of a JSON list (or of ``{"records": [...]}``), numbered from 1; numbers kept exact."""
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise RecordsError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
-    if isinstance(data, dict) and isinstance(data.get("records"), list):
-        data = data["records"]
-    if not isinstance(data, list):
-        raise RecordsError(f"{source}: expected a list of records, or an object with a `records` list")
-    rows: list[RawRow] = []
-    for i, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            rows.append((i, {SHAPE_KEY: f"item {i} is not an object"}))
-            continue
-        flat = {k: v for k, v in item.items() if k not in ("attributes", "metrics")}
-        for nested in ("attributes", "metrics"):
-            if isinstance(item.get(nested), dict):
-                flat.update(item[nested])
-        rows.append((i, flat))
-    return rows
 
 
 def read_records(
@@ -116,54 +70,61 @@ def stream_batches(
     Memory holds one period's rows, so the file must be grouped by period, in order (as HR
     exports by month are); rows of a period that comes back later are rejected when evaluated,
     with that reason. Rows whose period is missing or malformed come as their own batch,
-    rejected.
+    rejected. The header is read and checked here, before the first batch is asked for, so
+    a file that cannot be read fails before anything is written.
     """
+    with _read_errors(path), _open_csv(path) as handle:
+        csv_cells(handle, str(path))  # the header alone, checked now
+    return _stream(target, path)
+
+
+def _open_csv(path: str | Path) -> Any:
+    return Path(path).open(encoding="utf-8-sig", newline="")
+
+
+@contextmanager
+def _read_errors(path: str | Path) -> Iterator[None]:
+    """Errors met reading a file a piece at a time, said as reading it whole would say them."""
     source = str(path)
     try:
-        with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-            yield from _stream(target, handle, source)
+        yield
+    except UnicodeDecodeError:  # say which line, as reading the whole file would
+        with Path(path).open("rb") as raw:
+            found = find_not_utf8(iter(lambda: raw.read(1 << 20), b""), source)
+        raise RecordsError(str(found or f"{source}: not UTF-8 text")) from None
     except OSError as error:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
 
 
 def _stream(
-    target: CompiledRuleset | RulesetVersions, handle: Any, source: str
+    target: CompiledRuleset | RulesetVersions, path: str | Path
 ) -> Iterator[tuple[str | None, RecordBatch, int]]:
-    reader = csv.reader(handle)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise RecordsError(f"{source}: the file is empty; a header row is needed") from None
-    except UnicodeDecodeError:
-        raise RecordsError(f"{source}:1: not UTF-8 text: save it as 'CSV UTF-8'") from None
-    names = header_names(header, source)
-    period_at = names.index("period") if "period" in names else None
+    source = str(path)
     current: str | None = None
     rows: list[RawRow] = []
     read = 0
-    line = reader.line_num + 1
-    try:
-        for cells in reader:
-            number, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
+    with _read_errors(path), _open_csv(path) as handle:
+        names, records = csv_cells(handle, source)
+        period_at = names.index("period") if "period" in names else None
+        for number, cells in records:
             read += 1
-            period = cells[period_at].strip() if period_at is not None and period_at < len(cells) else ""
+            at = period_at if cells is not None and period_at is not None and period_at < len(cells) else None
+            period = cells[at].strip() if cells is not None and at is not None else ""
             if not _MONTH.match(period):  # rejected on its own, without splitting the current month
-                yield None, _batch(target, [(number, _row(names, cells))], source), read
+                yield None, _batch(target, [(number, row_of(names, cells))], source), read
                 continue
             if period != current and rows:
                 yield current, _batch(target, rows, source), read - 1
                 rows = []
             current = period
-            rows.append((number, _row(names, cells)))
-    except UnicodeDecodeError:
-        raise RecordsError(f"{source}:{line}: not UTF-8 text: save it as 'CSV UTF-8'") from None
+            rows.append((number, row_of(names, cells)))
     if rows:
         yield current, _batch(target, rows, source), read
+    elif not read:
+        yield None, RecordBatch([], [], [no_records(source)]), 0
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source: str) -> RecordBatch:
