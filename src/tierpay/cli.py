@@ -6,7 +6,7 @@ Exit codes (also in ``tierpay --help`` and docs/reference/cli.md):
     1  done, but some records were rejected (they are listed) or a check failed
     2  the command line is wrong
     3  the ruleset is invalid (every problem is listed with file, line and field)
-    4  an input file (records, state) cannot be read
+    4  an input file (the ruleset named, records, state) cannot be read
     5  an output cannot be written, or exists and --force was not given
 """
 
@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -29,7 +30,7 @@ from tierpay.engine.columns import records_frame
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
-from tierpay.errors import OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.errors import OutputError, RecordsError, RulesetError, RulesetUnreadable, StateError, TierpayError
 from tierpay.io.behind import written_behind
 from tierpay.io.sources import STREAM_BYTES, read_input, read_state, stream_batches
 from tierpay.outputs import report
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = _command(commands, "validate", "check a ruleset and list every problem")
     validate.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     validate.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    _outside_option(validate)
 
     ev = _command(commands, "evaluate", "evaluate records: levels, grades, review and pay")
     _inputs(ev)
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rv = _command(commands, "review", "bottom-ranking review: each cohort's ranking, flags and stages")
     _inputs(rv)
-    rv.add_argument("--period", help="only this period (YYYY-MM)")
+    rv.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     rv.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     rv.add_argument("--lang", choices=["en", "zh"], default="en", help="language of stage names")
     _output_options(rv)
@@ -118,9 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     stmt = _command(commands, "statement", "pay statements: every line and how it was computed")
     _inputs(stmt)
     stmt.add_argument(
-        "--agent", action="append", metavar="ID", help="only this agent (repeatable); all agents when left out"
+        "--agent",
+        action="append",
+        type=_agent,
+        metavar="ID",
+        help="only this agent (repeatable); all agents when left out",
     )
-    stmt.add_argument("--period", help="only this period (YYYY-MM)")
+    stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
     stmt.add_argument("--lang", choices=["en", "zh"], default="en", help="language of line names")
     _output_options(stmt)
@@ -128,19 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = _command(commands, "explain", "explain one agent's decisions: every criterion, score, review and pay line")
     _inputs(ex)
-    ex.add_argument("--agent", required=True, metavar="ID", help="the agent to explain")
-    ex.add_argument("--period", help="only this period (YYYY-MM); every period of the agent when left out")
+    ex.add_argument("--agent", required=True, type=_agent, metavar="ID", help="the agent to explain")
+    ex.add_argument(
+        "--period", type=_period, help="only this period (YYYY-MM); every period of the agent when left out"
+    )
     ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
     _output_options(ex)
     _state_options(ex, state_out=False)
 
     tst = _command(commands, "test", "run the cases in a ruleset's tests: block")
     tst.add_argument("ruleset", help="the ruleset YAML file")
+    _outside_option(tst)
 
     df = _command(commands, "diff", "compare two rulesets on the same records: level, grade, flag and pay changes")
     df.add_argument("old", help="the ruleset in force")
     df.add_argument("new", help="the proposed ruleset")
     df.add_argument("records", help="agent-period records, CSV or JSON")
+    _outside_option(df)
     df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     _output_options(df)
     _state_options(df, state_out=False)
@@ -160,6 +170,32 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
 def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     parser.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
+    _outside_option(parser)
+
+
+def _outside_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the ruleset name files (extends:, table_file:) outside its own folder and the folders below it",
+    )
+
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def _period(text: str) -> str:
+    """A ``--period`` value: a month written ``YYYY-MM``; anything else is a usage error naming the option."""
+    if not _MONTH.fullmatch(text) or text.startswith("0000"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: write YYYY-MM, month 01 to 12 (2026-03)")
+    return text
+
+
+def _agent(text: str) -> str:
+    """An ``--agent`` value: an agent id, not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an agent id cannot be blank")
+    return text
 
 
 def _state_options(parser: argparse.ArgumentParser, state_out: bool = True) -> None:
@@ -192,6 +228,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return EXIT_USAGE
     try:
         return int(_COMMANDS[args.command](args, out, err))
+    except RulesetUnreadable as error:  # the file named on the command line, not what it says
+        err.write(f"error: {error}\n")
+        return EXIT_INPUT
     except RulesetError as error:
         err.write(f"{error}\n")
         count = len(error.problems)
@@ -246,7 +285,7 @@ def open_output(path: str | None, out: TextIO | None, force: bool) -> Iterator[T
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    target = load_target(args.ruleset)
+    target = load_target(args.ruleset, allow_outside_files=args.allow_outside_files)
     versions = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
     warnings = 0
     for ruleset in versions:
@@ -277,7 +316,7 @@ def _write_state(state: State, path: str, out: TextIO, force: bool) -> None:
 
 def _run(args: argparse.Namespace, *outputs: str | None) -> tuple[CompiledRuleset | RulesetVersions, Outcome]:
     """Load, check outputs can be written, read inputs and evaluate: the common first half."""
-    ruleset = load_target(args.ruleset)
+    ruleset = load_target(args.ruleset, allow_outside_files=args.allow_outside_files)
     _refuse_existing(args.force, *outputs)
     state = read_state(args.state_in) if args.state_in else None
     return ruleset, evaluate(ruleset, read_input(ruleset, args.records), state)
@@ -308,7 +347,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
     No decision is kept once written, so memory holds the input columns and one period's run.
     """
-    target = load_target(args.ruleset)
+    target = load_target(args.ruleset, allow_outside_files=args.allow_outside_files)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
     run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
     records = read_input(target, args.records)
@@ -354,7 +393,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     if Path(args.records).suffix.lower() == ".json":
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
         return EXIT_USAGE
-    target = load_target(args.ruleset)
+    target = load_target(args.ruleset, allow_outside_files=args.allow_outside_files)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
     run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
     summary = report.Summary()
@@ -408,8 +447,28 @@ class Progress:
             self.err.write("\n")
 
 
+def _no_period(outcome: Outcome, period: str | None, err: TextIO) -> bool:
+    """Whether ``--period`` names a month with no decision; if so, say why (and list the rejections)."""
+    if period is None or period in outcome.periods:
+        return False
+    held = sorted(
+        {*outcome.periods, *(r.period for r in outcome.rejections if r.period and _MONTH.fullmatch(r.period))}
+    )
+    if period in held:
+        why = f"every record of {period} was rejected"
+    elif held:
+        why = f"the records hold no {period} (they hold {held[0]}{f' to {held[-1]}' if len(held) > 1 else ''})"
+    else:
+        why = "the records hold no period"
+    err.write(f"error: --period {period}: no decision: {why}\n")
+    _report_problems(outcome, err)
+    return True
+
+
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
+    if _no_period(outcome, args.period, err):
+        return EXIT_REJECTED
     if args.period:
         outcome = outcome.only(args.period)
     rule = latest(ruleset).model.review
@@ -437,6 +496,8 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output)
+    if _no_period(outcome, args.period, err):
+        return EXIT_REJECTED
     if args.agent:
         decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
         decisions.sort(key=lambda d: (d.period, d.agent_id))
@@ -477,7 +538,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = load_ruleset(args.ruleset, allow_outside_files=args.allow_outside_files)
     results = run_cases(ruleset)
     if not results:
         err.write(f"{args.ruleset}: the ruleset has no tests: block\n")
@@ -489,7 +550,8 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.output and args.output != "-" and Path(args.output).exists() and not args.force:
         raise OutputError(f"{args.output} exists; use --force to overwrite it")
-    old, new = load_ruleset(args.old), load_ruleset(args.new)
+    old = load_ruleset(args.old, allow_outside_files=args.allow_outside_files)
+    new = load_ruleset(args.new, allow_outside_files=args.allow_outside_files)
     state = read_state(args.state_in) if args.state_in else None
     old_outcome = evaluate(old, read_input(old, args.records), state)
     new_outcome = evaluate(new, read_input(new, args.records), state)
