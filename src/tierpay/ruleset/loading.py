@@ -273,6 +273,9 @@ def _problems(
     problems = []
     for key in order:
         messages = found[key]
+        specific = [m for m in messages if not m.startswith("must be a valid ")]
+        if specific and len(specific) < len(messages):  # a union: the branch the value fits says what is wrong
+            messages = specific
         text = messages[0] if len(messages) == 1 else " or ".join(messages)
         problems.append(locations.problem_at(key[3], key[1], key[2], key[0], text))
     return problems
