@@ -91,6 +91,8 @@ def yaml_problem(file: str, error: yaml.YAMLError, text: str) -> Problem:
         message, line, column = found
     else:
         message = f"{context}: {problem}" if context else problem
+    if "is not a date of the calendar" in problem:  # the value is wrong, not the syntax
+        return Problem(file, line, column, "", problem)
     return Problem(file, line, column, "", f"YAML syntax: {message}")
 
 

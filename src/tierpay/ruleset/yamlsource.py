@@ -152,9 +152,10 @@ def _checked_timestamp(loader: Any, node: yaml.Node) -> Any:
         return loader.construct_yaml_timestamp(node)
     except ValueError as error:
         text = loader.construct_scalar(node)
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{text} is not a date of the calendar ({error})", node.start_mark
-        ) from None
+        raise yaml.constructor.ConstructorError(None, None, f"{text}{_NOT_A_DATE} ({error})", node.start_mark) from None
+
+
+_NOT_A_DATE = " is not a date of the calendar"
 
 
 for _loader in _LOADERS:
@@ -316,7 +317,15 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        value = self.loader.construct_object(node, deep=True)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as error:
+            if _NOT_A_DATE not in str(error.problem):
+                raise
+            problem = Problem(
+                self.locations.file, mark.line + 1, mark.column + 1, format_path(path), str(error.problem)
+            )
+            raise RulesetError([problem]) from None
         if isinstance(value, bytes):
             raise RulesetError([self.locations.problem(path, "binary values are not allowed")])
         return value
