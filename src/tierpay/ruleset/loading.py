@@ -62,9 +62,7 @@ def load_versions(folder: str | Path, *, allow_outside_files: bool = False) -> R
             if not isinstance(head, dict) or ("tierpay" not in head and "extends" not in head):
                 continue
             versions.append(
-                parse_ruleset(
-                    text, file=str(file), base_dir=file.parent, root=directory, allow_outside_files=allow_outside_files
-                )
+                parse_ruleset(text, file=str(file), base_dir=file.parent, allow_outside_files=allow_outside_files)
             )
         except RulesetUnreadable:
             raise
@@ -101,15 +99,14 @@ def parse_ruleset(
     base_dir: Path | None = None,
     *,
     allow_outside_files: bool = False,
-    root: Path | None = None,
 ) -> CompiledRuleset:
     """Validate and compile ruleset YAML given as text; ``file`` names it in errors.
 
     ``base_dir`` is where files the ruleset refers to (``extends:``, ``minimum_wage.table_file``)
-    are looked up; without it such references are an error. They must lie in ``root`` (by
-    default ``base_dir``) or below, symlinks followed, unless ``allow_outside_files``.
+    are looked up; without it such references are an error. They must lie in ``base_dir`` or
+    below, symlinks followed, unless ``allow_outside_files``.
     """
-    where = _Where(root if root is not None else base_dir, allow_outside_files)
+    where = _Where(base_dir, allow_outside_files)
     data, locations, texts = _read_with_bases(text, file, base_dir, (), where)
     data, mw_source, mw_text = _inline_minimum_wage(data, locations, base_dir, where)
     ruleset = validate_model(data, locations)
