@@ -52,6 +52,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RULESET = HERE / "ruleset.yaml"
+OUTSIDE = ["--allow-outside-files"]  # the ruleset extends ../rulesets/callcenter-stars.yaml
 RESULTS = HERE / "results" / "latest.json"
 SEED = 2026
 TIMEOUT = 1800.0  # seconds for one run; a run that takes longer is reported, not waited for
@@ -425,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             print(decision_table(size, results["decision"][str(size)]), flush=True)
             work = folder / f"full-{size}"
             work.mkdir()
-            command = ["evaluate", str(RULESET), str(data), "--format", "csv", "-o", "decisions.csv"]
+            command = ["evaluate", str(RULESET), str(data), "--format", "csv", "-o", "decisions.csv", *OUTSIDE]
             full = measure_command(command, work, "decisions.csv", args.timeout)
             results["full"][str(size)] = {"records": size, **full}
             print(command_line(f"full, {size:,}", size, full), flush=True)
@@ -443,12 +444,12 @@ def run_commands(size: int, folder: Path, timeout: float) -> dict[str, Any]:
     data = data_file(size, folder)
     agent = first_agent(data)
     commands = {
-        "evaluate (table)": (["evaluate", str(RULESET), str(data)], None),
+        "evaluate (table)": (["evaluate", str(RULESET), str(data), *OUTSIDE], None),
         "evaluate --format json": (
-            ["evaluate", str(RULESET), str(data), "--format", "json", "-o", "out.json"],
+            ["evaluate", str(RULESET), str(data), "--format", "json", "-o", "out.json", *OUTSIDE],
             "out.json",
         ),
-        "explain --agent": (["explain", str(RULESET), str(data), "--agent", agent], None),
+        "explain --agent": (["explain", str(RULESET), str(data), "--agent", agent, *OUTSIDE], None),
     }
     runs: dict[str, Any] = {}
     print(f"\nthe commands on {size:,} agent-periods (explain: agent {agent})")

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    old, new = tierpay.load_ruleset(CURRENT), tierpay.load_ruleset(PROPOSAL)
+    old = tierpay.load_ruleset(CURRENT)
+    new = tierpay.load_ruleset(PROPOSAL, allow_outside_files=True)  # it extends the ruleset in rulesets/
     comparison = compare(
         old,
         new,

@@ -244,3 +244,51 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
         code = process.wait()
     assert "Traceback" not in errors
     assert code == 5
+
+
+def test_missing_ruleset_exits_4_not_3(tmp_path: Path) -> None:
+    """The ruleset named on the command line that cannot be read is an unreadable input (exit 4)."""
+    for command in (["validate"], ["evaluate"], ["test"], ["diff", str(STARS)]):
+        argv = [*command, str(tmp_path / "none.yaml")]
+        if command[0] in ("evaluate", "diff"):
+            argv.append(str(SAMPLE_MONTH))
+        assert run(*argv) == (4, "", f"error: {tmp_path / 'none.yaml'}: cannot read: No such file or directory\n")
+
+
+def test_outside_files_are_read_only_when_allowed(tmp_path: Path) -> None:
+    """A ruleset extending a file outside its folder is exit 3 at its line, and loads with the option."""
+    (tmp_path / "variants").mkdir()
+    child = tmp_path / "variants" / "child.yaml"
+    child.write_text(f"extends: {STARS}\nversion: '2'\n", encoding="utf-8")
+    code, out, err = run("validate", str(child))
+    assert code == 3
+    assert err.startswith(f"{child}:1:1: extends: the base ruleset {STARS} cannot be read: it is outside ")
+    code, out, err = run("validate", str(child), "--allow-outside-files")
+    assert code == 0
+    assert out.startswith(f"{child}: ok: callcenter-stars 2, 5 levels")
+
+
+def test_every_period_option_refuses_a_month_that_cannot_be() -> None:
+    """``--period`` of review, statement and explain is checked: an impossible month is exit 2 naming it."""
+    for command in (["review"], ["statement"], ["explain", "--agent", "A001"]):
+        for period in ("2026-13", "2026-00", "2026-1", "26-01", "May", "2026-01-01", "0000-01", "２０２６-01"):
+            code, out, err = run(*command, str(STARS), str(SAMPLE_MONTH), "--period", period)
+            assert code == 2, (command, period)
+            assert out == ""
+            assert err.endswith(
+                f"error: argument --period: {period!r} is not a month: write YYYY-MM, month 01 to 12 (2026-03)\n"
+            )
+
+
+def test_review_of_a_month_without_records_says_so() -> None:
+    """A real month the records do not hold is said on stderr, with the months they hold; exit 1."""
+    code, out, err = run("review", str(STARS), str(SAMPLE_MONTH), "--period", "2026-02")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: --period 2026-02: no decision: the records hold no 2026-02 (they hold 2026-01)\n")
+
+
+def test_blank_agent_is_a_usage_error() -> None:
+    """``--agent ''`` is refused as a command-line error."""
+    code, _, err = run("explain", str(STARS), str(SAMPLE_MONTH), "--agent", " ")
+    assert code == 2
+    assert err.endswith("error: argument --agent: an agent id cannot be blank\n")

@@ -72,3 +72,87 @@ def test_format_value_shows_literals() -> None:
     assert format_value(Decimal("85.50")) == "85.5"
     assert format_value("A") == "'A'"
     assert format_value(True) == "true"
+
+
+def test_trace_follows_the_guard_of_an_or() -> None:
+    """``calls == 0 or qa / calls > 0.05`` with no calls: the trace holds, as evaluation does, without dividing."""
+    expr = compile_expression("calls == 0 or qa / calls > 0.05", SYMBOLS, "x", "boolean")
+    values = {"qa": Decimal(3), "calls": Decimal(0)}
+    assert expr.evaluate(values) is True
+    trace = expr.trace(values)
+    assert trace.held is True
+    first, second = trace.children
+    assert (first.text, first.held, first.reached) == ("calls == 0", True, True)
+    assert (second.text, second.value, second.reached) == ("(qa / calls) > 0.05", None, False)
+    assert second.error == "arithmetic error: division by zero"
+
+
+def test_trace_of_an_and_stops_deciding_at_the_first_miss_but_shows_the_rest() -> None:
+    """After the part that decides an ``and``, parts that can be evaluated are still shown, marked unreached."""
+    expr = compile_expression("calls > 0 and qa / calls > 0.05 and qa > 1", SYMBOLS, "x", "boolean")
+    trace = expr.trace({"qa": Decimal(3), "calls": Decimal(0)})
+    assert trace.held is False
+    assert [(c.text, c.value, c.reached) for c in trace.children] == [
+        ("calls > 0", False, True),
+        ("(qa / calls) > 0.05", None, False),
+        ("qa > 1", True, False),
+    ]
+
+
+def test_evaluation_and_trace_ignore_the_callers_decimal_context() -> None:
+    """A caller's two-digit context changes nothing: expressions run in their own."""
+    import decimal
+
+    expr = compile_expression("qa * calls", SYMBOLS, "x", "number")
+    with decimal.localcontext(decimal.Context(prec=2, traps=[decimal.Inexact])):
+        assert expr.evaluate({"qa": Decimal("123.45"), "calls": Decimal(1000)}) == Decimal("123450.00")
+        assert expr.trace({"qa": Decimal("123.45"), "calls": Decimal(1000)}).value == Decimal("123450.00")
+
+
+@pytest.mark.parametrize(
+    ("source", "message", "offset"),
+    [
+        ("qa ≥ 80", "`≥` is not an operator here: write `>=`", 3),
+        ("qa ≤ 80", "`≤` is not an operator here: write `<=`", 3),
+        ("qa ≠ 80", "`≠` is not an operator here: write `!=`", 3),
+        ("qa ＝ 80", "`＝` is not an operator here: write `==`", 3),
+        ("qa = 80", "`=` does not compare: write `==`", 3),
+        ("qa <> 80", "`<>` is not an operator here: write `!=`", 3),
+        ("qa > 1 && calls > 1", "`&&` is not an operator here: write `and`", 7),
+        ("qa > 1 || calls > 1", "`||` is not an operator here: write `or`", 7),
+        ("!flag", "`!` is not an operator here: write `not` (`not flag`)", 0),
+        ("team == “A”", "`“` is a typographic quote: put text between straight quotes ('A')", 8),
+        ("team == ‘A’", "`‘` is a typographic quote: put text between straight quotes ('A')", 8),
+        ("qa >= ８0", "`８` is a full-width character: write `8`", 6),
+        ("（qa > 1)", "`（` is a full-width character: write `(`", 0),
+        (
+            "qa > 1，calls > 1",
+            "`，` is a Chinese comma: write `,` between the items of a list, `and` between conditions",
+            6,
+        ),
+        ("qa > 1 AND flag", "`AND`: write `and`, in lower case", 7),
+        ("qa > 1 Or flag", "`Or`: write `or`, in lower case", 7),
+        ("NOT flag", "`NOT`: write `not`, in lower case", 0),
+        ("flag == TRUE", "`TRUE`: write `true`, in lower case", 8),
+        ("qa\u3000> 1", "a full-width or non-breaking space: use an ordinary space", 2),
+        (
+            "质检 > 1",
+            "`质` can only be inside quotes: names and operators are written in ASCII ('text' goes in quotes)",
+            0,
+        ),
+    ],
+)
+def test_habits_from_elsewhere_get_what_to_write(source: str, message: str, offset: int) -> None:
+    """A slip from another language or a Chinese keyboard names what to write, at its character."""
+    with pytest.raises(ExpressionProblem) as caught:
+        compile_expression(source, SYMBOLS, "x", "boolean")
+    assert (caught.value.message, caught.value.offset) == (message, offset)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["team == 'a = b! && “c”' and qa != 1", "qa >= 1 and qa <= 2 and not flag", "team == '质检，优秀'", "qa > 1e5"],
+)
+def test_text_inside_quotes_and_real_operators_are_left_alone(source: str) -> None:
+    """Quoted text may hold anything, and the real operators compile."""
+    assert compile_expression(source, SYMBOLS, "x", "boolean").result_type == "boolean"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -152,6 +153,94 @@ REVIEWED = build(
 )
 
 
+def _decimal(low: str, high: str, places: int) -> st.SearchStrategy[str]:
+    """Decimals from ``low`` to ``high`` with ``places`` places, the bounds themselves often, as text."""
+    bounds = st.sampled_from([low, high, "0"] if Decimal(low) <= 0 <= Decimal(high) else [low, high])
+    inside = st.decimals(min_value=low, max_value=high, places=places, allow_nan=False, allow_infinity=False)
+    return st.one_of(bounds, inside).map(str)
+
+
+amounts = _decimal("-1000000000000", "1000000000000", 4)
+coefficients = _decimal("0", "10", 4)
+bars = _decimal("-1000000000000000", "1000000000000000", 10)
+normalisations = st.one_of(
+    st.tuples(bars, bars)
+    .filter(lambda p: Decimal(p[0]) != Decimal(p[1]))
+    .map(lambda p: {"method": "linear", "worst": p[0], "best": p[1]}),
+    st.tuples(_decimal("0.0000000001", "1000000000000000", 10), _decimal("0.0000000001", "10", 10)).map(
+        lambda p: {"method": "ratio", "target": p[0], "cap": p[1]}
+    ),
+    _decimal("0.0000000001", "10", 10).map(lambda c: {"method": "zscore", "clip": c}),
+    st.just({"method": "percentile"}),
+)
+
+
+@st.composite
+def rulesets_at_their_bounds(draw: st.DrawFn) -> dict[str, Any]:
+    """A ruleset whose every number is drawn up to its bound: the worst case validate lets through."""
+    weight = draw(_decimal("0.0001", "0.9999", 4))
+    scorecard = {
+        "scale": draw(_decimal("0.0001", "1000", 4)),
+        "decimals": draw(st.integers(0, 6)),
+        "parts": [
+            {"metric": "qa", "weight": weight, "normalise": draw(normalisations)},
+            {"metric": "calls", "weight": str(1 - Decimal(weight)), "normalise": draw(normalisations)},
+        ],
+        "vetoes": [{"code": "zero", "when": "calls == 0", "score": "0"}],
+    }
+    lines = [
+        {"id": "fixed", "amount": draw(amounts), "times_coefficient": draw(st.booleans()), "prorate": True},
+        {"id": "table", "by_level": {"L1": draw(amounts), "L2": draw(amounts)}, "times_coefficient": True},
+        {
+            "id": "formula",
+            "formula": f"qa * {draw(st.sampled_from(['1', '0.0001', '1000000000000', '99999999999.9999']))}",
+        },
+    ]
+    lines += [
+        {"id": f"extra{i}", "amount": draw(amounts), "times_coefficient": True} for i in range(draw(st.integers(0, 20)))
+    ]
+    points = sorted({Decimal(draw(bars)) for _ in range(3)} | {Decimal(0), Decimal(10) ** 15})
+    curve = {"of": "qa", "points": [[str(x), draw(coefficients)] for x in points]}
+    return {
+        **MINI,
+        "metrics": {
+            "qa": {"min": "-1000000000000000", "max": "1000000000000000"},
+            "calls": {"type": "integer", "min": 0},
+            "worked": {"min": 0},
+            "scheduled": {"min": "0.0000000001"},
+            "loss": {"min": 0, "default": 0},
+        },
+        "levels": [{"id": "L1", "name": "a"}, {"id": "L2", "name": "b", "entry": "calls == 0 or qa / calls > 0.05"}],
+        "promotion": {},
+        "demotion": {},
+        "probation": None,
+        "attributes": {"team": {"default": "T1"}},
+        "scorecard": scorecard,
+        "grades": [
+            {"grade": "A", "when": "score >= 0", "coefficient": draw(coefficients)},
+            {"grade": "B", "coefficient": draw(coefficients)},
+        ],
+        "pay": {
+            "rounding": {
+                "quantum": draw(st.sampled_from(["0.0001", "0.001", "0.01", "0.1", "1", "10", "100", "1000"])),
+                "mode": draw(st.sampled_from(["half_up", "half_even", "up", "down"])),
+                "stage": draw(st.sampled_from(["line", "total"])),
+            },
+            "proration": {"worked": "worked", "scheduled": "scheduled"},
+            "coefficient": draw(st.sampled_from([{"source": "grade"}, {"source": "curve", "curve": curve}])),
+            "lines": lines,
+            "deductions": [{"id": "loss", "metric": "loss"}],
+            "floors": {"deduction_cap_percent": draw(_decimal("0", "20", 4))},
+        },
+    }
+
+
+extreme_values = st.one_of(
+    _decimal("-1000000000000000", "1000000000000000", 10),
+    st.sampled_from(["1e300", "-1e300", "1e-300", "0", "0.0000000001"]),
+)
+
+
 @FUZZ
 @given(json_values)
 def test_any_json_state_raises_only_state_errors(document: Any) -> None:
@@ -181,3 +270,35 @@ def test_the_state_written_is_accepted_back(rows: list[dict[str, Any]]) -> None:
         state = State.from_csv(text) if month == "2026-02" else State.from_json(text)
     assert state is not None
     assert state.agents == evaluate(REVIEWED, [r for r in rows if r.get("period") in months]).state.agents
+
+
+@FUZZ
+@given(
+    rulesets_at_their_bounds(),
+    st.lists(st.tuples(extreme_values, st.integers(0, 10**9), extreme_values), min_size=1, max_size=6),
+)
+def test_a_ruleset_that_validates_evaluates_without_a_crash(data: dict[str, Any], rows: list[Any]) -> None:
+    """Every number at its bound, records at extremes: each record is decided or rejected, and explained."""
+    from tierpay.outputs.explain import explain
+
+    ruleset = parse_ruleset(yaml.safe_dump(data, allow_unicode=True), file="bounds.yaml")
+    records = [
+        {
+            "agent_id": f"A{i}",
+            "period": "2026-01",
+            "level": "L1",
+            "qa": qa,
+            "calls": calls,
+            "worked": worked,
+            "scheduled": "1",
+            "loss": "1e300" if i == 0 else "0",
+        }
+        for i, (qa, calls, worked) in enumerate(rows)
+    ]
+    outcome = evaluate(ruleset, records)
+    seen = sorted([d.row for d in outcome.decisions] + [r.row for r in outcome.rejections])
+    assert seen == list(range(1, len(records) + 1))
+    for decision in outcome.decisions:
+        explain(decision, ruleset)
+        assert decision.pay is not None
+        assert sum(line.amount for line in decision.pay.lines) == decision.pay.total

@@ -397,11 +397,14 @@ def test_an_output_over_a_file_the_ruleset_reads_is_refused(tmp_path: Path) -> N
     before = {p: p.read_bytes() for p in (tmp_path / "rulesets").iterdir()}
     base, table = tmp_path / "rulesets" / "callcenter-stars.yaml", tmp_path / "rulesets" / "minimum-wage-2026.yaml"
     for target in (base, table):
-        code, _, err = run("evaluate", str(draft), str(SAMPLE_MONTH), "--payroll", str(target), "--force")
+        code, _, err = run(
+            "evaluate", str(draft), str(SAMPLE_MONTH), "--payroll", str(target), "--force", "--allow-outside-files"
+        )
         assert code == 2
         assert err.startswith(f"error: --payroll {target} is a file of the ruleset ")
         assert err.endswith(": an output may not replace an input\n")
-    assert run("diff", str(base), str(draft), str(SAMPLE_MONTH), "-o", str(table), "--force")[0] == 2
+    diff = ("diff", str(base), str(draft), str(SAMPLE_MONTH), "-o", str(table), "--force", "--allow-outside-files")
+    assert run(*diff)[0] == 2
     assert {p: p.read_bytes() for p in (tmp_path / "rulesets").iterdir()} == before
 
 

@@ -347,3 +347,48 @@ def test_what_the_cap_holds_back_is_carried_in_the_state_and_collected_later() -
         assert decision.pay.lines[-1].basis == "740.00 held back from earlier months"
         assert str(decision.pay.total) == "5560.00"
         assert february.state.by_agent()["A5"].deductions_due == {}
+
+
+def test_rounding_to_hundreds_rounds_to_hundreds() -> None:
+    """``quantum: 100`` rounds to hundreds, written with its zeros (it used to round to whole units)."""
+    rounding = Rounding(quantum=D(100))
+    assert str(round_money(D("1841.50"), rounding)) == "1800"
+    assert str(round_money(D("1850"), rounding)) == "1900"
+    assert str(round_money(D("49.99"), rounding)) == "0"
+
+
+def test_pay_ignores_the_callers_decimal_context() -> None:
+    """Statements are the same whatever decimal context the caller has set (here 3 digits)."""
+    import decimal
+
+    with decimal.localcontext(decimal.Context(prec=3)):
+        outcome = evaluate(build(PAY), AGENTS)
+    assert outcome.rejections == []
+    for d in outcome.decisions:
+        assert d.pay is not None
+        assert str(d.pay.total) == STATEMENTS[d.agent_id][1], d.agent_id
+
+
+def test_amounts_beyond_exact_money_are_rejections_not_crashes() -> None:
+    """A formula or a record's contract wage beyond 10^12 rejects the record, naming the amount."""
+    data = copy.deepcopy(PAY)
+    data["pay"]["lines"][4]["formula"] = "nights * 1000000000000000"
+    outcome = evaluate(
+        build(data),
+        [
+            agent("F", "L1", "tier1", 80, 21, 21, nights=10),
+            agent("C", "L1", "tier1", 80, 21, 21, status="probation", contract="1e30"),
+            AGENTS[0],
+        ],
+    )
+    assert [d.agent_id for d in outcome.decisions] == ["A1"]
+    assert [r.reasons for r in outcome.rejections] == [
+        [
+            "pay: the formula of line night `nights * 1000000000000000` is 10000000000000000, beyond the "
+            "1,000,000,000,000 either way that pay is computed to exactly"
+        ],
+        [
+            "pay: the contract wage contract is 1E+30, beyond the 1,000,000,000,000 either way that pay is "
+            "computed to exactly"
+        ],
+    ]

@@ -172,3 +172,34 @@ def test_relative_parts_are_neutral_below_the_minimum_cohort() -> None:
         "qa is scored at the middle of its cohort (team=A): 2 graded agents, fewer than min_cohort_size 3",
     ]
     assert scores[3].parts[0].note is None  # team B has three: ranked as before
+
+
+def test_float_path_rounds_a_large_scale_exactly() -> None:
+    """At scale 1000 with 6 decimals the float sum misses an exact half by 2e-6: its error bound sends it to the exact path.
+
+    0.1 × 5.6541917951 + 0.2 × 7.7805264230 + 0.3 × 7.9718890433 + 0.4 × 6.7605329460 = 7.2173043555
+    exactly, × 1000 = 7217.3043555: half-up to 6 places is 7217.304356. In float64 the scaled sum
+    is 7217304355.499998, which a fixed 1e-6 margin took for a value below the half: 7217.304355.
+    """
+    from tierpay import evaluate
+
+    from .conftest import MINI, build
+
+    values = ["5.6541917951", "7.7805264230", "7.9718890433", "6.7605329460"]
+    metrics = {**MINI["metrics"], **{f"m{k}": {"min": 0, "max": 10} for k in range(4)}}
+    parts = [
+        {"metric": f"m{k}", "weight": w, "normalise": {"method": "ratio", "target": 1, "cap": 10}}
+        for k, w in enumerate(["0.1", "0.2", "0.3", "0.4"])
+    ]
+    ruleset = build(metrics=metrics, scorecard={"scale": 1000, "decimals": 6, "parts": parts})
+    record = {
+        "agent_id": "A",
+        "period": "2026-01",
+        "level": "L1",
+        "qa": 80,
+        **{f"m{k}": v for k, v in enumerate(values)},
+    }
+    outcome = evaluate(ruleset, [record])
+    assert outcome.to_polars()["score"].to_list() == [D("7217.304356")]
+    assert outcome.decision("A").score is not None
+    assert outcome.decision("A").score.value == D("7217.304356")

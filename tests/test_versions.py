@@ -17,7 +17,7 @@ VERSIONS = ROOT / "examples" / "rulesets" / "versions"
 
 def test_each_period_uses_the_version_in_force() -> None:
     """January to March use 2026.1, April to June 2026.2; every decision is stamped."""
-    versions = load_versions(VERSIONS)
+    versions = load_versions(VERSIONS, allow_outside_files=True)
     assert [v.version for v in versions.versions] == ["2026.1", "2026.2"]
     outcome = evaluate(versions, read_records(versions, SAMPLE_H1))
     used = {d.period: d.ruleset.version for d in outcome.decisions}
@@ -64,10 +64,10 @@ def test_period_with_no_version_in_force_is_rejected(tmp_path: Path) -> None:
 
 def test_cli_accepts_a_folder_of_versions() -> None:
     """``tierpay validate`` and ``evaluate`` take a folder of versions."""
-    code, out, _ = run("validate", str(VERSIONS))
+    code, out, _ = run("validate", str(VERSIONS), "--allow-outside-files")
     assert code == 0
     assert out.count(": ok: callcenter-stars ") == 2
-    code, out, _ = run("evaluate", str(VERSIONS), str(SAMPLE_H1))
+    code, out, _ = run("evaluate", str(VERSIONS), str(SAMPLE_H1), "--allow-outside-files")
     assert code == 1
     assert "ruleset callcenter-stars 2026.1 (" in out
     assert "; callcenter-stars 2026.2 (" in out

@@ -47,6 +47,33 @@ before the period: `level` (text, the level id), `level_rank` (1 for the lowest)
 the scorecard's value (`score` by default), `grade` (in level, promotion, demotion,
 probation and review rules) and `coefficient` (in pay lines).
 
+## Limits
+
+A ruleset file is at most 5 MiB, holds at most 100,000 values (keys, list items and texts)
+as written, at most 100,000 more through its aliases (`*name`), and nests at most 64 deep.
+Every number has bounds that keep the arithmetic exact, each checked by `tierpay validate`
+at its line: amounts of money (`amount`, `by_level`, `post_lowest_wage`, a minimum wage's
+`monthly`) at most 10^12 either way with at most 4 decimal places; coefficients from 0 to 10
+with at most 4 places; the rounding `quantum` a power of ten from 0.0001 to 1000; the
+scorecard's `scale` at most 1000, a ratio's `cap` and a z-score's `clip` at most 10, a veto's
+`score` within the scale; every other number at most 10^15 either way with at most 10
+places; counts (`bottom_count`, `min_cohort_size`) at most 1,000,000. So a ruleset that
+validates evaluates without an arithmetic failure: the largest amount times the largest
+coefficient at the finest quantum needs 18 of the 28 digits pay is computed with, and the
+total of the 20,000 lines a ruleset can hold at most needs 22. A record
+or formula that brings more than 10^12 into pay (a contract wage, a deduction, a formula's
+value) rejects that record, saying so.
+
+## Files a ruleset names
+
+`extends:` and `pay.floors.minimum_wage.table_file` name other files, relative to the file
+that names them. They must lie in the folder of the ruleset being loaded or a folder below
+it, symbolic links followed, unless outside files are allowed (`--allow-outside-files` on the
+command line, `allow_outside_files=True` in Python); either way only regular files of at most
+5 MiB are read, never a device or a pipe. A file that cannot be read is a problem at the line
+and field that names it; a problem inside it names that file and, after `;`, the line that
+named it.
+
 """
 
 ORDER = [

@@ -21,6 +21,7 @@ from tierpay.errors import (
     Problem,
     RecordsError,
     RulesetError,
+    RulesetUnreadable,
     StateError,
     TierpayError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "ReviewResult",
     "Ruleset",
     "RulesetError",
+    "RulesetUnreadable",
     "RulesetVersions",
     "Score",
     "State",

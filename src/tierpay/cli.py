@@ -6,7 +6,7 @@ Exit codes (also in ``tierpay --help`` and docs/reference/cli.md):
     1  done, but some records were rejected (they are listed) or a check failed
     2  the command line is wrong
     3  the ruleset is invalid (every problem is listed with file, line and field)
-    4  an input file (records, state) cannot be read
+    4  an input file (the ruleset named, records, state) cannot be read
     5  an output cannot be written, or exists and --force was not given
    70  internal error: a bug in tierpay (please report it)
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
@@ -20,6 +20,7 @@ import errno
 import io
 import json
 import os
+import re
 import signal
 import sys
 import traceback
@@ -35,7 +36,15 @@ from tierpay.engine.columns import records_frame
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
-from tierpay.errors import OutputConflict, OutputError, RecordsError, RulesetError, StateError, TierpayError
+from tierpay.errors import (
+    OutputConflict,
+    OutputError,
+    RecordsError,
+    RulesetError,
+    RulesetUnreadable,
+    StateError,
+    TierpayError,
+)
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import STREAM_BYTES, read_input, stream_batches
 from tierpay.io.state_file import read_state
@@ -98,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = _command(commands, "validate", "check a ruleset and list every problem")
     validate.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     validate.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    _outside_option(validate)
 
     ev = _command(commands, "evaluate", "evaluate records: levels, grades, review and pay")
     _inputs(ev)
@@ -120,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rv = _command(commands, "review", "bottom-ranking review: each cohort's ranking, flags and stages")
     _inputs(rv)
-    rv.add_argument("--period", help="only this period (YYYY-MM)")
+    rv.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     rv.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     rv.add_argument("--lang", choices=["en", "zh"], default="en", help="language of stage names")
     _output_options(rv)
@@ -129,9 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     stmt = _command(commands, "statement", "pay statements: every line and how it was computed")
     _inputs(stmt)
     stmt.add_argument(
-        "--agent", action="append", metavar="ID", help="only this agent (repeatable); all agents when left out"
+        "--agent",
+        action="append",
+        type=_agent,
+        metavar="ID",
+        help="only this agent (repeatable); all agents when left out",
     )
-    stmt.add_argument("--period", help="only this period (YYYY-MM)")
+    stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
     stmt.add_argument("--lang", choices=["en", "zh"], default="en", help="language of line names")
     _output_options(stmt)
@@ -139,19 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = _command(commands, "explain", "explain one agent's decisions: every criterion, score, review and pay line")
     _inputs(ex)
-    ex.add_argument("--agent", required=True, metavar="ID", help="the agent to explain")
-    ex.add_argument("--period", help="only this period (YYYY-MM); every period of the agent when left out")
+    ex.add_argument("--agent", required=True, type=_agent, metavar="ID", help="the agent to explain")
+    ex.add_argument(
+        "--period", type=_period, help="only this period (YYYY-MM); every period of the agent when left out"
+    )
     ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
     _output_options(ex)
     _state_options(ex, state_out=False)
 
     tst = _command(commands, "test", "run the cases in a ruleset's tests: block")
     tst.add_argument("ruleset", help="the ruleset YAML file")
+    _outside_option(tst)
 
     df = _command(commands, "diff", "compare two rulesets on the same records: level, grade, flag and pay changes")
     df.add_argument("old", help="the ruleset in force")
     df.add_argument("new", help="the proposed ruleset")
     df.add_argument("records", help="agent-period records, CSV or JSON")
+    _outside_option(df)
     df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     _output_options(df)
     _state_options(df, state_out=False)
@@ -171,6 +189,32 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
 def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     parser.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
+    _outside_option(parser)
+
+
+def _outside_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the ruleset name files (extends:, table_file:) outside its own folder and the folders below it",
+    )
+
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def _period(text: str) -> str:
+    """A ``--period`` value: a month written ``YYYY-MM``; anything else is a usage error naming the option."""
+    if not _MONTH.fullmatch(text) or text.startswith("0000"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: write YYYY-MM, month 01 to 12 (2026-03)")
+    return text
+
+
+def _agent(text: str) -> str:
+    """An ``--agent`` value: an agent id, not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an agent id cannot be blank")
+    return text
 
 
 def _state_options(parser: argparse.ArgumentParser, state_out: bool = True) -> None:
@@ -234,6 +278,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         code = int(_COMMANDS[args.command](args, out, err))
         out.flush()
         return code
+    except RulesetUnreadable as error:  # the file named on the command line, not what it says
+        err.write(f"error: {error}\n")
+        return EXIT_INPUT
     except RulesetError as error:
         err.write(f"{error}\n")
         count = len(error.problems)
@@ -291,7 +338,7 @@ class _Closed(io.TextIOBase):
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    target = load_target(args.ruleset)
+    target = load_target(args.ruleset, allow_outside_files=args.allow_outside_files)
     versions = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
     warnings = 0
     for ruleset in versions:
@@ -321,9 +368,9 @@ def _plan(args: argparse.Namespace, out: TextIO, inputs: dict[str, str | None]) 
     return outputs
 
 
-def _load(path: str, outputs: Outputs, loader: Callable[[str], _Loaded]) -> _Loaded:
+def _load(path: str, outputs: Outputs, loader: Callable[..., _Loaded], args: argparse.Namespace) -> _Loaded:
     """Load the ruleset at ``path``; refuse an output that is a file it was read from (a base, a wage table)."""
-    target = loader(path)
+    target = loader(path, allow_outside_files=args.allow_outside_files)
     rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
     files = {r.file for r in rulesets} | {r.minimum_wage_source for r in rulesets if r.minimum_wage_source}
     for ruleset in rulesets:
@@ -357,7 +404,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "csv":
         return _evaluate_columns(args, out, err)
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target)
+    ruleset = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         outcome = _outcome(args, ruleset)
         sink = outputs.stream("-o")
@@ -380,7 +427,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     No decision is kept once written, so memory holds the input columns and one period's run.
     """
     outputs = _plan(args, out, _inputs_of(args))
-    target = _load(args.ruleset, outputs, load_target)
+    target = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         run = _evaluation(target, args)
         records = read_input(target, args.records)
@@ -434,7 +481,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
         return EXIT_USAGE
     outputs = _plan(args, out, _inputs_of(args))
-    target = _load(args.ruleset, outputs, load_target)
+    target = _load(args.ruleset, outputs, load_target, args)
     summary = report.Summary()
     progress = Progress(err)
     rejected = 0
@@ -492,11 +539,31 @@ class Progress:
             self.err.write("\n")
 
 
+def _no_period(outcome: Outcome, period: str | None, err: TextIO) -> bool:
+    """Whether ``--period`` names a month with no decision; if so, say why (and list the rejections)."""
+    if period is None or period in outcome.periods:
+        return False
+    held = sorted(
+        {*outcome.periods, *(r.period for r in outcome.rejections if r.period and _MONTH.fullmatch(r.period))}
+    )
+    if period in held:
+        why = f"every record of {period} was rejected"
+    elif held:
+        why = f"the records hold no {period} (they hold {held[0]}{f' to {held[-1]}' if len(held) > 1 else ''})"
+    else:
+        why = "the records hold no period"
+    err.write(f"error: --period {period}: no decision: {why}\n")
+    _report_problems(outcome, err)
+    return True
+
+
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target)
+    ruleset = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         outcome = _outcome(args, ruleset)
+        if _no_period(outcome, args.period, err):
+            return EXIT_REJECTED
         if args.period:
             outcome = outcome.only(args.period)
         rule = latest(ruleset).model.review
@@ -525,9 +592,11 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target)
+    ruleset = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         outcome = _outcome(args, ruleset)
+        if _no_period(outcome, args.period, err):
+            return EXIT_REJECTED
         if args.agent:
             decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
             decisions.sort(key=lambda d: (d.period, d.agent_id))
@@ -557,7 +626,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target)
+    ruleset = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         outcome = _outcome(args, ruleset)
         for warning in outcome.warnings:
@@ -577,7 +646,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    ruleset = load_ruleset(args.ruleset)
+    ruleset = load_ruleset(args.ruleset, allow_outside_files=args.allow_outside_files)
     results = run_cases(ruleset)
     if not results:
         err.write(f"{args.ruleset}: the ruleset has no tests: block\n")
@@ -589,7 +658,7 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inputs = {"the old ruleset": args.old, "the new ruleset": args.new, "the records file": args.records}
     outputs = _plan(args, out, {**inputs, "--state-in": args.state_in})
-    old, new = _load(args.old, outputs, load_ruleset), _load(args.new, outputs, load_ruleset)
+    old, new = _load(args.old, outputs, load_ruleset, args), _load(args.new, outputs, load_ruleset, args)
     with outputs:
         state = read_state(args.state_in) if args.state_in else None
         other = args.state_from_other_ruleset

@@ -4,7 +4,9 @@ The tree::
 
     TierpayError
     ├── RulesetError        a ruleset file is malformed, invalid or does not compile;
-    │                       carries every Problem found, sorted by line
+    │   │                   carries every Problem found, sorted by line
+    │   └── RulesetUnreadable  the ruleset file named cannot be read at all (missing, a
+    │                          folder, not permitted, not a regular file)
     ├── RecordsError        a records file cannot be read at all (encoding, format, no header)
     ├── StateError          a carried-state file is unreadable or does not fit the ruleset
     ├── EvaluationError     an expression failed on a record's values (for example division by
@@ -59,6 +61,15 @@ class RulesetError(TierpayError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RulesetUnreadable(RulesetError):
+    """The ruleset file (or folder of versions) the caller named cannot be read at all.
+
+    Missing, a folder where a file was expected, not permitted, or not a regular file (a
+    device, a pipe). A file named *inside* a ruleset (``extends:``) that cannot be read is a
+    plain ``RulesetError`` at the line that names it: the ruleset is what is wrong then.
+    """
 
 
 class RecordsError(TierpayError):

@@ -17,8 +17,12 @@ from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     ROUND_UP,
+    Context,
     Decimal,
+    DivisionByZero,
     InvalidOperation,
+    Overflow,
+    localcontext,
 )
 from itertools import pairwise
 from typing import Any
@@ -28,6 +32,7 @@ from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
 from tierpay.ruleset.model import (
+    MAX_AMOUNT,
     AmountTable,
     BandLookup,
     Curve,
@@ -43,6 +48,12 @@ from tierpay.ruleset.model import (
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+MONEY = Context(prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+"""The context pay is computed in, whatever the caller's: 28 significant digits.
+
+The ruleset's bounds (``tierpay.ruleset.model``: amounts to 10^12 with 4 places, coefficients
+to 10, quanta from 0.0001) and the bound on what records and formulas bring in (``MAX_AMOUNT``)
+keep every rounding within 28 digits, so no quantize can fail."""
 _MODES = {
     "half_up": ROUND_HALF_UP,
     "half_even": ROUND_HALF_EVEN,
@@ -53,7 +64,7 @@ _MODES = {
 
 def round_money(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded to the declared quantum and mode."""
-    return _quantize(amount, rounding.quantum, _MODES[rounding.mode])
+    return _whole(_quantize(amount, rounding.quantum, _MODES[rounding.mode]))
 
 
 def _quantize(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:
@@ -62,6 +73,12 @@ def _quantize(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:
         return amount.quantize(quantum, rounding=mode)
     except InvalidOperation:  # more digits than the context holds: beyond any wage
         raise ValueError(f"an amount of {amount:.6E} is too large to pay: it cannot be rounded to {quantum}") from None
+
+
+def _whole(amount: Decimal) -> Decimal:
+    """An amount rounded to tens or more written with its zeros (``1800``, not ``1.8E+3``)."""
+    exponent = amount.as_tuple().exponent
+    return amount.quantize(ONE) if isinstance(exponent, int) and exponent > 0 else amount
 
 
 def money(amount: Decimal) -> str:
@@ -102,8 +119,9 @@ def curve_coefficient(curve: Curve, value: Decimal) -> tuple[Decimal, str]:
         )
     for (x0, y0), (x1, y1) in pairwise(points):
         if x0 <= value <= x1:
-            y = y0 + (y1 - y0) * (value - x0) / (x1 - x0)
-            y = y.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+            with localcontext(MONEY):
+                y = y0 + (y1 - y0) * (value - x0) / (x1 - x0)
+                y = y.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
             return (
                 y,
                 f"{curve.of} {number(value)} between {number(x0)} ({number(y0)}) and {number(x1)} ({number(y1)}): {number(y)}",
@@ -209,7 +227,21 @@ def compute_pay(
     The order is fixed: the ruleset's lines; the probation floor; the minimum wage; the
     month's deductions under one cap; the rounding of the total. Floors are statutory amounts
     and round up; deductions held back by a cap round down, and what they leave is carried.
+    Raises ``ValueError`` (the record's rejection) for an amount a record or a formula brings
+    in beyond ``MAX_AMOUNT``.
     """
+    with localcontext(MONEY):
+        return _compute_pay(pay, currency, inputs, lang, protection)
+
+
+def within(value: Decimal, what: str) -> Decimal:
+    """``value``, an amount a record or a formula brings into pay, if pay can be computed exactly with it."""
+    if not value.is_finite() or abs(value) > MAX_AMOUNT:
+        raise ValueError(f"{what} is {value}, beyond the {MAX_AMOUNT:,} either way that pay is computed to exactly")
+    return value
+
+
+def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protection: Protection | None) -> PayResult:
     rounding = pay.rounding
     per_line = rounding.stage == "line"
     sheet = _Sheet(pay, lang, [])
@@ -276,12 +308,12 @@ def compute_pay(
 
 def _up(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded up to the quantum: how a statutory floor is rounded."""
-    return _quantize(amount, rounding.quantum, ROUND_CEILING)
+    return _whole(_quantize(amount, rounding.quantum, ROUND_CEILING))
 
 
 def _down(amount: Decimal, rounding: Rounding) -> Decimal:
     """``amount`` rounded down to the quantum: how a capped deduction is rounded."""
-    return _quantize(amount, rounding.quantum, ROUND_FLOOR)
+    return _whole(_quantize(amount, rounding.quantum, ROUND_FLOOR))
 
 
 def _floor_amount(amount: Decimal, rounding: Rounding) -> Decimal:
@@ -299,6 +331,7 @@ def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_t
     contract = inputs.values.get(floors.contract_wage)
     if contract is None:
         raise ValueError(f"{floors.contract_wage}: missing; the probation floor needs the contract wage")
+    within(contract, f"the contract wage {floors.contract_wage}")
     bases = [(contract, f"{number(ratio * HUNDRED)}% of the contract wage {money(contract)}")]
     post = _post_lowest_wage(floors, inputs)
     if post is not None:
@@ -337,6 +370,8 @@ def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text
     figure = minimum_wage_for(floors.minimum_wage, inputs.values, inputs.period)
     prorated = _floor_amount(figure.amount * (factor if pay.proration else ONE), pay.rounding)
     own = figure.contributions
+    if own is not None:
+        within(own, f"the contributions {floors.minimum_wage.contributions}")
     minimum = prorated + own if own is not None else prorated
     if sheet.counted < minimum:
         topup = minimum - sheet.counted
@@ -366,8 +401,8 @@ def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str,
     floors = pay.floors
     asked: dict[str, tuple[Decimal, Decimal]] = {}  # line -> (carried in, asked this month)
     for deduction in pay.deductions:
-        carried = inputs.due.get(deduction.id, ZERO)
-        now = inputs.values[deduction.metric]
+        carried = within(inputs.due.get(deduction.id, ZERO), f"the amount of {deduction.id} carried in")
+        now = within(inputs.values[deduction.metric], f"the deduction {deduction.metric}")
         if carried or now:
             asked[deduction.id] = (carried, now)
     if not asked:
@@ -430,7 +465,7 @@ def _line_amount(line: PayLine, inputs: PayInputs) -> tuple[Decimal, str]:
     if line.amount is not None:
         return line.amount, f"fixed {money(line.amount)}"
     if line.formula is not None:
-        value = inputs.formulas[line.id]
+        value = within(inputs.formulas[line.id], f"the formula of line {line.id} `{line.formula}`")
         return value, f"`{line.formula}` = {money(value)}"
     assert line.by_level is not None
     return _by_level(line.by_level, line.by, inputs, f"pay line {line.id}")

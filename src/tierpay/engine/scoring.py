@@ -4,9 +4,10 @@ The definition of a score is :mod:`tierpay.engine.scorecard` (``Decimal`` arithm
 fixed context). This stage computes it for a whole period at once:
 
 - Linear, ratio, band and percentile parts on metrics are summed in float64 and rounded; a
-  row whose sum lies within 1e-6 of a rounding boundary (scores land exactly on a half-point
-  often: one-decimal KPIs and round weights) is recomputed with the definition, from the
-  exact metric values and the exact rank counts behind its percentiles.
+  row whose sum lies within 1e-6 of a rounding boundary, or within the bound on its float
+  error when that is larger (scores land exactly on a half-point often: one-decimal KPIs and
+  round weights), is recomputed with the definition, from the exact metric values and the
+  exact rank counts behind its percentiles.
 - A percentile part in a cohort below the scorecard's ``min_cohort_size`` is neutral (0.5), as
   the definition has it; the rows are marked so their parts say why.
 - A ruleset whose scorecard has z-score parts or parts on derived values is scored with the
@@ -36,6 +37,7 @@ Array = npt.NDArray[Any]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 ROUNDING_MARGIN = 1e-6
+EPSILON = float(np.finfo(np.float64).eps)
 Counts = tuple[Ints, Ints, Ints]  # others beaten, others tied, others in all
 
 
@@ -144,11 +146,16 @@ def _exact_scores(run: PeriodRun, stage: ScoreStage, live: Bools) -> None:
 
 
 def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) -> None:
-    """Linear, ratio, band and percentile parts summed in float64; rows near a boundary made exact."""
+    """Linear, ratio, band and percentile parts summed in float64; rows near a boundary made exact.
+
+    Alongside each row's float sum goes a bound on its error (:func:`_error`), so "near" means
+    within that bound: large scales, fine decimals or values far from a part's range widen it.
+    """
     card, metrics = stage.card, run.model.metrics
     low = stage.low
     full = float(sum((p.weight for p in card.parts if not p.rate), Decimal(0)))
     total = np.zeros(run.size, dtype=np.float64)
+    error = np.zeros(run.size, dtype=np.float64)
     for k, part in enumerate(card.parts):
         graded = live & ~(low & part.rate)
         better = metrics[part.metric].better
@@ -157,13 +164,18 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
             least = card.min_cohort_size or 0  # too_small, on the column of cohort sizes (others + 1)
             stage.neutral[k] = graded & (stage.counts[k][2] + 1 < least)
             n = np.where(stage.neutral[k], 0.5, n)
+            off = np.full(run.size, 4 * EPSILON)
         else:
             n = _normalised(part.normalise, run.columns[part.metric], better)
+            off = _error(part.normalise, run.columns[part.metric], better)
         weight = np.where(low, float(part.weight) / full if full else 0.0, float(part.weight))
         total += np.where(graded, n * weight * float(card.scale), 0.0)
+        error += np.where(graded, (off + 4 * EPSILON * np.abs(n)) * weight * float(card.scale), 0.0)
     scaled = total * 10**card.decimals
+    margin = ROUNDING_MARGIN + (error + (len(card.parts) + 4) * EPSILON * np.abs(total)) * 10**card.decimals
     stage.scaled = np.floor(scaled + 0.5).astype(np.int64)
-    unsure = live & (np.abs(scaled - np.floor(scaled) - 0.5) < ROUNDING_MARGIN) & (stage.veto < 0)
+    with np.errstate(invalid="ignore"):
+        unsure = live & ~(np.abs(scaled - np.floor(scaled) - 0.5) >= margin) & (stage.veto < 0)
     for i in np.flatnonzero(unsure).tolist():
         label = stage.label(i)
         score = row_score(card, metrics, run.exact_row(i), bool(low[i]), None, label, stage.relative(i), parts=False)
@@ -188,6 +200,31 @@ def _normalised(norm: Any, x: Array, better: str) -> Array:
         below = np.clip((x - float(norm.worst_low)) / (low - float(norm.worst_low)), 0.0, 1.0)
         above = np.clip((float(norm.worst_high) - x) / (float(norm.worst_high) - high), 0.0, 1.0)
         return np.where((x >= low) & (x <= high), 1.0, np.where(x < low, below, above))
+
+
+def _error(norm: Any, x: Array, better: str) -> Array:
+    """A bound on how far ``_normalised``'s float result can be from the exact one, per row.
+
+    The value and the part's numbers each carry half an ulp from their decimals, and each
+    operation one more: the bound is a few ulps of the largest magnitude involved, over the
+    width the difference is divided by. A row whose bound is not finite is always unsure.
+    """
+    with np.errstate(all="ignore"):
+        a = np.abs(x)
+        if isinstance(norm, LinearNorm):
+            worst, best = float(norm.worst), float(norm.best)
+            result: Array = 8 * EPSILON * (a + abs(worst) + abs(best)) / abs(best - worst)
+            return result
+        if isinstance(norm, RatioNorm):
+            cap, target = float(norm.cap), float(norm.target)
+            ratio = (
+                np.minimum(np.where(a > 0, target / a, cap), cap) if better == "lower" else np.minimum(a / target, cap)
+            )
+            return 8 * EPSILON * (ratio + 1)
+        assert isinstance(norm, BandNorm)
+        edges = [abs(float(e)) for e in (norm.worst_low, norm.low, norm.high, norm.worst_high)]
+        width = min(float(norm.low) - float(norm.worst_low), float(norm.worst_high) - float(norm.high))
+        return 8 * EPSILON * (a + max(edges)) / width
 
 
 def _percentile(x: Array, better: str, graded: Bools, cohort: Ints) -> tuple[Array, Counts]:

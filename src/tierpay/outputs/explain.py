@@ -53,6 +53,7 @@ T = {
         "veto_held": "holds",
         "veto_clear": "does not hold",
         "total": "Total",
+        "skipped": "not evaluated: the parts before it decide (evaluating it here fails: {error})",
     },
     "zh": {
         "next_entry": "{level} 晋级标准",
@@ -73,6 +74,7 @@ T = {
         "veto_held": "触发",
         "veto_clear": "未触发",
         "total": "合计",
+        "skipped": "未计算：前面的条件已决定结果（在此计算会失败：{error}）",
     },
 }
 
@@ -114,6 +116,9 @@ class _Explainer:
 
     def clause(self, clause: Clause, depth: int) -> None:
         pad = "  " * depth
+        if not clause.reached and clause.value is None:  # guarded by the part that decided the `and`/`or`
+            self.lines.append(f"{pad}· `{clause.text}`: {self.t['skipped'].format(error=clause.error)}")
+            return
         mark = "✓" if clause.held else "✗"
         if clause.op in ("and", "or") and clause.children:
             self.lines.append(f"{pad}{mark} {self.t['all'] if clause.op == 'and' else self.t['any']}")

@@ -110,7 +110,7 @@ class _Compiler:
             else:
                 pos = self.loc.find(path)
                 line, column = pos.line, pos.column + (1 if pos.style in ("'", '"') else 0)
-            self.problems.append(Problem(self.loc.file_of(path), line, column, where, message, source))
+            self.problems.append(self.loc.problem_at(self.loc.file_of(path), line, column, where, message, source))
 
     def _stage_hint(self, message: str, stage: Stage) -> str:
         name = message.split("'")[1] if "'" in message else ""

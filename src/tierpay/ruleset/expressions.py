@@ -12,8 +12,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any, Literal
 
 import rule_engine
@@ -32,6 +32,9 @@ _TYPES: dict[str, Any] = {
     "unknown": rule_engine.DataType.UNDEFINED,
 }
 
+DECIMALS = Context(prec=28, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+"""The context expressions are evaluated in, whatever the caller's: Python's default, fixed."""
+
 MAX_LENGTH = 4000
 MAX_TOKENS = 800
 MAX_CLAUSES = 120
@@ -48,8 +51,8 @@ _REFUSED_TOKENS = {
     "POW": "`**` is not allowed (huge powers hang); multiply instead",
     "BWLSH": "bit shifts are not allowed",
     "BWRSH": "bit shifts are not allowed",
-    "BWAND": "bitwise operators are not allowed",
-    "BWOR": "bitwise operators are not allowed",
+    "BWAND": "`&` is a bitwise operator, not allowed: write `and`",
+    "BWOR": "`|` is a bitwise operator, not allowed: write `or`",
     "BWXOR": "bitwise operators are not allowed",
     "EQ_FZM": "regular-expression matches (`=~`) are not allowed",
     "EQ_FZS": "regular-expression matches (`=~~`) are not allowed",
@@ -138,6 +141,16 @@ class Clause:
     left: tuple[str, Any] | None = None
     right: tuple[str, Any] | None = None
     children: tuple[Clause, ...] = field(default_factory=tuple)
+    reached: bool = True
+    """False for a part of ``and``/``or`` after the part that decided it, which evaluation never reaches.
+
+    Such a part is still traced for information (an explanation shows every criterion missed),
+    unless it cannot be evaluated (the part before it guarded it: ``calls == 0 or qa / calls > 0.05``
+    with no calls); then its ``value`` is None, ``error`` says what evaluating it would meet,
+    and it has no sides or children.
+    """
+    error: str | None = None
+    """For an unreached part that cannot be evaluated: why (``division by zero``)."""
 
     @property
     def held(self) -> bool:
@@ -167,8 +180,14 @@ class CompiledExpression:
         return [self.evaluate(row) for row in rows]
 
     def trace(self, values: Mapping[str, Any]) -> Clause:
-        """The expression evaluated clause by clause on ``values``."""
-        return _trace(self._rule.statement.expression, values)
+        """The expression evaluated clause by clause on ``values``, as ``evaluate`` does.
+
+        ``and`` and ``or`` are decided by the part that decides them in evaluation; the parts
+        after it are marked ``reached=False`` and traced only if they can be evaluated, so a
+        guard such as ``calls == 0 or qa / calls > 0.05`` never divides by zero here either.
+        """
+        with localcontext(DECIMALS):
+            return _trace(self._rule.statement.expression, values)
 
     def text(self) -> str:
         """The expression re-rendered from its syntax tree, normalised."""
@@ -226,12 +245,83 @@ def _lex(source: str) -> list[Any]:
     return tokens
 
 
+_LOOKALIKES = {
+    "≥": ">=", "≧": ">=", "⩾": ">=", "≤": "<=", "≦": "<=", "⩽": "<=", "≠": "!=", "＝": "==",
+    "×": "*", "÷": "/", "−": "-", "–": "-", "—": "-", "。": ".", "【": "[", "】": "]",
+}  # fmt: skip
+_TYPOGRAPHIC_QUOTES = "“”„‟‘’‚‛«»「」『』"
+_LOWER_CASE_WORDS = {"and", "or", "not", "in", "true", "false"}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def slip(source: str) -> ExpressionProblem | None:
+    """The first habit from other languages or from a Chinese keyboard in ``source``, with what to write.
+
+    ``≥``, ``&&``, ``!x``, ``=`` for ``==``, typographic quotes, full-width digits and brackets,
+    ``AND`` in capitals...: rule-engine would call each an illegal character or a syntax error.
+    Text inside quotes is left alone.
+    """
+    quote = ""
+    i = 0
+    while i < len(source):
+        c = source[i]
+        if quote:
+            i += 2 if c == "\\" else 1
+            quote = "" if c == quote else quote
+            continue
+        after, before = source[i + 1 : i + 2], source[i - 1 : i] if i else ""
+        if c in "'\"":
+            quote = c
+        elif source.startswith(("&&", "||"), i):
+            return ExpressionProblem(
+                f"`{source[i : i + 2]}` is not an operator here: write `{'and' if c == '&' else 'or'}`", i
+            )
+        elif source.startswith("<>", i):
+            return ExpressionProblem("`<>` is not an operator here: write `!=`", i)
+        elif c == "!" and after not in ("=", "~"):
+            name = _WORD.match(source, i + 1)
+            example = f" (`not {name.group()}`)" if name else ""
+            return ExpressionProblem(f"`!` is not an operator here: write `not`{example}", i)
+        elif c == "=" and before not in ("=", "!", "<", ">") and after not in ("=", "~"):
+            return ExpressionProblem("`=` does not compare: write `==`", i)
+        elif c in "，、":
+            return ExpressionProblem(
+                f"`{c}` is a Chinese comma: write `,` between the items of a list, `and` between conditions", i
+            )
+        elif c in _LOOKALIKES:
+            return ExpressionProblem(f"`{c}` is not an operator here: write `{_LOOKALIKES[c]}`", i)
+        elif c in _TYPOGRAPHIC_QUOTES:
+            return ExpressionProblem(f"`{c}` is a typographic quote: put text between straight quotes ('A')", i)
+        elif "\uff01" <= c <= "\uff5e":
+            plain = chr(ord(c) - 0xFEE0)
+            return ExpressionProblem(f"`{c}` is a full-width character: write `{plain}`", i)
+        elif c in "\u3000\u00a0":
+            return ExpressionProblem("a full-width or non-breaking space: use an ordinary space", i)
+        elif ord(c) > 127:
+            return ExpressionProblem(
+                f"`{c}` can only be inside quotes: names and operators are written in ASCII ('text' goes in quotes)", i
+            )
+        elif c.isalpha() or c == "_":
+            word = _WORD.match(source, i)
+            assert word is not None
+            text = word.group()
+            if text.lower() in _LOWER_CASE_WORDS and text != text.lower() and not before.isdigit():
+                return ExpressionProblem(f"`{text}`: write `{text.lower()}`, in lower case", i)
+            i = word.end()
+            continue
+        i += 1
+    return None
+
+
 def precheck(source: str) -> None:
     """Refuse, before rule-engine sees it, anything outside the allowed language or too large."""
     if len(source) > MAX_LENGTH:
         raise ExpressionProblem(f"expression is longer than {MAX_LENGTH} characters")
     if not source.strip():
         raise ExpressionProblem("expression is empty")
+    found = slip(source)
+    if found is not None:
+        raise found
     depth = 0
     clauses = 0
     for token in _lex(source):
@@ -271,9 +361,11 @@ def compile_expression(
     context = rule_engine.Context(
         type_resolver=rule_engine.type_resolver_from_dict({k: _TYPES[v] for k, v in symbols.items()}),
         resolver=rule_engine.resolve_item,
+        decimal_context=DECIMALS,
     )
     try:
-        rule = rule_engine.Rule(source, context=context)
+        with localcontext(DECIMALS):  # constants folded while building, as evaluation would
+            rule = rule_engine.Rule(source, context=context)
     except rerrors.SymbolResolutionError as error:
         close = difflib.get_close_matches(error.symbol_name, list(symbols), n=1, cutoff=0.7)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -431,14 +523,32 @@ def _flatten_logic(node: Any, kind: str) -> Iterable[Any]:
         yield node
 
 
-def _trace(node: Any, values: Mapping[str, Any]) -> Clause:
+def _value(node: Any, values: Mapping[str, Any]) -> Any:
+    """``node`` evaluated on ``values``, or the error it meets as text (``error: division by zero``)."""
     try:
-        value = node.evaluate(values)
+        return node.evaluate(values)
     except (rerrors.EngineError, ArithmeticError) as error:
-        value = f"error: {_engine_message(error)}"
+        return f"error: {_engine_message(error)}"
+
+
+def _trace(node: Any, values: Mapping[str, Any]) -> Clause:
+    value = _value(node, values)
     if isinstance(node, rast.LogicExpression):
-        parts = tuple(_trace(n, values) for n in _flatten_logic(node, node.type))
-        return Clause(unparse(node), value, op=node.type, children=parts)
+        parts: list[Clause] = []
+        decided = False
+        for part in _flatten_logic(node, node.type):
+            if decided:  # evaluation stops before this part: trace it only if it can be evaluated at all
+                try:
+                    part.evaluate(values)
+                except (rerrors.EngineError, ArithmeticError) as error:
+                    parts.append(Clause(unparse(part), None, reached=False, error=_engine_message(error)))
+                    continue
+                parts.append(replace(_trace(part, values), reached=False))
+                continue
+            clause = _trace(part, values)
+            parts.append(clause)
+            decided = clause.held if node.type == "or" else not clause.held
+        return Clause(unparse(node), value, op=node.type, children=tuple(parts))
     if isinstance(node, rast.UnaryExpression) and node.type == "not":
         return Clause(unparse(node), value, op="not", children=(_trace(node.right, values),))
     if isinstance(node, rast.ComparisonExpression | rast.ArithmeticComparisonExpression):
@@ -446,15 +556,15 @@ def _trace(node: Any, values: Mapping[str, Any]) -> Clause:
             unparse(node),
             value,
             op=OPERATORS[node.type],
-            left=(unparse(node.left), node.left.evaluate(values)),
-            right=(unparse(node.right), node.right.evaluate(values)),
+            left=(unparse(node.left), _value(node.left, values)),
+            right=(unparse(node.right), _value(node.right, values)),
         )
     if isinstance(node, rast.ContainsExpression):
         return Clause(
             unparse(node),
             value,
             op="in",
-            left=(unparse(node.member), node.member.evaluate(values)),
-            right=(unparse(node.container), node.container.evaluate(values)),
+            left=(unparse(node.member), _value(node.member, values)),
+            right=(unparse(node.container), _value(node.container, values)),
         )
     return Clause(unparse(node), value)

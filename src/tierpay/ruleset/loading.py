@@ -10,14 +10,15 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tierpay.errors import Problem, RulesetError
-from tierpay.io.textfile import NotUtf8, decode_utf8
+from tierpay.errors import Problem, RulesetError, RulesetUnreadable
 from tierpay.ruleset.compiler import CompiledRuleset, compile_ruleset
+from tierpay.ruleset.files import FileRefused, outside, read_text
 from tierpay.ruleset.inheritance import merge
 from tierpay.ruleset.model import MinimumWageTable, Ruleset
 from tierpay.ruleset.versions import RulesetVersions, check_versions
@@ -26,33 +27,45 @@ from tierpay.ruleset.yamlsource import Locations, PathKey, format_path, read_yam
 SCHEMA_ID = "https://tierpay.dev/schema/ruleset-1.json"
 
 
-def load_ruleset(path: str | Path) -> CompiledRuleset:
+def load_ruleset(path: str | Path, *, allow_outside_files: bool = False) -> CompiledRuleset:
     """Load, validate and compile the ruleset file at ``path``.
 
-    Raises ``RulesetError`` listing every problem, each with its file, line and field.
+    Files the ruleset names (``extends:``, a minimum-wage ``table_file``) must lie in its folder
+    or below, unless ``allow_outside_files``. Raises ``RulesetUnreadable`` when the file itself
+    cannot be read, and ``RulesetError`` listing every problem, each with its file, line and field.
     """
     file = Path(path)
-    text = _read_text(file)
-    return parse_ruleset(text, file=str(path), base_dir=file.parent)
+    text = _read_named(file)
+    return parse_ruleset(text, file=str(path), base_dir=file.parent, allow_outside_files=allow_outside_files)
 
 
-def load_versions(folder: str | Path) -> RulesetVersions:
+def load_versions(folder: str | Path, *, allow_outside_files: bool = False) -> RulesetVersions:
     """Load every ruleset in ``folder`` as versions of one ruleset; refuse overlapping dates.
 
     YAML files without a top-level ``tierpay:`` key (a minimum-wage table, say) are skipped.
-    Problems in any file are all reported together.
+    Problems in any file are all reported together. Files the versions name must lie in
+    ``folder`` or below, unless ``allow_outside_files``.
     """
     directory = Path(folder)
     problems: list[Problem] = []
     versions: list[CompiledRuleset] = []
-    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    try:
+        files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError as error:
+        raise RulesetUnreadable(
+            [Problem(str(directory), 0, 0, "", f"cannot read: {error.strerror or error}")]
+        ) from None
     for file in files:
         try:
-            text = _read_text(file)
+            text = _read_named(file)
             head, _ = read_yaml(text, str(file))
             if not isinstance(head, dict) or ("tierpay" not in head and "extends" not in head):
                 continue
-            versions.append(parse_ruleset(text, file=str(file), base_dir=file.parent))
+            versions.append(
+                parse_ruleset(text, file=str(file), base_dir=file.parent, allow_outside_files=allow_outside_files)
+            )
+        except RulesetUnreadable:
+            raise
         except RulesetError as error:
             problems.extend(error.problems)
     if problems:
@@ -62,30 +75,40 @@ def load_versions(folder: str | Path) -> RulesetVersions:
     return check_versions(versions)
 
 
-def load_target(path: str | Path) -> CompiledRuleset | RulesetVersions:
+def load_target(path: str | Path, *, allow_outside_files: bool = False) -> CompiledRuleset | RulesetVersions:
     """A ruleset file, or a folder of its versions."""
-    return load_versions(path) if Path(path).is_dir() else load_ruleset(path)
+    if Path(path).is_dir():
+        return load_versions(path, allow_outside_files=allow_outside_files)
+    return load_ruleset(path, allow_outside_files=allow_outside_files)
 
 
-def _read_text(file: Path) -> str:
+def _read_named(file: Path) -> str:
+    """The text of a ruleset file the caller named; one that cannot be read at all is ``RulesetUnreadable``."""
     try:
-        raw = file.read_bytes()
-    except OSError as error:
-        raise RulesetError([Problem(str(file), 0, 0, "", f"cannot read: {error.strerror or error}")]) from None
-    try:
-        return decode_utf8(raw, str(file))
-    except NotUtf8 as why:
-        raise RulesetError([Problem(str(file), why.line, 0, "", "not UTF-8 text: save the file as UTF-8")]) from None
+        return read_text(file)
+    except FileRefused as why:
+        if why.missing:
+            raise RulesetUnreadable([Problem(str(file), 0, 0, "", f"cannot read: {why.reason}")]) from None
+        message = f"file is {why.reason}" if not why.line else why.reason
+        raise RulesetError([Problem(str(file), why.line, 0, "", message)]) from None
 
 
-def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = None) -> CompiledRuleset:
+def parse_ruleset(
+    text: str,
+    file: str = "<ruleset>",
+    base_dir: Path | None = None,
+    *,
+    allow_outside_files: bool = False,
+) -> CompiledRuleset:
     """Validate and compile ruleset YAML given as text; ``file`` names it in errors.
 
-    ``base_dir`` is where files the ruleset refers to (``minimum_wage.table_file``) are looked up;
-    without it such references are an error.
+    ``base_dir`` is where files the ruleset refers to (``extends:``, ``minimum_wage.table_file``)
+    are looked up; without it such references are an error. They must lie in ``base_dir`` or
+    below, symlinks followed, unless ``allow_outside_files``.
     """
-    data, locations, texts = _read_with_bases(text, file, base_dir, ())
-    data, mw_source, mw_text = _inline_minimum_wage(data, locations, base_dir)
+    where = _Where(base_dir, allow_outside_files)
+    data, locations, texts = _read_with_bases(text, file, base_dir, (), where)
+    data, mw_source, mw_text = _inline_minimum_wage(data, locations, base_dir, where)
     ruleset = validate_model(data, locations)
     return compile_ruleset(ruleset, locations, "".join([*texts, mw_text]), minimum_wage_source=mw_source)
 
@@ -93,8 +116,49 @@ def parse_ruleset(text: str, file: str = "<ruleset>", base_dir: Path | None = No
 MAX_EXTENDS = 5
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where the files a ruleset names may be: under ``root``, or anywhere when ``anywhere``."""
+
+    root: Path | None
+    anywhere: bool
+
+    def referenced(self, locations: Locations, key: PathKey, folder: Path, name: str, what: str) -> Path:
+        """The file ``name`` (relative to ``folder``) that the value at ``key`` names, if it may be read."""
+        target = folder / name
+        why = outside(self.root, target) if self.root is not None and not self.anywhere else None
+        if why is not None:
+            raise RulesetError(
+                [
+                    locations.problem(
+                        key,
+                        f"{what} {name} cannot be read: {why}; a ruleset may name files only in its own folder "
+                        "and the folders below it (allow others with --allow-outside-files, or "
+                        "allow_outside_files=True in Python)",
+                    )
+                ]
+            )
+        return target
+
+    @staticmethod
+    def read(locations: Locations, key: PathKey, target: Path, name: str, what: str) -> str:
+        """The text of ``target``; a file that cannot be read is a problem at ``key``, where it is named."""
+        try:
+            return read_text(target)
+        except FileRefused as why:
+            if why.line:  # not UTF-8: the place is in the file itself
+                raise RulesetError([Problem(str(target), why.line, 0, "", why.reason)]) from None
+            message = f"cannot read {what} {name}: {why.reason}" if why.missing else f"{what} {name} is {why.reason}"
+            raise RulesetError([locations.problem(key, message)]) from None
+
+
+def _referred(error: RulesetError, named_in: str, referral: str) -> RulesetError:
+    """``error``'s problems, those in other files than ``named_in`` saying where their file is named."""
+    return RulesetError([p if p.file == named_in else replace(p, message=p.message + referral) for p in error.problems])
+
+
 def _read_with_bases(
-    text: str, file: str, base_dir: Path | None, chain: tuple[str, ...]
+    text: str, file: str, base_dir: Path | None, chain: tuple[str, ...], where: _Where
 ) -> tuple[dict[str, Any], Locations, list[str]]:
     """The document with every ``extends:`` base merged under it, and all the texts read."""
     data, locations = read_yaml(text, file)
@@ -102,28 +166,32 @@ def _read_with_bases(
         raise RulesetError([Problem(file, 1, 1, "", "a ruleset is a mapping of keys (tierpay:, name:, ...)")])
     if "extends" not in data:
         return data, locations, [text]
+    key: PathKey = ("extends",)
     name = data["extends"]
     if not isinstance(name, str):
-        raise RulesetError([locations.problem(("extends",), "must be the file name of the base ruleset")])
+        raise RulesetError([locations.problem(key, "must be the file name of the base ruleset")])
     if base_dir is None:
-        raise RulesetError([locations.problem(("extends",), "a ruleset given as text cannot extend a file")])
-    target = (base_dir / name).resolve()
-    if str(target) in chain or len(chain) >= MAX_EXTENDS:
-        why = "extends itself in a circle" if str(target) in chain else f"more than {MAX_EXTENDS} levels of extends"
-        raise RulesetError([locations.problem(("extends",), why)])
+        raise RulesetError([locations.problem(key, "a ruleset given as text cannot extend a file")])
+    target = where.referenced(locations, key, base_dir, name, "the base ruleset")
+    resolved = str(target.resolve())
+    if resolved in chain or len(chain) >= MAX_EXTENDS:
+        why = "extends itself in a circle" if resolved in chain else f"more than {MAX_EXTENDS} levels of extends"
+        raise RulesetError([locations.problem(key, why)])
+    referral = locations.referral(key, str(target))
     try:
-        base_text = _read_text(target)
-        base, base_locations, texts = _read_with_bases(
-            base_text, str(base_dir / name), (base_dir / name).parent, (*chain, str(target))
-        )
+        base_text = where.read(locations, key, target, name, "the base ruleset")
+        base, base_locations, texts = _read_with_bases(base_text, str(target), target.parent, (*chain, resolved), where)
     except RulesetError as error:
-        raise RulesetError([*error.problems, locations.problem(("extends",), f"in the base ruleset {name}")]) from None
+        raise _referred(error, file, referral) from None
     merged, merged_locations = merge(base, base_locations, data, locations)
+    merged_locations.named_by.update({f: r + referral for f, r in base_locations.named_by.items()})
+    merged_locations.named_by[str(target)] = referral
+    merged_locations.named_by.update(locations.named_by)
     return merged, merged_locations, [*texts, text]
 
 
 def _inline_minimum_wage(
-    data: dict[str, Any], locations: Locations, base_dir: Path | None
+    data: dict[str, Any], locations: Locations, base_dir: Path | None, where: _Where
 ) -> tuple[dict[str, Any], str | None, str]:
     """Replace ``pay.floors.minimum_wage.table_file`` by the areas it holds (an edge: reads a file).
 
@@ -144,19 +212,22 @@ def _inline_minimum_wage(
     if "table" in mw:
         raise RulesetError([locations.problem(path_key, "give the areas in `table` or name a file, not both")])
     declared_in = locations.file_of(path_key)
-    target = (Path(declared_in).parent if declared_in != locations.file else base_dir) / name
+    folder = Path(declared_in).parent if declared_in != locations.file else base_dir
+    what = "the minimum-wage file"
+    target = where.referenced(locations, path_key, folder, name, what)
     try:
-        text = _read_text(target)
+        text = where.read(locations, path_key, target, name, what)
         mw_data, mw_locations = read_yaml(text, str(target))
+        if not isinstance(mw_data, dict) or "minimum_wage_table" not in mw_data:
+            raise RulesetError(
+                [Problem(str(target), 1, 1, "", "a minimum-wage file holds one key, `minimum_wage_table:`")]
+            )
+        try:
+            table = MinimumWageTable.model_validate(mw_data)
+        except ValidationError as error:
+            raise RulesetError(_problems(error, mw_data, mw_locations, MinimumWageTable)) from None
     except RulesetError as error:
-        problems = [*error.problems, locations.problem(path_key, f"referred to from here: {name}")]
-        raise RulesetError(problems) from None
-    if not isinstance(mw_data, dict) or "minimum_wage_table" not in mw_data:
-        raise RulesetError([Problem(str(target), 1, 1, "", "a minimum-wage file holds one key, `minimum_wage_table:`")])
-    try:
-        table = MinimumWageTable.model_validate(mw_data)
-    except ValidationError as error:
-        raise RulesetError(_problems(error, mw_data, mw_locations, MinimumWageTable)) from None
+        raise _referred(error, declared_in, locations.referral(path_key, str(target))) from None
     new_mw = {k: v for k, v in mw.items() if k != "table_file"}
     new_mw["table"] = {area: value.model_dump() for area, value in table.minimum_wage_table.items()}
     new_floors = {**floors, "minimum_wage": new_mw}  # type: ignore[dict-item]
@@ -183,14 +254,14 @@ def _problems(
     root: type[BaseModel],
     prefix: PathKey = (),
 ) -> list[Problem]:
-    found: dict[tuple[str, int, int], list[str]] = {}
-    order: list[tuple[str, int, int]] = []
+    found: dict[tuple[str, int, int, str], list[str]] = {}
+    order: list[tuple[str, int, int, str]] = []
     for item in error.errors(include_url=False):
         path, known = _data_path(tuple(item["loc"]), data, item["type"] == "missing")
         path = (*prefix, *path)
         message = _message(item, path, known, root, data, prefix)
         pos = locations.find(path if known else path[:-1], key=True)
-        key = (format_path(path), pos.line, pos.column)
+        key = (format_path(path), pos.line, pos.column, pos.file or locations.file)
         if key not in found:
             found[key] = []
             order.append(key)
@@ -199,8 +270,11 @@ def _problems(
     problems = []
     for key in order:
         messages = found[key]
+        specific = [m for m in messages if not m.startswith("must be a valid ")]
+        if specific and len(specific) < len(messages):  # a union: the branch the value fits says what is wrong
+            messages = specific
         text = messages[0] if len(messages) == 1 else " or ".join(messages)
-        problems.append(Problem(locations.file, key[1], key[2], key[0], text))
+        problems.append(locations.problem_at(key[3], key[1], key[2], key[0], text))
     return problems
 
 

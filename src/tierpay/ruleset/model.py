@@ -12,7 +12,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Identifier = Annotated[
     str,
@@ -31,6 +31,72 @@ LevelId = Annotated[
     ),
 ]
 Number = Annotated[Decimal, Field(allow_inf_nan=False)]
+
+# --- bounds that keep every computation exact ----------------------------------------------
+#
+# Money is computed in Decimal with 28 significant digits (tierpay.engine.pay.MONEY). The worst
+# case a ruleset that validates can reach: an amount of 10^12 with 4 places, times a coefficient
+# of 10 with 4 places, is 10^13 with 8 places, 21 digits, exact; times a proration factor it is
+# rounded to 28 digits and then to the finest quantum, 0.0001: 10^13 / 10^-4 = 10^17, 18 digits.
+# A statement's total over the most lines a ruleset can hold (100,000 values make at most 20,000
+# lines) stays below 10^18 with the floors, 22 digits and 4 places: quantize never needs more
+# than 28 digits, so it never fails.
+
+MAX_AMOUNT = Decimal(10) ** 12
+"""The largest amount of money a ruleset may state, either way (a trillion in its currency)."""
+MONEY_PLACES = 4
+"""The most decimal places of an amount: the finest quantum is 0.0001."""
+MAX_COEFFICIENT = Decimal(10)
+"""The largest performance coefficient."""
+COEFFICIENT_PLACES = 4
+"""The most decimal places of a coefficient (a curve's coefficients are rounded to 0.0001 too)."""
+MAX_NUMBER = Decimal(10) ** 15
+"""The largest other number a ruleset may give, either way (bars, edges, targets, expectations)."""
+NUMBER_PLACES = 10
+"""The most decimal places of any other number."""
+MAX_SCALE = Decimal(1000)
+"""The largest scorecard scale: a score is at most 10 (a ratio's cap) times it."""
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many digits ``value`` has after the point, trailing zeros not counted (exactly, in any context)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int), "only finite numbers reach here"
+    text = "".join(map(str, digits)).rstrip("0")
+    if not text or exponent >= 0:
+        return 0
+    return max(0, -exponent - (len(digits) - len(text)))
+
+
+def power_of_ten(value: Decimal) -> int | None:
+    """``k`` when ``value`` is exactly 10^k, else None."""
+    sign, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits)).rstrip("0")
+    if sign or text != "1" or not isinstance(exponent, int):
+        return None
+    return exponent + len(digits) - 1
+
+
+def _bounded(limit: Decimal, places: int, what: str) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        if abs(value) > limit:
+            raise ValueError(f"{value} is too large: {what} lie between -{limit:,} and {limit:,}")
+        found = decimal_places(value)
+        if found > places:
+            raise ValueError(f"{value} has {found} decimal places: {what} have at most {places}")
+        return value
+
+    return AfterValidator(check)
+
+
+Amount = Annotated[Number, _bounded(MAX_AMOUNT, MONEY_PLACES, "amounts")]
+"""Money a ruleset states: at most 10^12 either way, at most 4 decimal places."""
+CoefficientValue = Annotated[
+    Number, Field(ge=0, le=MAX_COEFFICIENT), _bounded(MAX_COEFFICIENT, COEFFICIENT_PLACES, "coefficients")
+]
+"""A performance coefficient: 0 to 10, at most 4 decimal places."""
+Bounded = Annotated[Number, _bounded(MAX_NUMBER, NUMBER_PLACES, "numbers")]
+"""Any other number: at most 10^15 either way, at most 10 decimal places."""
 Expression = Annotated[
     str,
     Field(
@@ -73,9 +139,9 @@ class Metric(_Strict):
 
     type: Literal["integer", "number"] = "number"
     """`integer` values must be whole numbers; `number` allows decimals."""
-    min: Number | None = None
+    min: Bounded | None = None
     """The lowest valid value; a record below it is rejected."""
-    max: Number | None = None
+    max: Bounded | None = None
     """The highest valid value; a record above it is rejected."""
     better: Literal["higher", "lower", "band"] = Field(
         "higher", description="Which way is good; `band` means a target range is best."
@@ -84,7 +150,7 @@ class Metric(_Strict):
     """Shown after values in explanations (`s`, `%`, `CNY`)."""
     label: Label | None = None
     """Display name, one text or `{en: ..., zh: ...}`."""
-    default: Number | None = Field(
+    default: Bounded | None = Field(
         None,
         description="Used when a record leaves the metric out; without it the metric is required.",
     )
@@ -170,9 +236,9 @@ class LinearNorm(_Strict):
 
     method: Literal["linear"]
     """`linear`."""
-    worst: Number
+    worst: Bounded
     """The value that scores 0."""
-    best: Number
+    best: Bounded
     """The value that scores 1 (below `worst` when lower is better)."""
 
     @model_validator(mode="after")
@@ -187,10 +253,10 @@ class RatioNorm(_Strict):
 
     method: Literal["ratio"]
     """`ratio`."""
-    target: Number = Field(gt=0)
+    target: Bounded = Field(gt=0)
     """The target value (above zero)."""
-    cap: Number = Field(Decimal(1), gt=0)
-    """The most a ratio can score (1 = no credit beyond target)."""
+    cap: Bounded = Field(Decimal(1), gt=0, le=10)
+    """The most a ratio can score (1 = no credit beyond target), at most 10."""
 
 
 class BandNorm(_Strict):
@@ -198,13 +264,13 @@ class BandNorm(_Strict):
 
     method: Literal["band"]
     """`band`."""
-    low: Number
+    low: Bounded
     """Lower end of the best range."""
-    high: Number
+    high: Bounded
     """Upper end of the best range."""
-    worst_low: Number
+    worst_low: Bounded
     """Scores 0 at or below this value."""
-    worst_high: Number
+    worst_high: Bounded
     """Scores 0 at or above this value."""
 
     @model_validator(mode="after")
@@ -226,8 +292,8 @@ class ZScoreNorm(_Strict):
 
     method: Literal["zscore"]
     """`zscore`."""
-    clip: Number = Field(Decimal(3), gt=0)
-    """Standard scores beyond ±clip count as ±clip."""
+    clip: Bounded = Field(Decimal(3), gt=0, le=10)
+    """Standard scores beyond ±clip count as ±clip (at most 10)."""
 
 
 Normalisation = Annotated[
@@ -240,7 +306,7 @@ class ScorePart(_Strict):
     """One weighted metric of the composite score."""
 
     metric: Identifier = Field(description="A metric or derived value.")
-    weight: Number = Field(gt=0, le=1)
+    weight: Bounded = Field(gt=0, le=1)
     """The part's share of the score, above 0 and at most 1; all weights sum to 1."""
     normalise: Normalisation
     """How the value becomes a 0-1 score: `linear`, `ratio`, `band`, `percentile` or `zscore`."""
@@ -252,7 +318,7 @@ class MinVolume(_Strict):
 
     metric: Identifier
     """The volume metric (for example `calls_handled`)."""
-    at_least: Number
+    at_least: Bounded
     """The minimum volume for rate metrics to be graded."""
 
 
@@ -263,8 +329,8 @@ class ScoreVeto(_Strict):
     """A short reason code shown in outputs."""
     when: Expression
     """The condition that triggers the veto."""
-    score: Number
-    """The score the veto sets."""
+    score: Bounded = Field(ge=0)
+    """The score the veto sets, from 0 to the scorecard's scale."""
     reason: Label | None = None
     """The reason in words."""
 
@@ -276,8 +342,8 @@ class Scorecard(_Strict):
     """The name under which expressions see the score."""
     label: Label | None = None
     """Display name."""
-    scale: Number = Field(Decimal(100), gt=0)
-    """The score of a perfect agent."""
+    scale: Bounded = Field(Decimal(100), gt=0, le=MAX_SCALE)
+    """The score of a perfect agent, at most 1000."""
     decimals: int = Field(2, ge=0, le=6, description="The score is rounded half-up to this many places.")
     cohort_by: list[Identifier] = Field(
         default_factory=list,
@@ -286,6 +352,7 @@ class Scorecard(_Strict):
     min_cohort_size: int | None = Field(
         None,
         ge=1,
+        le=1_000_000,
         description="Percentile and z-score parts in a smaller cohort are neutral (half their weight); none when left out.",
     )
     parts: list[ScorePart] = Field(min_length=1)
@@ -309,6 +376,9 @@ class Scorecard(_Strict):
             raise ValueError("min_volume is set but no part is marked rate: true")
         if self.min_volume and all(p.rate for p in self.parts):
             raise ValueError("min_volume needs at least one part that is not a rate")
+        for i, veto in enumerate(self.vetoes):
+            if veto.score > self.scale:
+                raise ValueError(f"vetoes[{i}] sets the score {veto.score}, above the scale {self.scale}")
         return self
 
 
@@ -318,8 +388,8 @@ class Grade(_Strict):
     grade: str = Field(min_length=1, max_length=16)
     """The grade's name (`S`, `A`, ...)."""
     when: Expression | None = Field(None, description="Leave out on the last grade: it catches the rest.")
-    coefficient: Number | None = Field(None, ge=0, le=10)
-    """The performance coefficient (绩效系数) of the grade."""
+    coefficient: CoefficientValue | None = None
+    """The performance coefficient (绩效系数) of the grade, 0 to 10."""
     label: Label | None = None
     """Display name."""
 
@@ -337,7 +407,7 @@ class Level(_Strict):
     entry: Expression | None = Field(None, description="What it takes to enter (promotion target).")
     maintain: Expression | None = Field(None, description="What it takes to keep the level (保级).")
     min_periods: int | None = Field(
-        None, ge=0, description="Periods in this level before promotion out; overrides promotion."
+        None, ge=0, le=120, description="Periods in this level before promotion out; overrides promotion."
     )
 
 
@@ -457,7 +527,7 @@ class Protection(_Strict):
     """The condition of a protected month, on record values (`protected_leave`)."""
     reason: Label | None = None
     """The protection in words."""
-    coefficient: Number = Field(Decimal(1), ge=0, le=10)
+    coefficient: CoefficientValue = Decimal(1)
     """The least performance coefficient of a protected month (the standard 1 by default)."""
 
 
@@ -529,13 +599,13 @@ class Review(_Strict):
     )
     cohort_by: list[Identifier] = Field(default_factory=list)
     """Attributes that form the cohorts (team, site, role); one cohort when empty."""
-    bottom_percent: Number | None = Field(None, gt=0, le=50)
+    bottom_percent: Bounded | None = Field(None, gt=0, le=50)
     """The bottom share to flag, in percent (at most 50)."""
-    bottom_count: int | None = Field(None, ge=1)
+    bottom_count: int | None = Field(None, ge=1, le=1_000_000)
     """The bottom count to flag; with a percent, the smaller applies."""
     count_rounding: Literal["floor", "ceil", "round"] = "floor"
     """How percent × cohort size becomes a count: `floor`, `ceil` or `round` (half-up)."""
-    min_cohort_size: int = Field(1, ge=1)
+    min_cohort_size: int = Field(1, ge=1, le=1_000_000)
     """Cohorts with fewer eligible agents are not ranked."""
     only_if: Expression | None = Field(
         None, description="An absolute floor: only agents for whom this holds can be flagged."
@@ -565,11 +635,25 @@ class Rounding(_Strict):
     """How money is rounded: the quantum, the mode, and whether each line or only the total."""
 
     quantum: Number = Field(Decimal("0.01"), gt=0)
-    """The smallest unit (`0.01` for fen, `1` for whole yuan)."""
+    """The smallest unit, a power of ten from `0.0001` to `1000` (`0.01` for fen, `1` for whole yuan)."""
     mode: Literal["half_up", "half_even", "up", "down"] = "half_up"
     """`half_up`, `half_even`, `up` (away from zero) or `down` (toward zero)."""
     stage: Literal["line", "total"] = "line"
     """`line`: round each line; `total`: round only the total and show a rounding line."""
+
+    @field_validator("quantum")
+    @classmethod
+    def _power_of_ten(cls, quantum: Decimal) -> Decimal:
+        """A power of ten from 0.0001 to 1000, written so that rounding uses it as given (100 rounds to hundreds)."""
+        k = power_of_ten(quantum)
+        if k is None:
+            raise ValueError(
+                f"{quantum} is not a power of ten: give 0.0001, 0.001, 0.01, 0.1, 1, 10, 100 or 1000 "
+                "(rounding to 0.05 or 5 is not supported)"
+            )
+        if not -4 <= k <= 3:
+            raise ValueError(f"{quantum} is out of range: the quantum lies from 0.0001 to 1000")
+        return Decimal(1).scaleb(k)
 
 
 class Proration(_Strict):
@@ -584,14 +668,14 @@ class Proration(_Strict):
 class Band(_Strict):
     """One value range of a band lookup, with explicit edges."""
 
-    above: Number | None = Field(None, description="Lower edge; none means unbounded.")
+    above: Bounded | None = Field(None, description="Lower edge; none means unbounded.")
     above_inclusive: bool = True
     """Whether the band includes `above`."""
-    below: Number | None = Field(None, description="Upper edge; none means unbounded.")
+    below: Bounded | None = Field(None, description="Upper edge; none means unbounded.")
     below_inclusive: bool = False
     """Whether the band includes `below`."""
-    coefficient: Number = Field(ge=0, le=10)
-    """The band's coefficient."""
+    coefficient: CoefficientValue
+    """The band's coefficient, 0 to 10."""
 
 
 class BandLookup(_Strict):
@@ -628,8 +712,8 @@ class Curve(_Strict):
 
     of: Identifier
     """The value on the x axis (for example `score`)."""
-    points: list[tuple[Number, Number]] = Field(min_length=2)
-    """`[x, coefficient]` pairs with increasing x."""
+    points: list[tuple[Bounded, CoefficientValue]] = Field(min_length=2)
+    """`[x, coefficient]` pairs with increasing x; coefficients from 0 to 10."""
 
     @field_validator("points")
     @classmethod
@@ -659,7 +743,7 @@ class Coefficient(_Strict):
         return self
 
 
-AmountTable = dict[str, Number | dict[str, Number]]
+AmountTable = dict[str, Amount | dict[str, Amount]]
 
 
 class PayLine(_Strict):
@@ -674,7 +758,7 @@ class PayLine(_Strict):
     """The line's ASCII id, also its payroll-export column."""
     label: Label | None = None
     """Display name (基本工资)."""
-    amount: Number | None = None
+    amount: Amount | None = None
     """A fixed amount."""
     by_level: AmountTable | None = None
     """An amount per level id, or per level and `by` value."""
@@ -709,7 +793,7 @@ class PayLine(_Strict):
 class MinimumWageFigure(_Strict):
     """One dated monthly minimum wage of an area, as the local government published it."""
 
-    monthly: Number = Field(ge=0)
+    monthly: Amount = Field(ge=0)
     """The monthly minimum wage for full-time work, in the ruleset's currency."""
     effective_from: dt.date
     """The day the figure takes effect; it holds until the area's next figure takes effect."""
@@ -756,7 +840,9 @@ class MinimumWage(_Strict):
     table: dict[str, MinimumWageArea] | None = None
     """The areas and their dated figures, by area id."""
     table_file: str | None = Field(
-        None, description="A YAML file holding `minimum_wage_table:` (the areas), relative to the ruleset."
+        None,
+        description="A YAML file holding `minimum_wage_table:` (the areas), relative to the ruleset; in its folder "
+        "or below unless outside files are allowed ([files a ruleset names](#files-a-ruleset-names)).",
     )
 
     @model_validator(mode="after")
@@ -778,7 +864,7 @@ class Floors(_Strict):
 
     minimum_wage: MinimumWage | None = None
     """The local minimum wage (Labour Law art. 48), by area and date."""
-    probation_ratio: Number | None = Field(
+    probation_ratio: Bounded | None = Field(
         None,
         gt=0,
         le=1,
@@ -793,7 +879,7 @@ class Floors(_Strict):
         "probation pay is at least `probation_ratio` of it too (Implementing Regulations art. 15).",
     )
     post_by: Identifier | None = Field(None, description="The attribute of `post_lowest_wage`'s second key (region).")
-    deduction_cap_percent: Number = Field(Decimal(20), ge=0, le=100)
+    deduction_cap_percent: Bounded = Field(Decimal(20), ge=0, le=100)
     """Deductions for losses take at most this share of the month's pay (工资支付暂行规定 art. 16: 20%)."""
     deduction_cap_rule: str | None = Field(
         None,
@@ -876,15 +962,15 @@ class Expectation(_Strict):
     """Expected action (`promote`, `hold`, ...)."""
     grade: str | None = None
     """Expected grade."""
-    score: Number | None = None
+    score: Bounded | None = None
     """Expected composite score."""
     flagged: bool | None = None
     """Expected review flag."""
     stage: str | None = None
     """Expected escalation stage."""
-    total: Number | None = None
+    total: Bounded | None = None
     """Expected pay total."""
-    lines: dict[str, Number] | None = None
+    lines: dict[str, Bounded] | None = None
     """Expected amounts of named pay lines."""
     reason: str | None = None
     """Expected reason code of the level decision (`converted`, `probation_cap_reached`, ...)."""
@@ -915,7 +1001,10 @@ class Ruleset(_Strict):
 
     tierpay: Literal[1] = Field(description="The ruleset format version.")
     extends: str | None = Field(
-        None, description="A base ruleset file, relative to this one, that this ruleset changes; merged when loading."
+        None,
+        description="A base ruleset file, relative to this one, that this ruleset changes; merged when loading. "
+        "It must lie in the ruleset's folder or below unless outside files are allowed "
+        "([files a ruleset names](#files-a-ruleset-names)).",
     )
     name: str = Field(min_length=1, max_length=100)
     """The ruleset's name, stamped on every result."""
