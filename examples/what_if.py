@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args.out.mkdir(parents=True, exist_ok=True)
 
     old = tierpay.load_ruleset(CURRENT)
-    new = tierpay.load_ruleset(PROPOSAL, allow_outside_files=True)  # it extends the ruleset in rulesets/
+    new = tierpay.load_ruleset(PROPOSAL, allow_outside_files=True)  # it extends rulesets/, maybe outside the working folder
     comparison = compare(
         old,
         new,

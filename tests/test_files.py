@@ -158,10 +158,24 @@ def test_extends_outside_the_folder_is_refused_unless_allowed(tmp_path: Path) ->
     child.write_text(CHILD.format(name="../base.yaml"), encoding="utf-8")
     assert problems_of(child) == [
         f"{child}:1:1: extends: the base ruleset ../base.yaml cannot be read: it is outside the ruleset's "
-        f"folder ({child.parent}); a ruleset may name files only in its own folder and the folders below it "
-        "(allow others with --allow-outside-files, or allow_outside_files=True in Python)"
+        f"folder ({child.parent}); a ruleset may name files only in its own folder and the folders below it, "
+        "or in the folder tierpay runs in when the ruleset lies there (allow others with --allow-outside-files, "
+        "or allow_outside_files=True in Python)"
     ]
     assert load_ruleset(child, allow_outside_files=True).version == "2"
+
+
+def test_a_base_elsewhere_in_the_working_folder_is_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a project folder, a ruleset in it may extend a base kept elsewhere in it; run from
+    the ruleset's own folder, the same base is outside and refused."""
+    (tmp_path / "base.yaml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "variants").mkdir()
+    child = tmp_path / "variants" / "child.yaml"
+    child.write_text(CHILD.format(name="../base.yaml"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_ruleset("variants/child.yaml").version == "2"
+    monkeypatch.chdir(tmp_path / "variants")
+    assert len(problems_of(Path("child.yaml"))) == 1
 
 
 def test_extends_dev_zero_is_refused_even_when_outside_files_are_allowed(tmp_path: Path) -> None:
@@ -196,8 +210,8 @@ def test_table_file_outside_the_folder_is_refused_at_its_line(tmp_path: Path) ->
     assert problems_of(ruleset) == [
         f"{ruleset}:16:7: pay.floors.minimum_wage.table_file: the minimum-wage file ../../../../etc/passwd "
         f"cannot be read: it is outside the ruleset's folder ({tmp_path}); a ruleset may name files only in its "
-        "own folder and the folders below it (allow others with --allow-outside-files, or "
-        "allow_outside_files=True in Python)"
+        "own folder and the folders below it, or in the folder tierpay runs in when the ruleset lies there "
+        "(allow others with --allow-outside-files, or allow_outside_files=True in Python)"
     ]
 
 

@@ -549,7 +549,7 @@ def test_the_errors_shown_in_the_docs_are_what_tierpay_prints(tmp_path: Path, mo
     Path("state.json").write_text(evaluate(stars, read_records(stars, SAMPLE_MONTH)).state.to_json(), encoding="utf-8")
     newer = ROOT / "examples" / "rulesets" / "versions" / "callcenter-stars-2026.2.yaml"
     err = io.StringIO()
-    argv = ["evaluate", str(newer), str(SAMPLE_MONTH), "--state-in", "state.json"]
+    argv = ["evaluate", str(newer), str(SAMPLE_MONTH), "--state-in", "state.json", "--allow-outside-files"]
     assert main(argv, stdout=io.StringIO(), stderr=err) == 4
     assert shown_error(ROOT / "docs" / "reference" / "errors.md", "written under") == err.getvalue().splitlines()
 

@@ -68,7 +68,8 @@ value) rejects that record, saying so.
 
 `extends:` and `pay.floors.minimum_wage.table_file` name other files, relative to the file
 that names them. They must lie in the folder of the ruleset being loaded or a folder below
-it, symbolic links followed, unless outside files are allowed (`--allow-outside-files` on the
+it, or in the working folder when that ruleset lies in it (a project's rulesets may share a base
+kept elsewhere in the project), symbolic links followed, unless outside files are allowed (`--allow-outside-files` on the
 command line, `allow_outside_files=True` in Python); either way only regular files of at most
 5 MiB are read, never a device or a pipe. A file that cannot be read is a problem at the line
 and field that names it; a problem inside it names that file and, after `;`, the line that

@@ -104,7 +104,8 @@ def parse_ruleset(
 
     ``base_dir`` is where files the ruleset refers to (``extends:``, ``minimum_wage.table_file``)
     are looked up; without it such references are an error. They must lie in ``base_dir`` or
-    below, symlinks followed, unless ``allow_outside_files``.
+    below, or in the working folder when ``base_dir`` lies in it, symlinks followed, unless
+    ``allow_outside_files``.
     """
     where = _Where(base_dir, allow_outside_files)
     data, locations, texts = _read_with_bases(text, file, base_dir, (), where)
@@ -124,17 +125,26 @@ class _Where:
     anywhere: bool
 
     def referenced(self, locations: Locations, key: PathKey, folder: Path, name: str, what: str) -> Path:
-        """The file ``name`` (relative to ``folder``) that the value at ``key`` names, if it may be read."""
+        """The file ``name`` (relative to ``folder``) that the value at ``key`` names, if it may be read.
+
+        Besides the ruleset's own folder, the working folder is allowed when the ruleset lies in
+        it: a project's rulesets may share a base kept elsewhere in the project (the examples
+        extend ``../../rulesets/``), while a ruleset from elsewhere still cannot reach out.
+        """
         target = folder / name
         why = outside(self.root, target) if self.root is not None and not self.anywhere else None
+        if why is not None and self.root is not None:
+            work = Path.cwd()
+            if outside(work, self.root) is None and outside(work, target) is None:
+                why = None
         if why is not None:
             raise RulesetError(
                 [
                     locations.problem(
                         key,
                         f"{what} {name} cannot be read: {why}; a ruleset may name files only in its own folder "
-                        "and the folders below it (allow others with --allow-outside-files, or "
-                        "allow_outside_files=True in Python)",
+                        "and the folders below it, or in the folder tierpay runs in when the ruleset lies there "
+                        "(allow others with --allow-outside-files, or allow_outside_files=True in Python)",
                     )
                 ]
             )
