@@ -36,7 +36,11 @@ def row(**changes: object) -> dict[str, object]:
         ({"incidents": "1.5"}, "incidents: '1.5' is not a whole number"),
         ({"level": "L9"}, "level: unknown level 'L9' (levels: L1, L2, L3)"),
         ({"status": "intern"}, "status: 'intern' is not one of probation, regular"),
-        ({"period": "2026-13"}, "period: '2026-13' is not a month written YYYY-MM"),
+        ({"period": "2026-13"}, "period: '2026-13' is not a month: months are 1 to 12"),
+        (
+            {"period": "2026/1/15"},
+            "period: '2026/1/15' is a date that is not the first of a month: write the month (2026-01)",
+        ),
         ({"period": ""}, "period: missing"),
         ({"agent_id": " "}, "agent_id: missing"),
         ({"qa": "85,5"}, "qa: '85,5' has a decimal comma: write it with a decimal point (85.5)"),
@@ -69,7 +73,7 @@ def test_all_reasons_of_a_record_are_listed(mini) -> None:
     """A record with several problems lists all of them."""
     _, rejected, _ = records_from_dicts(mini, [row(qa="x", level="L7", period="26-1")])
     assert rejected[0].reasons == [
-        "period: '26-1' is not a month written YYYY-MM",
+        "period: '26-1' is not a month: write it 2026-01, 2026/1, 2026年1月, 202601, Jan-26 or 2026-01-01",
         "level: unknown level 'L7' (levels: L1, L2, L3)",
         "qa: 'x' is not a number",
     ]

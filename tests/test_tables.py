@@ -304,11 +304,15 @@ def test_pyarrow_dictionary_and_decimal_types(mini: CompiledRuleset, tmp_path: P
     assert [r.reasons for r in batch.rejections] == [["qa: 100.01 is above the maximum 100"]]
 
 
-def test_a_date_in_the_period_column_is_rejected_as_its_text(mini: CompiledRuleset) -> None:
-    """A period a spreadsheet turned into a date is not a month: rejected, saying what it was."""
-    frame = pd.DataFrame({"agent_id": ["A1"], "period": pd.to_datetime(["2026-01-01"]), "qa": [80]})
-    assert [r.reasons for r in read_records(mini, frame).rejections] == [
-        ["period: '2026-01-01T00:00:00' is not a month written YYYY-MM"]
+def test_a_first_of_month_date_in_the_period_column_is_that_month(mini: CompiledRuleset) -> None:
+    """A period a spreadsheet turned into a date is its month when it is the first; another day is rejected."""
+    frame = pd.DataFrame(
+        {"agent_id": ["A1", "A2"], "period": pd.to_datetime(["2026-01-01", "2026-01-15"]), "qa": [80, 80]}
+    )
+    batch = read_records(mini, frame)
+    assert [r.period for r in batch.records] == ["2026-01"]
+    assert [r.reasons for r in batch.rejections] == [
+        ["period: '2026-01-15T00:00:00' is a date that is not the first of a month: write the month (2026-01)"]
     ]
 
 

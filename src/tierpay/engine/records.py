@@ -10,6 +10,7 @@ CSV's ``0.1`` never becomes a binary fraction); reading CSV and JSON files into 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tierpay.engine.months import month_or_none, read_month
 from tierpay.engine.probation import parse_date, parse_term
 from tierpay.engine.values import (
     MAX_COLUMNS,
@@ -142,9 +144,7 @@ def check_rows(
                 if why is not None:
                     reasons.append(f"{name_shown(str(key))}: {shown(raw[key])} {why}")
         agent_id = _required_text(raw, "agent_id", reasons)
-        period = _required_text(raw, "period", reasons)
-        if period is not None and not _PERIOD.match(period):
-            reasons.append(f"period: {shown(period)} is not a month written YYYY-MM")
+        period = _period(raw, reasons)
         level = _level(raw, level_by_name, ruleset.level_ids, reasons)
         attributes = _attributes(ruleset, raw, reasons)
         metrics = _metrics(ruleset, raw, reasons)
@@ -181,6 +181,28 @@ def _required_text(raw: Mapping[str, Any], name: str, reasons: list[str]) -> str
     if read and text is None:
         reasons.append(f"{name}: missing")
     return text
+
+
+def _period(raw: Mapping[str, Any], reasons: list[str]) -> str | None:
+    """The record's month as ``YYYY-MM``, from any form :mod:`tierpay.engine.months` reads.
+
+    A period that is no month is a reason, and its text is kept for the rejection's heading.
+    """
+    value = raw.get("period")
+    if isinstance(value, dt.date):  # a spreadsheet's date cell
+        text: str | None = str(value)
+    else:
+        text = _required_text(raw, "period", reasons)
+        if text is None:
+            return None
+        if _PERIOD.match(text):  # the common case
+            return text
+        value = text
+    try:
+        return read_month(value)
+    except ValueError as error:
+        reasons.append(f"period: {shown(text)} {error}")
+        return text
 
 
 def _level(raw: Mapping[str, Any], lookup: Mapping[str, str], level_ids: list[str], reasons: list[str]) -> str | None:
@@ -371,10 +393,13 @@ def level_lookup(ruleset: CompiledRuleset) -> dict[str, str]:
 
 def _period_of(raw: Mapping[str, Any]) -> str:
     """The period a raw row names, for choosing its ruleset version ("" when it names none)."""
-    try:
-        return as_text(raw.get("period")) or ""
-    except ValueError:
-        return ""
+    value = raw.get("period")
+    if not isinstance(value, dt.date):
+        try:
+            value = as_text(value) or ""
+        except ValueError:
+            return ""
+    return month_or_none(value) or ""
 
 
 def _boolean(value: Any) -> bool | None:

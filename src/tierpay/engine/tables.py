@@ -16,7 +16,8 @@ same checks, rejections and reasons. So:
 - **true/false** cells are ``"true"`` and ``"false"``: a boolean attribute accepts them, a
   metric rejects them as not a number.
 - **Other values** (dates, lists, bytes...) are their ``str()`` text, so a date in the
-  ``period`` column is rejected as not a month written ``YYYY-MM``, as its CSV text would be.
+  ``period`` column is ``2026-01-01``: the month when it is the first, rejected otherwise, as its CSV
+  text would be.
 - **Columns** are read by position: names that are not strings are their ``str()``, and a
   name used twice is an error, as in a CSV header. A pandas index is ignored.
 - **Row numbers** count the header as row 1, so data row *k* (from 1) is row *k* + 1: the

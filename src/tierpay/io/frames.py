@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from tierpay.engine.columns import ROW, TEXT, RecordFrame, frame_columns, frame_schema, records_frame
+from tierpay.engine.months import month_or_none
 from tierpay.engine.records import (
     FALSE_WORDS,
     RESERVED_COLUMNS,
@@ -81,7 +82,24 @@ def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
         if frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
             return line_by_line()  # a row of empty cells: the reference reader skips it
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
-    return _check(ruleset, frame, names, source)
+    return _check(ruleset, _months_written_out(frame, names), names, source)
+
+
+def _months_written_out(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """``period`` cells in another form people write months in (``2026/1``, ``2026年1月``) as ``YYYY-MM``.
+
+    Each distinct text is read once (a file holds a few months), so a file already written
+    ``YYYY-MM`` costs one pass over the column; a cell that is no month is left for the checker
+    to reject in its own words.
+    """
+    if "period" not in names:
+        return frame
+    column = frame.get_column("period")
+    other = column.filter(~column.str.contains(_MONTH).fill_null(True)).unique().to_list()
+    written = {text: month for text in other if (month := month_or_none(text)) is not None}
+    if not written:
+        return frame
+    return frame.with_columns(pl.col("period").replace(written))
 
 
 def _plain(body: bytes, width: int) -> bool:

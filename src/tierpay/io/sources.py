@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tierpay.engine.columns import RecordFrame
+from tierpay.engine.months import month_or_none
 from tierpay.engine.records import RawRow, RecordBatch, no_records, parse_records_for
 from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.errors import RecordsError
@@ -109,8 +110,9 @@ def _stream(
         for number, cells in records:
             read += 1
             at = period_at if cells is not None and period_at is not None and period_at < len(cells) else None
-            period = cells[at].strip() if cells is not None and at is not None else ""
-            if not _MONTH.match(period):  # rejected on its own, without splitting the current month
+            written = cells[at].strip() if cells is not None and at is not None else ""
+            period = written if _MONTH.match(written) else month_or_none(written)
+            if period is None:  # rejected on its own, without splitting the current month
                 yield None, _batch(target, [(number, row_of(names, cells))], source), read
                 continue
             if period != current and rows:
