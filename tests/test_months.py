@@ -57,6 +57,6 @@ def test_each_form_people_write_is_the_month(written: object) -> None:
 )
 def test_anything_else_is_refused_with_the_forms(written: object, why: str) -> None:
     """A value that is no month (or a day other than the first) says why, listing the forms accepted."""
-    with pytest.raises(ValueError, match="^is ") as caught:
+    with pytest.raises(ValueError, match=r"^is ") as caught:
         read_month(written)
     assert str(caught.value) == why
