@@ -23,7 +23,7 @@ def test_missed_promotion_names_the_failed_criterion_and_the_gap(stars, sample) 
     """A003 in March misses L3 on QA by 0.8 and on the score by 3.15, in both languages."""
     decision = sample.decision("A003", "2026-03")
     en = explain(decision, stars, "en")
-    assert "A003  2026-03: L2 Two-star agent, hold\n  entry criteria of L3 (Three-star agent) not met\n" in en
+    assert "A003  2026-03: L2 Two-star agent, kept\n  entry criteria of L3 (Three-star agent) not met\n" in en
     assert "  ✗ QA score 84.2 < 85: not met (short by 0.8)\n" in en
     assert "  ✓ Customer satisfaction 91.3% >= 88%: met\n" in en
     assert "  ✗ Composite score 74.85 < 78: not met (short by 3.15)\n" in en

@@ -40,8 +40,10 @@ from tierpay.outputs.explain import explain
 from tierpay.outputs.fairness import fairness_report
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.lint import lint
-from tierpay.ruleset.loading import load_ruleset, load_target, ruleset_json_schema
+from tierpay.ruleset.loading import load_ruleset, load_target
+from tierpay.ruleset.schema import ruleset_json_schema
 from tierpay.ruleset.versions import RulesetVersions, latest, version_of
+from tierpay.words import LANGS
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -99,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(ev)
     _state_options(ev)
     ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
-    ev.add_argument("--summary", action="store_true", help="also print pay totals by level, team and region")
+    ev.add_argument(
+        "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
+    )
+    _lang_option(ev, "of the table and summaries (CSV and JSON stay in English)")
     ev.add_argument(
         "--stream",
         action="store_true",
@@ -111,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(rv)
     rv.add_argument("--period", help="only this period (YYYY-MM)")
     rv.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    rv.add_argument("--lang", choices=["en", "zh"], default="en", help="language of stage names")
+    _lang_option(rv, "of the ranking and the fairness screen")
     _output_options(rv)
     _state_options(rv, state_out=False)
 
@@ -122,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stmt.add_argument("--period", help="only this period (YYYY-MM)")
     stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
-    stmt.add_argument("--lang", choices=["en", "zh"], default="en", help="language of line names")
+    _lang_option(stmt, "of the statement: line names and how each was computed")
     _output_options(stmt)
     _state_options(stmt, state_out=False)
 
@@ -130,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(ex)
     ex.add_argument("--agent", required=True, metavar="ID", help="the agent to explain")
     ex.add_argument("--period", help="only this period (YYYY-MM); every period of the agent when left out")
-    ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
+    _lang_option(ex, "of the explanation")
     _output_options(ex)
     _state_options(ex, state_out=False)
 
@@ -142,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("new", help="the proposed ruleset")
     df.add_argument("records", help="agent-period records, CSV or JSON")
     df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    _lang_option(df, "of the comparison table")
     _output_options(df)
     _state_options(df, state_out=False)
 
@@ -155,6 +161,10 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
         name, help=help, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     return parser
+
+
+def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--lang", choices=LANGS, default="en", help=f"language {what} (en or zh; default: en)")
 
 
 def _inputs(parser: argparse.ArgumentParser) -> None:
@@ -292,9 +302,9 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, outcome = _run(args, args.output, args.state_out, args.payroll)
     with open_output(args.output, out, args.force) as sink:
         assert sink is not None
-        render(outcome, ruleset, args.format, sink)
+        render(outcome, ruleset, args.format, sink, args.lang)
     if args.summary:  # for the person at the terminal, never into the -o file
-        out.write("\n" + report.summary_table(outcome))
+        out.write("\n" + report.summary_table(outcome, args.lang))
     if args.state_out:
         _write_state(outcome.state, args.state_out, out, args.force)
     if args.payroll:
@@ -312,7 +322,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
     run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
     records = read_input(target, args.records)
-    summary = report.Summary()
+    summary = report.Summary.of(target, args.lang)
     with open_output(args.output, out, args.force) as sink, open_output(args.payroll, None, args.force) as payroll:
         assert sink is not None
         sink.write(",".join(decision_columns(target)) + "\n")
@@ -357,7 +367,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     target = load_target(args.ruleset)
     _refuse_existing(args.force, args.output, args.state_out, args.payroll)
     run = Evaluation(target, read_state(args.state_in) if args.state_in else None)
-    summary = report.Summary()
+    summary = report.Summary.of(target, args.lang)
     progress = Progress(err)
     rejected = 0
     warned: set[str] = set()
@@ -429,7 +439,7 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         text = report.review_text(outcome, latest(ruleset), args.lang)
         if fairness is not None:
-            text += "\n" + report.fairness_table(fairness)
+            text += "\n" + report.fairness_table(fairness, args.lang, latest(ruleset))
     write_output(text, args.output, out, args.force)
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
@@ -448,7 +458,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + (f" in {args.period}" if args.period else "")
             + "\n"
         )
-        _report_problems(outcome, err)
+        _report_problems(outcome, err, args.agent, args.period)
         return EXIT_REJECTED
     if args.format == "csv":
         text = report.statement_csv(decisions)
@@ -457,8 +467,8 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         text = "\n".join(report.statement_text(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
     write_output(text, args.output, out, args.force)
-    _report_problems(outcome, err)
-    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+    rejected = _report_problems(outcome, err, args.agent, args.period)
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -496,14 +506,19 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     comparison = compare(old, new, old_outcome, new_outcome)
     json_text = comparison.model_dump_json(indent=2) + "\n"
     write_output(
-        json_text if args.format == "json" else report.comparison_text(comparison), args.output, out, args.force
+        json_text if args.format == "json" else report.comparison_text(comparison, args.lang, old, new),
+        args.output,
+        out,
+        args.force,
     )
     _report_problems(old_outcome, err)
     return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK
 
 
-def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str, sink: TextIO) -> None:
-    """An outcome in one of the ``--format`` choices, written to ``sink``."""
+def render(
+    outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str, sink: TextIO, lang: str = "en"
+) -> None:
+    """An outcome in one of the ``--format`` choices, written to ``sink`` (a table in ``lang``)."""
     if fmt == "json":
         outcome.write_json(sink)
         sink.write("\n")
@@ -511,16 +526,23 @@ def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: st
     if fmt == "csv":
         sink.write(outcome.csv())
         return
-    sink.write(report.decisions_table(outcome, latest(ruleset)) + "\n")
-    used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
-    sink.write(f"\n{len(outcome.decisions)} decided, {len(outcome.rejections)} rejected; ruleset {used}\n")
+    sink.write(report.decisions_table(outcome, latest(ruleset), lang) + "\n")
+    sink.write("\n" + report.footer_text(outcome, lang))
 
 
-def _report_problems(outcome: Outcome, err: TextIO) -> None:
+def _report_problems(
+    outcome: Outcome, err: TextIO, agents: Sequence[str] | None = None, period: str | None = None
+) -> bool:
+    """Warnings, gaps and rejections on ``err`` (only those of ``agents`` when given); whether any was rejected."""
+    rejections, gaps = outcome.rejections, outcome.gaps
+    if agents:
+        rejections = [r for r in rejections if r.agent_id in agents and period in (None, r.period)]
+        gaps = [g for g in gaps if g.agent_id in agents and period in (None, g.period)]
     for warning in outcome.warnings:
         err.write(f"warning: {warning}\n")
-    err.write(report.gaps_text(outcome.gaps))
-    err.write(report.rejections_text(outcome.rejections))
+    err.write(report.gaps_text(gaps))
+    err.write(report.rejections_text(rejections))
+    return bool(rejections)
 
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
