@@ -103,3 +103,15 @@ def test_structured_trace_has_every_criterion_clause_by_clause(stars, sample) ->
     assert entry.held is False
     qa = entry.children[0]
     assert (qa.left, qa.op, qa.right, qa.held) == (("qa_score", Decimal("84.2")), ">=", ("85", Decimal("85")), False)
+
+
+def test_chinese_explanation_has_chinese_words_throughout(stars, sample) -> None:
+    """In Chinese: the action, units, the exemption's reason from the ruleset, and how each pay line was computed."""
+    zh = explain(sample.decision("A012", "2026-01"), stars, "zh")
+    assert zh.startswith("A012  2026-01：L1 一星坐席，保级\n")
+    assert "  ✓ 缺勤天数 0 天 未超过 2 天\n" in zh
+    assert "末位复核：豁免（试用期员工）\n" in zh
+    assert "工资（L1 一星坐席）：\n" in zh
+    assert re.search(r"绩效工资 +800\.00  L1，城市级别 tier1：800\.00 × 绩效系数 1（绩效等级 B）", zh)
+    en = explain(sample.decision("A012", "2026-01"), stars, "en")
+    assert "Bottom-ranking review: exempt (probation): On probation (assessed by the conversion rules instead)" in en

@@ -112,54 +112,47 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     """A table of every decision that fits a terminal 120 columns wide: the columns a payroll analyst reads first.
 
     Agent, period, team and region, the level (``L2→L3`` when it moved from the month
-    before), the action, score and grade, the review and the pay. In Chinese, levels and
-    attributes show the ruleset's Chinese labels. Every other column is in the CSV and JSON.
+    before), the action, score and grade, the review and the pay; the last four only when the
+    ruleset has a scorecard, grades, a review and pay. In Chinese, levels and attributes show
+    the ruleset's Chinese labels. Every other column is in the CSV and JSON.
     """
+    model = ruleset.model
     attrs = grouping_attributes(ruleset)
     short = _short(ruleset, lang)
-    headers = [
-        say("table.agent", lang),
-        say("table.period", lang),
-        *[short[a] for a in attrs],
-        say("table.level", lang),
-        say("table.action", lang),
-        say("table.score", lang),
-        say("table.grade", lang),
-        say("table.review", lang),
-        say("table.pay", lang, currency=ruleset.model.currency),
-    ]
     levels = {id: text for id, text in short.items() if id in ruleset.level_ids}
     actions = {a: say(f"action.{a}", lang) for a in ACTIONS}
-    frames = []
-    for part in outcome.parts:
-        cells = part.cells
-        if not cells.height:
-            continue
-        before = pl.col("level_before").replace(levels)
-        after = pl.col("level").replace(levels)
-        frames.append(
-            cells.select(
-                "agent_id",
-                "period",
-                *[pl.col(a) for a in attrs],
+    before, after = pl.col("level_before").replace(levels), pl.col("level").replace(levels)
+    columns: list[tuple[str, Callable[[PeriodPart], pl.Expr | pl.Series]]] = [
+        (say("table.agent", lang), lambda _: pl.col("agent_id")),
+        (say("table.period", lang), lambda _: pl.col("period")),
+        *[(short[a], lambda _, a=a: pl.col(a)) for a in attrs],
+        (
+            say("table.level", lang),
+            lambda _: (
                 pl.when(pl.col("level") == pl.col("level_before"))
                 .then(after)
                 .otherwise(pl.concat_str(before, pl.lit("→"), after))
-                .alias("level"),
-                pl.col("action").replace_strict(actions, default=pl.col("action")),
-                "score",
-                "grade",
-                _review_cell(_ties(part), ruleset, lang),
-                _money(cells["pay_total"]),
-            )
-        )
-    empty = pl.DataFrame(schema=dict.fromkeys(map(str, range(len(headers))), pl.String))
-    frame = (
-        pl.concat([f.rename(dict(zip(f.columns, map(str, range(len(headers))), strict=True))) for f in frames])
-        if frames
-        else empty
-    )
-    return text_table(headers, frame, right={len(headers) - 1})
+            ),
+        ),
+        (say("table.action", lang), lambda _: pl.col("action").replace_strict(actions, default=pl.col("action"))),
+    ]
+    if model.scorecard is not None:
+        columns.append((say("table.score", lang), lambda _: pl.col("score")))
+    if model.grades:
+        columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
+    if model.review is not None:
+        columns.append((say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang)))
+    if model.pay is not None:
+        columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
+    names = [str(i) for i in range(len(columns))]
+    frames = [
+        part.cells.select([cell(part).alias(name) for name, (_, cell) in zip(names, columns, strict=True)])
+        for part in outcome.parts
+        if part.cells.height
+    ]
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    right = {len(columns) - 1} if model.pay is not None else set()
+    return text_table([header for header, _ in columns], frame, right)
 
 
 def _ties(part: PeriodPart) -> pl.Series:
