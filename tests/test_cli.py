@@ -95,7 +95,7 @@ def test_evaluate_in_chinese_shows_level_names_and_actions() -> None:
         "班组",
         "城市级别",
         "级别",
-        "变动",
+        "评定",
         "得分",
         "等级",
         "末位复核",
