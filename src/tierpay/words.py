@@ -214,8 +214,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "rounding.up": ("up", "向上舍入"),
     "rounding.down": ("down", "向下舍去"),
     "rounding.floor_applies": ("up (a floor applies)", "向上舍入（适用保底）"),
-    # --- summaries (--summary) ----------------------------------------------------------------
-    "summary.level": ("level", "级别"),
     # --- the review ---------------------------------------------------------------------------
     "review.title": (
         "{period}  {cohort}: {ranked} ranked by {by}, bottom {bottom} flagged for review",

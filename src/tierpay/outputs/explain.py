@@ -18,6 +18,7 @@ from tabulate import tabulate
 from tierpay.engine.pay import line_label, money, number
 from tierpay.engine.probation import cap_of
 from tierpay.engine.results import Decision
+from tierpay.outputs.report import cohort_text
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
 from tierpay.ruleset.model import label_text
@@ -251,12 +252,17 @@ class _Explainer:
             exemption = next((e for e in rule.exempt if e.code == r.exempt), None) if rule else None
             text = self.t("exempt", reason=label_text(exemption.reason, self.lang, r.exempt) if exemption else r.exempt)
         elif not r.ranked:
-            text = self.t("not_ranked", cohort=r.cohort, size=r.cohort_size)
+            text = self.t("not_ranked", cohort=cohort_text(r.cohort, self.r, self.lang), size=r.cohort_size)
         else:
             flag = self.t("flagged" if r.flagged else "tied" if r.tied_at_cutoff else "not_flagged")
             percentile = number(r.percentile or Decimal(0))
             text = self.t(
-                "ranked", cohort=r.cohort, rank=r.rank or 0, size=r.cohort_size, percentile=percentile, flag=flag
+                "ranked",
+                cohort=cohort_text(r.cohort, self.r, self.lang),
+                rank=r.rank or 0,
+                size=r.cohort_size,
+                percentile=percentile,
+                flag=flag,
             )
             if r.flagged and r.stage:
                 stage = (

@@ -234,20 +234,27 @@ def totals_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     model = ruleset.model
     if model.pay is None or "pay_total" not in cells.columns:
         return head + "\n"
-    paid = cells.filter(pl.col("pay_total").is_not_null())
-    amounts = [Decimal(t) for t in paid["pay_total"].to_list()]
-    total = sum(amounts, ZERO)
-    head += say("totals.pay", lang, amount=money(total), currency=model.currency)
     regions = _pay_attributes(ruleset)
-    region = regions[0] if regions else None
-    short = _short(ruleset, lang)
-    levels = paid["pay_level"].fill_null("").to_list()
-    places = paid[region].fill_null("").to_list() if region and region in paid.columns else [""] * len(amounts)
-    sums: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    region = regions[0] if regions and regions[0] in cells.columns else None
+    paid = cells.filter(pl.col("pay_total").is_not_null())
+    places = paid["pay_total"].str.extract(r"\.(\d+)$").str.len_chars().max()
+    groups = (
+        paid.select(
+            pl.col("pay_level").fill_null("").alias("level"),
+            (pl.col(region).fill_null("") if region else pl.lit("")).alias("place"),
+            pl.col("pay_total").str.to_decimal(scale=int(places or 0)).alias("amount"),  # type: ignore[arg-type]
+        )
+        .group_by("level", "place")
+        .agg(pl.col("amount").sum(), pl.len().alias("months"))
+    )
+    sums: dict[tuple[str, str], Decimal] = {}
     months: dict[str, int] = defaultdict(int)
-    for level, place, amount in zip(levels, places, amounts, strict=True):
-        sums[(level, place)] += amount
-        months[level] += 1
+    for level, place, amount, count in groups.iter_rows():
+        sums[(level, place)] = Decimal(amount)
+        months[level] += count
+    total = sum(sums.values(), ZERO)
+    head += say("totals.pay", lang, amount=money(total), currency=model.currency)
+    short = _short(ruleset, lang)
     order = {id: i for i, id in enumerate(ruleset.level_ids)}
     level_rows = sorted(months, key=lambda lv: (order.get(lv, len(order)), lv))
     columns = sorted({place for _, place in sums}) if region else []
@@ -258,7 +265,7 @@ def totals_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
         row_total = sum((v for (lv, _), v in sums.items() if lv == level), ZERO)
         rows.append([short.get(level, level), *by_place, money(row_total), months[level]])
     column_totals = [money(sum((v for (_, c), v in sums.items() if c == place), ZERO)) for place in columns]
-    rows.append([say("totals.total", lang), *column_totals, money(total), len(amounts)])
+    rows.append([say("totals.total", lang), *column_totals, money(total), sum(months.values())])
     what = say("totals.pay_level", lang)
     title = (
         say("totals.title", lang, what=what, by=short[region], currency=model.currency)
@@ -482,7 +489,8 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     for d in outcome.decisions:
         if d.review is not None:
             by_cohort[(d.period, d.review.cohort)].append(d)
-    for (period, cohort), members in sorted(by_cohort.items()):
+    for (period, code), members in sorted(by_cohort.items()):
+        cohort = cohort_text(code, ruleset, lang)
         ranked = sorted((d for d in members if d.review and d.review.ranked), key=_rank_key)
         others = sorted((d for d in members if d.review and not d.review.ranked), key=lambda d: d.agent_id)
         first = members[0].review
@@ -522,6 +530,13 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
         table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
         blocks.append(f"{title}\n{table}")
     return "\n\n".join(blocks) + "\n\n" + say("review.footer", lang) + "\n"
+
+
+def cohort_text(cohort: str, ruleset: CompiledRuleset, lang: str) -> str:
+    """A review cohort (``team=T1, region=tier2``) with each attribute named in ``lang``: ids in English."""
+    names = _short(ruleset, lang)
+    parts = [part.partition("=") for part in cohort.split(", ")]
+    return ", ".join(f"{names.get(k, k)}={v}" if eq else k for k, eq, v in parts)
 
 
 def _rank_key(d: Decision) -> tuple[int, str]:
