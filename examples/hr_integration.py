@@ -6,6 +6,9 @@ KPI rows, loads last month's carried state from the database, evaluates, stores 
 rejections and the new state, and never loses a row: each is decided or rejected. Running
 the months one at a time gives exactly what one run over all of them gives.
 
+Exit status: 1 on the shipped sample, whose ten bad rows are rejected on purpose (0 when every
+row is decided), as tierpay's own commands do.
+
 Run: python examples/hr_integration.py [--out DIR]
 """
 
@@ -14,6 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sqlite3
+import sys
+import tempfile
 from pathlib import Path
 
 import tierpay
@@ -21,6 +26,14 @@ import tierpay
 HERE = Path(__file__).resolve().parent
 RULESET = HERE.parent / "rulesets" / "callcenter-stars.yaml"
 RECORDS = HERE / "data" / "agents-2026h1.csv"
+
+
+def output_folder(given: Path | None) -> Path:
+    """The folder given on the command line, or a new temporary one: never the working tree."""
+    folder = given if given is not None else Path(tempfile.mkdtemp(prefix="tierpay-example-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
 
 SCHEMA = """
 create table if not exists kpi (agent_id text, period text, row text);
@@ -71,10 +84,10 @@ def run_month(
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run January to June month by month; return counts, for the tests."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("tierpay-example-output"))
+    parser.add_argument("--out", type=Path, help="folder for the files written (default: a new temporary folder)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "hr.sqlite"
+    out = output_folder(args.out)
+    path = out / "hr.sqlite"
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path)
     db.executescript(SCHEMA)
@@ -90,11 +103,18 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     kpi_rows = db.execute("select count(*) from kpi").fetchone()[0]
     decided = db.execute("select count(*) from decision").fetchone()[0]
     rejected = db.execute("select count(*) from rejection").fetchone()[0]
-    print(f"{kpi_rows} KPI rows: {decided} decided + {rejected} rejected")
+    print(f"{kpi_rows} KPI rows: {decided} decided + {rejected} rejected; database written to {path}")
     final = db.execute("select state from carried_state order by month desc limit 1").fetchone()[0]
     db.close()
-    return {"kpi_rows": kpi_rows, "decided": decided, "rejected": rejected, "final_state": final, "database": path}
+    return {
+        "kpi_rows": kpi_rows,
+        "decided": decided,
+        "rejected": rejected,
+        "final_state": final,
+        "database": path,
+        "exit": 1 if rejected else 0,
+    }
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main()["exit"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 from tierpay.cli import main
@@ -53,23 +54,63 @@ def test_evaluate_table_lists_every_agent_and_the_bad_rows() -> None:
     code, out, err = run("evaluate", str(STARS), str(SAMPLE_MONTH))
     assert code == 1
     assert out.splitlines()[0].split() == [
-        "agent",
-        "period",
-        "team",
-        "region",
-        "level",
-        "action",
-        "qualifies",
-        "score",
-        "grade",
-        "review",
-        "pay",
-        "(CNY)",
-    ]
+        "agent", "period", "team", "region", "level", "action", "score", "grade", "review", "pay", "(CNY)",
+    ]  # fmt: skip
     assert sum(1 for line in out.splitlines() if line.startswith("A0")) == 69
     assert "69 decided, 10 rejected; ruleset callcenter-stars 2026.1" in out
     assert err.count("rejected: ") == 10
     assert f"rejected: {SAMPLE_MONTH}:72 (A902 2026-01): qa_score: 105 is above the maximum 100\n" in err
+
+
+def test_first_table_fits_120_columns_and_ends_with_totals() -> None:
+    """Six months of the sample fit a 120-column terminal in both languages, and end with totals.
+
+    Agents are counted apart from agent-months; pay is totalled by the level paid and by
+    region (the attribute the shipped ruleset's pay is looked up by), both ways to one total.
+    """
+    from wcwidth import wcswidth
+
+    for lang in ("en", "zh"):
+        _, out, _ = run("evaluate", str(STARS), str(SAMPLE_H1), "--lang", lang)
+        assert max(wcswidth(line) for line in out.splitlines()) <= 120, lang
+    _, out, _ = run("evaluate", str(STARS), str(SAMPLE_H1))
+    tail = out.splitlines()[-12:]
+    assert tail[:2] == [
+        "416 decided, 10 rejected; ruleset callcenter-stars 2026.1 (130fa59bce24)",
+        "Totals: 70 agents, 416 agent-months, pay 1,812,172.28 CNY",
+    ]
+    assert tail[3] == "Pay by level paid and region (CNY)"
+    assert tail[4].split() == ["level", "paid", "tier1", "tier2", "total", "agent-months"]
+    assert tail[-1].split() == ["total", "974,048.34", "838,123.94", "1,812,172.28", "416"]
+    assert tail[-2].split() == ["L5", "124,140.00", "121,400.00", "245,540.00", "36"]
+
+
+def test_evaluate_in_chinese_shows_level_names_and_actions() -> None:
+    """``evaluate --lang zh``: 一星坐席…五星坐席, Chinese headings and actions; the CSV stays in English."""
+    _, out, _ = run("evaluate", str(STARS), str(SAMPLE_H1), "--lang", "zh")
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "工号",
+        "月份",
+        "班组",
+        "城市级别",
+        "级别",
+        "评定",
+        "得分",
+        "等级",
+        "末位复核",
+        "工资",
+        "(CNY)",
+    ]
+    shown = {name for name in ("一星坐席", "二星坐席", "三星坐席", "四星坐席", "五星坐席") if name in out}
+    assert len(shown) == 5
+    assert "A009  2026-02  T1    tier1     三星坐席→四星坐席  晋升" in out
+    assert "A011  2026-01  T1    tier1     一星坐席           保级        39.56  D     13/13 列入复核：辅导" in out
+    assert "豁免：试用期员工" in out
+    assert "合计：70 人，416 人月，工资 1,812,172.28 CNY" in out
+    _, csv_text, _ = run("evaluate", str(STARS), str(SAMPLE_MONTH), "--format", "csv", "--lang", "zh")
+    assert csv_text.startswith("agent_id,period,team,region,")
+    assert "一星坐席" not in csv_text
 
 
 def test_evaluate_json_accounts_for_every_row() -> None:
@@ -194,8 +235,9 @@ def test_review_json_carries_fairness() -> None:
 
 def test_statement_explains_every_line() -> None:
     """``tierpay statement`` prints each line with how it was computed, and the total."""
-    code, out, _ = run("statement", str(STARS), str(SAMPLE_H1), "--agent", "A015", "--period", "2026-05")
-    assert code == 1
+    code, out, err = run("statement", str(STARS), str(SAMPLE_H1), "--agent", "A015", "--period", "2026-05")
+    assert code == 0  # the sample's rejected rows are other agents'
+    assert err == ""
     assert out.splitlines()[0] == "Pay statement: A015  2026-05"
     assert (
         "Deduction for losses   -1,120.00  loss_deduction 1,500.00; deductions capped at 20% of the month's pay 5,600.00"
@@ -203,6 +245,44 @@ def test_statement_explains_every_line() -> None:
     )
     assert "1,120.00 deducted, 380.00 carried to later months" in out
     assert out.rstrip().endswith("Total                   4,480.00  CNY")
+
+
+def test_statement_in_chinese_has_no_english_left() -> None:
+    """``statement --lang zh``: headings, line names and how each line was computed are all Chinese."""
+    _, out, _ = run("statement", str(STARS), str(SAMPLE_H1), "--agent", "A015", "--period", "2026-05", "--lang", "zh")
+    assert out.splitlines()[:3] == [
+        "工资条：A015  2026-05",
+        "级别 L3 三星坐席，绩效等级 B，绩效系数 1",
+        "规则 callcenter-stars 2026.1 (130fa59bce24)",
+    ]
+    assert out.splitlines()[3].split() == ["项目", "金额", "计算方式"]
+    assert "绩效工资   1,000.00  L3，城市级别 tier1：1,000.00 × 绩效系数 1（绩效等级 B）" in out
+    assert (
+        "赔偿扣款  -1,120.00  赔偿扣款 1,500.00；扣款不超过当月工资 5,600.00 的 20%（《工资支付暂行规定》第十六条）："
+        "本月扣除 1,120.00，380.00 顺延至以后月份扣除" in out
+    )
+    _, floor, _ = run("statement", str(STARS), str(SAMPLE_H1), "--agent", "A011", "--period", "2026-01", "--lang", "zh")
+    assert (
+        "最低工资补足    169.29  计入最低工资的工资 3,154.29，扣除个人缴纳的社会保险费和住房公积金 975.00 后为 2,179.29，"
+        in floor
+    )
+    for text in (out, floor):  # nothing English but ids, codes, formulas and the cited source
+        body = "\n".join(text.splitlines()[3:])
+        words = set(re.findall(r"[A-Za-z_]{3,}", body)) - {"tier", "CNY"}
+        assert words <= {"night_shifts", "protected_leave", "absences", "worked_days", "scheduled_days",
+                         "and", "or", "Shanghai", "HRSS", "Bureau", "adjustment", "reported", "CBBC", "Focus"}, words  # fmt: skip
+
+
+def test_statement_for_one_agent_reports_only_that_agents_rejections() -> None:
+    """``statement --agent`` lists only that agent's rejected rows, and exits 1 only for them."""
+    code, _, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "A001")
+    assert (code, err) == (0, "")
+    code, out, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "A001", "--agent", "A902")
+    assert code == 1
+    assert out.startswith("Pay statement: A001  2026-01\n")
+    assert err == f"rejected: {SAMPLE_MONTH}:72 (A902 2026-01): qa_score: 105 is above the maximum 100\n"
+    code, out, err = run("statement", str(STARS), str(SAMPLE_MONTH))
+    assert (code, err.count("rejected: ")) == (1, 10)  # every agent: every rejection
 
 
 def test_statement_for_an_unknown_agent() -> None:
@@ -221,10 +301,37 @@ def test_payroll_export_reconciles_with_the_summary(tmp_path: Path) -> None:
     rows = payroll.read_text(encoding="utf-8").splitlines()
     header = rows[0].split(",")
     total = sum(Decimal(r.split(",")[header.index("total")]) for r in rows[1:])
-    totals = [line.split() for line in out.splitlines() if line.startswith("total ")]
-    assert totals == [["total", str(len(rows) - 1), f"{total:,.2f}"]] * 3  # by level, team and region
+    agents = len({r.split(",")[0] for r in rows[1:]})
+    summary = out[out.index("\nlevel paid  agents") :]
+    totals = [line.split() for line in summary.splitlines() if line.startswith("total ")]
+    assert totals == [["total", str(agents), str(len(rows) - 1), f"{total:,.2f}"]] * 3  # by level, team and region
+    assert (agents, len(rows) - 1) == (70, 416)  # agents apart from agent-months
     assert header[:3] == ["agent_id", "period", "team"]
     assert code == 1
+
+
+def test_summary_counts_agents_apart_from_agent_months(tmp_path: Path) -> None:
+    """Fifteen agents over three months are 15 agents and 45 agent-months, not "agents 45"."""
+    import csv
+
+    fifteen = {f"A{i:03d}" for i in range(1, 16)}
+    with SAMPLE_H1.open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = [r for r in reader if r["agent_id"] in fifteen and r["period"] <= "2026-03"]
+        fields = reader.fieldnames
+    assert fields is not None
+    assert len(rows) == 45
+    path = tmp_path / "fifteen.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    for fmt in ("table", "csv"):  # the whole file and column by column count alike
+        _, out, _ = run("evaluate", str(STARS), str(path), "--summary", "--format", fmt)
+        block = out[out.index("\nteam ") + 1 :].splitlines()
+        assert block[0].split() == ["team", "agents", "agent-months", "pay"]
+        assert block[2].split()[:3] == ["T1", "15", "45"], fmt
+        assert block[3].split()[:3] == ["total", "15", "45"], fmt
 
 
 def test_a_reader_that_stops_early_gets_no_traceback() -> None:

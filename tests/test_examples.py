@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -26,13 +30,64 @@ def load(name: str) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+EXIT_STATUS = re.compile(r"^Exit status: (\d) on the shipped sample", re.M)
+"""The header line .ci/run reads too: the exit status each script gives on the shipped sample."""
+
+
+def declared_exit(path: Path) -> int:
+    """The exit status ``path``'s header declares for the shipped sample."""
+    found = EXIT_STATUS.search(load(path.stem).__doc__ or "")
+    assert found is not None, f"{path.name}: no 'Exit status: N on the shipped sample' line in its header"
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
 def test_every_example_has_a_header_saying_who_and_what(path: Path) -> None:
-    """Each script's docstring says who it is for, what it shows and how to run it."""
+    """Each script's docstring says who it is for, what it shows, how it exits and how to run it."""
     doc = load(path.stem).__doc__ or ""
     assert "Who it is for:" in doc
     assert "What it shows:" in doc
     assert f"Run: python examples/{path.name}" in doc
+    assert declared_exit(path) in (0, 1)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_every_example_exits_as_declared_and_writes_outside_the_working_tree(path: Path, tmp_path: Path) -> None:
+    """Run as a script from an empty folder, with no --out: it exits with the status its header
+    declares (1: the sample's bad rows are rejected), leaves the folder empty and says where it wrote."""
+    cwd, temp = tmp_path / "cwd", tmp_path / "temp"
+    cwd.mkdir()
+    temp.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=cwd,
+        env={**os.environ, "TMPDIR": str(temp)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == declared_exit(path), done.stderr
+    assert list(cwd.iterdir()) == []
+    (written,) = temp.iterdir()
+    assert written.name.startswith("tierpay-example-")
+    assert str(written) in done.stdout
+    assert any(written.iterdir())
+
+
+def test_level_chart_without_matplotlib_names_the_extra(tmp_path: Path) -> None:
+    """Without matplotlib the chart example says which extra installs it and exits 2, with no traceback."""
+    script = (
+        "import runpy, sys\n"
+        "sys.modules['matplotlib'] = None  # as if it were not installed\n"
+        f"sys.argv = ['level_chart.py', '--out', {str(tmp_path)!r}]\n"
+        f"runpy.run_path({str(EXAMPLES / 'level_chart.py')!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert 'pip install "tierpay[charts]"' in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_monthly_payroll(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,6 +100,8 @@ def test_monthly_payroll(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert f"69 agents paid, {result['total']:,.2f} CNY in total" in out
     assert "10 records were rejected; fix them before paying:" in out
+    assert f"payroll export and statements written to {tmp_path}" in out
+    assert result["exit"] == 1  # nobody should be paid from a month with rejected rows
 
 
 def test_promotion_review(tmp_path: Path) -> None:

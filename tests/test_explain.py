@@ -23,7 +23,7 @@ def test_missed_promotion_names_the_failed_criterion_and_the_gap(stars, sample) 
     """A003 in March misses L3 on QA by 0.8 and on the score by 3.15, in both languages."""
     decision = sample.decision("A003", "2026-03")
     en = explain(decision, stars, "en")
-    assert "A003  2026-03: L2 Two-star agent, hold\n  entry criteria of L3 (Three-star agent) not met\n" in en
+    assert "A003  2026-03: L2 Two-star agent, kept\n  entry criteria of L3 (Three-star agent) not met\n" in en
     assert "  ✗ QA score 84.2 < 85: not met (short by 0.8)\n" in en
     assert "  ✓ Customer satisfaction 91.3% >= 88%: met\n" in en
     assert "  ✗ Composite score 74.85 < 78: not met (short by 3.15)\n" in en
@@ -103,3 +103,15 @@ def test_structured_trace_has_every_criterion_clause_by_clause(stars, sample) ->
     assert entry.held is False
     qa = entry.children[0]
     assert (qa.left, qa.op, qa.right, qa.held) == (("qa_score", Decimal("84.2")), ">=", ("85", Decimal("85")), False)
+
+
+def test_chinese_explanation_has_chinese_words_throughout(stars, sample) -> None:
+    """In Chinese: the action, units, the exemption's reason from the ruleset, and how each pay line was computed."""
+    zh = explain(sample.decision("A012", "2026-01"), stars, "zh")
+    assert zh.startswith("A012  2026-01：L1 一星坐席，保级\n")
+    assert "  ✓ 缺勤天数 0 天 未超过 2 天\n" in zh
+    assert "末位复核：豁免（试用期员工）\n" in zh
+    assert "工资（L1 一星坐席）：\n" in zh
+    assert re.search(r"绩效工资 +800\.00  L1，城市级别 tier1：800\.00 × 绩效系数 1（绩效等级 B）", zh)
+    en = explain(sample.decision("A012", "2026-01"), stars, "en")
+    assert "Bottom-ranking review: exempt (probation): On probation (assessed by the conversion rules instead)" in en

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tierpay import RulesetError, load_ruleset, parse_ruleset
-from tierpay.ruleset.loading import ruleset_json_schema
+from tierpay.ruleset.schema import ruleset_json_schema
 
 HEAD = """\
 tierpay: 1
@@ -212,10 +212,21 @@ def test_missing_file_is_a_ruleset_error(tmp_path: Path) -> None:
 
 
 def test_json_schema_is_generated_from_the_models() -> None:
-    """The JSON Schema names the format's top-level keys."""
+    """The JSON Schema names the format's top-level keys, in a whole ruleset and in one with ``extends:``."""
     schema = ruleset_json_schema()
     assert schema["title"] == "tierpay ruleset"
-    assert {"metrics", "levels", "pay", "review", "scorecard"} <= set(schema["properties"])
+    assert (schema["if"], schema["then"], schema["else"]) == (
+        {"required": ["extends"]},
+        {"$ref": "#/$defs/RulesetPatch"},
+        {"$ref": "#/$defs/Ruleset"},
+    )
+    whole, patch = schema["$defs"]["Ruleset"], schema["$defs"]["RulesetPatch"]
+    assert {"metrics", "levels", "pay", "review", "scorecard"} <= set(whole["properties"])
+    assert set(whole["properties"]) == set(patch["properties"])
+    assert {"tierpay", "name", "levels"} <= set(whole["required"])
+    assert "required" not in patch
+    assert schema["$defs"]["LevelPatch"]["required"] == ["id"]  # levels merge by id
+    assert patch["properties"]["grades"] == whole["properties"]["grades"]  # grades replace the base's whole
 
 
 def test_a_date_the_calendar_lacks_is_an_error_at_its_place() -> None:

@@ -214,7 +214,9 @@ def test_band_lookup_edges_are_explicit() -> None:
     )
     assert band_coefficient(lookup, D("59.99"))[0] == D("0.8")
     assert band_coefficient(lookup, D(60))[0] == D("1.0")
-    assert band_coefficient(lookup, D(90)) == (D("1.0"), "score 90 in band [60, 90]")
+    coefficient, basis = band_coefficient(lookup, D(90))
+    assert (coefficient, basis.text("en")) == (D("1.0"), "score 90 in band [60, 90]")
+    assert basis.text("zh") == "score 90 落在区间 [60, 90]"
     assert band_coefficient(lookup, D("90.01"))[0] == D("1.2")
 
 
@@ -235,7 +237,8 @@ def test_linear_pay_curve_is_interpolated_and_clamped() -> None:
     assert curve_coefficient(curve, D(80))[0] == D("1.0000")
     assert curve_coefficient(curve, D(50))[0] == D("0.8")
     assert curve_coefficient(curve, D(120))[0] == D("1.2")
-    assert curve_coefficient(curve, D(70)) == (D("0.9000"), "score 70 between 60 (0.8) and 100 (1.2): 0.9")
+    coefficient, basis = curve_coefficient(curve, D(70))
+    assert (coefficient, basis.text("en")) == (D("0.9000"), "score 70 between 60 (0.8) and 100 (1.2): 0.9")
 
 
 def test_no_float_reaches_money(stars) -> None:

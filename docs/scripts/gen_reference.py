@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tierpay.ruleset.loading import ruleset_json_schema
 from tierpay.ruleset.model import MinimumWageTable
+from tierpay.ruleset.schema import PATCH, ruleset_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference" / "ruleset.md"
@@ -29,7 +29,9 @@ default and meaning. Unknown keys are errors. Expressions are
 [rule-engine](https://zeroSteiner.github.io/rule-engine/) expressions over the declared
 metrics, attributes and derived values; see [the expression language](#expressions).
 The same information is in `schema/ruleset.schema.json` for editors: put
-`# yaml-language-server: $schema=../schema/ruleset.schema.json` on a ruleset's first line.
+`# yaml-language-server: $schema=../schema/ruleset.schema.json` on a ruleset's first line
+([Check rulesets in your editor](../how-to/editor.md) shows the wiring). A ruleset with
+`extends:` states only what it changes: the schema requires none of these keys of it.
 
 ## Expressions
 
@@ -144,8 +146,7 @@ def _cell(text: str) -> str:
 
 def render(schema: dict[str, Any]) -> str:
     """The reference page for ``schema``."""
-    defs = dict(schema.get("$defs", {}))
-    defs["Ruleset"] = {k: v for k, v in schema.items() if k not in ("$defs",)}
+    defs = {name: node for name, node in schema["$defs"].items() if not name.endswith(PATCH)}
     # The minimum-wage file (`minimum_wage.table_file`) is its own document, not part of a ruleset.
     table = MinimumWageTable.model_json_schema(mode="validation")
     defs["MinimumWageTable"] = {k: v for k, v in table.items() if k != "$defs"}

@@ -28,8 +28,9 @@ from tierpay.errors import (
 from tierpay.io.sources import read_records
 from tierpay.io.state_file import read_state
 from tierpay.ruleset.compiler import CompiledRuleset
-from tierpay.ruleset.loading import load_ruleset, load_target, load_versions, parse_ruleset, ruleset_json_schema
+from tierpay.ruleset.loading import load_ruleset, load_target, load_versions, parse_ruleset
 from tierpay.ruleset.model import Ruleset
+from tierpay.ruleset.schema import ruleset_json_schema
 from tierpay.ruleset.versions import RulesetVersions
 
 __version__ = "0.1.0"

@@ -56,8 +56,10 @@ from tierpay.outputs.explain import explain
 from tierpay.outputs.fairness import fairness_report
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.lint import lint
-from tierpay.ruleset.loading import load_ruleset, load_target, ruleset_json_schema
+from tierpay.ruleset.loading import load_ruleset, load_target
+from tierpay.ruleset.schema import ruleset_json_schema
 from tierpay.ruleset.versions import RulesetVersions, latest, version_of
+from tierpay.words import LANGS
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -120,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(ev)
     _state_options(ev)
     ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
-    ev.add_argument("--summary", action="store_true", help="also print pay totals by level, team and region")
+    ev.add_argument(
+        "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
+    )
+    _lang_option(ev, "of the table and summaries (CSV and JSON stay in English)")
     ev.add_argument(
         "--stream",
         action="store_true",
@@ -132,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(rv)
     rv.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     rv.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
-    rv.add_argument("--lang", choices=["en", "zh"], default="en", help="language of stage names")
+    _lang_option(rv, "of the ranking and the fairness screen")
     _output_options(rv)
     _state_options(rv, state_out=False)
 
@@ -147,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
-    stmt.add_argument("--lang", choices=["en", "zh"], default="en", help="language of line names")
+    _lang_option(stmt, "of the statement: line names and how each was computed")
     _output_options(stmt)
     _state_options(stmt, state_out=False)
 
@@ -157,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--period", type=_period, help="only this period (YYYY-MM); every period of the agent when left out"
     )
-    ex.add_argument("--lang", choices=["en", "zh"], default="en", help="language (default: en)")
+    _lang_option(ex, "of the explanation")
     _output_options(ex)
     _state_options(ex, state_out=False)
 
@@ -171,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("records", help="agent-period records, CSV or JSON")
     _outside_option(df)
     df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    _lang_option(df, "of the comparison table")
     _output_options(df)
     _state_options(df, state_out=False)
 
@@ -184,6 +190,10 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
         name, help=help, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     return parser
+
+
+def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--lang", choices=LANGS, default="en", help=f"language {what} (en or zh; default: en)")
 
 
 def _inputs(parser: argparse.ArgumentParser) -> None:
@@ -409,9 +419,9 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         outcome = _outcome(args, ruleset)
         sink = outputs.stream("-o")
         assert sink is not None
-        render(outcome, ruleset, args.format, sink)
+        render(outcome, ruleset, args.format, sink, args.lang)
         if args.summary:  # for the person at the terminal, never into the -o file
-            out.write("\n" + report.summary_table(outcome))
+            out.write("\n" + report.summary_table(outcome, args.lang))
         if args.state_out:
             outputs.write("--state-out", _state_text(outcome.state, args.state_out))
         if args.payroll:
@@ -431,7 +441,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     with outputs:
         run = _evaluation(target, args)
         records = read_input(target, args.records)
-        summary = report.Summary()
+        summary = report.Summary.of(target, args.lang)
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
         sink.write(",".join(decision_columns(target)) + "\n")
@@ -482,7 +492,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_USAGE
     outputs = _plan(args, out, _inputs_of(args))
     target = _load(args.ruleset, outputs, load_target, args)
-    summary = report.Summary()
+    summary = report.Summary.of(target, args.lang)
     progress = Progress(err)
     rejected = 0
     warned: set[str] = set()
@@ -583,7 +593,7 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             text = report.review_text(outcome, latest(ruleset), args.lang)
             if fairness is not None:
-                text += "\n" + report.fairness_table(fairness)
+                text += "\n" + report.fairness_table(fairness, args.lang, latest(ruleset))
         outputs.write("-o", text)
         outputs.publish()
     _report_problems(outcome, err)
@@ -608,7 +618,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 + (f" in {args.period}" if args.period else "")
                 + "\n"
             )
-            _report_problems(outcome, err)
+            _report_problems(outcome, err, args.agent, args.period)
             return EXIT_REJECTED
         if args.format == "csv":
             text = report.statement_csv(decisions)
@@ -620,8 +630,8 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         outputs.write("-o", text)
         outputs.publish()
-    _report_problems(outcome, err)
-    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+    rejected = _report_problems(outcome, err, args.agent, args.period)
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -667,14 +677,18 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         new_outcome = evaluate(new, read_input(new, args.records), state, state_from_other_ruleset=True)
         comparison = compare(old, new, old_outcome, new_outcome)
         json_text = comparison.model_dump_json(indent=2) + "\n"
-        outputs.write("-o", json_text if args.format == "json" else report.comparison_text(comparison))
+        outputs.write(
+            "-o", json_text if args.format == "json" else report.comparison_text(comparison, args.lang, old, new)
+        )
         outputs.publish()
     _report_problems(old_outcome, err)
     return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK
 
 
-def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str, sink: TextIO) -> None:
-    """An outcome in one of the ``--format`` choices, written to ``sink``."""
+def render(
+    outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: str, sink: TextIO, lang: str = "en"
+) -> None:
+    """An outcome in one of the ``--format`` choices, written to ``sink`` (a table in ``lang``)."""
     if fmt == "json":
         outcome.write_json(sink)
         sink.write("\n")
@@ -682,16 +696,23 @@ def render(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions, fmt: st
     if fmt == "csv":
         sink.write(outcome.csv())
         return
-    sink.write(report.decisions_table(outcome, latest(ruleset)) + "\n")
-    used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
-    sink.write(f"\n{len(outcome.decisions)} decided, {len(outcome.rejections)} rejected; ruleset {used}\n")
+    sink.write(report.decisions_table(outcome, latest(ruleset), lang) + "\n")
+    sink.write("\n" + report.footer_text(outcome, lang))
 
 
-def _report_problems(outcome: Outcome, err: TextIO) -> None:
+def _report_problems(
+    outcome: Outcome, err: TextIO, agents: Sequence[str] | None = None, period: str | None = None
+) -> bool:
+    """Warnings, gaps and rejections on ``err`` (only those of ``agents`` when given); whether any was rejected."""
+    rejections, gaps = outcome.rejections, outcome.gaps
+    if agents:
+        rejections = [r for r in rejections if r.agent_id in agents and period in (None, r.period)]
+        gaps = [g for g in gaps if g.agent_id in agents and period in (None, g.period)]
     for warning in outcome.warnings:
         err.write(f"warning: {warning}\n")
-    err.write(report.gaps_text(outcome.gaps))
-    err.write(report.rejections_text(outcome.rejections))
+    err.write(report.gaps_text(gaps))
+    err.write(report.rejections_text(rejections))
+    return bool(rejections)
 
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

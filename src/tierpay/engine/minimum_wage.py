@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from tierpay.ruleset.model import MinimumWage, label_text
+from tierpay.words import Named, Phrase, named, phrase
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,16 @@ class MinimumWageFigure:
     contributions: Decimal | None
     """The employee's own contributions, when the figure excludes them; else none."""
 
-    @property
-    def basis(self) -> str:
-        """Which figure, for a statement line: ``the minimum wage for region tier1 (Shanghai) 2,740.00``."""
-        return f"the minimum wage for {self.by} ({self.area}) {self.amount:,.2f}"
+    area_name: Named
+    """The area's name in each language the table gives (`Shanghai`, `上海市`)."""
+    value: str
+    """The value of the attribute that chose the area (`tier1`)."""
 
-    @property
-    def citation(self) -> str:
-        """Its date and source: ``effective 2025-07-01, <source>``."""
-        return f"effective {self.effective_from.isoformat()}, {self.source}"
+    def phrase(self, attribute: Named) -> Phrase:
+        """Which figure, for a statement line: ``the minimum wage for region tier1 (Shanghai) 2,740.00``."""
+        return phrase(
+            "basis.minimum_wage", by=attribute, value=self.value, area=self.area_name, amount=f"{self.amount:,.2f}"
+        )
 
 
 class NoMinimumWage(ValueError):
@@ -91,6 +93,8 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
         effective_from=figure.effective_from,
         source=figure.source,
         contributions=contributions,
+        area_name=named(area_id or "", area.name),
+        value=str(value),
     )
 
 

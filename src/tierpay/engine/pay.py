@@ -44,6 +44,7 @@ from tierpay.ruleset.model import (
     Rounding,
     label_text,
 )
+from tierpay.words import Named, Phrase, phrase, render
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -92,8 +93,8 @@ def number(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def band_coefficient(lookup: BandLookup, value: Decimal) -> tuple[Decimal, str]:
-    """The coefficient of the band holding ``value``, and which band it was."""
+def band_coefficient(lookup: BandLookup, value: Decimal, of: Named | None = None) -> tuple[Decimal, Phrase]:
+    """The coefficient of the band holding ``value``, and which band it was (``of`` names what is looked up)."""
     for band in lookup.bands:
         above_ok = band.above is None or (value >= band.above if band.above_inclusive else value > band.above)
         below_ok = band.below is None or (value <= band.below if band.below_inclusive else value < band.below)
@@ -102,34 +103,46 @@ def band_coefficient(lookup: BandLookup, value: Decimal) -> tuple[Decimal, str]:
             high = "" if band.below is None else f"{number(band.below)}{']' if band.below_inclusive else ')'}"
             return (
                 band.coefficient,
-                f"{lookup.of} {number(value)} in band {low or '(-inf'}, {high or '+inf)'}",
+                phrase(
+                    "basis.band",
+                    of=of or Named(lookup.of),
+                    value=number(value),
+                    low=low or "(-inf",
+                    high=high or "+inf)",
+                ),
             )
     raise AssertionError("bands are validated to cover every value")  # pragma: no cover
 
 
-def curve_coefficient(curve: Curve, value: Decimal) -> tuple[Decimal, str]:
+def curve_coefficient(curve: Curve, value: Decimal, of: Named | None = None) -> tuple[Decimal, Phrase]:
     """The coefficient on a linear curve through ``curve.points``, clamped at both ends."""
     points = curve.points
+    name = of or Named(curve.of)
     if value <= points[0][0]:
-        return points[0][1], f"{curve.of} {number(value)} at or below {number(points[0][0])}: {number(points[0][1])}"
+        x, y = points[0]
+        return y, phrase("basis.curve_low", of=name, value=number(value), x=number(x), y=number(y))
     if value >= points[-1][0]:
-        return (
-            points[-1][1],
-            f"{curve.of} {number(value)} at or above {number(points[-1][0])}: {number(points[-1][1])}",
-        )
+        x, y = points[-1]
+        return y, phrase("basis.curve_high", of=name, value=number(value), x=number(x), y=number(y))
     for (x0, y0), (x1, y1) in pairwise(points):
         if x0 <= value <= x1:
             with localcontext(MONEY):
                 y = y0 + (y1 - y0) * (value - x0) / (x1 - x0)
                 y = y.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-            return (
-                y,
-                f"{curve.of} {number(value)} between {number(x0)} ({number(y0)}) and {number(x1)} ({number(y1)}): {number(y)}",
+            return y, phrase(
+                "basis.curve_between",
+                of=name,
+                value=number(value),
+                x0=number(x0),
+                y0=number(y0),
+                x1=number(x1),
+                y1=number(y1),
+                y=number(y),
             )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def coefficient_for(pay: Pay, grade: Grade | None, values: Mapping[str, Any]) -> tuple[Decimal | None, str]:
+def coefficient_for(pay: Pay, grade: Grade | None, values: Mapping[str, Any]) -> tuple[Decimal | None, Phrase]:
     """The performance coefficient for one record and how it was found."""
     source = pay.coefficient
     if source.source == "band" and source.band is not None:
@@ -137,8 +150,8 @@ def coefficient_for(pay: Pay, grade: Grade | None, values: Mapping[str, Any]) ->
     if source.source == "curve" and source.curve is not None:
         return curve_coefficient(source.curve, values[source.curve.of])
     if grade is None or grade.coefficient is None:
-        return None, "no coefficient"
-    return grade.coefficient, f"grade {grade.grade}"
+        return None, phrase("basis.no_coefficient")
+    return grade.coefficient, phrase("basis.grade", grade=grade.grade)
 
 
 def uses_coefficient(pay: Pay, grades: Sequence[Grade]) -> bool:
@@ -154,7 +167,7 @@ class PayInputs:
     level: str
     values: Mapping[str, Any]
     coefficient: Decimal | None
-    coefficient_basis: str
+    coefficient_basis: Phrase
     on_probation: bool
     line_applies: Mapping[str, bool]
     formulas: Mapping[str, Decimal]
@@ -162,6 +175,12 @@ class PayInputs:
     """Deductions held back by the cap in earlier months, by deduction line, still to collect."""
     protected: bool = False
     """A statutory protected month: no line falls because of it (see ``Protection``)."""
+    names: Mapping[str, Named] = field(default_factory=dict)
+    """The ruleset's names (metrics, attributes) with their labels, for the words of each basis."""
+
+    def name(self, id: str) -> Named:
+        """``id`` with its label, for a basis."""
+        return self.names.get(id) or Named(id)
 
 
 BUILT_IN_LINES = {
@@ -186,6 +205,10 @@ def line_label(pay: Pay | None, line_id: str, lang: str, fallback: str = "") -> 
     return fallback or line_id
 
 
+Basis = tuple[Phrase, ...]
+"""How a line was computed: phrases written one after the other (see :mod:`tierpay.words`)."""
+
+
 @dataclass
 class _Sheet:
     """A statement being built: its lines and the running sums the floors and caps read."""
@@ -197,14 +220,14 @@ class _Sheet:
     counted: Decimal = ZERO  # what counts toward the minimum wage
     floored: bool = False  # a floor raised the pay or held a deduction back
 
-    def raise_by(self, line_id: str, topup: Decimal, basis: str) -> None:
+    def raise_by(self, line_id: str, topup: Decimal, basis: Basis) -> None:
         """A floor's top-up line: it is paid, it counts toward the minimum wage, and rounding must keep it."""
         self.add(line_id, "floor", topup, basis)
         self.gross += topup
         self.counted += topup
         self.floored = True
 
-    def add(self, line_id: str, kind: str, amount: Decimal, basis: str, label: Any = None) -> None:
+    def add(self, line_id: str, kind: str, amount: Decimal, basis: Basis, label: Any = None) -> None:
         self.lines.append(
             trusted(
                 LineResult,
@@ -214,7 +237,8 @@ class _Sheet:
                 else line_label(None, line_id, self.lang),
                 kind=kind,
                 amount=amount,
-                basis=basis,
+                basis=render(basis, "en"),
+                phrases=basis,
             )
         )
 
@@ -227,6 +251,7 @@ def compute_pay(
     The order is fixed: the ruleset's lines; the probation floor; the minimum wage; the
     month's deductions under one cap; the rounding of the total. Floors are statutory amounts
     and round up; deductions held back by a cap round down, and what they leave is carried.
+    Each line's ``basis`` says how it was computed, in English; its phrases say it in any language.
     Raises ``ValueError`` (the record's rejection) for an amount a record or a formula brings
     in beyond ``MAX_AMOUNT``.
     """
@@ -245,41 +270,47 @@ def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protecti
     rounding = pay.rounding
     per_line = rounding.stage == "line"
     sheet = _Sheet(pay, lang, [])
-    factor, factor_text = _proration(pay, inputs.values)
+    factor, days = _proration(pay, inputs.values)
     coefficient = inputs.coefficient if inputs.coefficient is not None else ONE
-    coefficient_text = f"coefficient {number(coefficient)} ({inputs.coefficient_basis})"
+    coefficient_text = phrase("basis.coefficient", coefficient=number(coefficient), why=inputs.coefficient_basis)
     if inputs.protected and protection is not None:
         if factor != ONE:
-            factor, factor_text = ONE, f"{factor_text} not prorated: protected period"
+            assert days is not None
+            factor, days = ONE, phrase("basis.not_prorated", days=days)
         if coefficient < protection.coefficient:
-            coefficient_text = (
-                f"coefficient {number(protection.coefficient)} ({inputs.coefficient_basis} gives "
-                f"{number(coefficient)}; at least {number(protection.coefficient)} in a protected period)"
+            coefficient_text = phrase(
+                "basis.coefficient_protected",
+                floor=number(protection.coefficient),
+                why=inputs.coefficient_basis,
+                coefficient=number(coefficient),
             )
             coefficient = protection.coefficient
     for line in pay.lines:
+        basis: Basis
         if inputs.line_applies.get(line.id, True):
-            amount, basis = _line_amount(line, inputs)
+            amount, found = _line_amount(line, inputs)
+            basis = (found,)
             if line.times_coefficient:
                 amount *= coefficient
-                basis += f" × {coefficient_text}"
+                basis += (phrase("basis.times", what=coefficient_text),)
             if line.prorate and factor != ONE:
+                assert days is not None
                 amount *= factor
-                basis += f" × {factor_text}"
-            elif line.prorate and inputs.protected and factor_text:
-                basis += f" ({factor_text})"
+                basis += (phrase("basis.times", what=days),)
+            elif line.prorate and inputs.protected and days is not None:
+                basis += (phrase("basis.in_brackets", what=days),)
             amount = _r(amount, rounding, per_line)
             if line.counts_for_minimum_wage:
                 sheet.counted += amount
         else:
-            amount, basis = _r(ZERO, rounding, per_line), f"not paid: condition `{line.when}` not met"
+            amount, basis = _r(ZERO, rounding, per_line), (phrase("basis.not_paid", when=line.when or ""),)
         sheet.gross += amount
         sheet.add(line.id, "line", amount, basis, line.label)
     minimum = ZERO
     if pay.floors is not None:
         if inputs.on_probation:
-            _probation_floor(sheet, inputs, factor, factor_text)
-        minimum = _minimum_wage(sheet, inputs, factor, factor_text)
+            _probation_floor(sheet, inputs, factor, days)
+        minimum = _minimum_wage(sheet, inputs, factor, days)
     due = _deductions(sheet, inputs, minimum)
     total = sum((ln.amount for ln in sheet.lines), ZERO)
     if not per_line:
@@ -287,12 +318,12 @@ def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protecti
         if rounded < total and sheet.floored:
             rounded = _up(total, rounding)  # rounding may not take the pay back below a floor
         if rounded != total:
-            mode = "up (a floor applies)" if rounded > total and sheet.floored else rounding.mode.replace("_", "-")
+            mode = "rounding.floor_applies" if rounded > total and sheet.floored else f"rounding.{rounding.mode}"
             sheet.add(
                 "rounding",
                 "rounding",
                 rounded - total,
-                f"total {number(total)} rounded {mode} to {number(rounding.quantum)}",
+                (phrase("basis.rounded", total=number(total), mode=phrase(mode), quantum=number(rounding.quantum)),),
             )
         total = rounded
     return trusted(
@@ -321,7 +352,7 @@ def _floor_amount(amount: Decimal, rounding: Rounding) -> Decimal:
     return _up(amount, rounding) if rounding.stage == "line" else amount
 
 
-def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text: str) -> None:
+def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Phrase | None) -> None:
     """Probation pay not below the declared share of the contract wage and of the post's lowest wage (art. 20)."""
     pay, floors = sheet.pay, sheet.pay.floors
     assert floors is not None
@@ -332,24 +363,26 @@ def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_t
     if contract is None:
         raise ValueError(f"{floors.contract_wage}: missing; the probation floor needs the contract wage")
     within(contract, f"the contract wage {floors.contract_wage}")
-    bases = [(contract, f"{number(ratio * HUNDRED)}% of the contract wage {money(contract)}")]
+    percent = number(ratio * HUNDRED)
+    bases = [(contract, phrase("basis.of_contract_wage", percent=percent, amount=money(contract)))]
     post = _post_lowest_wage(floors, inputs)
     if post is not None:
-        bases.append((post[0], f"{number(ratio * HUNDRED)}% of the lowest wage of the post {post[1]}"))
+        bases.append((post[0], phrase("basis.of_post_wage", percent=percent, what=post[1])))
     base, text = max(bases, key=lambda b: b[0])
     scale = factor if pay.proration else ONE
     floor = _floor_amount(base * ratio * scale, pay.rounding)
     if sheet.gross >= floor:
         return
     topup = floor - sheet.gross
-    basis = f"probation pay may not be below {text}"
+    basis: Basis = (phrase("basis.probation_floor", what=text),)
     if pay.proration and factor != ONE:
-        basis += f" × {factor_text}"
-    basis += f" = {money(floor)}; raised by {money(topup)} (Labor Contract Law art. 20)"
+        assert days is not None
+        basis += (phrase("basis.times", what=days),)
+    basis += (phrase("basis.equals", amount=money(floor)), phrase("basis.probation_raised", amount=money(topup)))
     sheet.raise_by("probation_floor", topup, basis)
 
 
-def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, str] | None:
+def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, Phrase] | None:
     """The lowest wage of the agent's post (level, and region where declared), if the ruleset gives it."""
     table = floors.post_lowest_wage
     if table is None or inputs.level not in table:
@@ -357,7 +390,7 @@ def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, str] 
     return _by_level(table, floors.post_by, inputs, "floors.post_lowest_wage")
 
 
-def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text: str) -> Decimal:
+def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Phrase | None) -> Decimal:
     """Counted pay not below the local minimum wage in force for the month.
 
     Returns what counted pay must reach (0 when the ruleset has no minimum wage): the prorated
@@ -375,17 +408,23 @@ def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, factor_text
     minimum = prorated + own if own is not None else prorated
     if sheet.counted < minimum:
         topup = minimum - sheet.counted
-        basis = f"pay counted toward the minimum wage {money(sheet.counted)}"
+        which = figure.phrase(inputs.name(floors.minimum_wage.by))
+        basis: Basis = (phrase("basis.counted", amount=money(sheet.counted)),)
         if own is not None:
-            basis += (
-                f" less the employee's own social insurance and housing fund contributions {money(own)}"
-                f" is {money(sheet.counted - own)}, below {figure.basis}"
-            )
+            basis += (phrase("basis.less_own", own=money(own), net=money(sheet.counted - own), figure=which),)
         else:
-            basis += f" is below {figure.basis}"
+            basis += (phrase("basis.below", figure=which),)
         if pay.proration and factor != ONE:
-            basis += f" × {factor_text} = {money(prorated)}"
-        basis += f" ({figure.citation}); raised by {money(topup)}"
+            assert days is not None
+            basis += (phrase("basis.times_equals", days=days, amount=money(prorated)),)
+        basis += (
+            phrase(
+                "basis.citation",
+                date=figure.effective_from.isoformat(),
+                source=figure.source,
+                amount=money(topup),
+            ),
+        )
         sheet.raise_by("minimum_wage", topup, basis)
     return minimum
 
@@ -428,20 +467,21 @@ def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str,
     for line_id, (carried, now) in asked.items():
         deducted = take[line_id]
         rest = carried + now - deducted
-        parts = []
+        parts: list[Phrase] = []
         if now:
-            parts.append(f"{by_id[line_id].metric} {money(now)}")
+            parts.append(phrase("basis.deduction_now", metric=inputs.name(by_id[line_id].metric), amount=money(now)))
         if carried:
-            parts.append(f"{money(carried)} held back from earlier months")
-        basis = " + ".join(parts)
+            parts.append(phrase("basis.deduction_carried", amount=money(carried)))
+        basis: Basis = ()
+        for piece in parts:
+            basis += (phrase("basis.plus"), piece) if basis else (piece,)
         if rest:
             due[line_id] = rest
-            limits = []
             if cap <= room:
-                limits.append(f"deductions capped at {number(cap_percent)}% of the month's pay {money(sheet.gross)}")
+                limit = phrase("basis.capped", percent=number(cap_percent), amount=money(sheet.gross))
             else:
-                limits.append(f"limited so the pay counted toward the minimum wage stays at {money(minimum)} or more")
-            basis += f"; {' and '.join(limits)} (Interim Provisions on Wage Payment art. 16): {money(deducted)} deducted, {money(rest)} carried to later months"
+                limit = phrase("basis.kept_above_minimum", amount=money(minimum))
+            basis += (limit, phrase("basis.carried", deducted=money(deducted), rest=money(rest)))
         sheet.add(line_id, "deduction", -deducted, basis, by_id[line_id].label)
     return due
 
@@ -450,33 +490,35 @@ def _r(amount: Decimal, rounding: Rounding, per_line: bool) -> Decimal:
     return round_money(amount, rounding) if per_line else amount
 
 
-def _proration(pay: Pay, values: Mapping[str, Any]) -> tuple[Decimal, str]:
+def _proration(pay: Pay, values: Mapping[str, Any]) -> tuple[Decimal, Phrase | None]:
     if pay.proration is None:
-        return ONE, ""
+        return ONE, None
     worked = values[pay.proration.worked]
     scheduled = values[pay.proration.scheduled]
     if scheduled <= 0:
         raise ValueError(f"{pay.proration.scheduled} is {number(scheduled)}: cannot prorate")
     factor = min(ONE, max(ZERO, worked / scheduled))
-    return factor, f"{number(worked)}/{number(scheduled)} days"
+    return factor, phrase("basis.days", worked=number(worked), scheduled=number(scheduled))
 
 
-def _line_amount(line: PayLine, inputs: PayInputs) -> tuple[Decimal, str]:
+def _line_amount(line: PayLine, inputs: PayInputs) -> tuple[Decimal, Phrase]:
     if line.amount is not None:
-        return line.amount, f"fixed {money(line.amount)}"
+        return line.amount, phrase("basis.fixed", amount=money(line.amount))
     if line.formula is not None:
         value = within(inputs.formulas[line.id], f"the formula of line {line.id} `{line.formula}`")
-        return value, f"`{line.formula}` = {money(value)}"
+        return value, phrase("basis.formula", formula=line.formula, amount=money(value))
     assert line.by_level is not None
     return _by_level(line.by_level, line.by, inputs, f"pay line {line.id}")
 
 
-def _by_level(table: AmountTable, by: str | None, inputs: PayInputs, what: str) -> tuple[Decimal, str]:
+def _by_level(table: AmountTable, by: str | None, inputs: PayInputs, what: str) -> tuple[Decimal, Phrase]:
     """The amount of a table by level (and by the attribute ``by``) for this record, and its basis."""
     row = table[inputs.level]
     if not isinstance(row, dict):
-        return row, f"{inputs.level}: {money(row)}"
+        return row, phrase("basis.by_level", level=inputs.level, amount=money(row))
     key = str(inputs.values.get(by)) if by else ""
     if key not in row:
         raise ValueError(f"{what} has no figure for {inputs.level}, {by} {key}")
-    return row[key], f"{inputs.level}, {by} {key}: {money(row[key])}"
+    return row[key], phrase(
+        "basis.by_level_by", level=inputs.level, by=inputs.name(by or ""), value=key, amount=money(row[key])
+    )

@@ -24,12 +24,24 @@ from tierpay.engine.state import due_of
 from tierpay.errors import EvaluationError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import CompiledExpression
+from tierpay.words import Named, Phrase, named, phrase
 
 if TYPE_CHECKING:
     from tierpay.engine.period import PeriodRun
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+
+
+def names_of(ruleset: CompiledRuleset) -> dict[str, Named]:
+    """The ruleset's metrics, attributes, derived values and score: ids in English, labels in other languages."""
+    model = ruleset.model
+    found = {n: named(n, m.label, english_id=True) for n, m in model.metrics.items()}
+    found.update((n, named(n, a.label, english_id=True)) for n, a in model.attributes.items())
+    found.update((n, named(n, d.label, english_id=True)) for n, d in model.derived.items())
+    if model.scorecard is not None:
+        found[model.scorecard.name] = named(model.scorecard.name, model.scorecard.label, english_id=True)
+    return found
 
 
 def pay_reads(ruleset: CompiledRuleset) -> list[str]:
@@ -95,10 +107,11 @@ def pay_stage(run: PeriodRun) -> None:
     frame = frame.filter(pl.Series(ok))
     distinct = frame.unique(maintain_order=True)
     statements: list[Pay | None] = []
+    names = names_of(run.ruleset)
     failures: dict[int, str] = {}
     for key in distinct.iter_rows(named=True):
         coefficient = table[key["coefficient"]] if key["coefficient"] >= 0 else None
-        basis = run.coefficient[2][key["coefficient"]] if key["coefficient"] >= 0 else ""
+        basis = run.coefficient[2][key["coefficient"]] if key["coefficient"] >= 0 else phrase("basis.no_coefficient")
         try:
             statements.append(
                 compute_pay(
@@ -115,6 +128,7 @@ def pay_stage(run: PeriodRun) -> None:
                         formulas={k[8:]: formulas[k[8:]][key[k]] for k in key if k.startswith("formula:")},
                         due=due_of(key["due"]),
                         protected=key["protected"],
+                        names=names,
                     ),
                     protection=model.protection,
                 )
@@ -170,35 +184,41 @@ def _value(run: PeriodRun, name: str, cell: Any) -> Any:
     return cell
 
 
-def coefficients(run: PeriodRun) -> tuple[Ints, list[Decimal], list[str]]:
+def coefficients(run: PeriodRun) -> tuple[Ints, list[Decimal], list[Phrase]]:
     """The performance coefficient of each row as a code into a table of exact values and their bases."""
     model = run.model
     pay = model.pay
     assert pay is not None
     source = pay.coefficient
+    table: list[Decimal]
+    basis: list[Phrase]
     if source.source == "grade":
         table = [g.coefficient if g.coefficient is not None else Decimal(1) for g in model.grades]
-        basis = [f"grade {g.grade}" if g.coefficient is not None else "no coefficient" for g in model.grades]
+        basis = [
+            phrase("basis.grade", grade=g.grade) if g.coefficient is not None else phrase("basis.no_coefficient")
+            for g in model.grades
+        ]
         table.append(Decimal(1))
-        basis.append("no coefficient")
+        basis.append(phrase("basis.no_coefficient"))
         return np.where(run.grade_index >= 0, run.grade_index, len(table) - 1), table, basis
     of = source.band.of if source.band is not None else source.curve.of if source.curve is not None else ""
     found: dict[Decimal, int] = {}
     table, basis = [], []
+    name = names_of(run.ruleset).get(of)
     codes = np.zeros(run.size, dtype=np.int64)
     for i in np.flatnonzero(run.alive).tolist():
         value = run.exact_row(i)[of]
         if value not in found:
             if source.band is not None:
-                coefficient, text = band_coefficient(source.band, value)
+                coefficient, text = band_coefficient(source.band, value, name)
             else:
                 assert source.curve is not None
-                coefficient, text = curve_coefficient(source.curve, value)
+                coefficient, text = curve_coefficient(source.curve, value, name)
             found[value] = len(table)
             table.append(coefficient)
             basis.append(text)
         codes[i] = found[value]
-    return codes, table or [Decimal(1)], basis or [""]
+    return codes, table or [Decimal(1)], basis or [phrase("basis.no_coefficient")]
 
 
 def by_distinct(run: PeriodRun, expr: CompiledExpression, live: Bools) -> tuple[Ints, list[Decimal | None]]:

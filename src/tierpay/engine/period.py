@@ -45,6 +45,7 @@ from tierpay.engine.state import due_text
 from tierpay.errors import EvaluationError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import CompiledExpression
+from tierpay.words import Phrase
 
 Array = npt.NDArray[Any]
 Ints = npt.NDArray[np.int64]
@@ -103,7 +104,7 @@ class PeriodRun:
         self.checked: dict[str, npt.NDArray[np.int8]] = {}  # criterion path -> 1 held, 0 not, NOT_ASKED
         self.score: ScoreStage | None = None
         self.grade_index = np.full(self.size, -1, dtype=np.int64)
-        self.coefficient: tuple[Ints, list[Decimal], list[str]] | None = None  # code per row; value, basis per code
+        self.coefficient: tuple[Ints, list[Decimal], list[Phrase]] | None = None  # code per row; value, basis per code
         self.levels_out: LevelArrays | None = None
         self.level_rows = np.zeros(self.size, dtype=bool)
         self.review_out: ReviewArrays | None = None

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierpay.engine.state import AgentState
+from tierpay.words import Phrase, render
 
 M = TypeVar("M", bound=BaseModel)
 _MISSING = object()
@@ -108,6 +109,13 @@ class PayLine(_Frozen):
     kind: Literal["line", "deduction", "floor", "rounding"]
     amount: Decimal
     basis: str
+    """How the amount was computed, in English."""
+    phrases: tuple[Phrase, ...] = Field(default=(), exclude=True, repr=False)
+    """The same in phrases of :mod:`tierpay.words`, to show it in any language (not in JSON)."""
+
+    def basis_in(self, lang: str) -> str:
+        """How the amount was computed, in ``lang`` (English when read back from JSON)."""
+        return render(self.phrases, lang) if self.phrases else self.basis
 
 
 class Pay(_Frozen):

@@ -2,6 +2,8 @@
 
 This is what an analyst runs before a new ruleset is adopted: who changes level, grade or
 review flag, and what the change costs or saves in total and by level, team and region.
+Every change has one kind (``KINDS``), the first that applies, so the counts by kind add up
+to the number of changes.
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from tierpay.ruleset.compiler import CompiledRuleset
 
 ZERO = Decimal(0)
 
+KINDS = ("lower_level", "higher_level", "other_level", "probation", "grade", "review_flag", "pay_level", "pay")
+"""What changed, in the order a change is classed by: a level move first (to a level of
+another id at the same rank is ``other_level``: the rulesets name their levels apart), then probation,
+grade, review flag, the level paid at (a move in an earlier month, when pay follows it a
+month later), and last the pay alone (the same level, grade and flag, other amounts)."""
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
 class Change(_Frozen):
-    """One agent-period whose level, grade, flag or pay differs between the rulesets."""
+    """One agent-period whose level, probation, grade, flag or pay differs between the rulesets."""
 
     agent_id: str
     period: str
@@ -38,6 +46,12 @@ class Change(_Frozen):
     pay_new: Decimal
     delta: Decimal
     level_move: int  # levels gained (+) or lost (-)
+    probation_old: bool = False
+    probation_new: bool = False
+    pay_level_old: str | None = None
+    pay_level_new: str | None = None
+    kind: str = "pay"
+    """The first of ``KINDS`` that applies."""
 
 
 class GroupDelta(_Frozen):
@@ -63,6 +77,8 @@ class Comparison(_Frozen):
     gain_level: int
     grade_changes: int
     flag_changes: int
+    kinds: dict[str, int]
+    """Changes by kind (``KINDS``); they add up to the number of changes."""
     pay_old: Decimal
     pay_new: Decimal
     delta: Decimal
@@ -75,6 +91,27 @@ def _pay(d: Decision) -> Decimal:
 
 def _flag(d: Decision) -> bool:
     return bool(d.review and d.review.flagged)
+
+
+def _pay_level(d: Decision) -> str | None:
+    return d.pay.level if d.pay else None
+
+
+def _kind(move: int, a: Decision, b: Decision) -> str:
+    """The first of ``KINDS`` that applies to the change from ``a`` to ``b``."""
+    if move:
+        return "lower_level" if move < 0 else "higher_level"
+    if a.level != b.level:
+        return "other_level"
+    if a.on_probation != b.on_probation:
+        return "probation"
+    if a.grade != b.grade:
+        return "grade"
+    if _flag(a) != _flag(b):
+        return "review_flag"
+    if _pay_level(a) != _pay_level(b):
+        return "pay_level"
+    return "pay"
 
 
 def compare(
@@ -95,7 +132,8 @@ def compare(
     for key in common:
         a, b = before[key], after[key]
         move = _rank(new_ids, b.level) - _rank(old_ids, a.level)
-        if (a.level, a.grade, _flag(a), _pay(a)) != (b.level, b.grade, _flag(b), _pay(b)):
+        seen = (a.level, a.on_probation, a.grade, _flag(a), _pay_level(a), _pay(a))
+        if seen != (b.level, b.on_probation, b.grade, _flag(b), _pay_level(b), _pay(b)):
             changes.append(
                 Change(
                     agent_id=a.agent_id,
@@ -110,6 +148,11 @@ def compare(
                     pay_new=_pay(b),
                     delta=_pay(b) - _pay(a),
                     level_move=move,
+                    probation_old=a.on_probation,
+                    probation_new=b.on_probation,
+                    pay_level_old=_pay_level(a),
+                    pay_level_new=_pay_level(b),
+                    kind=_kind(move, a, b),
                 )
             )
         for group_key in by:
@@ -141,6 +184,7 @@ def compare(
         gain_level=sum(1 for c in changes if c.level_move > 0),
         grade_changes=sum(1 for c in changes if c.grade_old != c.grade_new),
         flag_changes=sum(1 for c in changes if c.flagged_old != c.flagged_new),
+        kinds={kind: sum(1 for c in changes if c.kind == kind) for kind in KINDS},
         pay_old=pay_old,
         pay_new=pay_new,
         delta=pay_new - pay_old,

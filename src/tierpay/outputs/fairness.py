@@ -29,6 +29,7 @@ from math import comb
 from pydantic import BaseModel, ConfigDict
 
 from tierpay.engine.outcome import Outcome
+from tierpay.words import say
 
 FOUR_FIFTHS = Decimal("0.8")
 FLAG_RATIO_SIGNAL = Fraction(5, 4)
@@ -132,34 +133,53 @@ def fairness_report(outcome: Outcome, attribute: str) -> FairnessReport:
             fisher_signal=p is not None and mine > rest and p < FISHER_SIGNAL,
         )
         groups.append(rate)
-        warning = _warning(attribute, rate)
+        warning = _warning(attribute, rate, "en")
         if warning:
             warnings.append(warning)
     smallest = min(ranked.values(), default=0)
-    note = (
-        "A screen, not a finding: a signal (pass rate below 4/5 of the best group's, flag rate 1.25 or more times "
-        "the rest's, or Fisher's exact p below 0.05 against the rest) deserves a closer look at the criteria "
-        f"and data. The smallest group has {smallest} ranked agent-periods; small groups give extreme ratios, and "
-        "one agent's periods are not independent draws."
-    )
+    note = say("fairness.note", "en", smallest=smallest)
     return FairnessReport(attribute=attribute, periods=outcome.periods, groups=groups, warnings=warnings, note=note)
 
 
-def _warning(attribute: str, g: GroupRate) -> str | None:
+def fairness_note(report: FairnessReport, lang: str) -> str:
+    """What the screen is and is not, in ``lang``, with the size of the smallest group."""
+    return say("fairness.note", lang, smallest=min((g.ranked for g in report.groups), default=0))
+
+
+def fairness_warnings(report: FairnessReport, lang: str, attribute: str | None = None) -> list[str]:
+    """The warning line of each group that one screen or more signals, in ``lang``."""
+    found = [_warning(attribute or report.attribute, g, lang) for g in report.groups]
+    return [w for w in found if w]
+
+
+def _warning(attribute: str, g: GroupRate, lang: str = "en") -> str | None:
     """The warning line for a group that one screen or more signals; None when none does."""
     signals = []
     if g.below_four_fifths:
-        signals.append(f"pass rate {_n(g.impact_ratio)} of the best group's (below 0.8 signals)")
+        signals.append(say("fairness.signal_four_fifths", lang, ratio=_n(g.impact_ratio)))
     if g.flag_ratio_signal:
-        ratio = f"{_n(g.rest_ratio)} ×" if g.rest_ratio is not None else "unbounded ×"
-        signals.append(f"flag rate {ratio} the rest's (1.25 or more signals)")
+        ratio = (
+            say("fairness.times", lang, ratio=_n(g.rest_ratio))
+            if g.rest_ratio is not None
+            else say("fairness.unbounded", lang)
+        )
+        signals.append(say("fairness.signal_ratio", lang, ratio=ratio))
     if g.fisher_signal:
-        signals.append(f"Fisher's exact p = {g.fisher_p:f} against the rest (below 0.05 signals)")
+        signals.append(say("fairness.signal_fisher", lang, p=f"{g.fisher_p:f}"))
     if not signals:
         return None
-    return (
-        f"{attribute}={g.group}: {g.flagged} of {g.ranked} flagged ({_n(g.flag_rate)}), the rest {g.rest_flagged} "
-        f"of {g.rest_ranked} ({_n(g.rest_flag_rate)}): " + "; ".join(signals)
+    return say(
+        "fairness.warning",
+        lang,
+        attribute=attribute,
+        group=g.group,
+        flagged=g.flagged,
+        ranked=g.ranked,
+        rate=_n(g.flag_rate),
+        rest_flagged=g.rest_flagged,
+        rest_ranked=g.rest_ranked,
+        rest_rate=_n(g.rest_flag_rate),
+        signals=say("fairness.separator", lang).join(signals),
     )
 
 

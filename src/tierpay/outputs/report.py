@@ -10,24 +10,28 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from string import Formatter
 from typing import Any
 
 import polars as pl
 from tabulate import tabulate
 
 from tierpay.engine.cells import attributes, line_ids
+from tierpay.engine.levels import ACTIONS
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.pay import line_label, money, number, uses_coefficient
+from tierpay.engine.pay_table import names_of as pay_names
 from tierpay.engine.records import Rejection
 from tierpay.engine.results import Decision, Gap
-from tierpay.outputs.compare import Comparison
-from tierpay.outputs.fairness import FairnessReport
-from tierpay.outputs.text_table import simple_table
+from tierpay.outputs.compare import Change, Comparison
+from tierpay.outputs.fairness import FairnessReport, fairness_note, fairness_warnings
+from tierpay.outputs.text_table import rows_table, text_table
 from tierpay.ruleset.compiler import CompiledRuleset
-from tierpay.ruleset.model import label_text
-from tierpay.ruleset.versions import RulesetVersions, version_of
+from tierpay.ruleset.model import Review, Stage, label_text
+from tierpay.ruleset.versions import RulesetVersions, latest, version_of
+from tierpay.words import WORDS, Named, named, say
 
 ZERO = Decimal(0)
 
@@ -37,12 +41,12 @@ def _d(value: Decimal | None) -> str:
 
 
 def level_change(d: Decision) -> str:
-    """``L2`` when unchanged, ``L2→L3`` when it moved."""
+    """``L2`` when unchanged, ``L2→L3`` when it moved (from the month before to this one)."""
     return d.level if d.level == d.level_before else f"{d.level_before}→{d.level}"
 
 
 def review_cell(d: Decision) -> str:
-    """A short review status: ``FLAG coaching``, ``exempt: probation``, ``3/16``..."""
+    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16``..."""
     r = d.review
     if r is None:
         return ""
@@ -58,46 +62,97 @@ def review_cell(d: Decision) -> str:
     return text
 
 
-def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, tablefmt: str = "simple") -> str:
-    """A readable table of every decision, rendered from the decisions' columns."""
-    attrs = [a for a in ("team", "region") if a in ruleset.model.attributes]
-    headers = [
-        "agent",
-        "period",
-        *attrs,
-        "level",
-        "action",
-        "qualifies",
-        "score",
-        "grade",
-        "review",
-        f"pay ({ruleset.model.currency})",
-    ]
-    frames = []
-    for part in outcome.parts:
-        cells = part.cells
-        if not cells.height:
-            continue
-        frames.append(
-            cells.select(
-                "agent_id",
-                "period",
-                *[pl.col(a) for a in attrs],
+# --- the evaluate table and its totals ------------------------------------------------------
+
+
+def grouping_attributes(ruleset: CompiledRuleset) -> list[str]:
+    """The attributes a person groups decisions by, in the ruleset's order.
+
+    Those the review and the scorecard rank within (a team), and those pay is looked up by (a
+    region or site): the columns the first table shows and the summaries total by.
+    """
+    model = ruleset.model
+    used = set(_cohort_attributes(ruleset)) | set(_pay_attributes(ruleset))
+    return [name for name in model.attributes if name in used]
+
+
+def _cohort_attributes(ruleset: CompiledRuleset) -> list[str]:
+    model = ruleset.model
+    found = list(model.review.cohort_by) if model.review is not None else []
+    found += list(model.scorecard.cohort_by) if model.scorecard is not None else []
+    return [name for name in found if name in model.attributes]
+
+
+def _pay_attributes(ruleset: CompiledRuleset) -> list[str]:
+    """The attributes pay amounts are looked up by (``by:`` of the pay lines and floors), in the ruleset's order."""
+    pay = ruleset.model.pay
+    if pay is None:
+        return []
+    found = [line.by for line in pay.lines if line.by]
+    if pay.floors is not None:
+        found += [pay.floors.post_by] if pay.floors.post_by else []
+        found += [pay.floors.minimum_wage.by] if pay.floors.minimum_wage is not None else []
+    return [name for name in ruleset.model.attributes if name in found]
+
+
+def _names(ruleset: CompiledRuleset) -> dict[str, Named]:
+    """Levels and attributes with their labels."""
+    model = ruleset.model
+    found = {lv.id: named(lv.id, lv.name, english_id=True) for lv in model.levels}
+    found.update((n, named(n, a.label, english_id=True)) for n, a in model.attributes.items())
+    return found
+
+
+def _short(ruleset: CompiledRuleset, lang: str) -> dict[str, str]:
+    """What a table cell shows for each level and attribute id: the id in English, else the label in ``lang``."""
+    return {id: name.text(lang) for id, name in _names(ruleset).items()}
+
+
+def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
+    """A table of every decision that fits a terminal 120 columns wide: the columns a payroll analyst reads first.
+
+    Agent, period, team and region, the level (``L2→L3`` when it moved from the month
+    before), the action, score and grade, the review and the pay; the last four only when the
+    ruleset has a scorecard, grades, a review and pay. In Chinese, levels and attributes show
+    the ruleset's Chinese labels. Every other column is in the CSV and JSON.
+    """
+    model = ruleset.model
+    attrs = grouping_attributes(ruleset)
+    short = _short(ruleset, lang)
+    levels = {id: text for id, text in short.items() if id in ruleset.level_ids}
+    actions = {a: say(f"action.{a}", lang) for a in ACTIONS}
+    before, after = pl.col("level_before").replace(levels), pl.col("level").replace(levels)
+    columns: list[tuple[str, Callable[[PeriodPart], pl.Expr | pl.Series]]] = [
+        (say("table.agent", lang), lambda _: pl.col("agent_id")),
+        (say("table.period", lang), lambda _: pl.col("period")),
+        *[(short[a], lambda _, a=a: pl.col(a)) for a in attrs],
+        (
+            say("table.level", lang),
+            lambda _: (
                 pl.when(pl.col("level") == pl.col("level_before"))
-                .then(pl.col("level"))
-                .otherwise(pl.concat_str("level_before", pl.lit("→"), "level"))
-                .alias("level"),
-                "action",
-                "qualified_level",
-                "score",
-                "grade",
-                _review_cell(_ties(part)),
-                _money(cells["pay_total"]),
-            )
-        )
-    empty = pl.DataFrame(schema=dict.fromkeys(headers, pl.String))
-    frame = pl.concat([f.rename(dict(zip(f.columns, headers, strict=True))) for f in frames]) if frames else empty
-    return simple_table(headers, frame)
+                .then(after)
+                .otherwise(pl.concat_str(before, pl.lit("→"), after))
+            ),
+        ),
+        (say("table.action", lang), lambda _: pl.col("action").replace_strict(actions, default=pl.col("action"))),
+    ]
+    if model.scorecard is not None:
+        columns.append((say("table.score", lang), lambda _: pl.col("score")))
+    if model.grades:
+        columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
+    if model.review is not None:
+        columns.append((say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang)))
+    if model.pay is not None:
+        columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
+    names = [str(i) for i in range(len(columns))]
+    frames = [
+        part.cells.select([cell(part).alias(name) for name, (_, cell) in zip(names, columns, strict=True)])
+        for part in outcome.parts
+        if part.cells.height
+    ]
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    right = {len(columns) - 1} if model.pay is not None else set()
+    return text_table([header for header, _ in columns], frame, right)
 
 
 def _ties(part: PeriodPart) -> pl.Series:
@@ -109,26 +164,48 @@ def _ties(part: PeriodPart) -> pl.Series:
     return pl.Series("tie", run.review_out.at_cutoff[at])
 
 
-def _review_cell(ties: pl.Series) -> pl.Expr:
-    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``..."""
+def _fill(key: str, lang: str, **columns: pl.Expr) -> pl.Expr:
+    """The words ``key`` in ``lang`` with each blank filled from a column: one text per row."""
+    en, zh = WORDS[key]
+    pieces: list[pl.Expr] = []
+    for literal, name, _, _ in Formatter().parse(zh if lang == "zh" else en):
+        if literal:
+            pieces.append(pl.lit(literal))
+        if name:
+            pieces.append(columns[name])
+    return pl.concat_str(pieces)
+
+
+def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Expr:
+    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``...
+
+    In English, stage and exemption codes; in Chinese, their labels in the ruleset.
+    """
+    rule = ruleset.model.review
+    stages = {s.code: named(s.code, s.label, english_id=True).text(lang) for s in _stages(rule)}
+    reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in (rule.exempt if rule else [])}
     place = pl.concat_str("review_rank", pl.lit("/"), "review_cohort_size")
-    flagged = pl.concat_str(pl.lit("FLAG "), pl.col("review_stage").fill_null(""), pl.lit(" "), place).str.replace(
-        "  ", " ", literal=True
-    )
+    stage = pl.col("review_stage").replace(stages)
     return (
         pl.when(pl.col("review_cohort").is_null())
         .then(pl.lit(""))
         .when(pl.col("review_exempt").is_not_null())
-        .then(pl.concat_str(pl.lit("exempt: "), "review_exempt"))
+        .then(_fill("review.exempt", lang, reason=pl.col("review_exempt").replace(reasons)))
         .when(pl.col("review_rank").is_null())
-        .then(pl.lit("not ranked"))
+        .then(pl.lit(say("review.not_ranked", lang)))
+        .when((pl.col("review_flagged") == "true") & pl.col("review_stage").is_not_null())
+        .then(_fill("review.flag", lang, stage=stage, place=place))
         .when(pl.col("review_flagged") == "true")
-        .then(flagged)
+        .then(_fill("review.flag_no_stage", lang, place=place))
         .when(pl.lit(ties))
-        .then(pl.concat_str(place, pl.lit(" tie")))
+        .then(_fill("review.tie", lang, place=place))
         .otherwise(place)
         .alias("review")
     )
+
+
+def _stages(rule: Review | None) -> list[Stage]:
+    return list(rule.escalation.stages) if rule is not None and rule.escalation is not None else []
 
 
 def _money(column: pl.Series) -> pl.Series:
@@ -136,6 +213,67 @@ def _money(column: pl.Series) -> pl.Series:
     distinct = column.drop_nulls().unique().to_list()
     written = {text: money(Decimal(text)) for text in distinct}
     return column.replace_strict(written, default=None, return_dtype=pl.String).fill_null("").alias("pay")
+
+
+def footer_text(outcome: Outcome, lang: str = "en") -> str:
+    """What the table ends with: decided and rejected counts, the rulesets used, and the totals."""
+    used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
+    line = say("table.footer", lang, decided=len(outcome.decisions), rejected=len(outcome.rejections), used=used)
+    return f"{line}\n{totals_text(outcome, latest(outcome.target), lang)}"
+
+
+def totals_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
+    """Agents and agent-months, and pay by the level paid and by region (the attribute pay is looked up by).
+
+    Agents are counted once however many months they appear in; agent-months once per
+    decision. The pay table has a column per region and a total column, and reconciles to
+    the grand total both ways.
+    """
+    cells = outcome.cells
+    head = say("totals.line", lang, agents=cells["agent_id"].n_unique(), months=cells.height)
+    model = ruleset.model
+    if model.pay is None or "pay_total" not in cells.columns:
+        return head + "\n"
+    regions = _pay_attributes(ruleset)
+    region = regions[0] if regions and regions[0] in cells.columns else None
+    paid = cells.filter(pl.col("pay_total").is_not_null())
+    places = paid["pay_total"].str.extract(r"\.(\d+)$").str.len_chars().max()
+    groups = (
+        paid.select(
+            pl.col("pay_level").fill_null("").alias("level"),
+            (pl.col(region).fill_null("") if region else pl.lit("")).alias("place"),
+            pl.col("pay_total").str.to_decimal(scale=int(places or 0)).alias("amount"),  # type: ignore[arg-type]
+        )
+        .group_by("level", "place")
+        .agg(pl.col("amount").sum(), pl.len().alias("months"))
+    )
+    sums: dict[tuple[str, str], Decimal] = {}
+    months: dict[str, int] = defaultdict(int)
+    for level, place, amount, count in groups.iter_rows():
+        sums[(level, place)] = Decimal(amount)
+        months[level] += count
+    total = sum(sums.values(), ZERO)
+    head += say("totals.pay", lang, amount=money(total), currency=model.currency)
+    short = _short(ruleset, lang)
+    order = {id: i for i, id in enumerate(ruleset.level_ids)}
+    level_rows = sorted(months, key=lambda lv: (order.get(lv, len(order)), lv))
+    columns = sorted({place for _, place in sums}) if region else []
+    headers = [say("totals.pay_level", lang), *columns, say("totals.total", lang), say("totals.months", lang)]
+    rows: list[list[object]] = []
+    for level in level_rows:
+        by_place = [money(sums.get((level, c), ZERO)) for c in columns]
+        row_total = sum((v for (lv, _), v in sums.items() if lv == level), ZERO)
+        rows.append([short.get(level, level), *by_place, money(row_total), months[level]])
+    column_totals = [money(sum((v for (_, c), v in sums.items() if c == place), ZERO)) for place in columns]
+    rows.append([say("totals.total", lang), *column_totals, money(total), sum(months.values())])
+    what = say("totals.pay_level", lang)
+    title = (
+        say("totals.title", lang, what=what, by=short[region], currency=model.currency)
+        if region
+        else say("totals.title_level", lang, what=what, currency=model.currency)
+    )
+    table = rows_table(headers, rows, right=set(range(1, len(headers))))
+    return f"{head}\n\n{title}\n{table}\n"
 
 
 def gaps_text(gaps: Sequence[Gap]) -> str:
@@ -162,43 +300,35 @@ def outcome_json(outcome: Outcome) -> str:
 
 
 def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
-    """One agent's pay statement: every line, how it was computed, and the total."""
+    """One agent's pay statement in ``lang``: every line, how it was computed, and the total."""
     if decision.pay is None:
-        return f"{decision.agent_id} {decision.period}: no pay section in the ruleset\n"
+        return say("statement.no_pay", lang, agent=decision.agent_id, period=decision.period) + "\n"
     pay = decision.pay
     level = next(lv for lv in ruleset.model.levels if lv.id == pay.level)
-    title = "Pay statement" if lang == "en" else "工资条"
-    head = [
-        f"{title}: {decision.agent_id}  {decision.period}",
-        _statement_head(decision, ruleset, level.id, label_text(level.name, lang, level.id), lang),
-        f"{'Ruleset' if lang == 'en' else '规则'} {ruleset.name} {ruleset.version} ({ruleset.sha256[:12]})",
+    head = say("statement.level", lang, level=level.id, name=label_text(level.name, lang, level.id))
+    if decision.grade:
+        head += say("statement.grade", lang, grade=decision.grade)
+    if pay.coefficient is not None:
+        head += say("statement.coefficient", lang, coefficient=number(pay.coefficient))
+    lines = [
+        say("statement.title", lang, agent=decision.agent_id, period=decision.period),
+        head,
+        say("statement.ruleset", lang, name=ruleset.name, version=ruleset.version, sha=ruleset.sha256[:12]),
         "",
     ]
     rows = [
-        [line_label(ruleset.model.pay, line.id, lang, line.label), money(line.amount), line.basis] for line in pay.lines
+        [line_label(ruleset.model.pay, line.id, lang, line.label), money(line.amount), line.basis_in(lang)]
+        for line in pay.lines
     ]
-    rows.append(["Total" if lang == "en" else "合计", money(pay.total), pay.currency])
+    rows.append([say("statement.total", lang), money(pay.total), pay.currency])
     table = tabulate(
         rows,
-        headers=["line", "amount", "how"] if lang == "en" else ["项目", "金额", "计算方式"],
+        headers=[say("statement.line", lang), say("statement.amount", lang), say("statement.how", lang)],
         tablefmt="simple",
         disable_numparse=True,
         colalign=("left", "right", "left"),
     )
-    return "\n".join(head) + table + "\n"
-
-
-def _statement_head(decision: Decision, ruleset: CompiledRuleset, level_id: str, level_name: str, lang: str) -> str:
-    pay = decision.pay
-    assert pay is not None
-    coefficient = number(pay.coefficient) if pay.coefficient is not None else None
-    if lang == "zh":
-        text = f"级别 {level_id} {level_name}"
-        text += f"，绩效等级 {decision.grade}" if decision.grade else ""
-        return text + (f"，绩效系数 {coefficient}" if coefficient else "")
-    text = f"Level {level_id} {level_name}"
-    text += f", grade {decision.grade}" if decision.grade else ""
-    return text + (f", coefficient {coefficient}" if coefficient else "")
+    return "\n".join(lines) + table + "\n"
 
 
 def statement_csv(decisions: Iterable[Decision]) -> str:
@@ -216,61 +346,77 @@ def statement_csv(decisions: Iterable[Decision]) -> str:
 
 
 class Summary:
-    """Head counts and pay totals by level and attributes, added up period by period."""
+    """Agents, agent-months and pay by level paid and by attribute, added up period by period.
 
-    def __init__(self, by: Sequence[str] = ("level", "team", "region")) -> None:
+    An agent is counted once in a group however many months it is there, so the agents of
+    a block's groups may add up to more than its total (an agent who changed level); the
+    agent-months and the pay always add up.
+    """
+
+    def __init__(
+        self, by: Sequence[str] = ("level", "team", "region"), lang: str = "en", names: Mapping[str, str] | None = None
+    ) -> None:
         self.by = list(by)
-        self.groups: dict[str, dict[str, list[Any]]] = {key: defaultdict(lambda: [0, ZERO]) for key in self.by}
+        self.lang = lang
+        self.names = dict(names or {})
+        self.groups: dict[str, dict[str, list[Any]]] = {key: defaultdict(lambda: [0, ZERO, set()]) for key in self.by}
         self.count = 0
         self.total = ZERO
+        self.agents: set[str] = set()
+
+    @classmethod
+    def of(cls, target: CompiledRuleset | RulesetVersions, lang: str = "en") -> Summary:
+        """A summary by level paid and by the ruleset's grouping attributes (team, region), in ``lang``."""
+        ruleset = latest(target)
+        return cls(["level", *grouping_attributes(ruleset)], lang, _short(ruleset, lang))
 
     def add(self, cells: pl.DataFrame) -> Summary:
-        """Count in these decisions (the decisions' CSV cells: pay level, attributes, total)."""
+        """Count in these decisions (the decisions' CSV cells: agent, pay level, attributes, total)."""
         if not cells.height or "pay_total" not in cells.columns:
             return self
         paid = cells.filter(pl.col("pay_total").is_not_null())
         totals = [Decimal(t) for t in paid["pay_total"].to_list()]
+        agents = paid["agent_id"].to_list()
         self.count += len(totals)
         self.total += sum(totals, ZERO)
+        self.agents.update(agents)
         for key in self.by:
             column = "pay_level" if key == "level" else key
             names = paid[column].fill_null("").to_list() if column in paid.columns else [""] * len(totals)
-            for name, total in zip(names, totals, strict=True):
+            for name, agent, total in zip(names, agents, totals, strict=True):
                 cell = self.groups[key][name]
                 cell[0] += 1
                 cell[1] += total
+                cell[2].add(agent)
         return self
 
     def rows(self, key: str) -> list[tuple[str, int, Decimal]]:
-        """Head count and pay total per value of ``key``, sorted."""
+        """Agent-months and pay total per value of ``key``, sorted."""
         return [(k, int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
 
-    def table(self, tablefmt: str = "simple") -> str:
-        """One block per key; each block's total line is the grand total."""
+    def table(self) -> str:
+        """One block per key: agents, agent-months and pay by group, then the grand total."""
+        lang = self.lang
         blocks = []
         for key in self.by:
-            rows: list[list[Any]] = [[k, n, money(t)] for k, n, t in self.rows(key)]
-            rows.append(["total", self.count, money(self.total)])
-            blocks.append(
-                tabulate(
-                    rows,
-                    headers=[key, "agents", "pay"],
-                    tablefmt=tablefmt,
-                    disable_numparse=True,
-                    colalign=("left", "right", "right"),
-                )
-            )
+            heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
+            rows: list[list[object]] = [
+                [self.names.get(k, k), len(v[2]), int(v[0]), money(v[1])] for k, v in sorted(self.groups[key].items())
+            ]
+            rows.append([say("totals.total", lang), len(self.agents), self.count, money(self.total)])
+            headers = [heading, say("totals.agents", lang), say("totals.months", lang), say("totals.pay_column", lang)]
+            blocks.append(rows_table(headers, rows, right={1, 2, 3}))
         return "\n\n".join(blocks) + "\n"
 
 
 def summary_rows(outcome: Outcome, by: str) -> list[tuple[str, int, Decimal]]:
-    """Head count and pay total per value of ``by`` (``level`` or an attribute), sorted."""
+    """Agent-months and pay total per value of ``by`` (``level`` or an attribute), sorted."""
     return Summary([by]).add(outcome.cells).rows(by)
 
 
-def summary_table(outcome: Outcome, by: Sequence[str] = ("level", "team", "region"), tablefmt: str = "simple") -> str:
-    """Pay totals by level, team and region; each block reconciles to the grand total."""
-    return Summary(by).add(outcome.cells).table(tablefmt)
+def summary_table(outcome: Outcome, lang: str = "en") -> str:
+    """Agents, agent-months and pay by level paid, team and region; each block reconciles to the grand total."""
+    return Summary.of(outcome.target, lang).add(outcome.cells).table()
 
 
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
@@ -330,64 +476,86 @@ def statement_json(decisions: Iterable[Decision]) -> str:
 
 
 def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
-    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions."""
-    from tierpay.engine.review import stage_label
-
+    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions, in ``lang``."""
     rule = ruleset.model.review
     if rule is None:
-        return "the ruleset declares no review\n"
+        return say("review.none", lang) + "\n"
+    names = pay_names(ruleset)
+    by = names[rule.rank_by].text(lang) if rule.rank_by in names else rule.rank_by
+    stages = {s.code: named(s.code, s.label).text(lang) for s in _stages(rule)}
+    reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in rule.exempt}
     blocks: list[str] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in outcome.decisions:
         if d.review is not None:
             by_cohort[(d.period, d.review.cohort)].append(d)
-    for (period, cohort), members in sorted(by_cohort.items()):
+    for (period, code), members in sorted(by_cohort.items()):
+        cohort = cohort_text(code, ruleset, lang)
         ranked = sorted((d for d in members if d.review and d.review.ranked), key=_rank_key)
         others = sorted((d for d in members if d.review and not d.review.ranked), key=lambda d: d.agent_id)
         first = members[0].review
         assert first is not None
         if ranked:
             k = ranked[0].review.bottom_count if ranked[0].review else 0
-            title = f"{period}  {cohort}: {len(ranked)} ranked by {rule.rank_by}, bottom {k} flagged for review"
+            title = say("review.title", lang, period=period, cohort=cohort, ranked=len(ranked), by=by, bottom=k or 0)
+        elif first.exempt:
+            title = say("review.title_nobody", lang, period=period, cohort=cohort)
         else:
-            title = (
-                f"{period}  {cohort}: not ranked ({first.reason})"
-                if not first.exempt
-                else f"{period}  {cohort}: nobody ranked"
-            )
-        rows = []
+            why = say("review.too_small", lang, cohort=cohort, size=first.cohort_size, minimum=rule.min_cohort_size)
+            title = say("review.title_not_ranked", lang, period=period, cohort=cohort, why=why)
+        rows: list[list[object]] = []
         for d in ranked:
             r = d.review
             assert r is not None
-            status = (
-                "FLAG" if r.flagged else ("tie at cut-off, not flagged" if r.tied_at_cutoff and not r.flagged else "")
-            )
-            stage = stage_label(rule, r.stage, lang) if r.flagged else ""
+            status = say("review.flagged", lang) if r.flagged else say("review.tied", lang) if r.tied_at_cutoff else ""
+            stage = stages.get(r.stage, r.stage) if r.flagged and r.stage else ""
             rows.append([r.rank, d.agent_id, _d(r.value), _d(r.percentile), status, stage])
         for d in others:
             r = d.review
             assert r is not None
-            rows.append(["-", d.agent_id, _d(r.value), "", f"exempt: {r.exempt}" if r.exempt else "not ranked", ""])
-        table = tabulate(
-            rows,
-            headers=["rank", "agent", rule.rank_by, "percentile", "review", "stage"],
-            tablefmt="simple",
-            disable_numparse=True,
-        )
+            status = (
+                say("review.exempt", lang, reason=reasons.get(r.exempt, r.exempt))
+                if r.exempt
+                else say("review.not_ranked", lang)
+            )
+            rows.append(["-", d.agent_id, _d(r.value), "", status, ""])
+        headers = [
+            say("review.rank", lang),
+            say("table.agent", lang),
+            by,
+            say("review.percentile", lang),
+            say("review.status", lang),
+            say("review.stage", lang),
+        ]
+        table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
         blocks.append(f"{title}\n{table}")
-    footer = (
-        "\nA flag asks a person to review, coach or agree an improvement plan. Bottom rank alone is not grounds "
-        "for dismissal (SPC Guiding Case No. 18); tierpay never decides one.\n"
-    )
-    return "\n\n".join(blocks) + "\n" + footer
+    return "\n\n".join(blocks) + "\n\n" + say("review.footer", lang) + "\n"
+
+
+def cohort_text(cohort: str, ruleset: CompiledRuleset, lang: str) -> str:
+    """A review cohort (``team=T1, region=tier2``) with each attribute named in ``lang``: ids in English."""
+    names = _short(ruleset, lang)
+    parts = [part.partition("=") for part in cohort.split(", ")]
+    return ", ".join(f"{names.get(k, k)}={v}" if eq else k for k, eq, v in parts)
 
 
 def _rank_key(d: Decision) -> tuple[int, str]:
     return (d.review.rank or 0 if d.review else 0, d.agent_id)
 
 
-def fairness_table(report: FairnessReport) -> str:
-    """The fairness screen as a table, with a warning line per group a screen signals, and its note."""
+def fairness_table(report: FairnessReport, lang: str = "en", ruleset: CompiledRuleset | None = None) -> str:
+    """The fairness screen as a table in ``lang``, with a warning line per group a screen signals, and its note.
+
+    In Chinese the attribute is named by its label in ``ruleset``; English shows its id.
+    """
+    attribute = (
+        _names(ruleset).get(report.attribute, Named(report.attribute)).text(lang) if ruleset else report.attribute
+    )
+    signals = (
+        ("fairness.below", "below_four_fifths"),
+        ("fairness.ratio", "flag_ratio_signal"),
+        ("fairness.fisher_signal", "fisher_signal"),
+    )
     rows = [
         [
             g.group,
@@ -398,32 +566,21 @@ def fairness_table(report: FairnessReport) -> str:
             _d(g.pass_rate),
             _d(g.impact_ratio),
             _p(g.fisher_p),
-            " ".join(
-                s
-                for s, on in (
-                    ("BELOW 4/5", g.below_four_fifths),
-                    ("RATIO", g.flag_ratio_signal),
-                    ("FISHER", g.fisher_signal),
-                )
-                if on
-            ),
+            " ".join(say(key, lang) for key, field in signals if getattr(g, field)),
         ]
         for g in report.groups
     ]
     headers = [
-        report.attribute,
-        "ranked",
-        "flagged",
-        "flag rate",
-        "× rest",
-        "pass rate",
-        "impact ratio",
-        "Fisher p",
-        "screen",
+        attribute,
+        *(
+            say(f"fairness.{key}", lang)
+            for key in ("ranked", "flagged", "flag_rate", "rest", "pass_rate", "impact", "fisher", "screen")
+        ),
     ]
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-    warnings = "".join(f"warning: {w}\n" for w in report.warnings)
-    return f"Fairness screen by {report.attribute} ({', '.join(report.periods)})\n{table}\n{warnings}{report.note}\n"
+    warnings = "".join(say("fairness.warned", lang, text=w) + "\n" for w in fairness_warnings(report, lang, attribute))
+    title = say("fairness.title", lang, attribute=attribute, periods=", ".join(report.periods))
+    return f"{title}\n{table}\n{warnings}{fairness_note(report, lang)}\n"
 
 
 def _p(p: Decimal | None) -> str:
@@ -431,58 +588,115 @@ def _p(p: Decimal | None) -> str:
     return "-" if p is None else format(p, "f")
 
 
-def comparison_text(c: Comparison) -> str:
-    """A comparison for an analyst: who moves, and the pay delta by group."""
-    head = (
-        f"old: {c.old.name} {c.old.version} ({c.old.sha256[:12]})\n"
-        f"new: {c.new.name} {c.new.version} ({c.new.sha256[:12]})\n"
-        f"{c.compared} agent-periods compared, {len(c.changes)} changed: {c.lose_level} at a lower level, "
-        f"{c.gain_level} at a higher level, {c.grade_changes} with another grade, "
-        f"{c.flag_changes} with another review flag\n"
-        f"agents who lose a level: {', '.join(sorted({ch.agent_id for ch in c.changes if ch.level_move < 0})) or 'none'}\n"
-        f"agents who gain a level: {', '.join(sorted({ch.agent_id for ch in c.changes if ch.level_move > 0})) or 'none'}\n"
-        f"pay: {money(c.pay_old)} → {money(c.pay_new)} ({_signed(c.delta)}"
-        + (f", {money(-c.delta)} saved" if c.delta < 0 else f", {money(c.delta)} more" if c.delta > 0 else "")
-        + ")\n"
-    )
-    rows = [
-        [
-            ch.agent_id,
-            ch.period,
-            ch.level_old if ch.level_old == ch.level_new else f"{ch.level_old}→{ch.level_new}",
-            (ch.grade_old or "") if ch.grade_old == ch.grade_new else f"{ch.grade_old}→{ch.grade_new}",
-            "" if ch.flagged_old == ch.flagged_new else ("now flagged" if ch.flagged_new else "no longer flagged"),
-            money(ch.pay_old),
-            money(ch.pay_new),
-            _signed(ch.delta),
-        ]
-        for ch in c.changes
+def comparison_text(
+    c: Comparison, lang: str = "en", old: CompiledRuleset | None = None, new: CompiledRuleset | None = None
+) -> str:
+    """A comparison for an analyst: how many change and of what kind, who moves, and the pay by group.
+
+    The old ruleset is the one in force, the new one the proposal; columns say which is
+    which (``old level``, ``new level``), never an arrow. In Chinese, levels show the labels
+    of ``old`` and ``new``.
+    """
+    level_old = _short(old, lang) if old is not None else {}
+    level_new = _short(new, lang) if new is not None else {}
+    stamp = {"name": c.old.name, "version": c.old.version, "sha": c.old.sha256[:12]}
+    lines = [
+        say("diff.old", lang, **stamp),
+        say("diff.new", lang, name=c.new.name, version=c.new.version, sha=c.new.sha256[:12]),
+        say("diff.compared", lang, compared=c.compared, changed=len(c.changes)),
     ]
-    blocks = [head]
-    if rows:
-        blocks.append(
-            tabulate(
-                rows,
-                headers=["agent", "period", "level", "grade", "review", "pay old", "pay new", "delta"],
-                tablefmt="simple",
-                disable_numparse=True,
-            )
-        )
+    kinds = [(kind, count) for kind, count in c.kinds.items() if count]
+    if kinds:
+        lines.append(say("diff.by_kind", lang))
+        width = max(len(str(count)) for _, count in kinds)
+        lines += [f"  {count:>{width}}  {say(f'diff.kind.{kind}', lang)}" for kind, count in kinds]
+    none = say("diff.none", lang)
+    lines.append(
+        say("diff.lose", lang, agents=", ".join(sorted({ch.agent_id for ch in c.changes if ch.level_move < 0})) or none)
+    )
+    lines.append(
+        say("diff.gain", lang, agents=", ".join(sorted({ch.agent_id for ch in c.changes if ch.level_move > 0})) or none)
+    )
+    change = (
+        say("diff.saved", lang, amount=money(-c.delta))
+        if c.delta < 0
+        else say("diff.more", lang, amount=money(c.delta))
+        if c.delta > 0
+        else say("diff.same", lang)
+    )
+    lines.append(say("diff.pay", lang, old=money(c.pay_old), new=money(c.pay_new), change=change))
+    blocks = ["\n".join(lines)]
+    if c.changes:
+        blocks.append(_changes_table(c, lang, level_old, level_new))
     for key, groups in c.by.items():
-        table = [[g.group, g.agents, money(g.pay_old), money(g.pay_new), _signed(g.delta)] for g in groups]
-        blocks.append(
-            tabulate(
-                table,
-                headers=[key, "agent-periods", "pay old", "pay new", "delta"],
-                tablefmt="simple",
-                disable_numparse=True,
-            )
-        )
+        heading = say("diff.level_old", lang) if key == "level" else (_short(old, lang).get(key, key) if old else key)
+        names = level_old if key == "level" else {}
+        table = [
+            [names.get(g.group, g.group), g.agents, money(g.pay_old), money(g.pay_new), _signed(g.delta)]
+            for g in groups
+        ]
+        headers = [
+            heading,
+            say("diff.months", lang),
+            say("diff.pay_old", lang),
+            say("diff.pay_new", lang),
+            say("diff.difference", lang),
+        ]
+        blocks.append(rows_table(headers, table, right={1, 2, 3, 4}))
     if c.only_old or c.only_new:
-        blocks.append(
-            f"decided under one ruleset only: old {len(c.only_old)}, new {len(c.only_new)} (rejected under the other)"
-        )
+        blocks.append(say("diff.only_one", lang, old=len(c.only_old), new=len(c.only_new)))
     return "\n\n".join(blocks) + "\n"
+
+
+def _changes_table(c: Comparison, lang: str, level_old: Mapping[str, str], level_new: Mapping[str, str]) -> str:
+    """One row per change: its kind, the level under each ruleset, what else differs, and the pay.
+
+    Grade, review, probation and level-paid columns appear only when some change differs in them.
+    """
+    flagged = say("diff.flagged", lang)
+    status = {True: say("diff.on_probation", lang), False: say("diff.regular", lang)}
+
+    def old(level: str | None) -> str:
+        return level_old.get(level or "", level or "")
+
+    def new(level: str | None) -> str:
+        return level_new.get(level or "", level or "")
+
+    columns: list[tuple[str, Callable[[Change], str]]] = [
+        ("diff.agent", lambda ch: ch.agent_id),
+        ("diff.period", lambda ch: ch.period),
+        ("diff.what", lambda ch: say(f"diff.short.{ch.kind}", lang)),
+        ("diff.level_old", lambda ch: old(ch.level_old)),
+        ("diff.level_new", lambda ch: new(ch.level_new)),
+    ]
+    if any(ch.grade_old != ch.grade_new for ch in c.changes):
+        columns += [
+            ("diff.grade_old", lambda ch: ch.grade_old or ""),
+            ("diff.grade_new", lambda ch: ch.grade_new or ""),
+        ]
+    if any(ch.flagged_old != ch.flagged_new for ch in c.changes):
+        columns += [
+            ("diff.flag_old", lambda ch: flagged if ch.flagged_old else ""),
+            ("diff.flag_new", lambda ch: flagged if ch.flagged_new else ""),
+        ]
+    if any(ch.probation_old != ch.probation_new for ch in c.changes):
+        columns += [
+            ("diff.probation_old", lambda ch: status[ch.probation_old]),
+            ("diff.probation_new", lambda ch: status[ch.probation_new]),
+        ]
+    if any(ch.pay_level_old != ch.pay_level_new for ch in c.changes):
+        columns += [
+            ("diff.paid_old", lambda ch: old(ch.pay_level_old)),
+            ("diff.paid_new", lambda ch: new(ch.pay_level_new)),
+        ]
+    columns += [
+        ("diff.pay_old", lambda ch: money(ch.pay_old)),
+        ("diff.pay_new", lambda ch: money(ch.pay_new)),
+        ("diff.difference", lambda ch: _signed(ch.delta)),
+    ]
+    rows = [[cell(ch) for _, cell in columns] for ch in c.changes]
+    n = len(columns)
+    return rows_table([say(key, lang) for key, _ in columns], rows, right={n - 3, n - 2, n - 1})
 
 
 def _signed(amount: Decimal) -> str:

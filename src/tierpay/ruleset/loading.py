@@ -24,8 +24,6 @@ from tierpay.ruleset.model import MinimumWageTable, Ruleset
 from tierpay.ruleset.versions import RulesetVersions, check_versions
 from tierpay.ruleset.yamlsource import Locations, PathKey, format_path, read_yaml
 
-SCHEMA_ID = "https://tierpay.dev/schema/ruleset-1.json"
-
 
 def load_ruleset(path: str | Path, *, allow_outside_files: bool = False) -> CompiledRuleset:
     """Load, validate and compile the ruleset file at ``path``.
@@ -381,12 +379,3 @@ def _model_in(annotation: Any, node: Any) -> type[BaseModel] | None:
                     return m
         return models[0] if len(models) == 1 else None
     return None
-
-
-def ruleset_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the ruleset format, generated from the models, for editors."""
-    schema = Ruleset.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = SCHEMA_ID
-    schema["title"] = "tierpay ruleset"
-    return schema

@@ -1,0 +1,442 @@
+"""The words tierpay shows people, in English and Chinese: one catalogue, looked up by key.
+
+Every table heading, action name, status and sentence that the text outputs (the evaluate
+table and its totals, summaries, pay statements and how each line was computed, the review,
+the fairness screen, diff and explain) print for a person comes from ``WORDS``, as an
+``(English, Chinese)`` pair with the same ``{blanks}``. What programs read (CSV and JSON
+columns, ids, codes, rejection reasons) stays in English and never comes from here.
+
+A sentence the engine writes before anyone has chosen a language (how a pay line was
+computed) is kept as ``Phrase`` objects: a key with its blanks filled, shown in English in
+the JSON and CSV and in either language on a statement. Names the ruleset declares (levels,
+metrics, attributes, pay lines) are shown through their ``label: {en: ..., zh: ...}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Formatter
+from typing import Literal, TypeAlias
+
+Lang = Literal["en", "zh"]
+LANGS: tuple[Lang, ...] = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Named:
+    """A name declared in the ruleset, shown in the reader's language: its label there, else its id."""
+
+    id: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def text(self, lang: str) -> str:
+        """The label in ``lang``, else the id."""
+        return dict(self.labels).get(lang) or self.id
+
+
+def named(id: str, label: str | Mapping[str, str] | None, *, english_id: bool = False) -> Named:
+    """``id`` with the ``label`` the ruleset gives it (one text for every language, or one per language).
+
+    With ``english_id``, English shows the id itself: the name the ruleset and the records
+    use, as the English tables and the English bases in JSON and CSV do.
+    """
+    if label is None:
+        labels: dict[str, str] = {}
+    elif isinstance(label, str):
+        labels = dict.fromkeys(LANGS, label)
+    else:
+        labels = dict(label)
+    if english_id:
+        labels.pop("en", None)
+    return Named(id, tuple(labels.items()))
+
+
+Filler: TypeAlias = "str | Named | Phrase"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence of the catalogue with its blanks filled, rendered in a language only when shown."""
+
+    key: str
+    fields: tuple[tuple[str, Filler], ...] = ()
+
+    def text(self, lang: str) -> str:
+        """The sentence in ``lang``."""
+        return say(self.key, lang, **dict(self.fields))
+
+
+def phrase(key: str, **fields: Filler) -> Phrase:
+    """The sentence ``key`` with ``fields`` for its blanks."""
+    if key not in WORDS:
+        raise KeyError(f"no words for {key!r}")
+    return Phrase(key, tuple(fields.items()))
+
+
+def render(phrases: tuple[Phrase, ...], lang: str) -> str:
+    """Phrases written one after the other (each carries its own joining words)."""
+    return "".join(p.text(lang) for p in phrases)
+
+
+def say(key: str, lang: str, /, **fields: Filler | int) -> str:
+    """The words for ``key`` in ``lang`` (English unless ``zh``), blanks filled from ``fields``."""
+    en, zh = WORDS[key]
+    template = zh if lang == "zh" else en
+    return template.format(**{name: _text(value, lang) for name, value in fields.items()})
+
+
+def _text(value: Filler | int, lang: str) -> str:
+    if isinstance(value, Phrase | Named):
+        return value.text(lang)
+    return str(value)
+
+
+def blanks(template: str) -> set[str]:
+    """The ``{blanks}`` of a template."""
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
+
+
+WORDS: dict[str, tuple[str, str]] = {
+    # --- level actions ------------------------------------------------------------------------
+    "action.promote": ("promoted", "晋升"),
+    "action.hold": ("kept", "保级"),
+    "action.demote": ("demoted", "降级"),
+    "action.convert": ("converted", "转正"),
+    "action.extend_probation": ("on probation", "继续试用"),
+    "action.probation_review": ("referred to HR", "试用期复核"),
+    # --- the evaluate table -------------------------------------------------------------------
+    "table.agent": ("agent", "工号"),
+    "table.period": ("period", "月份"),
+    "table.level": ("level", "级别"),
+    "table.action": ("action", "评定"),
+    "table.score": ("score", "得分"),
+    "table.grade": ("grade", "等级"),
+    "table.review": ("review", "末位复核"),
+    "table.pay": ("pay ({currency})", "工资 ({currency})"),
+    "review.flag": ("FLAG {stage} {place}", "{place} 列入复核：{stage}"),
+    "review.flag_no_stage": ("FLAG {place}", "{place} 列入复核"),
+    "review.exempt": ("exempt: {reason}", "豁免：{reason}"),
+    "review.not_ranked": ("not ranked", "未排名"),
+    "review.tie": ("{place} tie", "{place} 并列未列入"),
+    "table.footer": (
+        "{decided} decided, {rejected} rejected; ruleset {used}",
+        "已评定 {decided} 条，退回 {rejected} 条；规则 {used}",
+    ),
+    "totals.line": ("Totals: {agents} agents, {months} agent-months", "合计：{agents} 人，{months} 人月"),
+    "totals.pay": (", pay {amount} {currency}", "，工资 {amount} {currency}"),
+    "totals.title": ("Pay by {what} and {by} ({currency})", "按{what}和{by}汇总工资（{currency}）"),
+    "totals.title_level": ("Pay by {what} ({currency})", "按{what}汇总工资（{currency}）"),
+    "totals.pay_level": ("level paid", "计薪级别"),
+    "totals.total": ("total", "合计"),
+    "totals.months": ("agent-months", "人月"),
+    "totals.agents": ("agents", "人数"),
+    "totals.pay_column": ("pay", "工资"),
+    # --- pay statements -----------------------------------------------------------------------
+    "statement.title": ("Pay statement: {agent}  {period}", "工资条：{agent}  {period}"),
+    "statement.level": ("Level {level} {name}", "级别 {level} {name}"),
+    "statement.grade": (", grade {grade}", "，绩效等级 {grade}"),
+    "statement.coefficient": (", coefficient {coefficient}", "，绩效系数 {coefficient}"),
+    "statement.ruleset": ("Ruleset {name} {version} ({sha})", "规则 {name} {version} ({sha})"),
+    "statement.line": ("line", "项目"),
+    "statement.amount": ("amount", "金额"),
+    "statement.how": ("how", "计算方式"),
+    "statement.total": ("Total", "合计"),
+    "statement.no_pay": ("{agent} {period}: no pay section in the ruleset", "{agent} {period}：规则未设工资部分"),
+    # --- how a pay line was computed (tierpay.engine.pay) -------------------------------------
+    "basis.fixed": ("fixed {amount}", "固定金额 {amount}"),
+    "basis.formula": ("`{formula}` = {amount}", "`{formula}` = {amount}"),
+    "basis.by_level": ("{level}: {amount}", "{level}：{amount}"),
+    "basis.by_level_by": ("{level}, {by} {value}: {amount}", "{level}，{by} {value}：{amount}"),
+    "basis.times": (" × {what}", " × {what}"),
+    "basis.coefficient": ("coefficient {coefficient} ({why})", "绩效系数 {coefficient}（{why}）"),
+    "basis.coefficient_protected": (
+        "coefficient {floor} ({why} gives {coefficient}; at least {floor} in a protected period)",
+        "绩效系数 {floor}（{why}为 {coefficient}；法定保护期内不低于 {floor}）",
+    ),
+    "basis.grade": ("grade {grade}", "绩效等级 {grade}"),
+    "basis.no_coefficient": ("no coefficient", "无绩效系数"),
+    "basis.band": ("{of} {value} in band {low}, {high}", "{of} {value} 落在区间 {low}, {high}"),
+    "basis.curve_low": ("{of} {value} at or below {x}: {y}", "{of} {value} 不高于 {x}：{y}"),
+    "basis.curve_high": ("{of} {value} at or above {x}: {y}", "{of} {value} 不低于 {x}：{y}"),
+    "basis.curve_between": (
+        "{of} {value} between {x0} ({y0}) and {x1} ({y1}): {y}",
+        "{of} {value} 介于 {x0}（{y0}）与 {x1}（{y1}）之间：{y}",
+    ),
+    "basis.days": ("{worked}/{scheduled} days", "{worked}/{scheduled} 天"),
+    "basis.not_prorated": ("{days} not prorated: protected period", "{days}，法定保护期内不折算"),
+    "basis.in_brackets": (" ({what})", "（{what}）"),
+    "basis.not_paid": ("not paid: condition `{when}` not met", "不发放：条件 `{when}` 未满足"),
+    "basis.probation_floor": ("probation pay may not be below {what}", "试用期工资不得低于{what}"),
+    "basis.of_contract_wage": ("{percent}% of the contract wage {amount}", "合同工资 {amount} 的 {percent}%"),
+    "basis.of_post_wage": (
+        "{percent}% of the lowest wage of the post {what}",
+        "本岗位最低档工资（{what}）的 {percent}%",
+    ),
+    "basis.equals": (" = {amount}", " = {amount}"),
+    "basis.probation_raised": (
+        "; raised by {amount} (Labor Contract Law art. 20)",
+        "；补足 {amount}（《劳动合同法》第二十条）",
+    ),
+    "basis.counted": ("pay counted toward the minimum wage {amount}", "计入最低工资的工资 {amount}"),
+    "basis.less_own": (
+        " less the employee's own social insurance and housing fund contributions {own} is {net}, below {figure}",
+        "，扣除个人缴纳的社会保险费和住房公积金 {own} 后为 {net}，低于{figure}",
+    ),
+    "basis.below": (" is below {figure}", "，低于{figure}"),
+    "basis.minimum_wage": (
+        "the minimum wage for {by} {value} ({area}) {amount}",
+        "{by} {value}（{area}）的最低工资标准 {amount}",
+    ),
+    "basis.times_equals": (" × {days} = {amount}", " × {days} = {amount}"),
+    "basis.citation": (
+        " (effective {date}, {source}); raised by {amount}",
+        "（{date} 起执行，{source}）；补足 {amount}",
+    ),
+    "basis.deduction_now": ("{metric} {amount}", "{metric} {amount}"),
+    "basis.deduction_carried": ("{amount} held back from earlier months", "以前月份暂缓扣除的 {amount}"),
+    "basis.plus": (" + ", " + "),
+    "basis.capped": (
+        "; deductions capped at {percent}% of the month's pay {amount}",
+        "；扣款不超过当月工资 {amount} 的 {percent}%",
+    ),
+    "basis.kept_above_minimum": (
+        "; limited so the pay counted toward the minimum wage stays at {amount} or more",
+        "；扣款后计入最低工资的工资不低于 {amount}",
+    ),
+    "basis.carried": (
+        " (Interim Provisions on Wage Payment art. 16): {deducted} deducted, {rest} carried to later months",
+        "（《工资支付暂行规定》第十六条）：本月扣除 {deducted}，{rest} 顺延至以后月份扣除",
+    ),
+    "basis.rounded": ("total {total} rounded {mode} to {quantum}", "合计 {total} {mode}至 {quantum}"),
+    "rounding.half_up": ("half-up", "四舍五入"),
+    "rounding.half_even": ("half-even", "四舍六入五成双"),
+    "rounding.up": ("up", "向上舍入"),
+    "rounding.down": ("down", "向下舍去"),
+    "rounding.floor_applies": ("up (a floor applies)", "向上舍入（适用保底）"),
+    # --- the review ---------------------------------------------------------------------------
+    "review.title": (
+        "{period}  {cohort}: {ranked} ranked by {by}, bottom {bottom} flagged for review",
+        "{period}  {cohort}：{ranked} 人按{by}排名，末位 {bottom} 人列入复核",
+    ),
+    "review.title_not_ranked": ("{period}  {cohort}: not ranked ({why})", "{period}  {cohort}：未排名（{why}）"),
+    "review.too_small": (
+        "cohort {cohort} has {size} agents, below the minimum of {minimum}: not ranked",
+        "{cohort} 仅 {size} 人，不足 {minimum} 人，不排名",
+    ),
+    "review.title_nobody": ("{period}  {cohort}: nobody ranked", "{period}  {cohort}：无人参与排名"),
+    "review.rank": ("rank", "名次"),
+    "review.percentile": ("percentile", "百分位"),
+    "review.status": ("review", "复核"),
+    "review.stage": ("stage", "阶段"),
+    "review.flagged": ("FLAG", "列入复核"),
+    "review.tied": ("tie at cut-off, not flagged", "并列于分界线，不列入"),
+    "review.footer": (
+        "A flag asks a person to review, coach or agree an improvement plan. Bottom rank alone is not grounds "
+        "for dismissal (SPC Guiding Case No. 18); tierpay never decides one.",
+        "列入复核是请人复核、辅导或商定绩效改进计划。仅排名末位不构成解除劳动合同的理由"
+        "（最高人民法院指导案例18号）；tierpay 从不作出此类决定。",
+    ),
+    "review.none": ("the ruleset declares no review", "规则未设末位复核"),
+    # --- the fairness screen ------------------------------------------------------------------
+    "fairness.title": ("Fairness screen by {attribute} ({periods})", "按{attribute}的公平性筛查（{periods}）"),
+    "fairness.ranked": ("ranked", "参与排名"),
+    "fairness.flagged": ("flagged", "列入复核"),
+    "fairness.flag_rate": ("flag rate", "复核率"),
+    "fairness.rest": ("× rest", "与其余之比"),
+    "fairness.pass_rate": ("pass rate", "通过率"),
+    "fairness.impact": ("impact ratio", "影响比"),
+    "fairness.fisher": ("Fisher p", "Fisher p 值"),
+    "fairness.screen": ("screen", "信号"),
+    "fairness.below": ("BELOW 4/5", "低于4/5"),
+    "fairness.ratio": ("RATIO", "倍数"),
+    "fairness.fisher_signal": ("FISHER", "FISHER"),
+    "fairness.warning": (
+        "{attribute}={group}: {flagged} of {ranked} flagged ({rate}), the rest {rest_flagged} of {rest_ranked} "
+        "({rest_rate}): {signals}",
+        "{attribute}={group}：{ranked} 个人月中 {flagged} 个列入复核（{rate}），其余 {rest_ranked} 个人月中 "
+        "{rest_flagged} 个（{rest_rate}）：{signals}",
+    ),
+    "fairness.signal_four_fifths": (
+        "pass rate {ratio} of the best group's (below 0.8 signals)",
+        "通过率为最高组的 {ratio}（低于 0.8 即提示）",
+    ),
+    "fairness.signal_ratio": (
+        "flag rate {ratio} the rest's (1.25 or more signals)",
+        "复核率为其余的 {ratio}（1.25 倍及以上即提示）",
+    ),
+    "fairness.unbounded": ("unbounded ×", "无上限倍"),
+    "fairness.times": ("{ratio} ×", "{ratio} 倍"),
+    "fairness.signal_fisher": (
+        "Fisher's exact p = {p} against the rest (below 0.05 signals)",
+        "与其余相比 Fisher 精确检验 p = {p}（低于 0.05 即提示）",
+    ),
+    "fairness.separator": ("; ", "；"),
+    "fairness.warned": ("warning: {text}", "提示：{text}"),
+    "fairness.note": (
+        "A screen, not a finding: a signal (pass rate below 4/5 of the best group's, flag rate 1.25 or more times "
+        "the rest's, or Fisher's exact p below 0.05 against the rest) deserves a closer look at the criteria "
+        "and data. The smallest group has {smallest} ranked agent-periods; small groups give extreme ratios, and "
+        "one agent's periods are not independent draws.",
+        "这是筛查，不是结论：出现信号（通过率低于最高组的 4/5、复核率为其余的 1.25 倍及以上，或与其余相比 "
+        "Fisher 精确检验 p 低于 0.05）时，应仔细检查评价标准和数据。最小的组只有 {smallest} 个参与排名的人月；"
+        "组越小，比例越极端，且同一坐席各月的结果并非相互独立。",
+    ),
+    # --- explain ------------------------------------------------------------------------------
+    "explain.header": ("{agent}  {period}: {move}, {action}", "{agent}  {period}：{move}，{action}"),
+    "explain.criteria": ("{title}: {met}", "{title}：{met}"),
+    "explain.section": ("{title}:", "{title}："),
+    "explain.skipped": (
+        "not evaluated: the parts before it decide (evaluating it here fails: {error})",
+        "未计算：前面的条件已决定结果（在此计算会失败：{error}）",
+    ),
+    "explain.next_entry": ("Entry criteria of {level}", "{level} 晋级标准"),
+    "explain.maintain": ("Maintenance criteria of {level}", "{level} 保级标准"),
+    "explain.convert": ("Conversion criteria (probation)", "转正标准"),
+    "explain.blocked": ("Promotion vetoes", "晋升否决项"),
+    "explain.immediate": ("Immediate-demotion conditions", "立即降级条件"),
+    "explain.veto": ("{code}: {reason} (`{when}`) holds", "{code}：{reason}（`{when}`）触发"),
+    "explain.grade": ("Grade {grade} {name} ({rule})", "绩效等级 {grade} {name}（{rule}）"),
+    "explain.the_rest": ("the rest", "其余"),
+    "explain.review_line": ("Bottom-ranking review: {text}", "末位复核：{text}"),
+    "explain.exempt": ("exempt ({reason})", "豁免（{reason}）"),
+    "explain.not_ranked": ("not ranked: {cohort} has only {size}", "未排名：{cohort} 仅 {size} 人"),
+    "explain.ranked": (
+        "{cohort} rank {rank}/{size}, percentile {percentile}: {flag}",
+        "{cohort} 排名 {rank}/{size}，百分位 {percentile}：{flag}",
+    ),
+    "explain.flagged": ("flagged for review", "列入末位复核"),
+    "explain.tied": (
+        "tied with others at the cut-off: not flagged (ties go the employee's way)",
+        "与他人并列于分界线，按有利于员工的原则不列入",
+    ),
+    "explain.not_flagged": ("not in the bottom", "未列入末位"),
+    "explain.stage": (", stage {stage} ({streak} consecutive periods)", "，阶段 {stage}（连续 {streak} 期）"),
+    "explain.pay": ("Pay ({level}):", "工资（{level}）："),
+    "explain.notes": ("Notes", "备注"),
+    "explain.met": ("met", "达标"),
+    "explain.not_met": ("not met", "未达标"),
+    "explain.all": ("all of:", "须全部满足："),
+    "explain.any": ("any of:", "满足其一即可："),
+    "explain.not": ("not ({text})", "并非（{text}）"),
+    "explain.short": (" (short by {amount})", "（差 {amount}）"),
+    "explain.over": (" (over by {amount})", "（超出 {amount}）"),
+    "explain.clause": ("{name} {value} {op} {bar}: {met}{gap}", "{name} {value} {op} {bar}{gap}"),
+    # a clause that held, and one that did not: the English shows the operator that held
+    "explain.held.>=": (">=", "达到"),
+    "explain.held.>": (">", "超过"),
+    "explain.held.<=": ("<=", "未超过"),
+    "explain.held.<": ("<", "低于"),
+    "explain.held.==": ("==", "等于"),
+    "explain.held.!=": ("!=", "不等于"),
+    "explain.held.in": ("in", "属于"),
+    "explain.missed.>=": ("<", "未达到"),
+    "explain.missed.>": ("<=", "未超过"),
+    "explain.missed.<=": (">", "超过"),
+    "explain.missed.<": (">=", "未低于"),
+    "explain.missed.==": ("!=", "不等于"),
+    "explain.missed.!=": ("==", "等于"),
+    "explain.missed.in": ("not in", "不属于"),
+    # units a ruleset commonly declares for its metrics
+    "unit.days": ("days", "天"),
+    "unit.s": ("s", "秒"),
+    "unit.min": ("min", "分钟"),
+    # --- diff ---------------------------------------------------------------------------------
+    "diff.old": ("old ruleset (in force): {name} {version} ({sha})", "现行规则：{name} {version} ({sha})"),
+    "diff.new": ("new ruleset (proposed): {name} {version} ({sha})", "新规则（拟议）：{name} {version} ({sha})"),
+    "diff.compared": (
+        "{compared} agent-months compared, {changed} changed under the new ruleset",
+        "共比较 {compared} 个人月，新规则下有 {changed} 个发生变化",
+    ),
+    "diff.by_kind": (
+        "each change counted once, under the first of these that applies:",
+        "每项变化只计一次，按下列顺序归入第一个适用的类别：",
+    ),
+    "diff.kind.lower_level": ("at a lower level", "级别降低"),
+    "diff.kind.higher_level": ("at a higher level", "级别提高"),
+    "diff.kind.other_level": ("at a level of another id, the same rank", "级别编号不同、位次相同"),
+    "diff.kind.probation": ("on probation under one ruleset only", "仅在一套规则下仍在试用期"),
+    "diff.kind.grade": ("the same level, another grade", "级别相同，绩效等级不同"),
+    "diff.kind.review_flag": ("flagged for review under one ruleset only", "仅在一套规则下列入末位复核"),
+    "diff.kind.pay_level": (
+        "paid at another level (the level moved in an earlier month; pay follows a month later)",
+        "按不同级别计薪（级别在此前月份变动，工资次月起调整）",
+    ),
+    "diff.kind.pay": ("the same level, grade and flag, other pay", "级别、等级和复核相同，仅工资不同"),
+    "diff.short.lower_level": ("lower level", "级别降低"),
+    "diff.short.higher_level": ("higher level", "级别提高"),
+    "diff.short.other_level": ("level id", "级别编号"),
+    "diff.short.probation": ("probation", "试用期"),
+    "diff.short.grade": ("grade", "绩效等级"),
+    "diff.short.review_flag": ("review flag", "末位复核"),
+    "diff.short.pay_level": ("level paid", "计薪级别"),
+    "diff.short.pay": ("pay", "工资"),
+    "diff.lose": ("agents at a lower level in some month: {agents}", "某月级别降低的坐席：{agents}"),
+    "diff.gain": ("agents at a higher level in some month: {agents}", "某月级别提高的坐席：{agents}"),
+    "diff.none": ("none", "无"),
+    "diff.pay": (
+        "pay under the old ruleset {old}, under the new {new}: {change}",
+        "现行规则下工资 {old}，新规则下 {new}：{change}",
+    ),
+    "diff.saved": ("{amount} less", "减少 {amount}"),
+    "diff.more": ("{amount} more", "增加 {amount}"),
+    "diff.same": ("no change", "不变"),
+    "diff.agent": ("agent", "工号"),
+    "diff.period": ("period", "月份"),
+    "diff.what": ("what changed", "变化"),
+    "diff.level_old": ("old level", "现行级别"),
+    "diff.level_new": ("new level", "新级别"),
+    "diff.grade_old": ("old grade", "现行等级"),
+    "diff.grade_new": ("new grade", "新等级"),
+    "diff.flag_old": ("old review", "现行复核"),
+    "diff.flag_new": ("new review", "新复核"),
+    "diff.flagged": ("flagged", "列入复核"),
+    "diff.probation_old": ("old status", "现行状态"),
+    "diff.probation_new": ("new status", "新状态"),
+    "diff.paid_old": ("old level paid", "现行计薪级别"),
+    "diff.paid_new": ("new level paid", "新计薪级别"),
+    "diff.on_probation": ("on probation", "试用期"),
+    "diff.regular": ("regular", "正式"),
+    "diff.pay_old": ("old pay", "现行工资"),
+    "diff.pay_new": ("new pay", "新工资"),
+    "diff.difference": ("difference", "差额"),
+    "diff.months": ("agent-months", "人月"),
+    "diff.only_one": (
+        "decided under one ruleset only: old {old}, new {new} (rejected under the other)",
+        "仅在一套规则下评定：现行 {old}，新 {new}（在另一套规则下被退回）",
+    ),
+}
+"""Every text tierpay prints for a person: ``key: (English, Chinese)``, with the same blanks."""
+
+WHY_ZH: dict[str, str] = {
+    "promoted": "连续 {need} 期以上达到晋级标准，晋升为 {level}",
+    "pay_next_period": "；工资自下期起调整",
+    "streak_short": "达到 {next} 的晋级标准，已连续 {streak}/{need} 期",
+    "entry_not_met": "未达到 {next} 的晋级标准",
+    "min_periods_in_level": "已达到晋级标准，但在 {before_id} 仅满 {in_level}/{minimum} 期",
+    "not_review_period": "已达到晋级标准；晋升在评审月（{months} 月）进行",
+    "promotion_blocked": "达到 {next} 的晋级标准，但被否决项阻止：{blocked}",
+    "top_level": "{level_id} 已是最高级别",
+    "maintain_warning": "未达到 {level} 的保级标准（已 {failed} 期，连续 {demote_after} 期将降级）",
+    "demotion_pending": "已连续 {failed} 期未达保级标准，待评审月降级",
+    "maintain_failed": "连续 {demote_after} 期未达到 {before} 的保级标准，降为 {level}",
+    "immediate_demotion": "触发立即降级条件：{immediate}，降为 {level}",
+    "lowest_level": "{level_id} 已是最低级别",
+    "protected_period": "法定保护期内：不降级，晋降级连续期数暂停计算",
+    "probation_min_not_served": "试用期第 {served}/{cap} 个月（第 {from_month} 个月起可转正）",
+    "converted": "试用第 {served}/{cap} 个月达到转正标准，转正",
+    "converted_by_employer": "记录显示已不在试用期：用人单位于试用第 {served}/{cap} 个月办理转正",
+    "conversion_not_met": "试用第 {served}/{cap} 个月未达到转正标准，继续试用（最迟至 {end}）",
+    "probation_ending": (
+        "试用第 {served}/{cap} 个月未达到转正标准；试用期至 {end} 届满：请在届满前转交人力资源人工复核"
+        "（届满即依法转正；tierpay 不做解除劳动合同的决定）"
+    ),
+    "probation_cap_reached": (
+        "未达到转正标准，但试用期至 {end} 届满（自 {begun} 起 {cap} 个月，合同期限 {term}）：依法自下月起为正式员工"
+        "（《劳动合同法》第十九条）；tierpay 不做解除劳动合同的决定"
+    ),
+    "probation_ended": "试用期已于 {end} 届满（自 {begun} 起 {cap} 个月）：依法为正式员工（《劳动合同法》第十九条）",
+    "probation_not_allowed": "合同期限 {term} 不得约定试用期（《劳动合同法》第十九条）：为正式员工",
+}
+"""Each level and probation reason code as a Chinese sentence; the English is the engine's own
+(``Decision.why``, :func:`tierpay.engine.levels.why`), written when the decision is made."""
