@@ -89,3 +89,101 @@ def test_months_as_people_write_them_read_alike_through_the_api(tmp_path: Path, 
     got = read_records(ruleset, write_rows(tmp_path / "m.csv", rewrite_months(MONTH_FORMS[form])))
     assert [(r.row, r.period) for r in got.records] == [(r.row, r.period) for r in expected.records]
     assert [r.row for r in got.rejections] == [r.row for r in expected.rejections]
+
+
+LEVEL_NAMES = {"L1": "一星坐席", "L2": "二星坐席", "L3": "三星坐席", "L4": "四星坐席", "L5": "五星坐席"}
+
+
+def chinese_rows() -> list[list[str]]:
+    """The sample with months written 2026年1月 and levels by their Chinese names, as a Chinese HR export has them."""
+    header, *body = rewrite_months(MONTH_FORMS["2026年1月"])
+    at = header.index("level")
+    for row in body:
+        if len(row) > at:
+            row[at] = LEVEL_NAMES.get(row[at], row[at])
+    return [header, *body]
+
+
+@pytest.mark.parametrize("path", ["columnar", "stream"])
+def test_gbk_text_is_detected_and_read_with_a_note(tmp_path: Path, plain: tuple[int, bytes, str], path: str) -> None:
+    """A GBK file (as Excel saves CSV in China) gives the CSV's decisions, with one line saying how it was read."""
+    gbk = write_rows(tmp_path / "gbk.csv", chinese_rows(), encoding="gbk")
+    extra = ["--stream"] if path == "stream" else []
+    code, decisions, err = evaluate_csv(tmp_path, gbk, *extra)
+    note = f"warning: {gbk}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright\n"
+    assert err.startswith(note)
+    assert (code, decisions) == plain[:2]
+    said = evaluate_csv(tmp_path, gbk, "--encoding", "gbk", *extra)
+    assert said[:2] == plain[:2]
+    assert "GB18030" not in said[2]
+
+
+def test_an_encoding_said_outright_is_the_only_one_tried(tmp_path: Path) -> None:
+    """``--encoding utf-8`` on a GBK file refuses it, naming the line, rather than guessing past the option."""
+    gbk = write_rows(tmp_path / "gbk.csv", chinese_rows(), encoding="gbk")
+    code, _, err = evaluate_csv(tmp_path, gbk, "--encoding", "utf-8")
+    assert code == 4
+    assert err.startswith(f"error: {gbk}:2: not UTF-8 text.")
+
+
+def test_the_api_reads_gbk_too(tmp_path: Path) -> None:
+    """``read_records`` detects GBK (with the note in its warnings) and takes ``encoding=`` outright."""
+    ruleset = load_ruleset(STARS)
+    gbk = write_rows(tmp_path / "gbk.csv", chinese_rows(), encoding="gbk")
+    expected = read_records(ruleset, SAMPLE_H1).records
+    detected = read_records(ruleset, gbk)
+    assert [r.model_dump(exclude={"source"}) for r in detected.records] == [
+        r.model_dump(exclude={"source"}) for r in expected
+    ]
+    assert detected.warnings[0].startswith(f"{gbk}: not UTF-8: read as GB18030")
+    assert read_records(ruleset, gbk, encoding="gb18030").warnings[:1] != detected.warnings[:1]
+
+
+def test_a_utf8_file_with_a_bom_reads_as_without(tmp_path: Path, plain: tuple[int, bytes, str]) -> None:
+    """A CSV saved as Excel's 'CSV UTF-8' (with a byte-order mark) gives the same decisions."""
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + SAMPLE_H1.read_bytes())
+    assert evaluate_csv(tmp_path, bom)[:2] == plain[:2]
+
+
+@pytest.mark.parametrize(
+    ("extra", "bom"),
+    [
+        (["--lang", "zh"], True),
+        (["--lang", "zh", "--no-bom"], False),
+        (["--lang", "en"], False),
+        (["--lang", "en", "--bom"], True),
+    ],
+)
+def test_csv_files_for_excel_begin_with_a_bom(
+    tmp_path: Path, plain: tuple[int, bytes, str], extra: list[str], bom: bool
+) -> None:
+    """``--lang zh`` CSV files begin with a byte-order mark (Excel then reads them as UTF-8); the options decide outright."""
+    pay = tmp_path / "pay.csv"
+    _, decisions, _ = evaluate_csv(tmp_path, SAMPLE_H1, "--payroll", str(pay), *extra)
+    mark = b"\xef\xbb\xbf" if bom else b""
+    assert decisions == mark + plain[1]
+    assert pay.read_bytes().startswith(mark + b"agent_id,")
+
+
+def test_standard_output_gets_a_bom_only_when_asked() -> None:
+    """CSV on standard output has no byte-order mark with ``--lang zh``; ``--bom`` puts one there too."""
+    for extra, start in (([], "agent_id,"), (["--bom"], "\ufeffagent_id,")):
+        out = io.StringIO()
+        main(
+            ["evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "--lang", "zh", *extra],
+            stdout=out,
+            stderr=io.StringIO(),
+        )
+        assert out.getvalue().startswith(start)
+
+
+def test_statement_csv_files_follow_the_same_bom_rule(tmp_path: Path) -> None:
+    """``statement --format csv --lang zh -o`` writes a byte-order mark; ``--no-bom`` leaves it out."""
+    for extra, mark in (([], b"\xef\xbb\xbf"), (["--no-bom"], b"")):
+        out = tmp_path / f"st{len(extra)}.csv"
+        args = ["statement", str(STARS), str(SAMPLE_H1), "--format", "csv", "--lang", "zh", "-o", str(out), *extra]
+        main(args, stdout=io.StringIO(), stderr=io.StringIO())
+        text = out.read_bytes()
+        assert text.startswith(mark)
+        assert not text[len(mark) :].startswith(b"\xef\xbb\xbf")

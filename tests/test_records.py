@@ -164,16 +164,24 @@ def test_csv_row_with_wrong_cell_count_is_rejected(mini, tmp_path: Path) -> None
     assert batch.rejections[0].reasons[0] == "row: has 3 cells, the header has 5"
 
 
-def test_gbk_csv_is_refused_clearly(mini, tmp_path: Path) -> None:
-    """A CSV saved by Excel in China (GBK) is refused with advice, never mis-read."""
+def test_gbk_csv_is_read_with_a_note(mini, tmp_path: Path) -> None:
+    """A CSV saved by Excel in China (GBK) is read as GB18030, and a warning says so."""
     path = tmp_path / "gbk.csv"
     path.write_bytes("agent_id,period,team,qa\nA1,2026-01,一组,80\n".encode("gbk"))
+    batch = read_records(mini, path)
+    assert [(r.agent_id, r.attributes["team"]) for r in batch.records] == [("A1", "一组")]
+    assert batch.warnings[0] == (
+        f"{path}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright"
+    )
+
+
+def test_a_file_mixing_utf8_and_gbk_is_refused_clearly(mini, tmp_path: Path) -> None:
+    """UTF-8 Chinese and then GBK in one file is never guessed: refused at the first GBK line, with advice."""
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("agent_id,period,team,qa\nA0,2026年1月,T1,80\n".encode() + "A1,2026-01,一组,80\n".encode("gbk"))
     with pytest.raises(RecordsError) as caught:
         read_records(mini, path)
-    assert str(caught.value) == (
-        f"{path}:2: not UTF-8 text. It looks like GBK/GB18030, as Excel writes CSV in China: "
-        "save it as 'CSV UTF-8' instead."
-    )
+    assert str(caught.value) == f"{path}:3: not UTF-8 text."
 
 
 def test_byte_order_mark_is_accepted(mini, tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ from tierpay.errors import (
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import STREAM_BYTES, read_input, stream_batches
 from tierpay.io.state_file import read_state
+from tierpay.io.textfile import encoding_name
 from tierpay.outputs import report
 from tierpay.outputs.cases import report as cases_report
 from tierpay.outputs.cases import run_cases
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
     )
     _lang_option(ev, "of the table and summaries (CSV and JSON stay in English)")
+    _bom_option(ev)
     ev.add_argument(
         "--stream",
         action="store_true",
@@ -153,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
     stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
     _lang_option(stmt, "of the statement: line names and how each was computed")
+    _bom_option(stmt)
     _output_options(stmt)
     _state_options(stmt, state_out=False)
 
@@ -174,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("old", help="the ruleset in force")
     df.add_argument("new", help="the proposed ruleset")
     df.add_argument("records", help="agent-period records, CSV or JSON")
+    _encoding_option(df)
     _outside_option(df)
     df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     _lang_option(df, "of the comparison table")
@@ -192,6 +196,30 @@ def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _bom_option(parser: argparse.ArgumentParser) -> None:
+    bom = parser.add_mutually_exclusive_group()
+    bom.add_argument(
+        "--bom",
+        action="store_true",
+        default=None,
+        help="begin CSV output with a byte-order mark, so that Excel reads it as UTF-8 (default: on for --lang zh files)",
+    )
+    bom.add_argument("--no-bom", dest="bom", action="store_false", help="write CSV without a byte-order mark")
+
+
+def _bom(args: argparse.Namespace, option: str) -> str:
+    """The byte-order mark a CSV output begins with, or nothing.
+
+    ``--bom`` and ``--no-bom`` decide; without either a CSV file (``-o``, ``--payroll``) written
+    with ``--lang zh`` gets one, since Excel on a Chinese Windows reads CSV without one as GBK and
+    garbles the Chinese; standard output never gets one unasked (a pipe or terminal has no use for it).
+    """
+    if args.bom is not None:
+        return "\ufeff" if args.bom else ""
+    path = args.output if option == "-o" else getattr(args, "payroll", None)
+    return "\ufeff" if args.lang == "zh" and path not in (None, "-") else ""
+
+
 def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--lang", choices=LANGS, default="en", help=f"language {what} (en or zh; default: en)")
 
@@ -199,7 +227,26 @@ def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
 def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     parser.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
+    _encoding_option(parser)
     _outside_option(parser)
+
+
+def _encoding_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        type=_encoding,
+        metavar="NAME",
+        help="the records file's encoding (utf-8, gb18030, gbk...); default: UTF-8, or GB18030 when it reads as that",
+    )
+
+
+def _encoding(text: str) -> str:
+    """An ``--encoding`` value: a text encoding Python knows; anything else is a usage error."""
+    try:
+        encoding_name(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an encoding: write utf-8, gb18030 or gbk") from None
+    return text
 
 
 def _outside_option(parser: argparse.ArgumentParser) -> None:
@@ -404,7 +451,7 @@ def _outcome(args: argparse.Namespace, ruleset: CompiledRuleset | RulesetVersion
     """Read the state and the records and evaluate them: the common middle of a command."""
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
-    return evaluate(ruleset, read_input(ruleset, args.records), state, state_from_other_ruleset=other)
+    return evaluate(ruleset, read_input(ruleset, args.records, args.encoding), state, state_from_other_ruleset=other)
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -425,7 +472,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.state_out:
             outputs.write("--state-out", _state_text(outcome.state, args.state_out))
         if args.payroll:
-            outputs.write("--payroll", report.payroll_csv(outcome, ruleset))
+            outputs.write("--payroll", _bom(args, "--payroll") + report.payroll_csv(outcome, ruleset))
         outputs.publish()
     _report_problems(outcome, err)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
@@ -440,13 +487,13 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     target = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         run = _evaluation(target, args)
-        records = read_input(target, args.records)
+        records = read_input(target, args.records, args.encoding)
         summary = report.Summary.of(target, args.lang)
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(",".join(decision_columns(target)) + "\n")
+        sink.write(_bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
         if payroll is not None:
-            payroll.write(report.payroll_rows([], target))
+            payroll.write(_bom(args, "--payroll") + report.payroll_rows([], target))
         for result in run.feed(records):
             _write_period(result.cells, target, sink, payroll, summary)
         if args.summary:  # for the person at the terminal, never into the -o file
@@ -498,14 +545,16 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     warned: set[str] = set()
     with outputs:
         run = _evaluation(target, args)
-        batches = stream_batches(target, args.records)  # a file that cannot be read fails here, before any output
+        batches = stream_batches(
+            target, args.records, args.encoding
+        )  # a file that cannot be read fails here, before any output
         for warning in run.warnings:
             err.write(f"warning: {warning}\n")
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(",".join(decision_columns(target)) + "\n")
+        sink.write(_bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
         if payroll is not None:
-            payroll.write(report.payroll_rows([], target))
+            payroll.write(_bom(args, "--payroll") + report.payroll_rows([], target))
         for period, batch, read in batches:
             rejections = list(batch.rejections)
             if period is not None and batch.records:
@@ -621,7 +670,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _report_problems(outcome, err, args.agent, args.period)
             return EXIT_REJECTED
         if args.format == "csv":
-            text = report.statement_csv(decisions)
+            text = _bom(args, "-o") + report.statement_csv(decisions)
         elif args.format == "json":
             text = report.statement_json(decisions)
         else:
@@ -672,9 +721,9 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with outputs:
         state = read_state(args.state_in) if args.state_in else None
         other = args.state_from_other_ruleset
-        old_outcome = evaluate(old, read_input(old, args.records), state, state_from_other_ruleset=other)
+        old_outcome = evaluate(old, read_input(old, args.records, args.encoding), state, state_from_other_ruleset=other)
         # The state in was written under the rules in force; the proposal carries it over, checked against it.
-        new_outcome = evaluate(new, read_input(new, args.records), state, state_from_other_ruleset=True)
+        new_outcome = evaluate(new, read_input(new, args.records, args.encoding), state, state_from_other_ruleset=True)
         comparison = compare(old, new, old_outcome, new_outcome)
         json_text = comparison.model_dump_json(indent=2) + "\n"
         outputs.write(

@@ -40,7 +40,8 @@ from tierpay.engine.records import (
 from tierpay.engine.values import HIDDEN_PATTERN, MAX_CELL, MAX_MAGNITUDE
 from tierpay.errors import RecordsError
 from tierpay.io.csv_records import csv_cells, csv_rows
-from tierpay.io.sources import decode_text
+from tierpay.io.sources import decode_input
+from tierpay.io.textfile import encoding_name
 from tierpay.ruleset.compiler import CompiledRuleset
 
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -52,14 +53,24 @@ _MINUS_ZERO = r"^-0+(\.0+)?$"  # the checker writes it 0
 FAITHFUL_CHARS = 15
 
 
-def read_frame(ruleset: CompiledRuleset, path: str | Path) -> RecordFrame:
+def read_frame(ruleset: CompiledRuleset, path: str | Path, encoding: str | None = None) -> RecordFrame:
     """Read a CSV records file into checked columns (the same records and rejections as ``read_records``)."""
     source = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as error:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
-    text = decode_text(raw, source)  # UTF-8 or a clear error; polars reads the bytes themselves
+    text, note = decode_input(raw, source, encoding)  # polars reads the bytes themselves: UTF-8 ones
+    if note is not None or (encoding is not None and encoding_name(encoding) != "utf-8"):
+        raw = text.encode("utf-8")
+    frame = _read_text(ruleset, raw, text, source)
+    if note is not None:
+        frame.warnings.insert(0, note)
+    return frame
+
+
+def _read_text(ruleset: CompiledRuleset, raw: bytes, text: str, source: str) -> RecordFrame:
+    """``raw`` (UTF-8 bytes) read as records; ``text`` is the same, decoded."""
     names, _ = csv_cells(io.StringIO(text, newline=""), source)  # the header, checked as every reader checks it
     first_line = io.StringIO(text, newline="").readline()
     start = (3 if raw.startswith(b"\xef\xbb\xbf") else 0) + len(first_line.encode("utf-8"))

@@ -9,6 +9,7 @@ or one period at a time, and hands the rows to the checker.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,16 @@ from tierpay.errors import RecordsError
 from tierpay.io.csv_records import csv_cells, row_of
 from tierpay.io.csv_records import csv_rows as csv_rows  # where it lived before the readers had modules
 from tierpay.io.json_records import json_rows as json_rows
-from tierpay.io.textfile import NotUtf8, decode_utf8, find_not_utf8
+from tierpay.io.textfile import (
+    GB18030,
+    NotUtf8,
+    chinese_before,
+    decode_records,
+    decode_utf8,
+    detected_note,
+    encoding_name,
+    find_not_utf8,
+)
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -37,13 +47,18 @@ def decode_text(raw: bytes, source: str, error: type[Exception] = RecordsError) 
 
 
 def read_records(
-    ruleset: CompiledRuleset | RulesetVersions, path: str | Path | Table, source: str | None = None
+    ruleset: CompiledRuleset | RulesetVersions,
+    path: str | Path | Table,
+    source: str | None = None,
+    *,
+    encoding: str | None = None,
 ) -> RecordBatch:
     """Read a CSV or JSON records file (chosen by its extension) into checked records.
 
     ``path`` may also be a pandas or polars DataFrame or a pyarrow Table, checked as a CSV of the
     same data (:mod:`tierpay.engine.tables`). ``source`` names the input in rejections and warnings
-    (default: the path, or ``<DataFrame>`` or ``<Table>``).
+    (default: the path, or ``<DataFrame>`` or ``<Table>``). A file is UTF-8, or GB18030/GBK
+    when it reads as that and not as UTF-8 (a warning says so); ``encoding`` names it outright.
     """
     if is_table(path):
         return RecordBatch(*parse_table(ruleset, path, source))
@@ -53,10 +68,18 @@ def read_records(
         raw = file.read_bytes()
     except OSError as error:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
-    text = decode_text(raw, source)
+    text, note = decode_input(raw, source, encoding)
     rows = json_rows(text, source) if file.suffix.lower() == ".json" else csv_rows(text, source)
     good, rejected, warnings = parse_records_for(ruleset, rows, source)
-    return RecordBatch(good, rejected, warnings)
+    return RecordBatch(good, rejected, [note, *warnings] if note else warnings)
+
+
+def decode_input(raw: bytes, source: str, encoding: str | None) -> tuple[str, str | None]:
+    """A records file's bytes as text, with the note when its encoding was detected (``RecordsError`` when unreadable)."""
+    try:
+        return decode_records(raw, source, encoding)
+    except NotUtf8 as why:
+        raise RecordsError(str(why)) from None
 
 
 STREAM_BYTES = 256 * 1024 * 1024
@@ -64,7 +87,7 @@ STREAM_BYTES = 256 * 1024 * 1024
 
 
 def stream_batches(
-    target: CompiledRuleset | RulesetVersions, path: str | Path
+    target: CompiledRuleset | RulesetVersions, path: str | Path, encoding: str | None = None
 ) -> Iterator[tuple[str | None, RecordBatch, int]]:
     """Read a CSV records file one period at a time: ``(period, batch, rows read so far)``.
 
@@ -72,24 +95,49 @@ def stream_batches(
     exports by month are); rows of a period that comes back later are rejected when evaluated,
     with that reason. Rows whose period is missing or malformed come as their own batch,
     rejected. The header is read and checked here, before the first batch is asked for, so
-    a file that cannot be read fails before anything is written.
+    a file that cannot be read fails before anything is written. With no ``encoding``, a file
+    whose first mebibyte is not UTF-8 but reads as GB18030 is read as GB18030, with a note in
+    the first batch's warnings.
     """
-    with _read_errors(path), _open_csv(path) as handle:
+    codec, note = _stream_encoding(path, encoding)
+    with _read_errors(path, codec), _open_csv(path, codec) as handle:
         csv_cells(handle, str(path))  # the header alone, checked now
-    return _stream(target, path)
+    return _stream(target, path, codec, note)
 
 
-def _open_csv(path: str | Path) -> Any:
-    return Path(path).open(encoding="utf-8-sig", newline="")
+def _stream_encoding(path: str | Path, encoding: str | None) -> tuple[str, str | None]:
+    """The codec to read ``path`` with, and the note when it was detected from the first mebibyte."""
+    if encoding is not None:
+        codec = encoding_name(encoding)
+        return ("utf-8-sig" if codec == "utf-8" else codec), None
+    with _read_errors(path, "utf-8-sig"), Path(path).open("rb") as handle:
+        head = handle.read(1 << 20)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+        return "utf-8-sig", None
+    except UnicodeDecodeError as error:
+        if head.startswith(b"\xef\xbb\xbf") or chinese_before(head, error.start):
+            return "utf-8-sig", None  # UTF-8 text before: two encodings mixed, refused where it turns
+    try:
+        codecs.getincrementaldecoder(GB18030)().decode(head)
+    except UnicodeDecodeError:
+        return "utf-8-sig", None  # the reader says where it is not UTF-8
+    return GB18030, detected_note(str(path))
+
+
+def _open_csv(path: str | Path, codec: str) -> Any:
+    return Path(path).open(encoding=codec, newline="")
 
 
 @contextmanager
-def _read_errors(path: str | Path) -> Iterator[None]:
+def _read_errors(path: str | Path, codec: str) -> Iterator[None]:
     """Errors met reading a file a piece at a time, said as reading it whole would say them."""
     source = str(path)
     try:
         yield
-    except UnicodeDecodeError:  # say which line, as reading the whole file would
+    except UnicodeDecodeError as error:  # say which line, as reading the whole file would
+        if codec != "utf-8-sig":
+            raise RecordsError(f"{source}: not {codec} text: {error.reason}") from None
         with Path(path).open("rb") as raw:
             found = find_not_utf8(iter(lambda: raw.read(1 << 20), b""), source)
         raise RecordsError(str(found or f"{source}: not UTF-8 text")) from None
@@ -98,13 +146,22 @@ def _read_errors(path: str | Path) -> Iterator[None]:
 
 
 def _stream(
-    target: CompiledRuleset | RulesetVersions, path: str | Path
+    target: CompiledRuleset | RulesetVersions, path: str | Path, codec: str, note: str | None
+) -> Iterator[tuple[str | None, RecordBatch, int]]:
+    for number, (period, batch, read) in enumerate(_periods(target, path, codec)):
+        if number == 0 and note is not None:
+            batch.warnings.insert(0, note)
+        yield period, batch, read
+
+
+def _periods(
+    target: CompiledRuleset | RulesetVersions, path: str | Path, codec: str
 ) -> Iterator[tuple[str | None, RecordBatch, int]]:
     source = str(path)
     current: str | None = None
     rows: list[RawRow] = []
     read = 0
-    with _read_errors(path), _open_csv(path) as handle:
+    with _read_errors(path, codec), _open_csv(path, codec) as handle:
         names, records = csv_cells(handle, source)
         period_at = names.index("period") if "period" in names else None
         for number, cells in records:
@@ -134,11 +191,11 @@ def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source
     return RecordBatch(good, rejected, warnings)
 
 
-def read_input(target: CompiledRuleset | RulesetVersions, path: str | Path) -> RecordFrame:
+def read_input(target: CompiledRuleset | RulesetVersions, path: str | Path, encoding: str | None = None) -> RecordFrame:
     """A records file as checked columns: a CSV straight into columns, JSON (or a folder of versions) via records."""
     from tierpay.engine.run import as_frame
     from tierpay.io.frames import read_frame
 
     if isinstance(target, CompiledRuleset) and Path(path).suffix.lower() != ".json":
-        return read_frame(target, path)
-    return as_frame(target, read_records(target, path))
+        return read_frame(target, path, encoding)
+    return as_frame(target, read_records(target, path, encoding=encoding))
