@@ -187,3 +187,90 @@ def test_statement_csv_files_follow_the_same_bom_rule(tmp_path: Path) -> None:
         text = out.read_bytes()
         assert text.startswith(mark)
         assert not text[len(mark) :].startswith(b"\xef\xbb\xbf")
+
+
+HEADERS = {"agent_id": "工号", "period": "月份", "level": "级别"}
+
+
+def hr_ruleset(tmp_path: Path, columns: str = "{工号: agent_id, 月份: period, 级别: level}") -> Path:
+    """The stars ruleset extended with a ``columns:`` map of a Chinese export's headers."""
+    path = tmp_path / "stars-hr.yaml"
+    path.write_text(f"tierpay: 1\nextends: {STARS}\ncolumns: {columns}\n", encoding="utf-8")
+    return path
+
+
+def chinese_headers(rows: list[list[str]]) -> list[list[str]]:
+    """``rows`` with the header as a Chinese export writes it: mapped names, and each metric's and attribute's zh label."""
+    ruleset = load_ruleset(STARS).model
+    labels = {
+        n: i.label["zh"]
+        for n, i in [*ruleset.metrics.items(), *ruleset.attributes.items()]
+        if isinstance(i.label, dict)
+    }
+    header = [HEADERS.get(h) or labels.get(h, h) for h in rows[0]]
+    return [header, *rows[1:]]
+
+
+def decisions_without_ruleset(data: bytes) -> list[list[str]]:
+    """The decisions CSV without the two columns naming the ruleset (an extending ruleset has its own hash)."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    keep = [i for i, name in enumerate(rows[0]) if name not in ("ruleset_version", "ruleset_sha256")]
+    return [[row[i] for i in keep] for row in rows]
+
+
+@pytest.mark.parametrize("path", ["columnar", "stream"])
+def test_a_gbk_export_with_chinese_headers_gives_the_decisions_of_the_csv(
+    tmp_path: Path, plain: tuple[int, bytes, str], path: str
+) -> None:
+    """GBK text, headers mapped through ``columns:`` and labels, months written 2026年1月: the CSV's decisions."""
+    export = write_rows(tmp_path / "export.csv", chinese_headers(chinese_rows()), encoding="gbk")
+    extra = ["--allow-outside-files", *(["--stream"] if path == "stream" else [])]
+    args = [
+        "evaluate",
+        str(hr_ruleset(tmp_path)),
+        str(export),
+        "--format",
+        "csv",
+        "-o",
+        str(tmp_path / "o.csv"),
+        *extra,
+    ]
+    err = io.StringIO()
+    code = main(args, stdout=io.StringIO(), stderr=err)
+    assert code == plain[0]
+    assert decisions_without_ruleset((tmp_path / "o.csv").read_bytes()) == decisions_without_ruleset(plain[1])
+    assert "ignored" not in err.getvalue()  # every Chinese header was a field
+
+
+def test_the_api_maps_headers_of_json_records_too(tmp_path: Path) -> None:
+    """A JSON export keyed by labels and mapped headers reads as the CSV's records."""
+    import json
+
+    header, *body = chinese_headers(sample_rows())
+    records = [dict(zip(header, row, strict=True)) for row in body if len(row) == len(header)]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    from tierpay import load_target
+
+    ruleset = load_target(hr_ruleset(tmp_path), allow_outside_files=True)
+    got = read_records(ruleset, path).records
+    expected = read_records(load_ruleset(STARS), SAMPLE_H1).records
+    assert [(r.agent_id, r.period, r.level, r.metrics) for r in got] == [
+        (r.agent_id, r.period, r.level, r.metrics) for r in expected
+    ]
+
+
+def test_two_headers_meaning_one_field_is_an_error_naming_both(tmp_path: Path) -> None:
+    """A header mapped to agent_id beside an agent_id column is refused, naming both (exit 4)."""
+    rows = sample_rows()
+    rows[0] = ["工号", *rows[0][1:]]
+    rows = [[*row, row[0]] if i else [*row, "agent_id"] for i, row in enumerate(rows)]
+    export = write_rows(tmp_path / "both.csv", rows)
+    err = io.StringIO()
+    code = main(
+        ["evaluate", str(hr_ruleset(tmp_path)), str(export), "--allow-outside-files"], stdout=io.StringIO(), stderr=err
+    )
+    assert code == 4
+    assert err.getvalue() == (
+        f"error: {export}:1: columns 工号 and agent_id both mean agent_id: keep one, or map one in columns:\n"
+    )

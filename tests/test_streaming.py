@@ -104,13 +104,7 @@ def test_a_file_that_is_not_utf8_is_named_at_its_line_as_the_whole_file_reader_n
         out, err = io.StringIO(), io.StringIO()
         assert main(["evaluate", str(STARS), str(path), "--format", "csv", *extra], stdout=out, stderr=err) == 4
         messages.append(err.getvalue())
-    assert (
-        messages[0]
-        == messages[1]
-        == (
-            f"error: {path}:20002: not UTF-8 text.\n"
-        )
-    )
+    assert messages[0] == messages[1] == (f"error: {path}:20002: not UTF-8 text.\n")
 
 
 def test_a_file_without_a_header_fails_before_anything_is_written(tmp_path: Path) -> None:

@@ -459,11 +459,48 @@ def flatten_record(item: Mapping[str, Any], problems: Iterable[str] = ()) -> dic
     return flat
 
 
-def header_names(header: list[str], source: str) -> list[str]:
-    """The column names of a header row, checked.
+def header_fields(target: CompiledRuleset | RulesetVersions) -> dict[str, str]:
+    """Input headers that name a field: the ruleset's ``columns:`` and each metric's and attribute's labels.
 
-    No agent_id column, a name used twice, a name with a control or invisible character,
-    or more than ``MAX_COLUMNS`` columns is an error: no row could be read right.
+    A label two fields share names neither (the header must then be mapped in ``columns:``).
+    """
+    rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    fields: dict[str, str] = {}
+    for ruleset in rulesets:
+        model = ruleset.model
+        labels: dict[str, set[str]] = defaultdict(set)
+        items: list[tuple[str, Any]] = [*model.metrics.items(), *model.attributes.items()]
+        for name, item in items:
+            label = item.label
+            for text in [label] if isinstance(label, str) else (label or {}).values():
+                if text.strip() and text.strip() != name:
+                    labels[text.strip()].add(name)
+        fields.update({text: next(iter(names)) for text, names in labels.items() if len(names) == 1})
+        fields.update(model.columns)
+    return fields
+
+
+def named_fields(names: list[str], fields: Mapping[str, str], source: str) -> list[str]:
+    """Header names as the fields they name; two headers naming one field is an error naming both."""
+    renamed = [fields.get(n, n) for n in names]
+    if renamed == names:
+        return names
+    meaning: dict[str, list[str]] = defaultdict(list)
+    for name, field_name in zip(names, renamed, strict=True):
+        meaning[field_name].append(name)
+    for field_name, headers in meaning.items():
+        if len(headers) > 1 and any(h != field_name for h in headers):
+            both = " and ".join(name_shown(h) for h in headers)
+            raise RecordsError(f"{source}:1: columns {both} both mean {field_name}: keep one, or map one in columns:")
+    return renamed
+
+
+def header_names(header: list[str], source: str, fields: Mapping[str, str] | None = None) -> list[str]:
+    """The column names of a header row, checked, as the fields they name (through ``fields``).
+
+    No agent_id column, a name used twice, two names meaning one field, a name with a control
+    or invisible character, or more than ``MAX_COLUMNS`` columns is an error: no row could be
+    read right.
     """
     if len(header) > MAX_COLUMNS:
         raise RecordsError(
@@ -474,6 +511,8 @@ def header_names(header: list[str], source: str) -> list[str]:
         why = hidden_character(name)
         if why is not None:
             raise RecordsError(f"{source}:1: column {number} of the header, {shown(name)}, {why}")
+    if fields:
+        names = named_fields(names, fields, source)
     if "agent_id" not in names:
         listed = ", ".join(name_shown(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
         raise RecordsError(f"{source}:1: no agent_id column in the header ({listed})")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from tierpay.engine.records import PROBLEMS, RawRow, header_names
@@ -48,22 +48,25 @@ class _Lines:
         return line
 
 
-def csv_cells(lines: Iterable[str], source: str) -> tuple[list[str], Iterator[Cells]]:
+def csv_cells(
+    lines: Iterable[str], source: str, fields: Mapping[str, str] | None = None
+) -> tuple[list[str], Iterator[Cells]]:
     """The header's checked column names, and each later non-blank record as (first line, cells).
 
     ``lines`` are the file's lines with their line ends, as a file opened with ``newline=""``
     gives them (a lone carriage return ends a line too). A file with no header raises
-    ``RecordsError``, before any record is read.
+    ``RecordsError``, before any record is read. ``fields`` maps headers to the fields they
+    name (:func:`tierpay.engine.records.header_fields`).
     """
     feed = _Lines(lines)
     reader = csv.reader(feed)
     header = _header(reader, feed, source)
-    return header_names(header, source), _records(reader, feed, source)
+    return header_names(header, source, fields), _records(reader, feed, source)
 
 
-def csv_rows(text: str, source: str) -> list[RawRow]:
+def csv_rows(text: str, source: str, fields: Mapping[str, str] | None = None) -> list[RawRow]:
     """Rows of CSV text as (line number, column -> cell) pairs; a header row is required."""
-    names, records = csv_cells(io.StringIO(text, newline=""), source)
+    names, records = csv_cells(io.StringIO(text, newline=""), source, fields)
     return [(line, row_of(names, cells)) for line, cells in records]
 
 

@@ -34,6 +34,7 @@ from tierpay.engine.records import (
     check_rows,
     column_warnings,
     duplicate_reason,
+    header_fields,
     level_lookup,
     no_records,
 )
@@ -71,13 +72,14 @@ def read_frame(ruleset: CompiledRuleset, path: str | Path, encoding: str | None 
 
 def _read_text(ruleset: CompiledRuleset, raw: bytes, text: str, source: str) -> RecordFrame:
     """``raw`` (UTF-8 bytes) read as records; ``text`` is the same, decoded."""
-    names, _ = csv_cells(io.StringIO(text, newline=""), source)  # the header, checked as every reader checks it
+    fields = header_fields(ruleset)
+    names, _ = csv_cells(io.StringIO(text, newline=""), source, fields)  # the header, checked as every reader checks it
     first_line = io.StringIO(text, newline="").readline()
     start = (3 if raw.startswith(b"\xef\xbb\xbf") else 0) + len(first_line.encode("utf-8"))
 
     def line_by_line() -> RecordFrame:
         """The reference reader, for files whose line numbers polars cannot vouch for."""
-        return _from_rows(ruleset, csv_rows(text, source), source)
+        return _from_rows(ruleset, csv_rows(text, source, fields), source)
 
     body = raw[start:]
     if '"' in first_line or not _plain(body, len(names)):

@@ -18,7 +18,15 @@ from typing import Any
 
 from tierpay.engine.columns import RecordFrame
 from tierpay.engine.months import month_or_none
-from tierpay.engine.records import RawRow, RecordBatch, no_records, parse_records_for
+from tierpay.engine.records import (
+    PROBLEMS,
+    RawRow,
+    RecordBatch,
+    header_fields,
+    named_fields,
+    no_records,
+    parse_records_for,
+)
 from tierpay.engine.tables import Table, is_table, parse_table
 from tierpay.errors import RecordsError
 from tierpay.io.csv_records import csv_cells, row_of
@@ -69,9 +77,25 @@ def read_records(
     except OSError as error:
         raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
     text, note = decode_input(raw, source, encoding)
-    rows = json_rows(text, source) if file.suffix.lower() == ".json" else csv_rows(text, source)
+    fields = header_fields(ruleset)
+    if file.suffix.lower() == ".json":
+        rows = [(n, _named(row, fields, source, n)) for n, row in json_rows(text, source)]
+    else:
+        rows = csv_rows(text, source, fields)
     good, rejected, warnings = parse_records_for(ruleset, rows, source)
     return RecordBatch(good, rejected, [note, *warnings] if note else warnings)
+
+
+def _named(row: Any, fields: dict[str, str], source: str, number: int) -> Any:
+    """A JSON record with its keys as the fields they name (a record naming one field twice is refused)."""
+    keys = [k for k in row if k != PROBLEMS]
+    named = named_fields(keys, fields, f"{source}:{number}") if fields else keys
+    if named == keys:
+        return row
+    renamed = dict(zip(named, (row[k] for k in keys), strict=True))
+    if PROBLEMS in row:
+        renamed[PROBLEMS] = row[PROBLEMS]
+    return renamed
 
 
 def decode_input(raw: bytes, source: str, encoding: str | None) -> tuple[str, str | None]:
@@ -101,7 +125,7 @@ def stream_batches(
     """
     codec, note = _stream_encoding(path, encoding)
     with _read_errors(path, codec), _open_csv(path, codec) as handle:
-        csv_cells(handle, str(path))  # the header alone, checked now
+        csv_cells(handle, str(path), header_fields(target))  # the header alone, checked now
     return _stream(target, path, codec, note)
 
 
@@ -162,7 +186,7 @@ def _periods(
     rows: list[RawRow] = []
     read = 0
     with _read_errors(path, codec), _open_csv(path, codec) as handle:
-        names, records = csv_cells(handle, source)
+        names, records = csv_cells(handle, source, header_fields(target))
         period_at = names.index("period") if "period" in names else None
         for number, cells in records:
             read += 1

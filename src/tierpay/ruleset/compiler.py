@@ -296,6 +296,13 @@ class _Compiler:
                 elif key in seen:
                     self.problem((kind, key), f"{key!r} is already declared under {seen[key]}")
                 seen.setdefault(key, kind)
+        fields = {"agent_id", "period", "level", *r.metrics, *r.attributes}
+        for header, named in r.columns.items():
+            if named not in fields:
+                self.problem(
+                    ("columns", header),
+                    f"{named!r} is not a field records carry (agent_id, period, level, a metric or an attribute)",
+                )
         if r.scorecard is not None and (r.scorecard.name in seen or r.scorecard.name in RESERVED):
             self.problem(("scorecard", "name"), f"{r.scorecard.name!r} is already a name in use")
         ids = [lv.id for lv in r.levels]

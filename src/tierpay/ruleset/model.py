@@ -1051,6 +1051,10 @@ class Ruleset(_Strict):
     """Bottom-ranking review (末位复核): flags, never dismissals."""
     pay: Pay | None = None
     """The monthly pay."""
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Input headers as exports have them, mapped to fields (`{工号: agent_id, 月份: period, 级别: level}`).
+
+    A header equal to a metric's or attribute's `label` (zh or en) is that field without being listed."""
     tests: list[RulesetTest] = Field(default_factory=list)
     """Cases the ruleset must pass, run by `tierpay test`."""
 
