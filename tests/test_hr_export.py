@@ -274,3 +274,40 @@ def test_two_headers_meaning_one_field_is_an_error_naming_both(tmp_path: Path) -
     assert err.getvalue() == (
         f"error: {export}:1: columns 工号 and agent_id both mean agent_id: keep one, or map one in columns:\n"
     )
+
+
+def from_stdin(data: bytes, *args: str) -> tuple[int, str, str]:
+    """Run tierpay with ``data`` on standard input: exit code, standard output, standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), stdout=out, stderr=err, stdin=io.BytesIO(data))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["csv", "gbk", "json"])
+def test_records_on_standard_input_give_the_decisions_of_the_file(plain: tuple[int, bytes, str], kind: str) -> None:
+    """``-`` reads CSV (UTF-8 or GBK, any month form) or JSON (it starts with [ or {) from standard input."""
+    import json
+
+    if kind == "csv":
+        data = SAMPLE_H1.read_bytes()
+    elif kind == "gbk":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(chinese_rows())
+        data = buffer.getvalue().encode("gbk")
+    else:
+        header, *body = sample_rows()
+        data = json.dumps([dict(zip(header, row, strict=True)) for row in body if len(row) == len(header)]).encode()
+    code, out, err = from_stdin(data, "evaluate", str(STARS), "-", "--format", "csv")
+    expected = plain[1].decode()
+    if kind == "json":  # the sample's ragged rows cannot be JSON objects of the header's keys
+        assert out.splitlines()[0] == expected.splitlines()[0]
+        assert set(out.splitlines()) <= set(expected.splitlines())
+    else:
+        assert (code, out) == (plain[0], expected)
+        assert err.replace("<stdin>", str(SAMPLE_H1)).splitlines()[-3:] == plain[2].splitlines()[-3:]
+
+
+def test_stream_refuses_standard_input() -> None:
+    """``--stream`` needs a file it can read in pieces; on standard input it is a usage error."""
+    code, _, err = from_stdin(b"agent_id,period\n", "evaluate", str(STARS), "-", "--format", "csv", "--stream")
+    assert (code, err) == (2, "error: --stream reads a file; standard input (-) is read whole: leave out --stream\n")

@@ -27,12 +27,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO, TypeVar, cast
+from typing import Any, BinaryIO, TextIO, TypeVar, cast
 
 import polars as pl
 
 from tierpay.engine.cells import decision_columns
-from tierpay.engine.columns import records_frame
+from tierpay.engine.columns import RecordFrame, records_frame
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
@@ -226,7 +226,9 @@ def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
-    parser.add_argument("records", help="agent-period records, CSV or JSON (one or more periods)")
+    parser.add_argument(
+        "records", help="agent-period records, CSV or JSON (one or more periods); - reads standard input"
+    )
     _encoding_option(parser)
     _outside_option(parser)
 
@@ -247,6 +249,19 @@ def _encoding(text: str) -> str:
     except LookupError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an encoding: write utf-8, gb18030 or gbk") from None
     return text
+
+
+STANDARD_INPUT = "-"
+"""The records path that names standard input."""
+
+
+def _read(target: CompiledRuleset | RulesetVersions, args: argparse.Namespace) -> RecordFrame:
+    """The records named on the command line, checked: a file, or standard input for ``-`` (read once)."""
+    if args.records != STANDARD_INPUT:
+        return read_input(target, args.records, args.encoding)
+    if getattr(args, "stdin_bytes", None) is None:
+        args.stdin_bytes = args.stdin.read() if args.stdin is not None else b""
+    return read_input(target, "<stdin>", args.encoding, data=args.stdin_bytes)
 
 
 def _outside_option(parser: argparse.ArgumentParser) -> None:
@@ -290,7 +305,12 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite output files that exist")
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: BinaryIO | None = None,
+) -> int:
     """Run ``tierpay`` with ``argv``; write to the given streams; return the exit code.
 
     Every way a run can end has its exit code and a plain message: an unexpected exception is
@@ -300,7 +320,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     out = stdout or sys.stdout or cast(TextIO, _Closed())  # None when started with standard output closed (>&-)
     err = stderr or sys.stderr or open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole process
     try:
-        return _main(argv, out, err)
+        source = stdin if stdin is not None else (sys.stdin.buffer if sys.stdin is not None else None)
+        return _main(argv, out, err, source)
     except KeyboardInterrupt:
         return _stopped(err, "interrupted", EXIT_INTERRUPTED)
     except Stopped as stop:
@@ -316,7 +337,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return _internal(error, err)
 
 
-def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, stdin: BinaryIO | None = None) -> int:
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(out):  # --help and --version print to the given stream
@@ -331,6 +352,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     if args.command is None:
         err.write(parser.format_help())
         return EXIT_USAGE
+    args.stdin = stdin  # records given as "-"
     try:
         code = int(_COMMANDS[args.command](args, out, err))
         out.flush()
@@ -451,12 +473,17 @@ def _outcome(args: argparse.Namespace, ruleset: CompiledRuleset | RulesetVersion
     """Read the state and the records and evaluate them: the common middle of a command."""
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
-    return evaluate(ruleset, read_input(ruleset, args.records, args.encoding), state, state_from_other_ruleset=other)
+    return evaluate(ruleset, _read(ruleset, args), state, state_from_other_ruleset=other)
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = Path(args.records)
-    if args.stream or (path.suffix.lower() != ".json" and path.is_file() and path.stat().st_size >= STREAM_BYTES):
+    if args.stream or (
+        args.records != STANDARD_INPUT
+        and path.suffix.lower() != ".json"
+        and path.is_file()
+        and path.stat().st_size >= STREAM_BYTES
+    ):
         return _evaluate_streaming(args, out, err)
     if args.format == "csv":
         return _evaluate_columns(args, out, err)
@@ -487,7 +514,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     target = _load(args.ruleset, outputs, load_target, args)
     with outputs:
         run = _evaluation(target, args)
-        records = read_input(target, args.records, args.encoding)
+        records = _read(target, args)
         summary = report.Summary.of(target, args.lang)
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
@@ -536,6 +563,9 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_USAGE
     if Path(args.records).suffix.lower() == ".json":
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
+        return EXIT_USAGE
+    if args.records == STANDARD_INPUT:
+        err.write("error: --stream reads a file; standard input (-) is read whole: leave out --stream\n")
         return EXIT_USAGE
     outputs = _plan(args, out, _inputs_of(args))
     target = _load(args.ruleset, outputs, load_target, args)
@@ -721,9 +751,9 @@ def _diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with outputs:
         state = read_state(args.state_in) if args.state_in else None
         other = args.state_from_other_ruleset
-        old_outcome = evaluate(old, read_input(old, args.records, args.encoding), state, state_from_other_ruleset=other)
+        old_outcome = evaluate(old, _read(old, args), state, state_from_other_ruleset=other)
         # The state in was written under the rules in force; the proposal carries it over, checked against it.
-        new_outcome = evaluate(new, read_input(new, args.records, args.encoding), state, state_from_other_ruleset=True)
+        new_outcome = evaluate(new, _read(new, args), state, state_from_other_ruleset=True)
         comparison = compare(old, new, old_outcome, new_outcome)
         json_text = comparison.model_dump_json(indent=2) + "\n"
         outputs.write(

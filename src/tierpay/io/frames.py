@@ -39,9 +39,8 @@ from tierpay.engine.records import (
     no_records,
 )
 from tierpay.engine.values import HIDDEN_PATTERN, MAX_CELL, MAX_MAGNITUDE
-from tierpay.errors import RecordsError
 from tierpay.io.csv_records import csv_cells, csv_rows
-from tierpay.io.sources import decode_input
+from tierpay.io.sources import decode_input, read_bytes
 from tierpay.io.textfile import encoding_name
 from tierpay.ruleset.compiler import CompiledRuleset
 
@@ -54,13 +53,12 @@ _MINUS_ZERO = r"^-0+(\.0+)?$"  # the checker writes it 0
 FAITHFUL_CHARS = 15
 
 
-def read_frame(ruleset: CompiledRuleset, path: str | Path, encoding: str | None = None) -> RecordFrame:
-    """Read a CSV records file into checked columns (the same records and rejections as ``read_records``)."""
+def read_frame(
+    ruleset: CompiledRuleset, path: str | Path, encoding: str | None = None, data: bytes | None = None
+) -> RecordFrame:
+    """Read a CSV records file (or ``data``, its bytes) into checked columns, as ``read_records`` reads it."""
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
+    raw = data if data is not None else read_bytes(Path(path), source)
     text, note = decode_input(raw, source, encoding)  # polars reads the bytes themselves: UTF-8 ones
     if note is not None or (encoding is not None and encoding_name(encoding) != "utf-8"):
         raw = text.encode("utf-8")

@@ -60,6 +60,7 @@ def read_records(
     source: str | None = None,
     *,
     encoding: str | None = None,
+    data: bytes | None = None,
 ) -> RecordBatch:
     """Read a CSV or JSON records file (chosen by its extension) into checked records.
 
@@ -67,23 +68,37 @@ def read_records(
     same data (:mod:`tierpay.engine.tables`). ``source`` names the input in rejections and warnings
     (default: the path, or ``<DataFrame>`` or ``<Table>``). A file is UTF-8, or GB18030/GBK
     when it reads as that and not as UTF-8 (a warning says so); ``encoding`` names it outright.
+    ``data`` gives the file's bytes (standard input): JSON when it starts with ``[`` or ``{``,
+    CSV otherwise, named ``path`` in messages.
     """
     if is_table(path):
         return RecordBatch(*parse_table(ruleset, path, source))
     file = Path(path)
     source = source or str(path)
-    try:
-        raw = file.read_bytes()
-    except OSError as error:
-        raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
+    raw = data if data is not None else read_bytes(file, source)
     text, note = decode_input(raw, source, encoding)
     fields = header_fields(ruleset)
-    if file.suffix.lower() == ".json":
+    if is_json(file, data):
         rows = [(n, _named(row, fields, source, n)) for n, row in json_rows(text, source)]
     else:
         rows = csv_rows(text, source, fields)
     good, rejected, warnings = parse_records_for(ruleset, rows, source)
     return RecordBatch(good, rejected, [note, *warnings] if note else warnings)
+
+
+def read_bytes(file: Path, source: str) -> bytes:
+    """A records file's bytes; a file that cannot be read raises ``RecordsError`` naming it."""
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise RecordsError(f"{source}: cannot read: {error.strerror or error}") from None
+
+
+def is_json(file: Path, data: bytes | None) -> bool:
+    """Whether records are JSON: by the file's extension, or for bytes given (standard input) by their first character."""
+    if data is not None:
+        return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{")
+    return file.suffix.lower() == ".json"
 
 
 def _named(row: Any, fields: dict[str, str], source: str, number: int) -> Any:
@@ -215,11 +230,16 @@ def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source
     return RecordBatch(good, rejected, warnings)
 
 
-def read_input(target: CompiledRuleset | RulesetVersions, path: str | Path, encoding: str | None = None) -> RecordFrame:
-    """A records file as checked columns: a CSV straight into columns, JSON (or a folder of versions) via records."""
+def read_input(
+    target: CompiledRuleset | RulesetVersions, path: str | Path, encoding: str | None = None, data: bytes | None = None
+) -> RecordFrame:
+    """A records file as checked columns: a CSV straight into columns, JSON (or a folder of versions) via records.
+
+    ``data`` gives the bytes instead of reading ``path`` (standard input, named ``path``).
+    """
     from tierpay.engine.run import as_frame
     from tierpay.io.frames import read_frame
 
-    if isinstance(target, CompiledRuleset) and Path(path).suffix.lower() != ".json":
-        return read_frame(target, path, encoding)
-    return as_frame(target, read_records(target, path, encoding=encoding))
+    if isinstance(target, CompiledRuleset) and not is_json(Path(path), data):
+        return read_frame(target, path, encoding, data)
+    return as_frame(target, read_records(target, path, encoding=encoding, data=data))
