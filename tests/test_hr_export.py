@@ -311,3 +311,32 @@ def test_stream_refuses_standard_input() -> None:
     """``--stream`` needs a file it can read in pieces; on standard input it is a usage error."""
     code, _, err = from_stdin(b"agent_id,period\n", "evaluate", str(STARS), "-", "--format", "csv", "--stream")
     assert (code, err) == (2, "error: --stream reads a file; standard input (-) is read whole: leave out --stream\n")
+
+
+def test_the_shipped_export_is_the_january_sample_as_generated() -> None:
+    """``hr-export-2026-01.csv`` is what ``generate_sample.py`` makes of the January sample, byte for byte."""
+    import importlib.util
+
+    script = SAMPLE_H1.parent / "generate_sample.py"
+    spec = importlib.util.spec_from_file_location("generate_sample", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (SAMPLE_H1.parent / "hr-export-2026-01.csv").read_bytes() == module.hr_export_bytes()
+
+
+def test_the_shipped_export_gives_the_decisions_of_the_january_csv(tmp_path: Path) -> None:
+    """The how-to's export, through the how-to's ruleset, decides as the January CSV does."""
+    january = SAMPLE_H1.parent / "agents-2026-01.csv"
+    export = SAMPLE_H1.parent / "hr-export-2026-01.csv"
+    ruleset = SAMPLE_H1.parents[1] / "examples" / "rulesets" / "callcenter-stars-hr-export.yaml"
+    outputs = []
+    for rules, records in ((STARS, january), (ruleset, export)):
+        out = tmp_path / f"{records.stem}.csv"
+        code = main(
+            ["evaluate", str(rules), str(records), "--format", "csv", "-o", str(out)],
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+        outputs.append((code, decisions_without_ruleset(out.read_bytes())))
+    assert outputs[0] == outputs[1]

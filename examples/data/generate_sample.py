@@ -11,6 +11,7 @@ top-up, a capped deduction and a probation-floor top-up.
 from __future__ import annotations
 
 import csv
+import io
 import random
 from pathlib import Path
 
@@ -209,6 +210,43 @@ def main() -> None:
     # state carried out of January) and no bad rows. The tutorial chains it with --state-in.
     write(HERE / "agents-2026-02.csv", [r for r in rows if r["period"] == "2026-02"])
     write(HERE / "agents-2026h1.csv", rows + bad_rows)
+    (HERE / "hr-export-2026-01.csv").write_bytes(hr_export_bytes())
+
+
+HR_HEADERS = {
+    "agent_id": "工号", "period": "月份", "level": "级别", "team": "班组", "region": "城市级别", "status": "员工状态",
+    "start_date": "入职日期", "contract_term": "合同期限", "gender": "性别", "protected_leave": "法定保护期",
+    "calls_handled": "接听量", "aht_seconds": "平均处理时长", "qa_score": "质检得分", "csat": "客户满意度",
+    "fcr": "首次解决率", "adherence": "排班遵从率", "absences": "缺勤天数", "discipline_incidents": "违纪次数",
+    "complaints": "有效投诉", "major_complaints": "重大有责投诉", "fatal_errors": "质检致命项",
+    "worked_days": "出勤天数", "scheduled_days": "应出勤天数", "night_shifts": "夜班次数",
+    "loss_deduction": "赔偿扣款", "contract_wage": "合同工资", "own_contributions": "个人缴纳社保和公积金",
+}  # fmt: skip
+LEVEL_NAMES = {"L1": "一星坐席", "L2": "二星坐席", "L3": "三星坐席", "L4": "四星坐席", "L5": "五星坐席"}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
+
+
+def hr_export_bytes() -> bytes:
+    """January's sample as a Chinese HR system exports it: GBK, Chinese headers, 2026年1月, level names, a name column.
+
+    The how-to "Use an HR export as it comes" reads it (``hr-export-2026-01.csv``).
+    """
+    with (HERE / "agents-2026-01.csv").open(encoding="utf-8", newline="") as handle:
+        header, *body = list(csv.reader(handle))
+    rows = [["工号", "姓名", *(HR_HEADERS[h] for h in header[1:])]]
+    for number, row in enumerate(body):
+        if len(row) != len(header):
+            continue
+        cells = dict(zip(header, row, strict=True))
+        if cells["period"] == "2026-01":
+            cells["period"] = "2026年1月"
+        cells["level"] = LEVEL_NAMES.get(cells["level"], cells["level"])
+        name = SURNAMES[number % len(SURNAMES)] + GIVEN[(number * 7) % len(GIVEN)]
+        rows.append([cells["agent_id"], name, *(cells[h] for h in header[1:])])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # Excel's line ends
+    return buffer.getvalue().encode("gbk")
 
 
 if __name__ == "__main__":
