@@ -333,7 +333,7 @@ def test_the_shipped_export_gives_the_decisions_of_the_january_csv(
     monkeypatch.chdir(SAMPLE_H1.parents[2])
     january = SAMPLE_H1.parent / "agents-2026-01.csv"
     export = SAMPLE_H1.parent / "hr-export-2026-01.csv"
-    ruleset = SAMPLE_H1.parents[1] / "examples" / "rulesets" / "callcenter-stars-hr-export.yaml"
+    ruleset = SAMPLE_H1.parents[1] / "rulesets" / "callcenter-stars-hr-export.yaml"
     outputs = []
     for rules, records in ((STARS, january), (ruleset, export)):
         out = tmp_path / f"{records.stem}.csv"
