@@ -212,9 +212,9 @@ def chinese_headers(rows: list[list[str]]) -> list[list[str]]:
 
 
 def decisions_without_ruleset(data: bytes) -> list[list[str]]:
-    """The decisions CSV without the two columns naming the ruleset (an extending ruleset has its own hash)."""
+    """The decisions CSV without the columns naming the ruleset (an extending ruleset has its own hash) and the kept name."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    keep = [i for i, name in enumerate(rows[0]) if name not in ("ruleset_version", "ruleset_sha256")]
+    keep = [i for i, name in enumerate(rows[0]) if name not in ("ruleset_version", "ruleset_sha256", "姓名")]
     return [[row[i] for i in keep] for row in rows]
 
 
@@ -344,3 +344,57 @@ def test_the_shipped_export_gives_the_decisions_of_the_january_csv(
         )
         outputs.append((code, decisions_without_ruleset(out.read_bytes())))
     assert outputs[0] == outputs[1]
+
+
+HR_RULESET = SAMPLE_H1.parents[1] / "rulesets" / "callcenter-stars-hr-export.yaml"
+HR_EXPORT = SAMPLE_H1.parent / "hr-export-2026-01.csv"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ruleset's ``keep: [姓名]`` carries the name to the CSV, JSON, table and pay slips (text and CSV)."""
+    monkeypatch.chdir(SAMPLE_H1.parents[2])
+    records = str(HR_RULESET), str(HR_EXPORT)
+    assert (
+        run("evaluate", *records, "--format", "csv")[1]
+        .splitlines()[1]
+        .startswith("A001,2026-01,T1,tier1,regular,,,F,false,王伟,")
+    )
+    assert '"姓名": "王伟"' in run("evaluate", *records, "--format", "json")[1]
+    table = run("evaluate", *records, "--lang", "zh")[1].splitlines()
+    assert table[0].split()[:3] == ["工号", "姓名", "月份"]
+    assert table[2].split()[:3] == ["A001", "王伟", "2026-01"]
+    assert run("statement", *records, "--agent", "A001", "--lang", "zh")[1].startswith("工资条：A001 王伟  2026-01\n")
+    slip = run("statement", *records, "--agent", "A001", "--format", "csv")[1].splitlines()
+    assert slip[:2] == [
+        "agent_id,姓名,period,line,kind,amount,currency,basis",
+        'A001,王伟,2026-01,base,line,3200.00,CNY,"L1, region tier1: 3,200.00"',
+    ]
+
+
+def test_keep_on_the_command_line_adds_columns_and_changes_no_decision(tmp_path: Path) -> None:
+    """``--keep`` carries a column the ruleset does not name; every other cell is the plain run's."""
+    rows = sample_rows()
+    rows = [[*row, "部门" if i == 0 else f"D{i % 3}"] for i, row in enumerate(rows)]
+    path = write_rows(tmp_path / "dept.csv", rows)
+    code, out, err = run("evaluate", str(STARS), str(path), "--format", "csv", "--keep", "部门")
+    plain_code, plain_out, _ = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv")
+    kept = list(csv.reader(io.StringIO(out)))
+    at = kept[0].index("部门")
+    assert code == plain_code
+    assert [row[:at] + row[at + 1 :] for row in kept] == list(csv.reader(io.StringIO(plain_out)))
+    assert "ignored" not in err
+
+
+def test_keeping_a_field_is_refused() -> None:
+    """``--keep level`` names a field the rules read: a usage error saying so."""
+    assert run("evaluate", str(STARS), str(SAMPLE_H1), "--keep", "level") == (
+        2,
+        "",
+        "error: --keep: 'level' is a field the rules read; keep names extra columns carried beside them\n",
+    )

@@ -55,7 +55,7 @@ from tierpay.outputs.cases import run_cases
 from tierpay.outputs.compare import compare
 from tierpay.outputs.explain import explain
 from tierpay.outputs.fairness import fairness_report
-from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.compiler import CompiledRuleset, keeping, kept_clash
 from tierpay.ruleset.lint import lint
 from tierpay.ruleset.loading import load_ruleset, load_target
 from tierpay.ruleset.schema import ruleset_json_schema
@@ -230,7 +230,21 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
         "records", help="agent-period records, CSV or JSON (one or more periods); - reads standard input"
     )
     _encoding_option(parser)
+    parser.add_argument(
+        "--keep",
+        type=_names,
+        metavar="COLUMNS",
+        help="extra columns (姓名,部门) carried to every output beside each decision, never into the rules",
+    )
     _outside_option(parser)
+
+
+def _names(text: str) -> list[str]:
+    """A ``--keep`` value: column names separated by commas."""
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: name each column to keep, separated by commas (姓名,部门)")
+    return names
 
 
 def _encoding_option(parser: argparse.ArgumentParser) -> None:
@@ -357,6 +371,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, stdin: BinaryIO 
         code = int(_COMMANDS[args.command](args, out, err))
         out.flush()
         return code
+    except _KeepError as error:
+        err.write(f"error: {error}\n")
+        return EXIT_USAGE
     except RulesetUnreadable as error:  # the file named on the command line, not what it says
         err.write(f"error: {error}\n")
         return EXIT_INPUT
@@ -450,6 +467,8 @@ def _plan(args: argparse.Namespace, out: TextIO, inputs: dict[str, str | None]) 
 def _load(path: str, outputs: Outputs, loader: Callable[..., _Loaded], args: argparse.Namespace) -> _Loaded:
     """Load the ruleset at ``path``; refuse an output that is a file it was read from (a base, a wage table)."""
     target = loader(path, allow_outside_files=args.allow_outside_files)
+    if getattr(args, "keep", None):
+        target = _keeping(target, args.keep)
     rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
     files = {r.file for r in rulesets} | {r.minimum_wage_source for r in rulesets if r.minimum_wage_source}
     for ruleset in rulesets:
@@ -457,6 +476,22 @@ def _load(path: str, outputs: Outputs, loader: Callable[..., _Loaded], args: arg
             files |= {p.file for p in ruleset.locations.positions.values() if p.file}
     outputs.refuse_inputs([("a file of the ruleset", file) for file in sorted(files)])
     return target
+
+
+def _keeping(target: Any, names: list[str]) -> Any:
+    """``target`` (a ruleset or its versions) carrying the ``--keep`` columns; a field's name is a usage error."""
+    rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    for ruleset in rulesets:
+        for name in names:
+            clash = kept_clash(ruleset.model, name)
+            if clash is not None:
+                raise _KeepError(f"--keep: {clash}")
+    kept = [keeping(r, names) for r in rulesets]
+    return kept[0] if isinstance(target, CompiledRuleset) else RulesetVersions(tuple(kept))
+
+
+class _KeepError(Exception):
+    """A ``--keep`` column that is a field: a usage error (exit 2)."""
 
 
 def _inputs_of(args: argparse.Namespace) -> dict[str, str | None]:
@@ -700,7 +735,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _report_problems(outcome, err, args.agent, args.period)
             return EXIT_REJECTED
         if args.format == "csv":
-            text = _bom(args, "-o") + report.statement_csv(decisions)
+            text = _bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep)
         elif args.format == "json":
             text = report.statement_json(decisions)
         else:

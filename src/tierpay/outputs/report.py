@@ -111,7 +111,7 @@ def _short(ruleset: CompiledRuleset, lang: str) -> dict[str, str]:
 def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """A table of every decision that fits a terminal 120 columns wide: the columns a payroll analyst reads first.
 
-    Agent, period, team and region, the level (``L2→L3`` when it moved from the month
+    Agent (with the kept columns, a name), period, team and region, the level (``L2→L3`` when it moved from the month
     before), the action, score and grade, the review and the pay; the last four only when the
     ruleset has a scorecard, grades, a review and pay. In Chinese, levels and attributes show
     the ruleset's Chinese labels. Every other column is in the CSV and JSON.
@@ -124,6 +124,7 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     before, after = pl.col("level_before").replace(levels), pl.col("level").replace(levels)
     columns: list[tuple[str, Callable[[PeriodPart], pl.Expr | pl.Series]]] = [
         (say("table.agent", lang), lambda _: pl.col("agent_id")),
+        *[(k, lambda _, k=k: pl.col(k)) for k in model.keep],  # kept columns (a name) beside the agent
         (say("table.period", lang), lambda _: pl.col("period")),
         *[(short[a], lambda _, a=a: pl.col(a)) for a in attrs],
         (
@@ -299,6 +300,12 @@ def outcome_json(outcome: Outcome) -> str:
 # --- pay statements and payroll ------------------------------------------------------------
 
 
+def _agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
+    """The agent's id, followed by the kept columns' texts (a pay slip carries the name)."""
+    kept = [str(decision.values.get(k) or "") for k in ruleset.model.keep]
+    return " ".join([decision.agent_id, *(k for k in kept if k)])
+
+
 def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """One agent's pay statement in ``lang``: every line, how it was computed, and the total."""
     if decision.pay is None:
@@ -311,7 +318,7 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     if pay.coefficient is not None:
         head += say("statement.coefficient", lang, coefficient=number(pay.coefficient))
     lines = [
-        say("statement.title", lang, agent=decision.agent_id, period=decision.period),
+        say("statement.title", lang, agent=_agent_named(decision, ruleset), period=decision.period),
         head,
         say("statement.ruleset", lang, name=ruleset.name, version=ruleset.version, sha=ruleset.sha256[:12]),
         "",
@@ -331,17 +338,18 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     return "\n".join(lines) + table + "\n"
 
 
-def statement_csv(decisions: Iterable[Decision]) -> str:
-    """Pay statement lines as CSV: one row per line per agent-period."""
+def statement_csv(decisions: Iterable[Decision], keep: Sequence[str] = ()) -> str:
+    """Pay statement lines as CSV: one row per line per agent-period, with the ``keep`` columns after the agent."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["agent_id", "period", "line", "kind", "amount", "currency", "basis"])
+    writer.writerow(["agent_id", *keep, "period", "line", "kind", "amount", "currency", "basis"])
     for d in decisions:
         if d.pay is None:
             continue
+        who = [d.agent_id, *(str(d.values.get(k) or "") for k in keep), d.period]
         for line in d.pay.lines:
-            writer.writerow([d.agent_id, d.period, line.id, line.kind, line.amount, d.pay.currency, line.basis])
-        writer.writerow([d.agent_id, d.period, "total", "total", d.pay.total, d.pay.currency, ""])
+            writer.writerow([*who, line.id, line.kind, line.amount, d.pay.currency, line.basis])
+        writer.writerow([*who, "total", "total", d.pay.total, d.pay.currency, ""])
     return out.getvalue()
 
 

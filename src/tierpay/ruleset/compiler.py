@@ -14,8 +14,9 @@ cohorts, metrics named in scorecards) are checked here too, each at its own path
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from difflib import get_close_matches
@@ -29,7 +30,7 @@ from tierpay.ruleset.expressions import (
     SymbolType,
     compile_expression,
 )
-from tierpay.ruleset.model import BUILTIN_SYMBOLS, Floors, Ruleset
+from tierpay.ruleset.model import BUILTIN_SYMBOLS, Attribute, Floors, Ruleset
 from tierpay.ruleset.yamlsource import Locations, PathKey, format_path
 
 RESERVED = {*BUILTIN_SYMBOLS, "grade", "coefficient"}
@@ -303,6 +304,10 @@ class _Compiler:
                     ("columns", header),
                     f"{named!r} is not a field records carry (agent_id, period, level, a metric or an attribute)",
                 )
+        for i, name in enumerate(r.keep):
+            clash = kept_clash(r, name)
+            if clash is not None:
+                self.problem(("keep", i), clash)
         if r.scorecard is not None and (r.scorecard.name in seen or r.scorecard.name in RESERVED):
             self.problem(("scorecard", "name"), f"{r.scorecard.name!r} is already a name in use")
         ids = [lv.id for lv in r.levels]
@@ -482,7 +487,7 @@ def compile_ruleset(
     order, symbols = compiler.run()
     if compiler.problems:
         raise RulesetError(compiler.problems)
-    return CompiledRuleset(
+    compiled = CompiledRuleset(
         model=ruleset,
         file=locations.file,
         sha256=content_hash(text),
@@ -492,3 +497,40 @@ def compile_ruleset(
         minimum_wage_source=minimum_wage_source,
         locations=locations,
     )
+    return keeping(compiled, ruleset.keep)
+
+
+def kept_clash(model: Ruleset, name: str) -> str | None:
+    """Why ``name`` cannot be a kept column (it is a field the rules read, or blank), or None."""
+    if not name.strip():
+        return "a kept column needs a name"
+    if name in {"agent_id", "period", "level", *model.metrics, *model.derived} or name in model.columns:
+        return f"{name!r} is a field the rules read; keep names extra columns carried beside them"
+    if name in model.attributes and not _is_kept(model.attributes[name]):
+        return f"{name!r} is a field the rules read; keep names extra columns carried beside them"
+    return None
+
+
+_KEPT = "kept column"
+
+
+def _is_kept(attribute: Attribute) -> bool:
+    return attribute.description == _KEPT
+
+
+def keeping(ruleset: CompiledRuleset, names: Sequence[str]) -> CompiledRuleset:
+    """``ruleset`` carrying the columns ``names`` as text beside each decision, never into the rules.
+
+    They are added after compiling, as text attributes that may be blank, so every output that
+    shows attributes (decisions CSV, JSON, table, statements) carries them, while no expression
+    can name them. The ruleset's identity (its hash) is unchanged.
+    """
+    model = ruleset.model
+    new = [n for n in dict.fromkeys(names) if n not in model.attributes]
+    if not new:
+        return ruleset
+    kept = {name: Attribute(default="", label=name, description=_KEPT) for name in new}
+    extended = model.model_copy(
+        update={"attributes": {**model.attributes, **kept}, "keep": list(dict.fromkeys([*model.keep, *new]))}
+    )
+    return dataclasses.replace(ruleset, model=extended)

@@ -1055,6 +1055,8 @@ class Ruleset(_Strict):
     """Input headers as exports have them, mapped to fields (`{工号: agent_id, 月份: period, 级别: level}`).
 
     A header equal to a metric's or attribute's `label` (zh or en) is that field without being listed."""
+    keep: list[str] = Field(default_factory=list)
+    """Extra input columns (`[姓名, 部门]`) carried as text to every output beside each decision; the rules never read them."""
     tests: list[RulesetTest] = Field(default_factory=list)
     """Cases the ruleset must pass, run by `tierpay test`."""
 
