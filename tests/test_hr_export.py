@@ -398,3 +398,11 @@ def test_keeping_a_field_is_refused() -> None:
         "",
         "error: --keep: 'level' is a field the rules read; keep names extra columns carried beside them\n",
     )
+
+
+def test_a_kept_column_the_file_lacks_is_blank_with_a_warning() -> None:
+    """``--keep 部门`` on a file without 部门 decides as without it, and says the column is left blank."""
+    code, out, err = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "--keep", "部门")
+    assert code == 1
+    assert out.splitlines()[1].split(",")[9] == ""
+    assert f"warning: {SAMPLE_H1}: no record has 部门, a column to keep: it is left blank\n" in err

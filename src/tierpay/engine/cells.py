@@ -86,6 +86,8 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
         column = pl.col(name)
         if attr.type == "boolean":
             column = pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false")).alias(name)
+        elif name in model.keep:  # a kept column left blank is an empty cell
+            column = pl.when(column != "").then(column).alias(name)
         columns.append(column)
     out = picked.select(columns)
     cells = [

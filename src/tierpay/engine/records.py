@@ -301,6 +301,9 @@ def column_warnings(
             warnings.append(
                 f"{source}: no record has {', '.join(lacking)}, which the ruleset requires: is a column missing?"
             )
+        absent = [name_shown(n) for n in model.keep if n not in seen_keys]
+        if absent:
+            warnings.append(f"{source}: no record has {', '.join(absent)}, a column to keep: it is left blank")
     if unknown_columns:
         listed = ", ".join(name_shown(n) for n in unknown_columns[:_LISTED])
         more = f" and {len(unknown_columns) - _LISTED:,} more" if len(unknown_columns) > _LISTED else ""
