@@ -1,33 +1,37 @@
-"""Benchmarks: the tier decision against zen-engine, and the ``tierpay`` commands end to end.
+"""Benchmarks: tierpay against zen-engine's fastest path and against a hand-written polars sketch.
 
 Usage:
     python benchmarks/run.py                      # sizes 10k 100k 1M, the commands at 200k
-    python benchmarks/run.py --sizes 10000 100000 --commands-size 200000
-    python benchmarks/run.py --quick              # 2,000 rows, no zen-engine: the CI smoke run
-    python benchmarks/run.py --sizes --results /tmp/commands.json   # only the commands at 200k
+    python benchmarks/run.py --sizes 100000 1000000 --commands-size 0
+    python benchmarks/run.py --quick              # 2,000 rows, no zen-engine, one run each: the CI smoke run
+    python benchmarks/run.py --sizes --results /tmp/commands.json   # start-up and the commands only
 
-Three measurements, each run in its own subprocess so that its wall time and peak memory are
-its own:
+Each figure comes from its own child process, so its wall time and peak memory are its own;
+the end-to-end figures are medians of ``--repeat`` runs (3), alternating the two sides:
 
-1. ``decision``: the tier-plus-pay-band decision (five levels' entry criteria on raw KPIs, the
-   highest level met from the bottom up, the base pay of that level in the agent's city tier,
-   as integer fen), three ways: rule-engine record by record (``compile_expression``), tierpay's
-   column kernels (``compile_check`` over ``Columns``), and zen-engine if it is importable (a
-   GoRules graph of two first-hit tables, one call per record). All must agree on every record;
-   the time is the decision alone, the data already in memory.
-2. ``full``: ``tierpay evaluate RULESET FILE --format csv -o OUT`` at every size: read the CSV,
-   twelve months with carried state, scorecard, review, exact pay, the decisions CSV written.
-3. ``commands``: at one size (200,000 agent-periods by default), ``tierpay evaluate R F`` (the
-   table, to a file), ``tierpay evaluate R F --format json -o out.json`` and
-   ``tierpay explain R F --agent ID``.
+1. ``startup``: ``tierpay --help`` and ``tierpay validate`` of the shipped ruleset.
+2. ``decision`` (in memory): the tier-plus-pay-band decision (five levels' entry criteria on
+   raw KPIs, the highest level met from the bottom up, the base pay of that level in the
+   agent's city tier, as integer fen): rule-engine record by record, tierpay's column kernels,
+   zen-engine's fastest Python path (``ZenEngine`` with a static loader, then
+   ``engine.evaluate(KEY, context)``; the ratios are to it) and, as an extra row, zen's
+   ``get_decision(KEY).evaluate(context)`` on the first 20,000 records. All must agree.
+3. ``end_to_end``: the same records as one month in one CSV, ``tierpay evaluate ... --format
+   csv -o OUT`` against a zen loop (read the CSV, one ``evaluate`` per record, write a CSV);
+   the zen loop's answers must equal the in-memory ones. tierpay does the whole ruleset there,
+   zen only the decision, so the ratio flatters zen.
+4. ``full``: ``tierpay evaluate RULESET FILE --format csv -o OUT`` over twelve months against
+   ``sketch.py`` (a polars lower bound of the same pipeline) on the same file; the ratio of
+   their medians is the distance to the limit.
+5. ``commands``: at one size (200,000 by default), ``tierpay evaluate R F`` (the table),
+   ``--format json -o out.json`` and ``tierpay explain R F --agent ID``, one run each.
 
-``full`` and ``commands`` run ``python -m tierpay`` (that is, ``tierpay.cli.main``) in a child
-process; the wall time includes the interpreter's start-up and the peak is the child's maximum
-resident set (``os.wait4``). The data are ``benchmarks/generate.py``'s, seed 2026.
-
-Results print as tables and go to ``benchmarks/results/latest.json`` (``--quick`` writes no file
-unless ``--results`` is given). Timing is never asserted: the exit code is 1 only when a run
-failed or the decision paths disagree.
+The commands run as ``python -m tierpay``; wall time includes the interpreter's start-up and
+the peak is the child's maximum resident set (``os.wait4``). The data are
+``benchmarks/generate.py``'s, seed 2026. Results print as tables and go to
+``benchmarks/results/latest.json`` with zen-engine's version and the load average (``--quick``
+writes no file unless ``--results`` is given). Timing is never asserted: the exit code is 1
+only when a run failed or answers disagree.
 """
 
 from __future__ import annotations
@@ -72,7 +76,13 @@ BASE = {
     "L5": {"tier1": 4800, "tier2": 3700},
 }
 METRICS = ["qa_score", "csat", "fcr", "adherence", "calls_handled"]
-DECISION_PATHS = ("rule-engine", "kernels", "zen-engine")
+ZEN = "zen-engine"  # the static loader and engine.evaluate: zen's fastest Python path, the yardstick
+ZEN_SLOW = "zen get_decision"  # decision.evaluate: another call style, an extra row
+DECISION_PATHS = ("rule-engine", "kernels", ZEN, ZEN_SLOW)
+#: Records the slow call style is timed on (it runs about 4 thousand a second); every path's
+#: answers on this prefix must agree.
+PREFIX = 20_000
+REPEAT = 3  # runs of each end-to-end measurement; the median is reported
 
 
 # -- the decision, in one process ---------------------------------------------------------------
@@ -211,40 +221,118 @@ def zen_graph() -> dict[str, Any]:
     }
 
 
-def prepare_zen() -> Decide:
-    """zen-engine, record by record, with the graph loaded once."""
+ZEN_KEY = "tier-and-band"
+
+
+def zen_engine() -> Any:
+    """zen-engine with the graph in a static loader: its fastest Python path (``engine.evaluate``)."""
     import zen
 
-    graph = json.dumps(zen_graph())
-    engine = zen.ZenEngine({"loader": lambda key: graph})
-    decision = engine.get_decision("tier-and-band")
-    decision.evaluate({**dict.fromkeys(METRICS, 0.0), "region": "tier1"})  # warm up
-    return lambda rows: decide_zen(decision, rows)
+    return zen.ZenEngine({"loader": {"type": "static", "content": {ZEN_KEY: zen_graph()}}})
 
 
-def decide_zen(decision: Any, rows: list[dict[str, Any]]) -> tuple[list[str], list[int]]:
+def zen_context(row: dict[str, Any]) -> dict[str, Any]:
+    """One record as zen-engine's input: the KPIs as floats, the city tier as text."""
+    return {**{m: float(row[m]) for m in METRICS}, "region": row["region"]}
+
+
+def zen_answer(result: dict[str, Any]) -> tuple[str, int]:
+    """The level and base pay in fen from one zen-engine result."""
+    return str(result["level"]), int(Decimal(str(result["base"])) * 100)
+
+
+def prepare_zen() -> Decide:
+    """zen-engine, record by record: ``ZenEngine(static loader).evaluate(KEY, context)``."""
+    engine = zen_engine()
+    engine.evaluate(ZEN_KEY, zen_context({**dict.fromkeys(METRICS, 0), "region": "tier1"}))  # warm up
+    return lambda rows: decide_zen(lambda context: engine.evaluate(ZEN_KEY, context), rows)
+
+
+def prepare_zen_decision() -> Decide:
+    """zen-engine through ``get_decision(KEY).evaluate(context)``, a new async runtime per call in 2.1.3."""
+    decision = zen_engine().get_decision(ZEN_KEY)
+    decision.evaluate(zen_context({**dict.fromkeys(METRICS, 0), "region": "tier1"}))  # warm up
+    return lambda rows: decide_zen(decision.evaluate, rows)
+
+
+def decide_zen(evaluate: Any, rows: list[dict[str, Any]]) -> tuple[list[str], list[int]]:
     """The zen-engine decision, one call per record."""
     levels, pay = [], []
     for row in rows:
-        context = {**{m: float(row[m]) for m in METRICS}, "region": row["region"]}
-        result = decision.evaluate(context)["result"]
-        levels.append(result["level"])
-        pay.append(int(Decimal(str(result["base"])) * 100))
+        level, fen = zen_answer(evaluate(zen_context(row))["result"])
+        levels.append(level)
+        pay.append(fen)
     return levels, pay
 
 
-PREPARE = {"rule-engine": prepare_rule_engine, "kernels": prepare_kernels, "zen-engine": prepare_zen}
+PREPARE = {
+    "rule-engine": prepare_rule_engine,
+    "kernels": prepare_kernels,
+    ZEN: prepare_zen,
+    ZEN_SLOW: prepare_zen_decision,
+}
+
+
+def digest_of(levels: list[str], pay: list[int]) -> str:
+    """The first 16 hex digits of the SHA-256 of every level and pay, in order."""
+    return hashlib.sha256(json.dumps([levels, pay]).encode()).hexdigest()[:16]
 
 
 def decide_once(path_name: str, data: Path) -> dict[str, Any]:
-    """Run one decision path over a file's records in this process; return its figures."""
+    """Run one decision path over a file's records in this process; return its figures.
+
+    The slow zen call style runs on the first ``PREFIX`` records only; every path reports the
+    digest of its answers on that prefix, and the others of all records too.
+    """
     rows = load_rows(data)
+    if path_name == ZEN_SLOW:
+        rows = rows[:PREFIX]
     decide = PREPARE[path_name]()
     start = time.perf_counter()
     levels, pay = decide(rows)
     seconds = time.perf_counter() - start
-    digest = hashlib.sha256(json.dumps([levels, pay]).encode()).hexdigest()[:16]
-    return {"records": len(rows), "seconds": round(seconds, 4), "peak_mib": round(peak_mib(), 1), "digest": digest}
+    figures: dict[str, Any] = {"records": len(rows), "seconds": round(seconds, 4), "peak_mib": round(peak_mib(), 1)}
+    figures["prefix_digest"] = digest_of(levels[:PREFIX], pay[:PREFIX])
+    if path_name != ZEN_SLOW:
+        figures["digest"] = digest_of(levels, pay)
+    return figures
+
+
+def zen_loop(source: Path, out: Path) -> str:
+    """The decision end to end with zen-engine: read the CSV, one evaluate per record, write a CSV.
+
+    The counterpart of ``tierpay evaluate`` on the same file; returns the digest of its answers.
+    """
+    engine = zen_engine()
+    levels, pay = [], []
+    with source.open(encoding="utf-8", newline="") as handle, out.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(["agent_id", "period", "level", "base_fen"])
+        for row in csv.DictReader(handle):
+            level, fen = zen_answer(engine.evaluate(ZEN_KEY, zen_context(row))["result"])
+            writer.writerow([row["agent_id"], row["period"], level, fen])
+            levels.append(level)
+            pay.append(fen)
+    return digest_of(levels, pay)
+
+
+def one_month(source: Path, out: Path) -> Path:
+    """The same records as one month: each agent-period becomes its own agent in 2026-01.
+
+    ``tierpay evaluate`` then decides every record without carried state, as the zen loop does;
+    a record without a level (an agent absent in January) starts at L1.
+    """
+    import polars as pl
+
+    frame = pl.read_csv(source, infer_schema=False)
+    frame = frame.with_columns(
+        agent_id=pl.col("agent_id") + "-" + pl.col("period").str.slice(5, 2),
+        period=pl.lit("2026-01"),
+        level=pl.col("level").fill_null("L1"),
+        start_date=pl.when(pl.col("start_date").is_not_null()).then(pl.lit("2026-01-05")),
+    )
+    frame.write_csv(out)
+    return out
 
 
 # -- child processes ----------------------------------------------------------------------------
@@ -260,7 +348,12 @@ def run_child(argv: list[str], stdout: Path, stderr: Path, timeout: float, cwd: 
         start = time.perf_counter()
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd)
         killed = threading.Event()
-        timer = threading.Timer(timeout, lambda: (killed.set(), child.kill()))
+
+        def kill() -> None:
+            killed.set()
+            child.kill()
+
+        timer = threading.Timer(timeout, kill)
         timer.start()
         try:
             _, status, usage = os.wait4(child.pid, 0)
@@ -368,12 +461,84 @@ def run_decision(size: int, data: Path, no_zen: str | None, timeout: float) -> d
     """The decision at one size, every path (zen-engine left out when ``no_zen`` says why); whether they agree."""
     runs: dict[str, Any] = {}
     for path_name in DECISION_PATHS:
-        if path_name == "zen-engine" and no_zen:
+        if path_name in (ZEN, ZEN_SLOW) and no_zen:
             runs[path_name] = {"skipped": no_zen}
             continue
         runs[path_name] = measure_decision(path_name, data, timeout)
-    digests = {run["digest"] for run in runs.values() if "digest" in run}
-    return {"records": size, "paths": runs, "agree": len(digests) == 1}
+    whole = {run["digest"] for run in runs.values() if "digest" in run}
+    prefix = {run["prefix_digest"] for run in runs.values() if "prefix_digest" in run}
+    return {"records": size, "paths": runs, "agree": len(whole) == 1 and len(prefix) == 1}
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median time among repeats (an error, if any run failed), with every time kept."""
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    ordered = sorted(runs, key=lambda run: float(run["seconds"]))
+    return {**ordered[len(ordered) // 2], "all_seconds": [run["seconds"] for run in runs]}
+
+
+def run_end_to_end(
+    size: int, data: Path, folder: Path, no_zen: str | None, repeat: int, timeout: float
+) -> dict[str, Any]:
+    """The decision end to end from one single-month CSV: ``tierpay evaluate`` against a zen loop.
+
+    tierpay does the whole ruleset (scorecard, review, exact pay), the zen loop only the tier
+    and base pay: the ratio flatters zen. The zen loop's answers must equal the in-memory ones.
+    """
+    single = one_month(data, folder / f"one-month-{size}.csv")
+    work = folder / f"e2e-{size}"
+    work.mkdir()
+    command = ["evaluate", str(RULESET), str(single), "--format", "csv", "-o", "decisions.csv", *OUTSIDE]
+    tierpay, zen = [], []
+    for _ in range(repeat):
+        tierpay.append(measure_command(command, work, "decisions.csv", timeout))
+        if not no_zen:
+            out, err = work / "zen-out.txt", work / "zen-err.txt"
+            run = run_child(
+                [sys.executable, __file__, "--zen-loop", str(single), str(work / "zen.csv")], out, err, timeout
+            )
+            if "error" not in run:
+                run["digest"] = out.read_text(encoding="utf-8").strip()
+                run["output_bytes"] = (work / "zen.csv").stat().st_size
+            zen.append(run)
+    result: dict[str, Any] = {"records": size, "tierpay evaluate": median_run(tierpay)}
+    result[ZEN + " loop"] = median_run(zen) if zen else {"skipped": no_zen}
+    return result
+
+
+def run_full(size: int, data: Path, folder: Path, repeat: int, timeout: float) -> dict[str, Any]:
+    """``tierpay evaluate`` of twelve months against the polars sketch, alternating; medians and their ratio."""
+    work = folder / f"full-{size}"
+    work.mkdir()
+    command = ["evaluate", str(RULESET), str(data), "--format", "csv", "-o", "decisions.csv", *OUTSIDE]
+    full, sketch = [], []
+    for _ in range(repeat):
+        full.append(measure_command(command, work, "decisions.csv", timeout))
+        out, err = work / "sketch-out.txt", work / "sketch-err.txt"
+        run = run_child(
+            [sys.executable, str(HERE / "sketch.py"), str(data), str(work / "sketch.csv")], out, err, timeout
+        )
+        if "error" not in run:
+            run["output_bytes"] = (work / "sketch.csv").stat().st_size
+        sketch.append(run)
+    result: dict[str, Any] = {"records": size, "tierpay": median_run(full), "sketch": median_run(sketch)}
+    if "error" not in result["tierpay"] and "error" not in result["sketch"]:
+        result["distance"] = round(result["tierpay"]["seconds"] / result["sketch"]["seconds"], 2)
+    return result
+
+
+def run_startup(repeat: int, timeout: float, folder: Path) -> dict[str, Any]:
+    """``tierpay --help`` and ``tierpay validate`` of the shipped ruleset: medians of ``repeat`` runs."""
+    work = folder / "startup"
+    work.mkdir(exist_ok=True)
+    shipped = HERE.parent / "rulesets" / "callcenter-stars.yaml"
+    commands = {"--help": ["--help"], "validate": ["validate", str(shipped)]}
+    return {
+        name: median_run([measure_command(c, work, None, timeout) for _ in range(repeat)])
+        for name, c in commands.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -385,17 +550,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commands-size", type=int, help="agent-periods for the commands (200000; 0: skip)")
     parser.add_argument("--quick", action="store_true", help="2,000 rows everywhere, no zen-engine, no results file")
     parser.add_argument("--no-zen", action="store_true", help="leave zen-engine out even when it is installed")
+    parser.add_argument("--repeat", type=int, help=f"runs of each end-to-end measurement, median reported ({REPEAT})")
     parser.add_argument(
         "--results", type=Path, help=f"where to write the JSON (default {RESULTS.relative_to(HERE.parent)})"
     )
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds one run may take (1800)")
     parser.add_argument("--decide", nargs=2, metavar=("PATH", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--zen-loop", nargs=2, metavar=("FILE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.decide:
         print(json.dumps(decide_once(args.decide[0], Path(args.decide[1]))))
         return 0
+    if args.zen_loop:
+        print(zen_loop(Path(args.zen_loop[0]), Path(args.zen_loop[1])))
+        return 0
     sizes = args.sizes if args.sizes is not None else ([2_000] if args.quick else [10_000, 100_000, 1_000_000])
     commands_size = args.commands_size if args.commands_size is not None else (2_000 if args.quick else 200_000)
+    repeat = args.repeat or (1 if args.quick else REPEAT)
     results_path = args.results or (None if args.quick else RESULTS)
     no_zen = (
         "left out by --quick"
@@ -410,28 +581,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: zen-engine {no_zen}", flush=True)
 
     results: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "ruleset": str(RULESET.relative_to(HERE.parent)),
         "seed": SEED,
+        "repeat": repeat,
+        "startup": {},
         "decision": {},
+        "end_to_end": {},
         "full": {},
         "commands": {},
     }
     with tempfile.TemporaryDirectory(prefix="tierpay-bench-") as tmp:
         folder = Path(tmp)
+        results["startup"] = run_startup(repeat, args.timeout, folder)
+        print(startup_table(results["startup"]), flush=True)
         for size in sizes:
             data = data_file(size, folder)
-            results["decision"][str(size)] = run_decision(size, data, no_zen, args.timeout)
-            print(decision_table(size, results["decision"][str(size)]), flush=True)
-            work = folder / f"full-{size}"
-            work.mkdir()
-            command = ["evaluate", str(RULESET), str(data), "--format", "csv", "-o", "decisions.csv", *OUTSIDE]
-            full = measure_command(command, work, "decisions.csv", args.timeout)
-            results["full"][str(size)] = {"records": size, **full}
-            print(command_line(f"full, {size:,}", size, full), flush=True)
+            key = str(size)
+            results["decision"][key] = run_decision(size, data, no_zen, args.timeout)
+            print(decision_table(size, results["decision"][key]), flush=True)
+            results["end_to_end"][key] = run_end_to_end(size, data, folder, no_zen, repeat, args.timeout)
+            print(end_to_end_table(size, results["end_to_end"][key]), flush=True)
+            results["full"][key] = run_full(size, data, folder, repeat, args.timeout)
+            print(full_table(size, results["full"][key]), flush=True)
         if commands_size:
             results["commands"] = run_commands(commands_size, folder, args.timeout)
+    results["machine"]["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
     if results_path is not None:
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -462,21 +638,55 @@ def run_commands(size: int, folder: Path, timeout: float) -> dict[str, Any]:
     return {"records": size, "agent": agent, "runs": runs}
 
 
+def startup_table(startup: dict[str, Any]) -> str:
+    """The start-up commands' median seconds."""
+    lines = ["\nstart-up (median seconds, peak MiB)"]
+    for name, run in startup.items():
+        shown = run.get("error") or f"{run['seconds']:.2f} s, {run['peak_mib']:.0f} MiB"
+        lines.append(f"  tierpay {name:<22}{shown}")
+    return "\n".join(lines)
+
+
 def decision_table(size: int, decision: dict[str, Any]) -> str:
-    """One size's decision paths, with records per second and ratios to zen-engine."""
+    """One size's decision paths, with records per second and ratios to zen-engine's fastest path."""
     paths = decision["paths"]
-    zen = paths.get("zen-engine", {})
+    zen = paths.get(ZEN, {})
     zen_rate = zen["records"] / zen["seconds"] if "seconds" in zen else None
     agree = "agree on every record" if decision["agree"] else "DISAGREE"
-    lines = [f"\ndecision, {size:,} agent-periods (the paths {agree})"]
+    lines = [f"\ndecision in memory, {size:,} agent-periods (the paths {agree})"]
     lines.append(f"{'path':<24}{'records/s':>12}{'× zen':>8}{'seconds':>10}{'peak MiB':>10}")
     for name, run in paths.items():
         if "seconds" not in run:
             lines.append(f"{name:<24}  {run.get('error') or run.get('skipped')}")
             continue
         rate = run["records"] / run["seconds"]
-        ratio = f"{rate / zen_rate:.1f}" if zen_rate else ""
-        lines.append(f"{name:<24}{rate:>12,.0f}{ratio:>8}{run['seconds']:>10.2f}{run['peak_mib']:>10.0f}")
+        ratio = f"{rate / zen_rate:.2f}" if zen_rate else ""
+        note = f"  (first {run['records']:,})" if name == ZEN_SLOW else ""
+        lines.append(f"{name:<24}{rate:>12,.0f}{ratio:>8}{run['seconds']:>10.2f}{run['peak_mib']:>10.0f}{note}")
+    return "\n".join(lines)
+
+
+def end_to_end_table(size: int, e2e: dict[str, Any]) -> str:
+    """The decision from one CSV to another: tierpay's command against the zen loop."""
+    tierpay, zen = e2e["tierpay evaluate"], e2e[ZEN + " loop"]
+    lines = [f"\ndecision end to end, {size:,} records as one month (median of {len(tierpay.get('all_seconds', [1]))})"]
+    lines.append(command_line("tierpay evaluate", size, tierpay))
+    if "skipped" in zen:
+        lines.append(f"{'zen-engine loop':<24}  {zen['skipped']}")
+    else:
+        lines.append(command_line("zen-engine loop", size, zen))
+        if "error" not in tierpay and "error" not in zen:
+            lines.append(f"{'tierpay × zen':<24}{zen['seconds'] / tierpay['seconds']:>12.2f}")
+    return "\n".join(lines)
+
+
+def full_table(size: int, full: dict[str, Any]) -> str:
+    """Twelve months through tierpay and through the sketch, and the distance between them."""
+    lines = [f"\nfull pipeline, {size:,} agent-periods (median of {len(full['tierpay'].get('all_seconds', [1]))})"]
+    lines.append(command_line("tierpay evaluate", size, full["tierpay"]))
+    lines.append(command_line("polars sketch", size, full["sketch"]))
+    if "distance" in full:
+        lines.append(f"{'tierpay / sketch':<24}{full['distance']:>12.2f}")
     return "\n".join(lines)
 
 
@@ -493,12 +703,22 @@ def command_line(name: str, size: int, run: dict[str, Any]) -> str:
 
 def report_failures(results: dict[str, Any]) -> int:
     """Print what failed (a run's error, disagreeing decision paths); 1 if anything did."""
-    failures = []
+    failures = [f"start-up, {name}: {run['error']}" for name, run in results["startup"].items() if "error" in run]
     for size, decision in results["decision"].items():
         if not decision["agree"]:
             failures.append(f"decision, {size}: the paths disagree")
         failures += [f"decision, {size}, {n}: {r['error']}" for n, r in decision["paths"].items() if "error" in r]
-    failures += [f"full, {size}: {run['error']}" for size, run in results["full"].items() if "error" in run]
+        zen = results["end_to_end"][size][ZEN + " loop"]
+        whole = decision["paths"]["kernels"].get("digest")
+        if "digest" in zen and zen["digest"] != whole:
+            failures.append(f"end to end, {size}: the zen loop's answers differ from the decision in memory")
+        failures += [
+            f"end to end, {size}, {n}: {r['error']}"
+            for n, r in results["end_to_end"][size].items()
+            if isinstance(r, dict) and "error" in r
+        ]
+    for size, full in results["full"].items():
+        failures += [f"full, {size}, {n}: {full[n]['error']}" for n in ("tierpay", "sketch") if "error" in full[n]]
     commands = results["commands"].get("runs", {})
     failures += [f"{name}: {run['error']}" for name, run in commands.items() if "error" in run]
     for failure in failures:
