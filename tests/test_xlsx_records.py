@@ -132,3 +132,32 @@ def test_whole_number_cells_read_as_integers() -> None:
         "2026-01-01",
         "2026-02-01",
     ]
+
+
+def test_without_the_extra_the_message_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without python-calamine, an .xlsx is an unreadable input (exit 4) naming the extra to install."""
+    import sys
+
+    workbook = write_sample(tmp_path / "agents.xlsx")
+    monkeypatch.setitem(sys.modules, "python_calamine", None)
+    code, decisions, err = evaluate_csv(tmp_path, workbook)
+    assert (code, decisions) == (4, b"")
+    assert err == (
+        f'error: {workbook}: reading .xlsx records needs the excel extra: pip install "tierpay[excel]" '
+        "(or save the sheet as CSV)\n"
+    )
+
+
+def test_workbook_on_standard_input(tmp_path: Path) -> None:
+    """A workbook given on standard input (-) is known by its first bytes and read as the file would be."""
+    workbook = write_sample(tmp_path / "agents.xlsx")
+    out = tmp_path / "stdin.csv"
+    stdin = io.BytesIO(workbook.read_bytes())
+    code = main(
+        ["evaluate", str(STARS), "-", "--format", "csv", "-o", str(out)],
+        stdin=stdin,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    _, csv_decisions, _ = evaluate_csv(tmp_path, SAMPLE_H1)
+    assert (code, out.read_bytes()) == (1, csv_decisions)

@@ -47,9 +47,9 @@ from tierpay.errors import (
 )
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import STREAM_BYTES, read_input, stream_batches
-from tierpay.io.xlsx_records import is_xlsx_name
 from tierpay.io.state_file import read_state
 from tierpay.io.textfile import encoding_name
+from tierpay.io.xlsx_records import is_xlsx_name
 from tierpay.outputs import report
 from tierpay.outputs.cases import report as cases_report
 from tierpay.outputs.cases import run_cases

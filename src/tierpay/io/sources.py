@@ -32,7 +32,6 @@ from tierpay.errors import RecordsError
 from tierpay.io.csv_records import csv_cells, row_of
 from tierpay.io.csv_records import csv_rows as csv_rows  # where it lived before the readers had modules
 from tierpay.io.json_records import json_rows as json_rows
-from tierpay.io.xlsx_records import ZIP_MAGIC, is_xlsx_name, xlsx_rows
 from tierpay.io.textfile import (
     GB18030,
     NotUtf8,
@@ -43,6 +42,7 @@ from tierpay.io.textfile import (
     encoding_name,
     find_not_utf8,
 )
+from tierpay.io.xlsx_records import ZIP_MAGIC, is_xlsx_name, xlsx_rows
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
