@@ -161,3 +161,12 @@ def test_workbook_on_standard_input(tmp_path: Path) -> None:
     )
     _, csv_decisions, _ = evaluate_csv(tmp_path, SAMPLE_H1)
     assert (code, out.read_bytes()) == (1, csv_decisions)
+
+
+def test_sheet_on_a_csv_is_refused(tmp_path: Path) -> None:
+    """--sheet with records that are not a workbook is refused rather than ignored."""
+    code, decisions, err = evaluate_csv(tmp_path, SAMPLE_H1, "--sheet", "Records")
+    assert (code, decisions) == (4, b"")
+    assert err == (
+        f"error: {SAMPLE_H1}: sheet 'Records' was named, but the records are not an Excel workbook (.xlsx)\n"
+    )

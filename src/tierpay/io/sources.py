@@ -83,6 +83,8 @@ def read_records(
     if is_xlsx(file, data):
         where, sheet_rows = xlsx_rows(raw, source, fields, sheet)
         return RecordBatch(*parse_records_for(ruleset, sheet_rows, where))
+    if sheet is not None:
+        raise RecordsError(f"{source}: sheet {sheet!r} was named, but the records are not an Excel workbook (.xlsx)")
     text, note = decode_input(raw, source, encoding)
     if is_json(file, data):
         rows = [(n, _named(row, fields, source, n)) for n, row in json_rows(text, source)]
@@ -258,6 +260,7 @@ def read_input(
     from tierpay.engine.run import as_frame
     from tierpay.io.frames import read_frame
 
-    if isinstance(target, CompiledRuleset) and not is_json(Path(path), data) and not is_xlsx(Path(path), data):
+    plain = not is_json(Path(path), data) and not is_xlsx(Path(path), data) and sheet is None
+    if isinstance(target, CompiledRuleset) and plain:
         return read_frame(target, path, encoding, data)
     return as_frame(target, read_records(target, path, encoding=encoding, data=data, sheet=sheet))
