@@ -170,3 +170,33 @@ def test_sheet_on_a_csv_is_refused(tmp_path: Path) -> None:
     assert err == (
         f"error: {SAMPLE_H1}: sheet 'Records' was named, but the records are not an Excel workbook (.xlsx)\n"
     )
+
+
+def _generator() -> object:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_sample", SAMPLE_H1.parent / "generate_sample.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_workbook_is_the_january_sample_as_generated() -> None:
+    """``agents-2026-01.xlsx`` holds what ``generate_sample.py`` makes of the January sample, and making it twice gives the same bytes."""
+    from python_calamine import CalamineWorkbook
+
+    made: bytes = _generator().workbook_bytes()  # type: ignore[attr-defined]
+    assert made == _generator().workbook_bytes()  # type: ignore[attr-defined]
+    shipped = CalamineWorkbook.from_path(str(SAMPLE_H1.parent / "agents-2026-01.xlsx"))
+    fresh = CalamineWorkbook.from_filelike(io.BytesIO(made))
+    assert shipped.sheet_names == fresh.sheet_names == ["2026-01"]
+    assert shipped.get_sheet_by_index(0).to_python() == fresh.get_sheet_by_index(0).to_python()
+
+
+def test_the_shipped_workbook_gives_the_decisions_of_the_january_csv(tmp_path: Path) -> None:
+    """The how-to's workbook decides exactly as ``agents-2026-01.csv`` does."""
+    code, decisions, _ = evaluate_csv(tmp_path, SAMPLE_H1.parent / "agents-2026-01.xlsx")
+    csv_code, csv_decisions, _ = evaluate_csv(tmp_path, SAMPLE_H1.parent / "agents-2026-01.csv")
+    assert (code, decisions) == (csv_code, csv_decisions)
