@@ -120,12 +120,15 @@ def test_stream_reads_csv_only(tmp_path: Path) -> None:
 
 
 def test_whole_number_cells_read_as_integers() -> None:
-    """A whole-number cell is written without .0 (so an integer metric accepts it); a midnight date-time is its date."""
+    """A whole-number cell is written without .0 (so an integer metric accepts it), others to 15 digits as Excel shows them; a midnight date-time is its date."""
     from tierpay.io.xlsx_records import cell_text
 
-    assert [cell_text(v) for v in (85.0, 78.2, None, "", True, dt.datetime(2026, 1, 1), dt.date(2026, 2, 1))] == [
+    values = (85.0, 78.2, 0.1 + 0.2, 1e-05, None, "", True, dt.datetime(2026, 1, 1), dt.date(2026, 2, 1))
+    assert [cell_text(v) for v in values] == [
         "85",
         "78.2",
+        "0.3",
+        "0.00001",
         "",
         "",
         "true",

@@ -3,7 +3,8 @@
 python-calamine (the optional ``excel`` extra) reads the workbook: about ten times faster than
 openpyxl on a 10,000-row sheet. Cells become the text a CSV would hold, so every check reads
 them alike: a number cell that is a whole number is written without ``.0`` (``85.0`` is ``85``,
-accepted by an integer metric), a date or a date-time at midnight is its ISO date (a first of
+accepted by an integer metric) and any other number has the 15 significant digits Excel shows
+(a sum stored as ``0.30000000000000004`` is ``0.3``), a date or a date-time at midnight is its ISO date (a first of
 the month is read as that month), an empty cell is blank. Rows are numbered as Excel numbers
 them (the header is row 1) and the source is named ``agents.xlsx[Sheet1]``, so a rejection reads
 ``agents.xlsx[Sheet1]:5``. A missing sheet, a file that is not a workbook and a missing extra
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from tierpay.engine.records import RawRow, header_names
@@ -100,7 +103,12 @@ def cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        if value.is_integer():
+            return str(int(value))
+        if not math.isfinite(value):
+            return str(value)
+        # 15 significant digits, as Excel shows a number: a sum stored as 0.30000000000000004 is 0.3
+        return format(Decimal(format(value, ".15g")).normalize(), "f")
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
