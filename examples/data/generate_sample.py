@@ -211,6 +211,7 @@ def main() -> None:
     write(HERE / "agents-2026-02.csv", [r for r in rows if r["period"] == "2026-02"])
     write(HERE / "agents-2026h1.csv", rows + bad_rows)
     (HERE / "hr-export-2026-01.csv").write_bytes(hr_export_bytes())
+    (HERE / "agents-2026-01.xlsx").write_bytes(workbook_bytes())
 
 
 HR_HEADERS = {
@@ -247,6 +248,57 @@ def hr_export_bytes() -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # Excel's line ends
     return buffer.getvalue().encode("gbk")
+
+
+WORKBOOK_TEXT = {"agent_id", "level", "team", "region", "status", "start_date", "contract_term", "gender"}
+"""Columns the workbook holds as text cells; other cells that read as numbers are number cells."""
+WORKBOOK_TIME = (2026, 1, 31, 0, 0, 0)
+"""The time stamped on every part of the workbook, so that its bytes are the same on every run."""
+
+
+def workbook_bytes() -> bytes:
+    """January's sample as an Excel workbook (sheet ``2026-01``): numbers as numbers, the month as a date cell.
+
+    The how-to "Use an HR export as it comes" reads it (``agents-2026-01.xlsx``). Needs openpyxl
+    (in the dev extra); the zip's time stamps and the document's dates are fixed.
+    """
+    import datetime as dt
+    import re
+    import zipfile
+
+    import openpyxl
+
+    with (HERE / "agents-2026-01.csv").open(encoding="utf-8", newline="") as handle:
+        header, *body = list(csv.reader(handle))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "2026-01"
+    sheet.append(header)
+    for row in body:
+        cells: list[object] = []
+        for column, text in zip(header, row, strict=False):
+            if column == "period" and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
+                cells.append(dt.datetime(int(text[:4]), int(text[5:]), 1))
+            elif column not in WORKBOOK_TEXT and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+                cells.append(float(text))
+            else:
+                cells.append(text or None)
+        sheet.append(cells)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, dt.datetime):
+                cell.number_format = "yyyy-mm"
+    book.properties.creator = "tierpay examples/data/generate_sample.py"
+    written = io.BytesIO()
+    book.save(written)
+    fixed = io.BytesIO()
+    stamp = "2026-01-31T00:00:00Z"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+            target.writestr(zipfile.ZipInfo(item.filename, WORKBOOK_TIME), data, zipfile.ZIP_DEFLATED)
+    return fixed.getvalue()
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import STREAM_BYTES, read_input, stream_batches
 from tierpay.io.state_file import read_state
 from tierpay.io.textfile import encoding_name
+from tierpay.io.xlsx_records import is_xlsx_name
 from tierpay.outputs import report
 from tierpay.outputs.cases import report as cases_report
 from tierpay.outputs.cases import run_cases
@@ -176,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     df = _command(commands, "diff", "compare two rulesets on the same records: level, grade, flag and pay changes")
     df.add_argument("old", help="the ruleset in force")
     df.add_argument("new", help="the proposed ruleset")
-    df.add_argument("records", help="agent-period records, CSV or JSON")
+    df.add_argument("records", help="agent-period records, CSV, JSON or an Excel workbook (.xlsx)")
     _encoding_option(df)
+    _sheet_option(df)
     _outside_option(df)
     df.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     _lang_option(df, "of the comparison table")
@@ -227,9 +229,12 @@ def _lang_option(parser: argparse.ArgumentParser, what: str) -> None:
 def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ruleset", help="the ruleset YAML file, or a folder of its versions")
     parser.add_argument(
-        "records", help="agent-period records, CSV or JSON (one or more periods); - reads standard input"
+        "records",
+        help="agent-period records, CSV, JSON or an Excel workbook (.xlsx) (one or more periods); "
+        "- reads standard input",
     )
     _encoding_option(parser)
+    _sheet_option(parser)
     parser.add_argument(
         "--keep",
         type=_names,
@@ -256,6 +261,12 @@ def _encoding_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _sheet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sheet", metavar="NAME", help="the sheet of an .xlsx records workbook to read (default: the first)"
+    )
+
+
 def _encoding(text: str) -> str:
     """An ``--encoding`` value: a text encoding Python knows; anything else is a usage error."""
     try:
@@ -272,10 +283,10 @@ STANDARD_INPUT = "-"
 def _read(target: CompiledRuleset | RulesetVersions, args: argparse.Namespace) -> RecordFrame:
     """The records named on the command line, checked: a file, or standard input for ``-`` (read once)."""
     if args.records != STANDARD_INPUT:
-        return read_input(target, args.records, args.encoding)
+        return read_input(target, args.records, args.encoding, sheet=args.sheet)
     if getattr(args, "stdin_bytes", None) is None:
         args.stdin_bytes = args.stdin.read() if args.stdin is not None else b""
-    return read_input(target, "<stdin>", args.encoding, data=args.stdin_bytes)
+    return read_input(target, "<stdin>", args.encoding, data=args.stdin_bytes, sheet=args.sheet)
 
 
 def _outside_option(parser: argparse.ArgumentParser) -> None:
@@ -516,6 +527,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.stream or (
         args.records != STANDARD_INPUT
         and path.suffix.lower() != ".json"
+        and not is_xlsx_name(args.records)
         and path.is_file()
         and path.stat().st_size >= STREAM_BYTES
     ):
@@ -598,6 +610,9 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         return EXIT_USAGE
     if Path(args.records).suffix.lower() == ".json":
         err.write("error: --stream reads CSV files; convert the JSON records to CSV\n")
+        return EXIT_USAGE
+    if is_xlsx_name(args.records):
+        err.write("error: --stream reads CSV files; save the workbook's sheet as CSV, or leave out --stream\n")
         return EXIT_USAGE
     if args.records == STANDARD_INPUT:
         err.write("error: --stream reads a file; standard input (-) is read whole: leave out --stream\n")

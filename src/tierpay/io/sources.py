@@ -42,6 +42,7 @@ from tierpay.io.textfile import (
     encoding_name,
     find_not_utf8,
 )
+from tierpay.io.xlsx_records import ZIP_MAGIC, is_xlsx_name, xlsx_rows
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -61,6 +62,7 @@ def read_records(
     *,
     encoding: str | None = None,
     data: bytes | None = None,
+    sheet: str | None = None,
 ) -> RecordBatch:
     """Read a CSV or JSON records file (chosen by its extension) into checked records.
 
@@ -69,15 +71,21 @@ def read_records(
     (default: the path, or ``<DataFrame>`` or ``<Table>``). A file is UTF-8, or GB18030/GBK
     when it reads as that and not as UTF-8 (a warning says so); ``encoding`` names it outright.
     ``data`` gives the file's bytes (standard input): JSON when it starts with ``[`` or ``{``,
-    CSV otherwise, named ``path`` in messages.
+    CSV otherwise, named ``path`` in messages. An ``.xlsx`` workbook (or bytes that are one) is
+    read from its first sheet, or the one ``sheet`` names (:mod:`tierpay.io.xlsx_records`).
     """
     if is_table(path):
         return RecordBatch(*parse_table(ruleset, path, source))
     file = Path(path)
     source = source or str(path)
     raw = data if data is not None else read_bytes(file, source)
-    text, note = decode_input(raw, source, encoding)
     fields = header_fields(ruleset)
+    if is_xlsx(file, data):
+        where, sheet_rows = xlsx_rows(raw, source, fields, sheet)
+        return RecordBatch(*parse_records_for(ruleset, sheet_rows, where))
+    if sheet is not None:
+        raise RecordsError(f"{source}: sheet {sheet!r} was named, but the records are not an Excel workbook (.xlsx)")
+    text, note = decode_input(raw, source, encoding)
     if is_json(file, data):
         rows = [(n, _named(row, fields, source, n)) for n, row in json_rows(text, source)]
     else:
@@ -99,6 +107,13 @@ def is_json(file: Path, data: bytes | None) -> bool:
     if data is not None:
         return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{")
     return file.suffix.lower() == ".json"
+
+
+def is_xlsx(file: Path, data: bytes | None) -> bool:
+    """Whether records are an Excel workbook: by the file's extension, or for bytes given (standard input) by a zip's first bytes."""
+    if data is not None:
+        return data.startswith(ZIP_MAGIC)
+    return is_xlsx_name(str(file))
 
 
 def _named(row: Any, fields: dict[str, str], source: str, number: int) -> Any:
@@ -231,15 +246,21 @@ def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source
 
 
 def read_input(
-    target: CompiledRuleset | RulesetVersions, path: str | Path, encoding: str | None = None, data: bytes | None = None
+    target: CompiledRuleset | RulesetVersions,
+    path: str | Path,
+    encoding: str | None = None,
+    data: bytes | None = None,
+    sheet: str | None = None,
 ) -> RecordFrame:
     """A records file as checked columns: a CSV straight into columns, JSON (or a folder of versions) via records.
 
-    ``data`` gives the bytes instead of reading ``path`` (standard input, named ``path``).
+    ``data`` gives the bytes instead of reading ``path`` (standard input, named ``path``);
+    ``sheet`` names a workbook's sheet.
     """
     from tierpay.engine.run import as_frame
     from tierpay.io.frames import read_frame
 
-    if isinstance(target, CompiledRuleset) and not is_json(Path(path), data):
+    plain = not is_json(Path(path), data) and not is_xlsx(Path(path), data) and sheet is None
+    if isinstance(target, CompiledRuleset) and plain:
         return read_frame(target, path, encoding, data)
-    return as_frame(target, read_records(target, path, encoding=encoding, data=data))
+    return as_frame(target, read_records(target, path, encoding=encoding, data=data, sheet=sheet))
