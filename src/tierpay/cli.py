@@ -505,6 +505,12 @@ class _KeepError(Exception):
     """A ``--keep`` column that is a field: a usage error (exit 2)."""
 
 
+def _opened(args: argparse.Namespace, out: TextIO) -> tuple[Outputs, CompiledRuleset | RulesetVersions]:
+    """An evaluating command's outputs, checked, and its ruleset (or versions), loaded: how each begins."""
+    outputs = _plan(args, out, _inputs_of(args))
+    return outputs, _load(args.ruleset, outputs, load_target, args)
+
+
 def _inputs_of(args: argparse.Namespace) -> dict[str, str | None]:
     """The files an evaluating command reads, as messages name them."""
     return {"the ruleset": args.ruleset, "the records file": args.records, "--state-in": args.state_in}
@@ -534,8 +540,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _evaluate_streaming(args, out, err)
     if args.format == "csv":
         return _evaluate_columns(args, out, err)
-    outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target, args)
+    outputs, ruleset = _opened(args, out)
     with outputs:
         outcome = _outcome(args, ruleset)
         sink = outputs.stream("-o")
@@ -557,8 +562,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
 
     No decision is kept once written, so memory holds the input columns and one period's run.
     """
-    outputs = _plan(args, out, _inputs_of(args))
-    target = _load(args.ruleset, outputs, load_target, args)
+    outputs, target = _opened(args, out)
     with outputs:
         run = _evaluation(target, args)
         records = _read(target, args)
@@ -617,8 +621,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     if args.records == STANDARD_INPUT:
         err.write("error: --stream reads a file; standard input (-) is read whole: leave out --stream\n")
         return EXIT_USAGE
-    outputs = _plan(args, out, _inputs_of(args))
-    target = _load(args.ruleset, outputs, load_target, args)
+    outputs, target = _opened(args, out)
     summary = report.Summary.of(target, args.lang)
     progress = Progress(err)
     rejected = 0
@@ -697,8 +700,7 @@ def _no_period(outcome: Outcome, period: str | None, err: TextIO) -> bool:
 
 
 def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target, args)
+    outputs, ruleset = _opened(args, out)
     with outputs:
         outcome = _outcome(args, ruleset)
         if _no_period(outcome, args.period, err):
@@ -730,8 +732,7 @@ def _review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target, args)
+    outputs, ruleset = _opened(args, out)
     with outputs:
         outcome = _outcome(args, ruleset)
         if _no_period(outcome, args.period, err):
@@ -764,8 +765,7 @@ def _statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    outputs = _plan(args, out, _inputs_of(args))
-    ruleset = _load(args.ruleset, outputs, load_target, args)
+    outputs, ruleset = _opened(args, out)
     with outputs:
         outcome = _outcome(args, ruleset)
         for warning in outcome.warnings:
