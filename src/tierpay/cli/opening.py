@@ -4,8 +4,9 @@ and its problems reported on standard error."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError
 from tierpay.engine.columns import RecordFrame
@@ -19,6 +20,10 @@ from tierpay.outputs import report
 from tierpay.ruleset.compiler import CompiledRuleset, keeping, kept_clash
 from tierpay.ruleset.loading import load_target
 from tierpay.ruleset.versions import RulesetVersions
+from tierpay.words import say
+
+if TYPE_CHECKING:
+    from tierpay.outputs.html.month import Source
 
 
 def bom(args: argparse.Namespace, option: str) -> str:
@@ -140,3 +145,23 @@ def report_problems(
     err.write(report.gaps_text(gaps))
     err.write(report.rejections_text(rejections))
     return bool(rejections)
+
+
+def sources(args: argparse.Namespace) -> list[Source]:
+    """The files a run read, with their SHA-256, for the stamp of a report: the records and the state in."""
+    from tierpay.outputs.html.month import Source
+
+    found = [Source(say("page.records", args.lang), args.records, _sha256(args.records, args))]
+    if args.state_in:
+        found.append(Source(say("page.state", args.lang), args.state_in, _sha256(args.state_in, args)))
+    return found
+
+
+def _sha256(path: str, args: argparse.Namespace) -> str:
+    if path == STANDARD_INPUT:
+        return hashlib.sha256(getattr(args, "stdin_bytes", None) or b"").hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -77,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     stmt = _command(commands, "statement", "pay statements: every line and how it was computed")
     _inputs(stmt)
-    stmt.add_argument(
+    who = stmt.add_mutually_exclusive_group()
+    who.add_argument(
+        "--all", action="store_true", help="every agent (the default): with --format html, one printable file"
+    )
+    who.add_argument(
         "--agent",
         action="append",
         type=_agent,
@@ -85,11 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this agent (repeatable); all agents when left out",
     )
     stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
-    stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
+    stmt.add_argument(
+        "--format",
+        choices=["text", "csv", "json", "html"],
+        default="text",
+        help="output format (default: text; html: pay slips to print, a page each)",
+    )
     _lang_option(stmt, "of the statement: line names and how each was computed")
     bom_option(stmt)
     _output_options(stmt)
     _state_options(stmt, state_out=False)
+
+    rp = _command(commands, "report", "the month's run as one HTML page: totals, levels, moves, review, pay")
+    _inputs(rp)
+    rp.add_argument(
+        "--period", type=_period, help="the month the page is about (YYYY-MM; default: the last month decided)"
+    )
+    _lang_option(rp, "of the page")
+    _output_options(rp)
+    _state_options(rp, state_out=False)
 
     ex = _command(commands, "explain", "explain one agent's decisions: every criterion, score, review and pay line")
     _inputs(ex)

@@ -16,6 +16,7 @@ from tierpay.cli.opening import (
     plan,
     read_records,
     report_problems,
+    sources,
 )
 from tierpay.engine.run import evaluate
 from tierpay.io.state_file import read_state
@@ -25,6 +26,7 @@ from tierpay.outputs.explain import explain
 from tierpay.outputs.fairness import fairness_report
 from tierpay.ruleset.loading import load_ruleset
 from tierpay.ruleset.versions import latest, version_of
+from tierpay.words import say
 
 
 def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -60,6 +62,10 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.format == "html":
+        from tierpay.outputs.html.pages import require
+
+        require()
     outputs, ruleset = opened(args, out)
     with outputs:
         outcome = outcome_of(args, ruleset)
@@ -80,6 +86,13 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_REJECTED
         if args.format == "csv":
             text = bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep)
+        elif args.format == "html":
+            from tierpay.outputs.html.pages import slips_page
+            from tierpay.outputs.html.slips import slips
+
+            span = args.period or ", ".join(outcome.periods)
+            title = say("slip.document", args.lang, period=span)
+            text = slips_page(slips(outcome, decisions, args.lang), args.lang, title)
         elif args.format == "json":
             text = report.statement_json(decisions)
         else:
@@ -90,6 +103,24 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         outputs.publish()
     rejected = report_problems(outcome, err, args.agent, args.period)
     return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def report_page(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``tierpay report``: the month's run as one self-contained HTML page."""
+    from tierpay.outputs.html.month import month_report
+    from tierpay.outputs.html.pages import report_page, require
+
+    require()
+    outputs, ruleset = opened(args, out)
+    with outputs:
+        outcome = outcome_of(args, ruleset)
+        if no_period(outcome, args.period, err):
+            return EXIT_REJECTED
+        page = report_page(month_report(outcome, sources(args), args.lang, args.period))
+        outputs.write("-o", page)
+        outputs.publish()
+    report_problems(outcome, err)
+    return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

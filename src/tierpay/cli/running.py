@@ -152,6 +152,7 @@ _COMMANDS = {
     "review": ("reporting", "review"),
     "statement": ("reporting", "statement"),
     "explain": ("reporting", "explain_command"),
+    "report": ("reporting", "report_page"),
     "test": ("checking", "test"),
     "diff": ("reporting", "diff"),
     "schema": ("checking", "schema"),

@@ -314,6 +314,11 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
     return "\n".join(ex.lines).rstrip() + "\n"
 
 
+def why(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
+    """Why the level decision was taken, in one sentence in ``lang`` (the engine's own words in English)."""
+    return _Explainer(ruleset, decision, lang).why_zh() if lang == "zh" else decision.why
+
+
 def trace(decision: Decision, ruleset: CompiledRuleset) -> dict[str, Clause]:
     """The structured trace of ``decision``: every criterion it evaluated, clause by clause.
 
