@@ -8,6 +8,7 @@ browser tests are skipped, saying how to install it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -63,3 +64,15 @@ def screenshot(binary: str, page: Path, png: Path, width: int = 1100, height: in
     png.parent.mkdir(parents=True, exist_ok=True)
     _run(binary, page, f"--window-size={width},{height}", f"--screenshot={png.resolve()}")
     return png
+
+
+def pdf(binary: str, page: Path, out: Path) -> bytes:
+    """The page printed to PDF as Chromium prints it (its print style, A4 where the page asks)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _run(binary, page, "--no-pdf-header-footer", f"--print-to-pdf={out.resolve()}")
+    return out.read_bytes()
+
+
+def pages(document: bytes) -> int:
+    """How many pages a PDF has (its page objects)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", document))

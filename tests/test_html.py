@@ -251,3 +251,20 @@ def test_slip_renders_in_chromium(chromium: str, slip_zh: Path) -> None:
     assert "基本工资 3,047.62" in shown
     png = browser.screenshot(chromium, slip_zh, ARTIFACTS / "slip-zh.png", 900, 700)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_slips_print_a_page_each_in_chromium(chromium: str, tmp_path: Path) -> None:
+    """Printed, three agents' slips are three A4 pages: the print style breaks after each slip."""
+    page = tmp_path / "three.html"
+    code, _, err = run(
+        "statement", str(STARS), str(SAMPLE_H1), "--format", "html", "--period", "2026-06",
+        "--agent", "A001", "--agent", "A002", "--agent", "A011", "-o", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    document = browser.pdf(chromium, page, ARTIFACTS / "slips-three.pdf")
+    assert document.startswith(b"%PDF")
+    assert browser.pages(document) == 3
+    # A4 is 210 x 297 mm, 595.3 x 841.9 points; Chromium writes 594.96 x 841.92.
+    boxes = re.findall(rb"/MediaBox\s*\[0 0 ([0-9.]+) ([0-9.]+)\]", document)
+    assert len(boxes) == 3
+    assert all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes)
