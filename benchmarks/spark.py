@@ -94,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
                         "-o",
                         str(local_out),
                     ]
-                )  # fmt: skip
+                )
             )
             spark_runs.append(
                 timed(
                     [sys.executable, "-c", SPARK_SIDE, str(RULESET), str(records), str(spark_out), str(args.partitions)]
-                )  # fmt: skip
+                )
             )
             if rows_of([local_out]) != rows_of(sorted(spark_out.glob("part-*.csv"))):
                 print("the decisions differ between the command line and Spark", file=sys.stderr)
