@@ -229,3 +229,18 @@ def test_the_example_job_runs_as_the_how_to_shows(tmp_path: Path) -> None:
     rows = [row for part in decisions for row in csv.DictReader(io.StringIO(part.read_text(encoding="utf-8")))]
     local, _ = cli_csv(str(SAMPLE_H1))
     assert as_cells(rows) == as_cells(local)
+
+
+def test_the_example_job_without_pyspark_names_the_extra(tmp_path: Path) -> None:
+    """Without pyspark the job says which extra installs it and exits 2, with no traceback."""
+    script = (
+        "import runpy, sys\n"
+        "sys.modules['pyspark'] = None  # as if it were not installed\n"
+        f"sys.argv = ['spark_job.py', '--out', {str(tmp_path)!r}]\n"
+        f"runpy.run_path({str(ROOT / 'examples' / 'spark_job.py')!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert 'pip install "tierpay[spark]"' in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
