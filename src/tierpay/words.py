@@ -132,6 +132,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "totals.months": ("agent-months", "人月"),
     "totals.agents": ("agents", "人数"),
     "totals.pay_column": ("pay", "工资"),
+    # --- workbooks (-o out.xlsx): sheet names --------------------------------------------------
+    "sheet.decisions": ("decisions", "评定结果"),
+    "sheet.rejections": ("rejections", "退回记录"),
+    "sheet.summary": ("summary", "汇总"),
+    "sheet.payroll": ("payroll", "工资表"),
+    "sheet.statements": ("statements", "工资条"),
     # --- pay statements -----------------------------------------------------------------------
     "statement.title": ("Pay statement: {agent}  {period}", "工资条：{agent}  {period}"),
     "statement.level": ("Level {level} {name}", "级别 {level} {name}"),
@@ -440,3 +446,50 @@ WHY_ZH: dict[str, str] = {
 }
 """Each level and probation reason code as a Chinese sentence; the English is the engine's own
 (``Decision.why``, :func:`tierpay.engine.levels.why`), written when the decision is made."""
+
+
+COLUMNS_ZH: dict[str, str] = {
+    # the decisions
+    "agent_id": "工号",
+    "period": "月份",
+    "level_before": "上月级别",
+    "level": "级别",
+    "qualified_level": "达标级别",
+    "action": "评定",
+    "reason": "原因",
+    "on_probation": "试用期",
+    "score": "得分",
+    "grade": "绩效等级",
+    "coefficient": "绩效系数",
+    "review_cohort": "复核分组",
+    "review_rank": "名次",
+    "review_cohort_size": "分组人数",
+    "review_percentile": "百分位",
+    "review_flagged": "列入复核",
+    "review_stage": "复核阶段",
+    "review_exempt": "豁免",
+    "pay_level": "计薪级别",
+    "pay_total": "工资合计",
+    "total": "工资合计",
+    "currency": "币种",
+    "ruleset_version": "规则版本",
+    "ruleset_sha256": "规则指纹",
+    # the rejections
+    "source": "文件",
+    "row": "行",
+    "field": "字段",
+    # the summary
+    "by": "汇总项",
+    "group": "分组",
+    "agents": "人数",
+    "agent_months": "人月",
+    "pay": "工资",
+    # a statement's lines
+    "line": "项目",
+    "kind": "类别",
+    "amount": "金额",
+    "basis": "计算方式",
+}
+"""The Chinese names of the columns tierpay writes into a workbook under ``--lang zh`` (a header then
+reads ``工号 (agent_id)``: the name, and the key programs and the CSV use). Fields the ruleset
+labels (metrics, attributes, pay lines) take their ``zh`` label instead."""

@@ -15,6 +15,7 @@ from tierpay.engine.state import State
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import read_input
 from tierpay.io.state_file import read_state
+from tierpay.io.xlsx_book import check_writer, is_xlsx_output
 from tierpay.outputs import report
 from tierpay.ruleset.compiler import CompiledRuleset, keeping, kept_clash
 from tierpay.ruleset.loading import load_target
@@ -98,11 +99,47 @@ def state_text(state: State, path: str) -> str:
     return state.to_csv() if path.lower().endswith(".csv") else state.to_json()
 
 
-def outcome_of(args: argparse.Namespace, ruleset: CompiledRuleset | RulesetVersions) -> Outcome:
-    """Read the state and the records and evaluate them: the common middle of a command."""
+def outcome_of(
+    args: argparse.Namespace,
+    ruleset: CompiledRuleset | RulesetVersions,
+    check: Callable[[RecordFrame], None] | None = None,
+) -> Outcome:
+    """Read the state and the records and evaluate them: the common middle of a command.
+
+    ``check`` sees the records once read, before they are evaluated (a workbook refuses more
+    rows than a sheet holds there).
+    """
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
-    return evaluate(ruleset, read_records(ruleset, args), state, state_from_other_ruleset=other)
+    records = read_records(ruleset, args)
+    if check is not None:
+        check(records)
+    return evaluate(ruleset, records, state, state_from_other_ruleset=other)
+
+
+def workbooks(args: argparse.Namespace) -> dict[str, str]:
+    """The outputs asked for as Excel workbooks (by their ``.xlsx`` extension): option -> path."""
+    paths = {"-o": args.output, "--payroll": getattr(args, "payroll", None)}
+    return {option: path for option, path in paths.items() if is_xlsx_output(path)}
+
+
+def workbook_clash(args: argparse.Namespace, books: dict[str, str]) -> str | None:
+    """Why the command line cannot write its workbooks as asked, or None: ``--format`` or ``--stream`` beside one."""
+    if "-o" in books and args.format is not None:
+        return (
+            f"-o {books['-o']} writes an Excel workbook; --format {args.format} writes text: "
+            "leave out --format, or name a file of another extension"
+        )
+    if books and getattr(args, "stream", False):
+        option, path = next(iter(books.items()))
+        return f"--stream writes CSV; {option} {path} is a workbook, written whole: leave out --stream, or name a .csv file"
+    return None
+
+
+def check_workbooks(books: dict[str, str]) -> None:
+    """Refuse, before any work, a workbook output when the excel extra is not installed."""
+    for option, path in books.items():
+        check_writer(f"{option} {path}")
 
 
 def evaluation_of(target: CompiledRuleset | RulesetVersions, args: argparse.Namespace) -> Evaluation:

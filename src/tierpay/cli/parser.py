@@ -49,12 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--format",
         choices=["table", "csv", "json"],
-        default="table",
-        help="output format (default: table)",
+        help="output format (default: table; -o FILE.xlsx writes an Excel workbook, and takes no --format)",
     )
     _output_options(ev)
     _state_options(ev)
-    ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
+    ev.add_argument(
+        "--payroll",
+        metavar="FILE",
+        help="also write the payroll export (one row per agent-period; an Excel workbook when FILE ends in .xlsx)",
+    )
     ev.add_argument(
         "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
     )
@@ -85,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this agent (repeatable); all agents when left out",
     )
     stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
-    stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
+    stmt.add_argument(
+        "--format",
+        choices=["text", "csv", "json"],
+        help="output format (default: text; -o FILE.xlsx writes an Excel workbook, and takes no --format)",
+    )
     _lang_option(stmt, "of the statement: line names and how each was computed")
     bom_option(stmt)
     _output_options(stmt)

@@ -6,9 +6,10 @@ import argparse
 import json
 from typing import TextIO
 
-from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED
+from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from tierpay.cli.opening import (
     bom,
+    check_workbooks,
     load,
     no_period,
     opened,
@@ -16,13 +17,17 @@ from tierpay.cli.opening import (
     plan,
     read_records,
     report_problems,
+    workbook_clash,
+    workbooks,
 )
 from tierpay.engine.run import evaluate
 from tierpay.io.state_file import read_state
+from tierpay.io.xlsx_book import workbook_bytes
 from tierpay.outputs import report
 from tierpay.outputs.compare import compare
 from tierpay.outputs.explain import explain
 from tierpay.outputs.fairness import fairness_report
+from tierpay.outputs.workbook import statements_sheets
 from tierpay.ruleset.loading import load_ruleset
 from tierpay.ruleset.versions import latest, version_of
 
@@ -60,7 +65,14 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    books = workbooks(args)
+    clash = workbook_clash(args, books)
+    if clash is not None:
+        err.write(f"error: {clash}\n")
+        return EXIT_USAGE
+    args.format = args.format or "text"
     outputs, ruleset = opened(args, out)
+    check_workbooks(books)
     with outputs:
         outcome = outcome_of(args, ruleset)
         if no_period(outcome, args.period, err):
@@ -78,7 +90,12 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             report_problems(outcome, err, args.agent, args.period)
             return EXIT_REJECTED
-        if args.format == "csv":
+        if books:
+            keep = latest(ruleset).model.keep
+            sheets = statements_sheets(decisions, keep, ruleset, args.lang)
+            outputs.write_bytes("-o", workbook_bytes(sheets))
+            text = ""
+        elif args.format == "csv":
             text = bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep)
         elif args.format == "json":
             text = report.statement_json(decisions)

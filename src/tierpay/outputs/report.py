@@ -402,18 +402,25 @@ class Summary:
         """Agent-months and pay total per value of ``key``, sorted."""
         return [(k, int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
 
+    def blocks(self) -> list[tuple[str, list[tuple[str, int, int, Decimal]]]]:
+        """Per key, its heading and its rows (group, agents, agent-months, pay), the grand total last."""
+        lang = self.lang
+        found = []
+        for key in self.by:
+            heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
+            rows = [(self.names.get(k, k), len(v[2]), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
+            rows.append((say("totals.total", lang), len(self.agents), self.count, self.total))
+            found.append((heading, rows))
+        return found
+
     def table(self) -> str:
         """One block per key: agents, agent-months and pay by group, then the grand total."""
         lang = self.lang
         blocks = []
-        for key in self.by:
-            heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
-            rows: list[list[object]] = [
-                [self.names.get(k, k), len(v[2]), int(v[0]), money(v[1])] for k, v in sorted(self.groups[key].items())
-            ]
-            rows.append([say("totals.total", lang), len(self.agents), self.count, money(self.total)])
+        for heading, rows in self.blocks():
             headers = [heading, say("totals.agents", lang), say("totals.months", lang), say("totals.pay_column", lang)]
-            blocks.append(rows_table(headers, rows, right={1, 2, 3}))
+            cells: list[list[object]] = [[name, agents, months, money(pay)] for name, agents, months, pay in rows]
+            blocks.append(rows_table(headers, cells, right={1, 2, 3}))
         return "\n\n".join(blocks) + "\n"
 
 
@@ -443,6 +450,15 @@ def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) ->
 
 def payroll_rows(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
     """Payroll export rows from decisions' CSV cells (fixed columns, in their order), with or without the header."""
+    frame = payroll_frame(parts, ruleset)
+    text = "" if not header else ",".join(frame.columns) + "\n"
+    if frame.height:
+        text += frame.write_csv(include_header=False, quote_style="necessary", line_terminator="\n")
+    return text
+
+
+def payroll_frame(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions) -> pl.DataFrame:
+    """The payroll export's cells (text, null when empty) from decisions' CSV cells, in the fixed columns."""
     columns = payroll_columns(ruleset)
     frames = []
     for cells in parts:
@@ -454,12 +470,10 @@ def payroll_rows(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | Rules
             paid = paid.with_columns(pl.lit(None, pl.String).alias("coefficient"))
         renamed = {c: c[4:] for c in paid.columns if c.startswith("pay_") and c != "pay_level"}
         frames.append(paid.rename(renamed))
-    text = "" if not header else ",".join(columns) + "\n"
-    if frames:
-        frame = pl.concat(frames, how="diagonal")
-        frame = frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns])
-        text += frame.write_csv(include_header=False, quote_style="necessary", line_terminator="\n")
-    return text
+    if not frames:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    frame = pl.concat(frames, how="diagonal")
+    return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns])
 
 
 def _uses_coefficient(target: CompiledRuleset | RulesetVersions, sha256: str) -> bool:
