@@ -406,3 +406,116 @@ def test_a_kept_column_the_file_lacks_is_blank_with_a_warning() -> None:
     assert code == 1
     assert out.splitlines()[1].split(",")[9] == ""
     assert f"warning: {SAMPLE_H1}: no record has 部门, a column to keep: it is left blank\n" in err
+
+
+# --- issue 16, "done when": every form of the export, and what comes out ---------------------
+
+NAMES = "王伟 李娜 张敏 刘洋 陈静 杨磊 赵丽 黄强 周杰 吴芳".split()
+
+
+def named_export(form: str) -> list[list[str]]:
+    """The sample as a Chinese HR system exports it: months in ``form``, levels by name, Chinese headers, a name column."""
+    header, *body = chinese_headers(rewrite_months(MONTH_FORMS[form]))
+    level = header.index("级别")
+    for row in body:
+        if len(row) > level:
+            row[level] = LEVEL_NAMES.get(row[level], row[level])
+    return [["姓名", *header], *[[name_of(row[0] if row else ""), *row] for row in body]]
+
+
+def name_of(agent: str) -> str:
+    """The name an export gives an agent: the same in every month."""
+    return NAMES[sum(map(ord, agent)) % len(NAMES)]
+
+
+def gbk_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("gbk")
+
+
+@pytest.mark.parametrize("given", ["xlsx", "gbk file", "gbk on standard input"])
+@pytest.mark.parametrize("form", ["2026/1", "2026年1月", "202601"])
+def test_done_when_each_export_gives_exactly_the_decisions_of_the_csv(
+    tmp_path: Path, plain: tuple[int, bytes, str], given: str, form: str
+) -> None:
+    """Issue 16: the sample as .xlsx, or as GBK text with Chinese headers (through ``columns:`` and labels) and a
+    name column kept with ``--keep``, months written 2026/1, 2026年1月 or 202601, from a file or standard input:
+    the decisions of the CSV, each beside its agent's name."""
+    rows = named_export(form)
+    stdin = None
+    if given == "xlsx":
+        from .test_xlsx_records import cell
+
+        openpyxl = pytest.importorskip("openpyxl")
+        pytest.importorskip("python_calamine")
+        book = openpyxl.Workbook()
+        sheet = book.active
+        fields = ["姓名", *sample_rows()[0]]  # the columns' fields, to type each cell as a spreadsheet holds it
+        sheet.append(rows[0])
+        for row in rows[1:]:
+            sheet.append([cell(f, t) if f != "period" else t for f, t in zip(fields, row, strict=False)])
+        records = tmp_path / "export.xlsx"
+        book.save(records)
+    elif given == "gbk file":
+        records = tmp_path / "export.csv"
+        records.write_bytes(gbk_bytes(rows))
+    else:
+        records, stdin = Path("-"), gbk_bytes(rows)
+    out = tmp_path / "o.csv"
+    args = ["evaluate", str(hr_ruleset(tmp_path)), str(records), "--allow-outside-files", "--keep", "姓名"]
+    err = io.StringIO()
+    code = main(
+        [*args, "--format", "csv", "-o", str(out)],
+        stdout=io.StringIO(),
+        stderr=err,
+        stdin=io.BytesIO(stdin) if stdin is not None else None,
+    )
+    assert code == plain[0]
+    got = out.read_bytes()
+    assert decisions_without_ruleset(got) == decisions_without_ruleset(plain[1])
+    decided = list(csv.reader(io.StringIO(got.decode("utf-8"))))
+    at = decided[0].index("姓名")
+    assert [row[at] for row in decided[1:]] == [name_of(row[0]) for row in decided[1:]]
+    assert "ignored" not in err.getvalue()
+
+
+def test_done_when_the_workbook_written_holds_the_rows_of_the_csv(tmp_path: Path) -> None:
+    """Issue 16: ``-o x.xlsx`` of the GBK export opens (read back with python-calamine) with the CSV's rows, the name kept."""
+    calamine = pytest.importorskip("python_calamine")
+    pytest.importorskip("xlsxwriter")
+    export = tmp_path / "export.csv"
+    export.write_bytes(gbk_bytes(named_export("2026年1月")))
+    args = ["evaluate", str(hr_ruleset(tmp_path)), str(export), "--allow-outside-files", "--keep", "姓名"]
+    assert main([*args, "-o", str(tmp_path / "x.xlsx")], stdout=io.StringIO(), stderr=io.StringIO()) == 1
+    text = io.StringIO()
+    main([*args, "--format", "csv"], stdout=text, stderr=io.StringIO())
+    expected = list(csv.reader(io.StringIO(text.getvalue())))
+    book = calamine.CalamineWorkbook.from_path(str(tmp_path / "x.xlsx"))
+    assert book.sheet_names == ["decisions", "rejections", "summary"]
+    got = book.get_sheet_by_name("decisions").to_python()
+    assert got[0] == expected[0]
+    assert len(got) == len(expected)
+    for row, want in zip(got[1:], expected[1:], strict=True):  # the same texts, and numbers of the same value
+        assert all(c == w if isinstance(c, str) else c == float(w) for c, w in zip(row, want, strict=True))
+
+
+def test_done_when_every_output_is_readable_under_umask_022(tmp_path: Path) -> None:
+    """Issue 16: the workbook, the payroll, the state and the CSV a run writes are 0644 under umask 022."""
+    import os
+    import stat
+
+    pytest.importorskip("xlsxwriter")
+    mask = os.umask(0o022)
+    try:
+        main(
+            ["evaluate", str(STARS), str(SAMPLE_H1), "-o", str(tmp_path / "x.xlsx")]
+            + ["--payroll", str(tmp_path / "pay.csv"), "--state-out", str(tmp_path / "state.json")],
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+        main(["evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "-o", str(tmp_path / "x.csv")])
+    finally:
+        os.umask(mask)
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(["x.xlsx", "pay.csv", "state.json", "x.csv"], 0o644)
