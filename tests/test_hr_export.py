@@ -357,7 +357,8 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ruleset's ``keep: [姓名]`` carries the name to the CSV, JSON, table and pay slips (text and CSV)."""
+    """The ruleset's ``keep: [姓名]`` carries the name to the CSV, JSON, table, pay slips (text and CSV), the
+    explanation's header line and the review's ranking."""
     monkeypatch.chdir(SAMPLE_H1.parents[2])
     records = str(HR_RULESET), str(HR_EXPORT)
     assert (
@@ -370,6 +371,11 @@ def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> Non
     assert table[0].split()[:3] == ["工号", "姓名", "月份"]
     assert table[2].split()[:3] == ["A001", "王伟", "2026-01"]
     assert run("statement", *records, "--agent", "A001", "--lang", "zh")[1].startswith("工资条：A001 王伟  2026-01\n")
+    assert run("explain", *records, "--agent", "A001", "--lang", "zh")[1].startswith("A001 王伟  2026-01：L1 一星坐席，保级\n")
+    assert run("explain", *records, "--agent", "A001")[1].startswith("A001 王伟  2026-01: L1 One-star agent, kept\n")
+    ranking = run("review", *records, "--lang", "zh")[1].splitlines()
+    assert ranking[1].split()[:3] == ["名次", "工号", "姓名"]
+    assert ranking[3].split()[:3] == ["1", "A006", "杨明"]
     slip = run("statement", *records, "--agent", "A001", "--format", "csv")[1].splitlines()
     assert slip[:2] == [
         "agent_id,姓名,period,line,kind,amount,currency,basis",

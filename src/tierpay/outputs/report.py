@@ -300,7 +300,7 @@ def outcome_json(outcome: Outcome) -> str:
 # --- pay statements and payroll ------------------------------------------------------------
 
 
-def _agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
+def agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
     """The agent's id, followed by the kept columns' texts (a pay slip carries the name)."""
     kept = [str(decision.values.get(k) or "") for k in ruleset.model.keep]
     return " ".join([decision.agent_id, *(k for k in kept if k)])
@@ -318,7 +318,7 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     if pay.coefficient is not None:
         head += say("statement.coefficient", lang, coefficient=number(pay.coefficient))
     lines = [
-        say("statement.title", lang, agent=_agent_named(decision, ruleset), period=decision.period),
+        say("statement.title", lang, agent=agent_named(decision, ruleset), period=decision.period),
         head,
         say("statement.ruleset", lang, name=ruleset.name, version=ruleset.version, sha=ruleset.sha256[:12]),
         "",
@@ -506,6 +506,11 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     by = names[rule.rank_by].text(lang) if rule.rank_by in names else rule.rank_by
     stages = {s.code: named(s.code, s.label).text(lang) for s in _stages(rule)}
     reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in rule.exempt}
+    keep = ruleset.model.keep
+
+    def kept(d: Decision) -> list[str]:  # the kept columns (a name) beside the agent
+        return [str(d.values.get(k) or "") for k in keep]
+
     blocks: list[str] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in outcome.decisions:
@@ -531,7 +536,7 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
             assert r is not None
             status = say("review.flagged", lang) if r.flagged else say("review.tied", lang) if r.tied_at_cutoff else ""
             stage = stages.get(r.stage, r.stage) if r.flagged and r.stage else ""
-            rows.append([r.rank, d.agent_id, _d(r.value), _d(r.percentile), status, stage])
+            rows.append([r.rank, d.agent_id, *kept(d), _d(r.value), _d(r.percentile), status, stage])
         for d in others:
             r = d.review
             assert r is not None
@@ -540,10 +545,11 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
                 if r.exempt
                 else say("review.not_ranked", lang)
             )
-            rows.append(["-", d.agent_id, _d(r.value), "", status, ""])
+            rows.append(["-", d.agent_id, *kept(d), _d(r.value), "", status, ""])
         headers = [
             say("review.rank", lang),
             say("table.agent", lang),
+            *keep,
             by,
             say("review.percentile", lang),
             say("review.status", lang),
