@@ -371,7 +371,9 @@ def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> Non
     assert table[0].split()[:3] == ["工号", "姓名", "月份"]
     assert table[2].split()[:3] == ["A001", "王伟", "2026-01"]
     assert run("statement", *records, "--agent", "A001", "--lang", "zh")[1].startswith("工资条：A001 王伟  2026-01\n")
-    assert run("explain", *records, "--agent", "A001", "--lang", "zh")[1].startswith("A001 王伟  2026-01：L1 一星坐席，保级\n")
+    assert run("explain", *records, "--agent", "A001", "--lang", "zh")[1].startswith(
+        "A001 王伟  2026-01：L1 一星坐席，保级\n"
+    )
     assert run("explain", *records, "--agent", "A001")[1].startswith("A001 王伟  2026-01: L1 One-star agent, kept\n")
     ranking = run("review", *records, "--lang", "zh")[1].splitlines()
     assert ranking[1].split()[:3] == ["名次", "工号", "姓名"]
@@ -416,7 +418,7 @@ def test_a_kept_column_the_file_lacks_is_blank_with_a_warning() -> None:
 
 # --- issue 16, "done when": every form of the export, and what comes out ---------------------
 
-NAMES = "王伟 李娜 张敏 刘洋 陈静 杨磊 赵丽 黄强 周杰 吴芳".split()
+NAMES = ["王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强", "周杰", "吴芳"]
 
 
 def named_export(form: str) -> list[list[str]]:
@@ -515,8 +517,17 @@ def test_done_when_every_output_is_readable_under_umask_022(tmp_path: Path) -> N
     mask = os.umask(0o022)
     try:
         main(
-            ["evaluate", str(STARS), str(SAMPLE_H1), "-o", str(tmp_path / "x.xlsx")]
-            + ["--payroll", str(tmp_path / "pay.csv"), "--state-out", str(tmp_path / "state.json")],
+            [
+                "evaluate",
+                str(STARS),
+                str(SAMPLE_H1),
+                "-o",
+                str(tmp_path / "x.xlsx"),
+                "--payroll",
+                str(tmp_path / "pay.csv"),
+                "--state-out",
+                str(tmp_path / "state.json"),
+            ],
             stdout=io.StringIO(),
             stderr=io.StringIO(),
         )
@@ -525,3 +536,59 @@ def test_done_when_every_output_is_readable_under_umask_022(tmp_path: Path) -> N
         os.umask(mask)
     modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.iterdir()}
     assert modes == dict.fromkeys(["x.xlsx", "pay.csv", "state.json", "x.csv"], 0o644)
+
+
+# --- standard error in Chinese ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["whole", "columnar", "stream"])
+def test_standard_error_speaks_chinese_under_lang_zh(tmp_path: Path, path: str) -> None:
+    """Under ``--lang zh`` the GB18030 note, warnings, gaps and each rejection's framing are Chinese; the
+    reasons stay in English, as they were found."""
+    rows = [[*row, "备注" if i == 0 else "x"] for i, row in enumerate(chinese_rows())]  # a column no one knows
+    gbk = write_rows(tmp_path / "gbk.csv", rows, encoding="gbk")
+    extra = {"whole": ["--format", "json"], "columnar": ["--format", "csv"], "stream": ["--format", "csv", "--stream"]}
+    code, _, err = run("evaluate", str(STARS), str(gbk), *extra[path], "--lang", "zh", "-o", str(tmp_path / "o"))
+    lines = err.splitlines()
+    assert code == 1
+    assert lines[0] == (
+        f"警告：{gbk}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；"
+        "用 --encoding gb18030 明确指定则不再提示"
+    )
+    assert f"警告：{gbk}：规则中没有的列已忽略：备注" in lines
+    assert "缺记录：坐席 A020 没有 2026-03 的记录（最近一次为 2026-02）" in lines
+    assert f"退回：{gbk}:418（A901 2026-01）：qa_score: missing" in lines
+    assert f"退回：{gbk}:426（2026-01）：agent_id: missing" in lines
+    assert not [line for line in lines if line.startswith(("warning:", "gap:", "rejected:"))]
+
+
+def test_standard_error_stays_english_without_lang() -> None:
+    """Without ``--lang zh`` the same lines are English, word for word as before."""
+    code, _, err = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "json")
+    assert code == 1
+    assert "gap: agent A020 has no record for 2026-03 (last seen 2026-02)" in err.splitlines()
+    assert f"rejected: {SAMPLE_H1}:426 (2026-01): agent_id: missing" in err.splitlines()
+
+
+def test_explain_statement_and_review_frame_their_problems_in_chinese() -> None:
+    """``explain``, ``statement`` and ``review`` with ``--lang zh`` frame rejections in Chinese too."""
+    assert run("explain", str(STARS), str(SAMPLE_H1), "--agent", "A901", "--lang", "zh")[1] == (
+        f"退回：{SAMPLE_H1}:418（A901 2026-01）：qa_score: missing\n"
+    )
+    for command in ("statement", "review"):
+        err = run(command, str(STARS), str(SAMPLE_H1), "--lang", "zh")[2]
+        assert f"退回：{SAMPLE_H1}:426（2026-01）：agent_id: missing\n" in err
+
+
+def test_a_warning_is_english_text_that_knows_its_chinese() -> None:
+    """The API's warnings are plain English strings; the command line shows them in Chinese through their words."""
+    from tierpay.io.textfile import detected_note
+    from tierpay.words import said
+
+    note = detected_note("a.csv")
+    assert (
+        note
+        == "a.csv: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright"
+    )
+    assert said(note, "zh").startswith("a.csv：不是 UTF-8")
+    assert said("something else", "zh") == "something else"

@@ -92,7 +92,7 @@ def test_cells_are_typed_for_excel(written: tuple[Path, int, str, str]) -> None:
     book = openpyxl.load_workbook(folder / "out.xlsx")
     sheet = book["decisions"]
     header = [c.value for c in sheet[1]]
-    first = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    first = dict(zip(header, sheet[2], strict=True))
     assert (first["pay_total"].value, first["pay_total"].number_format) == (3880, "#,##0.00")
     assert (first["score"].value, first["score"].data_type) == (59.01, "n")
     assert (first["period"].value, first["period"].data_type) == ("2026-01", "s")

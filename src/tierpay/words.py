@@ -79,6 +79,27 @@ def render(phrases: tuple[Phrase, ...], lang: str) -> str:
     return "".join(p.text(lang) for p in phrases)
 
 
+class Said(str):
+    """A message that is its English text, carrying its words so that it can be shown in another language.
+
+    Warnings travel as plain strings (the API's lists, the JSON); the command line shows them
+    in the reader's language with :func:`said`.
+    """
+
+    phrase: Phrase
+
+    def __new__(cls, key: str, /, **fields: Filler) -> Said:
+        words = phrase(key, **fields)
+        made = super().__new__(cls, words.text("en"))
+        made.phrase = words
+        return made
+
+
+def said(message: str, lang: str) -> str:
+    """``message`` in ``lang`` when its words are known (a :class:`Said`), else as it is (English)."""
+    return message.phrase.text(lang) if isinstance(message, Said) else message
+
+
 def say(key: str, lang: str, /, **fields: Filler | int) -> str:
     """The words for ``key`` in ``lang`` (English unless ``zh``), blanks filled from ``fields``."""
     en, zh = WORDS[key]
@@ -132,6 +153,34 @@ WORDS: dict[str, tuple[str, str]] = {
     "totals.months": ("agent-months", "人月"),
     "totals.agents": ("agents", "人数"),
     "totals.pay_column": ("pay", "工资"),
+    # --- standard error: what every run reports --------------------------------------------------
+    "stderr.warning": ("warning: {text}", "警告：{text}"),
+    "stderr.gap": (
+        "gap: agent {agent} has no record for {period} (last seen {last})",
+        "缺记录：坐席 {agent} 没有 {period} 的记录（最近一次为 {last}）",
+    ),
+    "stderr.rejected": ("rejected: {record}", "退回：{record}"),
+    "rejection.who": ("{place} ({who}): {reasons}", "{place}（{who}）：{reasons}"),
+    "rejection.place": ("{place}: {reasons}", "{place}：{reasons}"),
+    "rejection.separator": ("; ", "；"),
+    "warn.gb18030": (
+        "{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright",
+        "{source}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；用 --encoding gb18030 明确指定则不再提示",
+    ),
+    "warn.no_records": ("{source}: no records to evaluate", "{source}：没有可评定的记录"),
+    "warn.lacking": (
+        "{source}: no record has {names}, which the ruleset requires: is a column missing?",
+        "{source}：没有任何记录含有规则要求的 {names}：是否缺了一列？",
+    ),
+    "warn.keep_absent": (
+        "{source}: no record has {names}, a column to keep: it is left blank",
+        "{source}：没有任何记录含有要保留的列 {names}：该列留空",
+    ),
+    "warn.ignored": (
+        "{source}: columns not in the ruleset were ignored: {names}{more}",
+        "{source}：规则中没有的列已忽略：{names}{more}",
+    ),
+    "warn.more": (" and {count} more", " 等，另有 {count} 列"),
     # --- workbooks (-o out.xlsx): sheet names --------------------------------------------------
     "sheet.decisions": ("decisions", "评定结果"),
     "sheet.rejections": ("rejections", "退回记录"),

@@ -84,7 +84,7 @@ def _evaluate_whole(args: argparse.Namespace, out: TextIO, err: TextIO, books: d
         elif args.payroll:
             outputs.write("--payroll", bom(args, "--payroll") + report.payroll_csv(outcome, ruleset))
         outputs.publish()
-    report_problems(outcome, err)
+    report_problems(outcome, err, lang=args.lang)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
@@ -111,10 +111,9 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
             outputs.write("--state-out", state_text(run.state, args.state_out))
         outputs.publish()
     rejections = sorted([*records.rejections, *run.rejections], key=lambda r: (r.source, r.row))
-    for warning in [*run.warnings, *records.warnings]:
-        err.write(f"warning: {warning}\n")
-    err.write(report.gaps_text(run.gaps))
-    err.write(report.rejections_text(rejections))
+    err.write(report.warnings_text([*run.warnings, *records.warnings], args.lang))
+    err.write(report.gaps_text(run.gaps, args.lang))
+    err.write(report.rejections_text(rejections, args.lang))
     return EXIT_REJECTED if rejections else EXIT_OK
 
 
@@ -156,8 +155,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         batches = stream_batches(
             target, args.records, args.encoding
         )  # a file that cannot be read fails here, before any output
-        for warning in run.warnings:
-            err.write(f"warning: {warning}\n")
+        err.write(report.warnings_text(run.warnings, args.lang))
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
         sink.write(bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
@@ -170,13 +168,13 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
                 result = run.period(period, records_frame(target, batch.records, source), source)
                 _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
-                err.write(report.gaps_text(result.gaps))
+                err.write(report.gaps_text(result.gaps, args.lang))
             for warning in batch.warnings:
                 if warning not in warned:
                     warned.add(warning)
-                    err.write(f"warning: {warning}\n")
+                    err.write(report.warnings_text([warning], args.lang))
             rejected += len(rejections)
-            err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row)))
+            err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row), args.lang))
             progress.show(read, period)
         progress.done()
         if args.state_out:

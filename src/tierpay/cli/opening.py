@@ -148,7 +148,7 @@ def evaluation_of(target: CompiledRuleset | RulesetVersions, args: argparse.Name
     return Evaluation(target, state, state_from_other_ruleset=args.state_from_other_ruleset)
 
 
-def no_period(outcome: Outcome, period: str | None, err: TextIO) -> bool:
+def no_period(outcome: Outcome, period: str | None, err: TextIO, lang: str = "en") -> bool:
     """Whether ``--period`` names a month with no decision; if so, say why (and list the rejections)."""
     if period is None or period in outcome.periods:
         return False
@@ -160,20 +160,24 @@ def no_period(outcome: Outcome, period: str | None, err: TextIO) -> bool:
     else:
         why = "the records hold no period"
     err.write(f"error: --period {period}: no decision: {why}\n")
-    report_problems(outcome, err)
+    report_problems(outcome, err, lang=lang)
     return True
 
 
 def report_problems(
-    outcome: Outcome, err: TextIO, agents: Sequence[str] | None = None, period: str | None = None
+    outcome: Outcome,
+    err: TextIO,
+    agents: Sequence[str] | None = None,
+    period: str | None = None,
+    lang: str = "en",
 ) -> bool:
-    """Warnings, gaps and rejections on ``err`` (only those of ``agents`` when given); whether any was rejected."""
+    """Warnings, gaps and rejections on ``err`` (only those of ``agents`` when given), framed in ``lang``;
+    whether any was rejected."""
     rejections, gaps = outcome.rejections, outcome.gaps
     if agents:
         rejections = [r for r in rejections if r.agent_id in agents and period in (None, r.period)]
         gaps = [g for g in gaps if g.agent_id in agents and period in (None, g.period)]
-    for warning in outcome.warnings:
-        err.write(f"warning: {warning}\n")
-    err.write(report.gaps_text(gaps))
-    err.write(report.rejections_text(rejections))
+    err.write(report.warnings_text(outcome.warnings, lang))
+    err.write(report.gaps_text(gaps, lang))
+    err.write(report.rejections_text(rejections, lang))
     return bool(rejections)

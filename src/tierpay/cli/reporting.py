@@ -36,7 +36,7 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs, ruleset = opened(args, out)
     with outputs:
         outcome = outcome_of(args, ruleset)
-        if no_period(outcome, args.period, err):
+        if no_period(outcome, args.period, err, args.lang):
             return EXIT_REJECTED
         if args.period:
             outcome = outcome.only(args.period)
@@ -60,7 +60,7 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 text += "\n" + report.fairness_table(fairness, args.lang, latest(ruleset))
         outputs.write("-o", text)
         outputs.publish()
-    report_problems(outcome, err)
+    report_problems(outcome, err, lang=args.lang)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
@@ -75,7 +75,7 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_workbooks(books)
     with outputs:
         outcome = outcome_of(args, ruleset)
-        if no_period(outcome, args.period, err):
+        if no_period(outcome, args.period, err, args.lang):
             return EXIT_REJECTED
         if args.agent:
             decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
@@ -88,7 +88,7 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 + (f" in {args.period}" if args.period else "")
                 + "\n"
             )
-            report_problems(outcome, err, args.agent, args.period)
+            report_problems(outcome, err, args.agent, args.period, args.lang)
             return EXIT_REJECTED
         if books:
             keep = latest(ruleset).model.keep
@@ -105,7 +105,7 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         outputs.write("-o", text)
         outputs.publish()
-    rejected = report_problems(outcome, err, args.agent, args.period)
+    rejected = report_problems(outcome, err, args.agent, args.period, args.lang)
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -113,14 +113,13 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs, ruleset = opened(args, out)
     with outputs:
         outcome = outcome_of(args, ruleset)
-        for warning in outcome.warnings:
-            err.write(f"warning: {warning}\n")
+        err.write(report.warnings_text(outcome.warnings, args.lang))
         decisions = outcome.select(args.agent, args.period)
         rejected = [
             r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
         ]
         text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
-        text += "".join(f"rejected: {r}\n" for r in rejected)
+        text += report.rejections_text(rejected, args.lang)
         if not decisions and not rejected:
             err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
             return EXIT_REJECTED
@@ -145,5 +144,5 @@ def diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "-o", json_text if args.format == "json" else report.comparison_text(comparison, args.lang, old, new)
         )
         outputs.publish()
-    report_problems(old_outcome, err)
+    report_problems(old_outcome, err, lang=args.lang)
     return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK

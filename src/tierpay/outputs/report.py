@@ -31,7 +31,7 @@ from tierpay.outputs.text_table import rows_table, text_table
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import Review, Stage, label_text
 from tierpay.ruleset.versions import RulesetVersions, latest, version_of
-from tierpay.words import WORDS, Named, named, say
+from tierpay.words import WORDS, Named, named, said, say
 
 ZERO = Decimal(0)
 
@@ -277,14 +277,19 @@ def totals_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     return f"{head}\n\n{title}\n{table}\n"
 
 
-def gaps_text(gaps: Sequence[Gap]) -> str:
-    """One line per agent-period with no record."""
-    return "".join(f"gap: agent {g.agent_id} has no record for {g.period} (last seen {g.last_period})\n" for g in gaps)
+def gaps_text(gaps: Sequence[Gap], lang: str = "en") -> str:
+    """One line per agent-period with no record, in ``lang``."""
+    return "".join(say("stderr.gap", lang, agent=g.agent_id, period=g.period, last=g.last_period) + "\n" for g in gaps)
 
 
-def rejections_text(rejections: Sequence[Rejection]) -> str:
-    """One line per rejected record, with every reason."""
-    return "".join(f"rejected: {r}\n" for r in rejections)
+def rejections_text(rejections: Sequence[Rejection], lang: str = "en") -> str:
+    """One line per rejected record, with every reason: framed in ``lang``, the reasons in English as found."""
+    return "".join(say("stderr.rejected", lang, record=r.text(lang)) + "\n" for r in rejections)
+
+
+def warnings_text(warnings: Iterable[str], lang: str = "en") -> str:
+    """One line per warning, in ``lang`` where its words are known (the others in English, as they were found)."""
+    return "".join(say("stderr.warning", lang, text=said(w, lang)) + "\n" for w in warnings)
 
 
 def decisions_csv(outcome: Outcome) -> str:
