@@ -592,3 +592,8 @@ def test_a_warning_is_english_text_that_knows_its_chinese() -> None:
     )
     assert said(note, "zh").startswith("a.csv：不是 UTF-8")
     assert said("something else", "zh") == "something else"
+    import copy
+    import pickle
+
+    for again in (copy.deepcopy(note), pickle.loads(pickle.dumps(note))):
+        assert (again, said(again, "zh")) == (note, said(note, "zh"))

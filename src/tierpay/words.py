@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
@@ -89,10 +89,17 @@ class Said(str):
     phrase: Phrase
 
     def __new__(cls, key: str, /, **fields: Filler) -> Said:
-        words = phrase(key, **fields)
-        made = super().__new__(cls, words.text("en"))
-        made.phrase = words
-        return made
+        return _said(phrase(key, **fields))
+
+    def __reduce__(self) -> tuple[Any, tuple[Phrase]]:
+        """Copied and pickled with its words (a plain ``str`` would be remade from the text alone)."""
+        return (_said, (self.phrase,))
+
+
+def _said(words: Phrase) -> Said:
+    made = str.__new__(Said, words.text("en"))
+    made.phrase = words
+    return made
 
 
 def said(message: str, lang: str) -> str:
