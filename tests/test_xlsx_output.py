@@ -278,3 +278,14 @@ def test_a_workbook_cannot_go_to_text_output() -> None:
     outputs.add("-o", None, default="-")
     with outputs, pytest.raises(OutputError, match="-o \\(not given: standard output\\): cannot write: a workbook"):
         outputs.write_bytes("-o", b"PK")
+
+
+def test_csv_beside_a_payroll_workbook_is_the_csv_of_a_plain_run(tmp_path: Path) -> None:
+    """``--format csv -o out.csv --payroll pay.xlsx`` evaluates whole, and writes the same CSV bytes, mark included."""
+    for extra in ([], ["--lang", "zh"]):
+        book, beside, alone = tmp_path / "pay.xlsx", tmp_path / "beside.csv", tmp_path / "alone.csv"
+        args = ["evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", *extra, "--force"]
+        run(*args, "-o", str(beside), "--payroll", str(book))
+        run(*args, "-o", str(alone))
+        assert beside.read_bytes() == alone.read_bytes()
+        assert sheets(book)[("工资表" if extra else "payroll")][0][0] == ("工号 (agent_id)" if extra else "agent_id")

@@ -74,6 +74,8 @@ def _evaluate_whole(args: argparse.Namespace, out: TextIO, err: TextIO, books: d
         else:
             sink = outputs.stream("-o")
             assert sink is not None
+            if args.format == "csv":  # beside a payroll workbook: the columnar path's CSV, mark and all
+                sink.write(bom(args, "-o"))
             render(outcome, ruleset, args.format, sink, args.lang)
         if args.summary:  # for the person at the terminal, never into the -o file
             out.write("\n" + report.summary_table(outcome, args.lang))

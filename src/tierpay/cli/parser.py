@@ -61,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
     )
-    _lang_option(ev, "of the table and summaries (CSV and JSON stay in English)")
+    _lang_option(
+        ev,
+        "of the table, summaries, workbook sheets and headers, and warnings and rejections (CSV and JSON stay in English)",
+    )
     bom_option(ev)
     ev.add_argument(
         "--stream",
