@@ -289,3 +289,25 @@ def test_csv_beside_a_payroll_workbook_is_the_csv_of_a_plain_run(tmp_path: Path)
         run(*args, "-o", str(alone))
         assert beside.read_bytes() == alone.read_bytes()
         assert sheets(book)[("工资表" if extra else "payroll")][0][0] == ("工号 (agent_id)" if extra else "agent_id")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["review", str(STARS), str(SAMPLE_MONTH)],
+        ["explain", str(STARS), str(SAMPLE_MONTH), "--agent", "A001"],
+        ["diff", str(STARS), str(STARS), str(SAMPLE_MONTH)],
+        ["schema"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_a_command_that_writes_text_refuses_a_workbook_name(tmp_path: Path, argv: list[str]) -> None:
+    """``review -o r.xlsx`` would be text Excel cannot open: a usage error naming the commands that write workbooks."""
+    book = tmp_path / "r.xlsx"
+    assert run(*argv, "-o", str(book)) == (
+        2,
+        "",
+        f"error: -o {book}: {argv[0]} writes text, not an Excel workbook: name another file "
+        "(evaluate and statement write workbooks)\n",
+    )
+    assert not book.exists()

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, TypeVar
 
-from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError
+from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError, TextOnly
 from tierpay.engine.columns import RecordFrame
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
@@ -48,7 +48,16 @@ _Loaded = TypeVar("_Loaded", bound=CompiledRuleset | RulesetVersions)
 
 
 def plan(args: argparse.Namespace, out: TextIO, inputs: dict[str, str | None]) -> Outputs:
-    """The command's outputs, refused before any work when two are one file or one is an input."""
+    """The command's outputs, refused before any work when two are one file or one is an input.
+
+    ``-o FILE.xlsx`` is refused too for a command that writes text (only evaluate and statement
+    write workbooks): Excel would not open what it wrote.
+    """
+    if args.command not in ("evaluate", "statement") and is_xlsx_output(args.output):
+        raise TextOnly(
+            f"-o {args.output}: {args.command} writes text, not an Excel workbook: name another file "
+            "(evaluate and statement write workbooks)"
+        )
     outputs = Outputs(out, args.force)
     outputs.add("-o", args.output, default=STANDARD_OUTPUT)
     outputs.add("--state-out", getattr(args, "state_out", None))

@@ -26,6 +26,10 @@ class KeepError(Exception):
     """A ``--keep`` column that is a field: a usage error (exit 2)."""
 
 
+class TextOnly(Exception):
+    """``-o FILE.xlsx`` for a command that writes text (review, explain, diff, schema): a usage error (exit 2)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``tierpay`` command."""
     parser = Parser(
