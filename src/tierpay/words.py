@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
@@ -79,6 +79,34 @@ def render(phrases: tuple[Phrase, ...], lang: str) -> str:
     return "".join(p.text(lang) for p in phrases)
 
 
+class Said(str):
+    """A message that is its English text, carrying its words so that it can be shown in another language.
+
+    Warnings travel as plain strings (the API's lists, the JSON); the command line shows them
+    in the reader's language with :func:`said`.
+    """
+
+    phrase: Phrase
+
+    def __new__(cls, key: str, /, **fields: Filler) -> Said:
+        return _said(phrase(key, **fields))
+
+    def __reduce__(self) -> tuple[Any, tuple[Phrase]]:
+        """Copied and pickled with its words (a plain ``str`` would be remade from the text alone)."""
+        return (_said, (self.phrase,))
+
+
+def _said(words: Phrase) -> Said:
+    made = str.__new__(Said, words.text("en"))
+    made.phrase = words
+    return made
+
+
+def said(message: str, lang: str) -> str:
+    """``message`` in ``lang`` when its words are known (a :class:`Said`), else as it is (English)."""
+    return message.phrase.text(lang) if isinstance(message, Said) else message
+
+
 def say(key: str, lang: str, /, **fields: Filler | int) -> str:
     """The words for ``key`` in ``lang`` (English unless ``zh``), blanks filled from ``fields``."""
     en, zh = WORDS[key]
@@ -132,6 +160,40 @@ WORDS: dict[str, tuple[str, str]] = {
     "totals.months": ("agent-months", "人月"),
     "totals.agents": ("agents", "人数"),
     "totals.pay_column": ("pay", "工资"),
+    # --- standard error: what every run reports --------------------------------------------------
+    "stderr.warning": ("warning: {text}", "警告：{text}"),
+    "stderr.gap": (
+        "gap: agent {agent} has no record for {period} (last seen {last})",
+        "缺记录：坐席 {agent} 没有 {period} 的记录（最近一次为 {last}）",
+    ),
+    "stderr.rejected": ("rejected: {record}", "退回：{record}"),
+    "rejection.who": ("{place} ({who}): {reasons}", "{place}（{who}）：{reasons}"),
+    "rejection.place": ("{place}: {reasons}", "{place}：{reasons}"),
+    "rejection.separator": ("; ", "；"),
+    "warn.gb18030": (
+        "{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright",
+        "{source}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；用 --encoding gb18030 明确指定则不再提示",
+    ),
+    "warn.no_records": ("{source}: no records to evaluate", "{source}：没有可评定的记录"),
+    "warn.lacking": (
+        "{source}: no record has {names}, which the ruleset requires: is a column missing?",
+        "{source}：没有任何记录含有规则要求的 {names}：是否缺了一列？",
+    ),
+    "warn.keep_absent": (
+        "{source}: no record has {names}, a column to keep: it is left blank",
+        "{source}：没有任何记录含有要保留的列 {names}：该列留空",
+    ),
+    "warn.ignored": (
+        "{source}: columns not in the ruleset were ignored: {names}{more}",
+        "{source}：规则中没有的列已忽略：{names}{more}",
+    ),
+    "warn.more": (" and {count} more", " 等，另有 {count} 列"),
+    # --- workbooks (-o out.xlsx): sheet names --------------------------------------------------
+    "sheet.decisions": ("decisions", "评定结果"),
+    "sheet.rejections": ("rejections", "退回记录"),
+    "sheet.summary": ("summary", "汇总"),
+    "sheet.payroll": ("payroll", "工资表"),
+    "sheet.statements": ("statements", "工资条"),
     # --- pay statements -----------------------------------------------------------------------
     "statement.title": ("Pay statement: {agent}  {period}", "工资条：{agent}  {period}"),
     "statement.level": ("Level {level} {name}", "级别 {level} {name}"),
@@ -513,3 +575,50 @@ WHY_ZH: dict[str, str] = {
 }
 """Each level and probation reason code as a Chinese sentence; the English is the engine's own
 (``Decision.why``, :func:`tierpay.engine.levels.why`), written when the decision is made."""
+
+
+COLUMNS_ZH: dict[str, str] = {
+    # the decisions
+    "agent_id": "工号",
+    "period": "月份",
+    "level_before": "上月级别",
+    "level": "级别",
+    "qualified_level": "达标级别",
+    "action": "评定",
+    "reason": "原因",
+    "on_probation": "试用期",
+    "score": "得分",
+    "grade": "绩效等级",
+    "coefficient": "绩效系数",
+    "review_cohort": "复核分组",
+    "review_rank": "名次",
+    "review_cohort_size": "分组人数",
+    "review_percentile": "百分位",
+    "review_flagged": "列入复核",
+    "review_stage": "复核阶段",
+    "review_exempt": "豁免",
+    "pay_level": "计薪级别",
+    "pay_total": "工资合计",
+    "total": "工资合计",
+    "currency": "币种",
+    "ruleset_version": "规则版本",
+    "ruleset_sha256": "规则指纹",
+    # the rejections
+    "source": "文件",
+    "row": "行",
+    "field": "字段",
+    # the summary
+    "by": "汇总项",
+    "group": "分组",
+    "agents": "人数",
+    "agent_months": "人月",
+    "pay": "工资",
+    # a statement's lines
+    "line": "项目",
+    "kind": "类别",
+    "amount": "金额",
+    "basis": "计算方式",
+}
+"""The Chinese names of the columns tierpay writes into a workbook under ``--lang zh`` (a header then
+reads ``工号 (agent_id)``: the name, and the key programs and the CSV use). Fields the ruleset
+labels (metrics, attributes, pay lines) take their ``zh`` label instead."""

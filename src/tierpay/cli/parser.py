@@ -26,6 +26,10 @@ class KeepError(Exception):
     """A ``--keep`` column that is a field: a usage error (exit 2)."""
 
 
+class TextOnly(Exception):
+    """``-o FILE.xlsx`` for a command that writes text (review, explain, diff, schema): a usage error (exit 2)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``tierpay`` command."""
     parser = Parser(
@@ -49,16 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--format",
         choices=["table", "csv", "json"],
-        default="table",
-        help="output format (default: table)",
+        help="output format (default: table; -o FILE.xlsx writes an Excel workbook, and takes no --format)",
     )
     _output_options(ev)
     _state_options(ev)
-    ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
+    ev.add_argument(
+        "--payroll",
+        metavar="FILE",
+        help="also write the payroll export (one row per agent-period; an Excel workbook when FILE ends in .xlsx)",
+    )
     ev.add_argument(
         "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
     )
-    _lang_option(ev, "of the table and summaries (CSV and JSON stay in English)")
+    _lang_option(
+        ev,
+        "of the table, summaries, workbook sheets and headers, and warnings and rejections (CSV and JSON stay in English)",
+    )
     bom_option(ev)
     ev.add_argument(
         "--stream",
@@ -92,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.add_argument(
         "--format",
         choices=["text", "csv", "json", "html"],
-        default="text",
-        help="output format (default: text; html: pay slips to print, a page each)",
+        help="output format (default: text; html: pay slips to print, a page each; "
+        "-o FILE.xlsx writes an Excel workbook, and takes no --format)",
     )
     _lang_option(stmt, "of the statement: line names and how each was computed")
     bom_option(stmt)

@@ -18,7 +18,7 @@ from tabulate import tabulate
 from tierpay.engine.pay import line_label, money, number
 from tierpay.engine.probation import cap_of
 from tierpay.engine.results import Decision
-from tierpay.outputs.report import cohort_text
+from tierpay.outputs.report import agent_named, cohort_text
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
 from tierpay.ruleset.model import label_text
@@ -127,7 +127,7 @@ class _Explainer:
             self.level_name(d.level) if d.level == d.level_before else f"{d.level_before} → {self.level_name(d.level)}"
         )
         action = say(f"action.{d.action}", self.lang)
-        self.lines.append(self.t("header", agent=d.agent_id, period=d.period, move=move, action=action))
+        self.lines.append(self.t("header", agent=agent_named(d, self.r), period=d.period, move=move, action=action))
         self.lines.append(f"  {d.why if self.lang == 'en' else self.why_zh()}")
         self.lines.append("")
 
