@@ -105,6 +105,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "action.convert": ("converted", "转正"),
     "action.extend_probation": ("on probation", "继续试用"),
     "action.probation_review": ("referred to HR", "试用期复核"),
+    # --- people's decisions (tierpay.engine.human) -----------------------------------------------
+    "decided.convert": ("converted to regular by {by}{at}: {reason}", "由 {by}{at}决定转正：{reason}"),
+    "decided.extend_probation": (
+        "probation extended by {value} month(s) by {by}{at}: {reason}",
+        "由 {by}{at}决定延长试用期 {value} 个月：{reason}",
+    ),
+    "decided.set_level": ("set to {value} by {by}{at}: {reason}", "由 {by}{at}定为 {value}：{reason}"),
+    "decided.set_grade": ("grade set to {value} by {by}{at}: {reason}", "由 {by}{at}将绩效等级定为 {value}：{reason}"),
+    "decided.clear_review": (
+        "review flag cleared and escalation reset by {by}{at}: {reason}",
+        "由 {by}{at}解除复核标记并重置升级阶段：{reason}",
+    ),
+    "decided.exempt_review": (
+        "exempted from the review this period by {by}{at}: {reason}",
+        "由 {by}{at}决定本期免于末位复核：{reason}",
+    ),
+    "decided.at": (" on {when}", " 于 {when} "),
+    "decided.title": ("Decided by people", "人工决定"),
+    "decided.exempt": ("by decision", "人工决定"),
+    "decided.table": ("{action} (by {by})", "{action}（{by} 决定）"),
     # --- the evaluate table -------------------------------------------------------------------
     "table.agent": ("agent", "工号"),
     "table.period": ("period", "月份"),
@@ -142,6 +162,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "statement.amount": ("amount", "金额"),
     "statement.how": ("how", "计算方式"),
     "statement.total": ("Total", "合计"),
+    "statement.decided": ("Decided: {text}", "人工决定：{text}"),
     "statement.no_pay": ("{agent} {period}: no pay section in the ruleset", "{agent} {period}：规则未设工资部分"),
     # --- how a pay line was computed (tierpay.engine.pay) -------------------------------------
     "basis.fixed": ("fixed {amount}", "固定金额 {amount}"),
@@ -437,6 +458,11 @@ WHY_ZH: dict[str, str] = {
     ),
     "probation_ended": "试用期已于 {end} 届满（自 {begun} 起 {cap} 个月）：依法为正式员工（《劳动合同法》第十九条）",
     "probation_not_allowed": "合同期限 {term} 不得约定试用期（《劳动合同法》第十九条）：为正式员工",
+    "converted_by_decision": "{decided}（试用第 {served}/{cap} 个月）",
+    "probation_extended_by_decision": (
+        "{decided}；试用期延至 {end}，第 {served}/{cap} 个月（合同期限 {term} 最长 {legal} 个月，《劳动合同法》第十九条）"
+    ),
+    "level_set_by_decision": "{decided}",
 }
 """Each level and probation reason code as a Chinese sentence; the English is the engine's own
 (``Decision.why``, :func:`tierpay.engine.levels.why`), written when the decision is made."""

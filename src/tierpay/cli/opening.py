@@ -9,9 +9,11 @@ from typing import Any, TextIO, TypeVar
 
 from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError
 from tierpay.engine.columns import RecordFrame
+from tierpay.engine.human import HumanDecisions
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
+from tierpay.io.decisions_file import read_decisions
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import read_input
 from tierpay.io.state_file import read_state
@@ -90,7 +92,12 @@ def opened(args: argparse.Namespace, out: TextIO) -> tuple[Outputs, CompiledRule
 
 def inputs_of(args: argparse.Namespace) -> dict[str, str | None]:
     """The files an evaluating command reads, as messages name them."""
-    return {"the ruleset": args.ruleset, "the records file": args.records, "--state-in": args.state_in}
+    return {
+        "the ruleset": args.ruleset,
+        "the records file": args.records,
+        "--state-in": args.state_in,
+        "--decisions": getattr(args, "decisions", None),
+    }
 
 
 def state_text(state: State, path: str) -> str:
@@ -102,13 +109,21 @@ def outcome_of(args: argparse.Namespace, ruleset: CompiledRuleset | RulesetVersi
     """Read the state and the records and evaluate them: the common middle of a command."""
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
-    return evaluate(ruleset, read_records(ruleset, args), state, state_from_other_ruleset=other)
+    decisions = decisions_of(args)
+    return evaluate(ruleset, read_records(ruleset, args), state, state_from_other_ruleset=other, decisions=decisions)
+
+
+def decisions_of(args: argparse.Namespace) -> HumanDecisions | None:
+    """The people's decisions of ``--decisions``, read and checked row by row (None without the option)."""
+    path = getattr(args, "decisions", None)
+    return read_decisions(path) if path else None
 
 
 def evaluation_of(target: CompiledRuleset | RulesetVersions, args: argparse.Namespace) -> Evaluation:
     """An evaluation starting from ``--state-in`` (checked against ``target``), or from no state."""
     state = read_state(args.state_in) if args.state_in else None
-    return Evaluation(target, state, state_from_other_ruleset=args.state_from_other_ruleset)
+    other = args.state_from_other_ruleset
+    return Evaluation(target, state, state_from_other_ruleset=other, decisions=decisions_of(args))
 
 
 def no_period(outcome: Outcome, period: str | None, err: TextIO) -> bool:

@@ -46,6 +46,7 @@ from tierpay.engine.probation import legal_cap, probation_end, term_text, term_w
 from tierpay.engine.records import PROBLEMS, RawRow, Rejection
 from tierpay.engine.values import shown
 from tierpay.ruleset.model import label_text
+from tierpay.words import say
 
 if TYPE_CHECKING:
     from tierpay.engine.period import PeriodRun
@@ -95,28 +96,15 @@ class HumanDecision(BaseModel):
         """The decision in a short text for a CSV cell: ``set_level=L3``, ``clear_review``."""
         return f"{self.decision}={self.value}" if self.value is not None else self.decision
 
-    def quoted(self) -> str:
-        """The decision as explanations quote it: what was decided, by whom, when, and why."""
-        kind = self.decision
-        if kind == "extend_probation":
-            what = f"probation extended by {self.value} month{'' if self.months == 1 else 's'}"
-        elif kind in ("set_level", "set_grade"):
-            what = f"{'grade ' if kind == 'set_grade' else ''}set to {self.value}"
-        else:
-            what = _DONE[kind]
+    def quoted(self, lang: str = "en") -> str:
+        """The decision as explanations quote it, in ``lang``: what was decided, by whom, when, and why."""
         when = self.when()
-        return f"{what} by {self.by}" + (f" on {when}" if when else "") + f": {self.reason}"
+        at = say("decided.at", lang, when=when) if when else ("" if lang == "en" else " ")
+        return say(f"decided.{self.decision}", lang, value=self.value or "", by=self.by, at=at, reason=self.reason)
 
     def rejected(self, reason: str) -> Rejection:
         """This decision refused, with ``reason`` (``field: why``)."""
         return Rejection(source=self.source, row=self.row, agent_id=self.agent_id, period=self.period, reasons=[reason])
-
-
-_DONE = {
-    "convert": "converted to regular",
-    "clear_review": "review flag cleared and escalation reset",
-    "exempt_review": "exempted from the review this period",
-}
 
 
 @dataclass

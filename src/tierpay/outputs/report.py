@@ -135,7 +135,7 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
                 .otherwise(pl.concat_str(before, pl.lit("→"), after))
             ),
         ),
-        (say("table.action", lang), lambda _: pl.col("action").replace_strict(actions, default=pl.col("action"))),
+        (say("table.action", lang), lambda _: _action_cell(actions, lang, outcome.decided)),
     ]
     if model.scorecard is not None:
         columns.append((say("table.score", lang), lambda _: pl.col("score")))
@@ -154,6 +154,15 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     right = {len(columns) - 1} if model.pay is not None else set()
     return text_table([header for header, _ in columns], frame, right)
+
+
+def _action_cell(actions: dict[str, str], lang: str, decided: bool) -> pl.Expr:
+    """The action in words; one a person decided says by whom: ``promoted (by 王敏)``."""
+    action = pl.col("action").replace_strict(actions, default=pl.col("action"))
+    if not decided:
+        return action
+    by_person = pl.col("reason").str.ends_with("_by_decision")
+    return pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
 
 
 def _ties(part: PeriodPart) -> pl.Series:
@@ -185,6 +194,7 @@ def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Exp
     rule = ruleset.model.review
     stages = {s.code: named(s.code, s.label, english_id=True).text(lang) for s in _stages(rule)}
     reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in (rule.exempt if rule else [])}
+    reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
     place = pl.concat_str("review_rank", pl.lit("/"), "review_cohort_size")
     stage = pl.col("review_stage").replace(stages)
     return (
@@ -321,6 +331,7 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
         say("statement.title", lang, agent=_agent_named(decision, ruleset), period=decision.period),
         head,
         say("statement.ruleset", lang, name=ruleset.name, version=ruleset.version, sha=ruleset.sha256[:12]),
+        *(say("statement.decided", lang, text=h.quoted(lang)) for h in decision.decided),
         "",
     ]
     rows = [
