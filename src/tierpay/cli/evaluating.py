@@ -139,6 +139,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         err.write(report.rejections_text(read_first))
         for period, batch, read in batches:
             rejections = list(batch.rejections)
+            run.rejected.update((r.agent_id, r.period) for r in rejections)
             if period is not None and batch.records:
                 source = batch.records[0].source
                 result = run.period(period, records_frame(target, batch.records, source), source)

@@ -139,8 +139,8 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
     out = out.with_columns(cells).with_columns(
         pl.lit(ruleset.version).alias("ruleset_version"), pl.lit(ruleset.sha256).alias("ruleset_sha256")
     )
-    columns = decision_columns(ruleset, run.human is not None)
-    return out.select([pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in columns])
+    names = decision_columns(ruleset, run.human is not None)
+    return out.select([pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in names])
 
 
 def _decided(run: PeriodRun, rows: list[int]) -> list[pl.Series]:

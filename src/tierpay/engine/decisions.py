@@ -102,7 +102,9 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         "qualified_level": ids[int(levels.qualified[j])],
         "action": ACTIONS[int(levels.action[j])],
         "reason": reason,
-        "why": _decided_why(run, i, reason, decided) if decided and reason.endswith("_by_decision") else why(model, facts),
+        "why": _decided_why(run, i, reason, decided)
+        if decided and reason.endswith("_by_decision")
+        else why(model, facts),
         "decided": decided,
         "on_probation": state.on_probation,
         "grade": model.grades[grade].grade if grade >= 0 else None,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -90,7 +90,11 @@ class HumanDecision(BaseModel):
         """When it was decided, as written in sentences: ``2026-02-10`` at midnight, else the date-time."""
         if self.at is None:
             return ""
-        return self.at.date().isoformat() if self.at.time() == dt.time() and self.at.tzinfo is None else self.at.isoformat()
+        return (
+            self.at.date().isoformat()
+            if self.at.time() == dt.time() and self.at.tzinfo is None
+            else self.at.isoformat()
+        )
 
     def said(self) -> str:
         """The decision in a short text for a CSV cell: ``set_level=L3``, ``clear_review``."""
@@ -136,14 +140,14 @@ def human_decisions(items: Iterable[HumanDecision] | HumanDecisions | None) -> H
         given, rejections, warnings = list(items or []), [], []
     seen: dict[tuple[str, str, str], list[HumanDecision]] = {}
     for d in given:
-        group = "probation" if d.decision in ("convert", "extend_probation") else d.decision
-        seen.setdefault((d.agent_id, d.period, group), []).append(d)
+        kind = "probation" if d.decision in ("convert", "extend_probation") else str(d.decision)
+        seen.setdefault((d.agent_id, d.period, kind), []).append(d)
     refused: set[int] = set()
-    for (agent, period, _), group in seen.items():
-        if len(group) < 2:
+    for (agent, period, _), same in seen.items():
+        if len(same) < 2:
             continue
-        for d in group:
-            others = [o for o in group if o is not d]
+        for d in same:
+            others = [o for o in same if o is not d]
             where = ", ".join(_place(o, d.source) for o in others)
             if all(o.decision == d.decision for o in others):
                 why = f"decision: {d.decision} for {agent} in {period} is also on {where}: give one decision of a kind per agent and period"
@@ -221,7 +225,9 @@ def _decision(row: Mapping[str, Any], source: str, line: int) -> tuple[HumanDeci
         try:
             values["at"] = _moment(values["at"])
         except ValueError:
-            problems.append(f"at: {shown(values['at'])} is not a date-time: write it ISO (2026-02-10T15:30 or 2026-02-10)")
+            problems.append(
+                f"at: {shown(values['at'])} is not a date-time: write it ISO (2026-02-10T15:30 or 2026-02-10)"
+            )
     if problems:
         return None, problems
     return HumanDecision(**values, source=source, row=line), []
@@ -291,26 +297,54 @@ class Applied:
         return next((d for d in self.of_row.get(i, []) if d.decision == kind), None)
 
 
-def match_rows(run: PeriodRun, decisions: Sequence[HumanDecision]) -> Applied:
-    """Each decision of the period matched to its agent's row; one for an agent with no record is refused."""
+def match_rows(
+    run: PeriodRun, decisions: Sequence[HumanDecision], rejected: Collection[tuple[str | None, str | None]] = ()
+) -> Applied:
+    """Each decision of the period matched to its agent's row.
+
+    One for an agent with no record (``rejected`` holds the agent-periods whose record was
+    rejected as read, to say so), or of a kind the ruleset has nothing for, is refused.
+    """
     applied = Applied()
     row_of = {agent: i for i, agent in enumerate(run.rows["agent_id"].to_list())}
     for d in sorted(decisions, key=lambda d: KINDS.index(d.decision)):
         i = row_of.get(d.agent_id)
-        if i is None:
-            applied.refuse(d, f"agent_id: {d.agent_id} has no record in {d.period}: the decision has nothing to apply to")
+        lacking = _lacking(run, d.decision)
+        if lacking is not None:
+            applied.refuse(d, f"decision: {d.decision}, but {_ruleset(run)} has no {lacking}")
+        elif i is None and (d.agent_id, d.period) in rejected:
+            applied.refuse(d, record_rejected(d))
+        elif i is None:
+            applied.refuse(
+                d, f"agent_id: {d.agent_id} has no record in {d.period}: the decision has nothing to apply to"
+            )
         else:
             applied.pending.append((i, d))
     return applied
+
+
+def _lacking(run: PeriodRun, kind: str) -> str | None:
+    """What the ruleset lacks that a decision of ``kind`` needs (None: nothing)."""
+    model = run.model
+    if kind in ("clear_review", "exempt_review") and model.review is None:
+        return "review"
+    if kind == "set_grade" and not model.grades:
+        return "grades"
+    if kind in ("convert", "extend_probation") and model.probation is None:
+        return "probation"
+    return None
+
+
+def record_rejected(d: HumanDecision) -> str:
+    """Why a decision whose agent's record was rejected cannot apply."""
+    return f"agent_id: {d.agent_id}'s record for {d.period} was rejected: the decision has nothing to apply to"
 
 
 def apply_grades(run: PeriodRun, applied: Applied) -> None:
     """``set_grade``: the grade given in place of the grade bands' (before anything reads the grade)."""
     grades = [g.grade for g in run.model.grades]
     for i, d in applied.kind("set_grade"):
-        if not grades:
-            applied.refuse(d, f"decision: set_grade, but {_ruleset(run)} has no grades")
-        elif d.value not in grades:
+        if d.value not in grades:
             applied.refuse(d, f"value: {shown(d.value)} is not a grade of {_ruleset(run)} ({', '.join(grades)})")
         elif run.alive[i]:
             own = int(run.grade_index[i])
@@ -392,9 +426,10 @@ def apply_levels(run: PeriodRun, applied: Applied) -> None:
             continue
         moved = target != before
         own = f"{ACTIONS[int(levels.action[j])]} ({REASONS[int(levels.reason[j])]}) at {ids[int(st.level[j])]}"
-        applied.replaced[i, d.decision] = own
-        levels.action[j] = ACTIONS.index("promote" if target > before else "demote" if moved else "hold")
-        levels.reason[j] = REASONS.index("level_set_by_decision")
+        if applied.decided(i, "convert") is None:  # a conversion stays the month's action, the level its sequel
+            applied.replaced[i, d.decision] = own
+            levels.action[j] = ACTIONS.index("promote" if target > before else "demote" if moved else "hold")
+            levels.reason[j] = REASONS.index("level_set_by_decision")
         st.level[j] = target
         st.periods_in_level[j] = 0 if moved else run.prior.periods_in_level[i] + 1
         st.promote_streak[j], st.streak_level[j], st.maintain_fail_streak[j] = 0, NONE, 0
@@ -421,9 +456,7 @@ def _not_serving(run: PeriodRun, i: int) -> str:
 def exempt_by_decision(run: PeriodRun, applied: Applied, exempt: Any) -> None:
     """``exempt_review``: the row is exempt this period (marked ``DECIDED_EXEMPT`` in ``exempt``)."""
     for i, d in applied.kind("exempt_review"):
-        if run.model.review is None:
-            applied.refuse(d, f"decision: exempt_review, but {_ruleset(run)} has no review")
-        elif run.alive[i]:
+        if run.alive[i]:
             exempt[i] = DECIDED_EXEMPT
             applied.apply(i, d)
 
@@ -432,9 +465,6 @@ def clear_flags(run: PeriodRun, applied: Applied, rows: Any, arrays: Any) -> Non
     """``clear_review``: the flag cleared and the escalation reset (streak 0, no stage) in the review's arrays."""
     place = {int(i): j for j, i in enumerate(rows.tolist())}
     for i, d in applied.kind("clear_review"):
-        if run.model.review is None:
-            applied.refuse(d, f"decision: clear_review, but {_ruleset(run)} has no review")
-            continue
         j = place.get(i)
         if j is None:
             continue
@@ -446,15 +476,13 @@ def unreached(run: PeriodRun, applied: Applied) -> None:
     """Decisions of rows that failed (their record is rejected): refused, saying so."""
     done = {id(d) for ds in applied.of_row.values() for d in ds}
     refused = {(r.source, r.row) for r in applied.refused}
-    for i, d in applied.pending:
+    for _, d in applied.pending:
         if id(d) in done or (d.source, d.row) in refused:
             continue
-        applied.refuse(d, f"agent_id: {d.agent_id}'s record for {d.period} was rejected: the decision has nothing to apply to")
+        applied.refuse(d, record_rejected(d))
     for i in [i for i in applied.of_row if not run.decided[i]]:
         for d in applied.of_row.pop(i):
-            applied.refuse(
-                d, f"agent_id: {d.agent_id}'s record for {d.period} was rejected: the decision has nothing to apply to"
-            )
+            applied.refuse(d, record_rejected(d))
 
 
 def _ruleset(run: PeriodRun) -> str:

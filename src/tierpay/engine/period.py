@@ -22,7 +22,7 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -103,6 +103,7 @@ class PeriodRun:
         checks: CheckCache,
         source: str,
         human: Sequence[HumanDecision] | None = None,
+        rejected: Collection[tuple[str | None, str | None]] = (),
     ) -> None:
         self.ruleset = ruleset
         self.model = ruleset.model
@@ -143,6 +144,7 @@ class PeriodRun:
         self._check_sets: dict[bytes, dict[str, bool]] = {}
         self.human = human  # people's decisions for the period (None: the run was given none)
         self.applied = Applied()
+        self.rejected_as_read = rejected  # agent-periods whose record was rejected before the run
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -152,7 +154,7 @@ class PeriodRun:
 
         self.prepare()
         if self.human:
-            self.applied = match_rows(self, self.human)
+            self.applied = match_rows(self, self.human, self.rejected_as_read)
         self.derive()
         self.drop()
         self.score = score_stage(self)

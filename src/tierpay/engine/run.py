@@ -21,7 +21,7 @@ from tierpay.engine.book import Book
 from tierpay.engine.cells import decision_cells, empty_cells
 from tierpay.engine.columns import ROW, SOURCE, RecordFrame, records_frame
 from tierpay.engine.decisions import stamp
-from tierpay.engine.human import HumanDecision, HumanDecisions, check_rows, human_decisions
+from tierpay.engine.human import HumanDecision, HumanDecisions, check_rows, human_decisions, record_rejected
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
@@ -74,9 +74,7 @@ def evaluate(
     field; one that cannot apply is a rejection, and the rest of the run stands. Given (even
     none), the decisions CSV has the ``decided`` and ``decided_by`` columns.
     """
-    run = Evaluation(
-        ruleset, state, keep=True, state_from_other_ruleset=state_from_other_ruleset, decisions=decisions
-    )
+    run = Evaluation(ruleset, state, keep=True, state_from_other_ruleset=state_from_other_ruleset, decisions=decisions)
     frame = as_frame(ruleset, records)
     for _ in run.feed(frame):
         pass
@@ -124,6 +122,7 @@ class Evaluation:
         self.rejections: list[Rejection] = []
         self.gaps: list[Gap] = []
         self.human = as_decisions(decisions) if decisions is not None else None
+        self.rejected: set[tuple[str | None, str | None]] = set()  # agent-periods whose record was rejected as read
         self.pending = self.human.by_period() if self.human is not None else {}
         if self.human is not None:
             self.rejections.extend(self.human.rejections)
@@ -136,14 +135,22 @@ class Evaluation:
 
     def close(self) -> list[Rejection]:
         """Refuse the people's decisions of periods no record came for; returns them (once)."""
-        left = [d.rejected(f"period: no record of {d.period} was read: the decision has nothing to apply to")
-                for ds in self.pending.values() for d in ds]
+        left = [
+            d.rejected(
+                record_rejected(d)
+                if (d.agent_id, d.period) in self.rejected
+                else f"period: no record of {d.period} was read: the decision has nothing to apply to"
+            )
+            for ds in self.pending.values()
+            for d in ds
+        ]
         self.pending = {}
         self.rejections.extend(left)
         return left
 
     def feed(self, records: RecordFrame) -> Iterator[PeriodResult]:
         """Evaluate every period of ``records`` in order, yielding each period's result as it is decided."""
+        self.rejected.update((r.agent_id, r.period) for r in records.rejections)
         rows = records.frame.sort(["period", "agent_id"])
         for (period,), group in rows.group_by("period", maintain_order=True):
             yield self.period(str(period), group, records.source)
@@ -164,10 +171,7 @@ class Evaluation:
             self.periods.append(period)
             result = self._run(version, period, rows, source)
         if result.run is None and period in self.pending and not result.cells.height:
-            refused = [
-                d.rejected(f"agent_id: {d.agent_id}'s record for {d.period} was rejected: the decision has nothing to apply to")
-                for d in self.pending.pop(period)
-            ]
+            refused = [d.rejected(record_rejected(d)) for d in self.pending.pop(period)]
             result = PeriodResult(result.period, result.cells, [*result.rejections, *refused], result.gaps)
         self.rejections.extend(result.rejections)
         self.gaps.extend(result.gaps)
@@ -186,7 +190,7 @@ class Evaluation:
         checks = self.checks.setdefault(version.sha256, CheckCache())
         with collector_paused():
             human = self.pending.pop(period, []) if self.human is not None else None
-            run = PeriodRun(version, period, book.numbered(rows), book, checks, source, human)
+            run = PeriodRun(version, period, book.numbered(rows), book, checks, source, human, self.rejected)
             run.run()
             cells = decision_cells(run)
             run.finish()  # keep the answers, not the stages' working columns and row lists
@@ -281,7 +285,7 @@ def as_decisions(decisions: Decisions) -> HumanDecisions:
     if is_table(decisions):
         name = table_kind(decisions) or "<DataFrame>"
         return check_rows(table_rows(decisions, name), name)
-    return human_decisions(decisions)  # type: ignore[arg-type]
+    return human_decisions(decisions)
 
 
 def as_frame(target: Target, records: Records) -> RecordFrame:

@@ -35,7 +35,9 @@ def read_decisions(path: str | Path, *, encoding: str | None = None, sheet: str 
     file, source = Path(path), str(path)
     try:
         if file.stat().st_size > MAX_DECISIONS_BYTES:
-            raise RecordsError(f"{source}: more than the {MAX_DECISIONS_BYTES // (1024 * 1024)} MiB a decisions file may be")
+            raise RecordsError(
+                f"{source}: more than the {MAX_DECISIONS_BYTES // (1024 * 1024)} MiB a decisions file may be"
+            )
     except OSError:
         pass  # read_bytes says why it cannot be read
     raw = read_bytes(file, source)

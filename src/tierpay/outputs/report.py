@@ -162,7 +162,9 @@ def _action_cell(actions: dict[str, str], lang: str, decided: bool) -> pl.Expr:
     if not decided:
         return action
     by_person = pl.col("reason").str.ends_with("_by_decision")
-    return pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
+    return (
+        pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
+    )
 
 
 def _ties(part: PeriodPart) -> pl.Series:
