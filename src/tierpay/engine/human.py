@@ -197,6 +197,8 @@ def _text(value: Any) -> str | None:
 
 def _decision(row: Mapping[str, Any], source: str, line: int) -> tuple[HumanDecision | None, list[str]]:
     problems: list[str] = list(row.get(PROBLEMS, []))
+    if problems and not any(k in row for k in COLUMNS):  # not a row of cells at all: that is all there is to say
+        return None, problems
     values: dict[str, Any] = {name: _text(row.get(name)) for name in COLUMNS}
     for name in REQUIRED:
         if values[name] is None:
@@ -287,7 +289,10 @@ class Applied:
         return [(i, d) for i, d in self.pending if d.decision == kind]
 
     def apply(self, i: int, d: HumanDecision) -> None:
-        self.of_row.setdefault(i, []).append(d)
+        """Record ``d`` as applied to row ``i`` (a row's decisions kept in the order of ``KINDS``)."""
+        found = self.of_row.setdefault(i, [])
+        found.append(d)
+        found.sort(key=lambda h: KINDS.index(h.decision))
 
     def refuse(self, d: HumanDecision, reason: str) -> None:
         self.refused.append(d.rejected(reason))

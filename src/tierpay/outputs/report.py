@@ -142,7 +142,9 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     if model.grades:
         columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
     if model.review is not None:
-        columns.append((say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang)))
+        columns.append(
+            (say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang, outcome.decided))
+        )
     if model.pay is not None:
         columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
     names = [str(i) for i in range(len(columns))]
@@ -188,8 +190,8 @@ def _fill(key: str, lang: str, **columns: pl.Expr) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Expr:
-    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``...
+def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str, decided: bool = False) -> pl.Expr:
+    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``, ``3/16 cleared (by 李雷)``...
 
     In English, stage and exemption codes; in Chinese, their labels in the ruleset.
     """
@@ -212,6 +214,8 @@ def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Exp
         .then(_fill("review.flag_no_stage", lang, place=place))
         .when(pl.lit(ties))
         .then(_fill("review.tie", lang, place=place))
+        .when(pl.lit(decided) & pl.col("decided" if decided else "review_rank").str.contains("clear_review"))
+        .then(_fill("review.cleared", lang, place=place, by=pl.col("decided_by" if decided else "review_rank")))
         .otherwise(place)
         .alias("review")
     )
