@@ -144,6 +144,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "{decided} decided, {rejected} rejected; ruleset {used}",
         "已评定 {decided} 条，退回 {rejected} 条；规则 {used}",
     ),
+    "table.footer_decided": (
+        "{decided} decided, {rejected} rejected, {refused} of {given} people's decisions refused; ruleset {used}",
+        "已评定 {decided} 条，退回 {rejected} 条，人工决定 {given} 条中退回 {refused} 条；规则 {used}",
+    ),
     "totals.line": ("Totals: {agents} agents, {months} agent-months", "合计：{agents} 人，{months} 人月"),
     "totals.pay": (", pay {amount} {currency}", "，工资 {amount} {currency}"),
     "totals.title": ("Pay by {what} and {by} ({currency})", "按{what}和{by}汇总工资（{currency}）"),

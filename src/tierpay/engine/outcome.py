@@ -87,6 +87,8 @@ class Outcome:
         warnings: list[str],
         state: State,
         decided: bool = False,
+        refused: Sequence[Rejection] = (),
+        decisions_given: int = 0,
     ) -> None:
         self.target = target
         self.rulesets = rulesets
@@ -102,6 +104,10 @@ class Outcome:
         """The carried state after the last period: store it for next month."""
         self.decided = decided
         """Whether people's decisions were given: the decisions CSV then has ``decided`` and ``decided_by``."""
+        self.refused = list(refused)
+        """The people's decisions that could not apply (also in ``rejections``), each with why."""
+        self.decisions_given = decisions_given
+        """How many people's decisions were given (rows of the decisions file)."""
 
     # --- decisions as columns --------------------------------------------------------------
 
@@ -205,6 +211,8 @@ class Outcome:
             self.warnings,
             self.state,
             self.decided,
+            self.refused,
+            self.decisions_given,
         )
 
     # --- JSON --------------------------------------------------------------------------------

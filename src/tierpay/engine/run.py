@@ -123,9 +123,10 @@ class Evaluation:
         self.gaps: list[Gap] = []
         self.human = as_decisions(decisions) if decisions is not None else None
         self.rejected: set[tuple[str | None, str | None]] = set()  # agent-periods whose record was rejected as read
+        self.refused: set[int] = set()  # the ids of the rejections that are people's decisions refused
         self.pending = self.human.by_period() if self.human is not None else {}
         if self.human is not None:
-            self.rejections.extend(self.human.rejections)
+            self._refuse(self.human.rejections)
             self.warnings.extend(self.human.warnings)
 
     @property
@@ -145,8 +146,14 @@ class Evaluation:
             for d in ds
         ]
         self.pending = {}
-        self.rejections.extend(left)
+        self._refuse(left)
         return left
+
+    def _refuse(self, refused: Iterable[Rejection]) -> None:
+        """People's decisions that cannot apply, among the rejections (and counted apart)."""
+        for r in refused:
+            self.refused.add(id(r))
+            self.rejections.append(r)
 
     def feed(self, records: RecordFrame) -> Iterator[PeriodResult]:
         """Evaluate every period of ``records`` in order, yielding each period's result as it is decided."""
@@ -172,6 +179,7 @@ class Evaluation:
             result = self._run(version, period, rows, source)
         if result.run is None and period in self.pending and not result.cells.height:
             refused = [d.rejected(record_rejected(d)) for d in self.pending.pop(period)]
+            self.refused.update(id(r) for r in refused)
             result = PeriodResult(result.period, result.cells, [*result.rejections, *refused], result.gaps)
         self.rejections.extend(result.rejections)
         self.gaps.extend(result.gaps)
@@ -196,6 +204,7 @@ class Evaluation:
             run.finish()  # keep the answers, not the stages' working columns and row lists
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
+        self.refused.update(id(r) for r in run.applied.refused)
         return PeriodResult(period, cells, run.rejections(), gaps, run if self.keep else None)
 
     @property
@@ -246,6 +255,8 @@ class Evaluation:
             warnings=[*self.warnings, *warnings],
             state=self.state,
             decided=self.decided,
+            refused=[r for r in found if id(r) in self.refused],
+            decisions_given=len(self.human.decisions) + len(self.human.rejections) if self.human is not None else 0,
         )
 
     def _empty(self) -> pl.DataFrame:

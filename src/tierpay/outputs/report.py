@@ -235,7 +235,16 @@ def _money(column: pl.Series) -> pl.Series:
 def footer_text(outcome: Outcome, lang: str = "en") -> str:
     """What the table ends with: decided and rejected counts, the rulesets used, and the totals."""
     used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
-    line = say("table.footer", lang, decided=len(outcome.decisions), rejected=len(outcome.rejections), used=used)
+    decided = len(outcome.decisions)
+    if outcome.decided:
+        refused = len(outcome.refused)
+        rejected = len(outcome.rejections) - refused
+        given = outcome.decisions_given
+        line = say(
+            "table.footer_decided", lang, decided=decided, rejected=rejected, refused=refused, given=given, used=used
+        )
+    else:
+        line = say("table.footer", lang, decided=decided, rejected=len(outcome.rejections), used=used)
     return f"{line}\n{totals_text(outcome, latest(outcome.target), lang)}"
 
 
