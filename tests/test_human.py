@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 from tierpay import HumanDecision, State, evaluate, read_decisions
+from tierpay.cli import main
 from tierpay.engine.human import check_rows
 from tierpay.errors import RecordsError
 
@@ -439,3 +441,36 @@ def test_a_file_that_is_no_decisions_file_is_an_error_naming_it(tmp_path: Path) 
         read_decisions(tmp_path / "d.json")
     with pytest.raises(RecordsError, match=r"nothing.csv: cannot read"):
         read_decisions(tmp_path / "nothing.csv")
+
+
+# --- outputs -------------------------------------------------------------------------------------
+
+
+def test_the_json_of_decided_rows_is_what_pydantic_writes() -> None:
+    """The period's JSON writer falls back to row by row for decided rows: the text is the model's, field by field."""
+    records = [*month("2026-01", 60), probationer("2026-01", 60), *month("2026-02", 61), probationer("2026-02", 60)]
+    decisions = [
+        hd("W", "2026-01", "clear_review"),
+        hd("X", "2026-01", "set_level", "L2", row=3),
+        hd("Y", "2026-01", "exempt_review", row=4),
+        hd("P1", "2026-01", "extend_probation", "2", row=5),
+    ]
+    outcome = evaluate(reviewed(), records, decisions=decisions)
+    written = json.loads(outcome.to_json())["decisions"]
+    assert [json.loads(d.model_dump_json()) for d in outcome.decisions] == written
+    assert written[0]["decided"][0]["decision"] == "extend_probation"  # P1 sorts first
+    assert "decided" not in written[4]  # Z: nothing decided
+    assert written[5]["state"]["probation_extension"] == 2  # P1 in February: carried, no decision that month
+
+
+def test_reading_one_period_at_a_time_refuses_the_same_decisions(tmp_path: Path) -> None:
+    """``--stream`` applies and refuses people's decisions as reading the whole file does."""
+    case = Path(__file__).parent / "corpus" / "runs" / "decisions-unknown-agent-and-period"
+    outputs = []
+    for extra in ([], ["--stream"]):
+        out, err = io.StringIO(), io.StringIO()
+        argv = [str(case / "ruleset.yaml"), str(case / "records.csv"), "--decisions", str(case / "decisions.csv")]
+        code = main(["evaluate", *argv, "--format", "csv", *extra], stdout=out, stderr=err)
+        outputs.append((code, sorted(out.getvalue().splitlines()), err.getvalue()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 1

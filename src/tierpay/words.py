@@ -140,6 +140,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "review.not_ranked": ("not ranked", "未排名"),
     "review.tie": ("{place} tie", "{place} 并列未列入"),
     "review.cleared": ("{place} cleared (by {by})", "{place} 已解除（{by} 决定）"),
+    "review.cleared_by": ("cleared (by {by})", "已解除（{by} 决定）"),
     "table.footer": (
         "{decided} decided, {rejected} rejected; ruleset {used}",
         "已评定 {decided} 条，退回 {rejected} 条；规则 {used}",

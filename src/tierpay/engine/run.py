@@ -21,7 +21,14 @@ from tierpay.engine.book import Book
 from tierpay.engine.cells import decision_cells, empty_cells
 from tierpay.engine.columns import ROW, SOURCE, RecordFrame, records_frame
 from tierpay.engine.decisions import stamp
-from tierpay.engine.human import HumanDecision, HumanDecisions, check_rows, human_decisions, record_rejected
+from tierpay.engine.human import (
+    HumanDecision,
+    HumanDecisions,
+    check_rows,
+    decision_items,
+    human_decisions,
+    record_rejected,
+)
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
@@ -38,7 +45,7 @@ Target = CompiledRuleset | RulesetVersions
 Records = RecordFrame | RecordBatch | Table | Iterable[AgentPeriod | Mapping[str, Any]]
 
 
-Decisions = HumanDecisions | Iterable[HumanDecision] | Table
+Decisions = HumanDecisions | Iterable[HumanDecision | Mapping[str, Any]] | Table
 
 
 def evaluate(
@@ -69,8 +76,8 @@ def evaluate(
     from an earlier tierpay, gives a warning in the outcome's ``warnings``.
 
     ``decisions`` are people's decisions (:mod:`tierpay.engine.human`): ``HumanDecision``
-    models, what ``read_decisions`` read, or a pandas or polars DataFrame or pyarrow Table
-    with their columns. Each applies in its period in place of the engine's rule for its
+    models, what ``read_decisions`` read, plain dicts with a decisions file's columns (checked
+    here, numbered from 1), or a pandas or polars DataFrame or pyarrow Table with those columns. Each applies in its period in place of the engine's rule for its
     field; one that cannot apply is a rejection, and the rest of the run stands. Given (even
     none), the decisions CSV has the ``decided`` and ``decided_by`` columns.
     """
@@ -296,7 +303,15 @@ def as_decisions(decisions: Decisions) -> HumanDecisions:
     if is_table(decisions):
         name = table_kind(decisions) or "<DataFrame>"
         return check_rows(table_rows(decisions, name), name)
-    return human_decisions(decisions)
+    if isinstance(decisions, HumanDecisions):
+        return human_decisions(decisions)
+    items = list(decisions)
+    models = [d for d in items if isinstance(d, HumanDecision)]
+    if len(models) == len(items):
+        return human_decisions(models)
+    if models:
+        raise TypeError("give either HumanDecision models or plain dicts, not a mix")
+    return decision_items([d for d in items if not isinstance(d, HumanDecision)], "<decisions>")
 
 
 def as_frame(target: Target, records: Records) -> RecordFrame:

@@ -238,6 +238,9 @@ class _Explainer:
         if self.d.grade is not None:
             grade = next(g for g in self.m.grades if g.grade == self.d.grade)
             rule = f"`{grade.when}`" if grade.when else self.t("the_rest")
+            decided = next((h for h in self.d.decided if h.decision == "set_grade"), None)
+            if decided is not None:  # a person's grade, not the band's
+                rule = decided.quoted(self.lang)
             coefficient = (
                 say("statement.coefficient", self.lang, coefficient=number(grade.coefficient))
                 if grade.coefficient is not None

@@ -518,6 +518,7 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     by = names[rule.rank_by].text(lang) if rule.rank_by in names else rule.rank_by
     stages = {s.code: named(s.code, s.label).text(lang) for s in _stages(rule)}
     reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in rule.exempt}
+    reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
     blocks: list[str] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in outcome.decisions:
@@ -542,6 +543,9 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
             r = d.review
             assert r is not None
             status = say("review.flagged", lang) if r.flagged else say("review.tied", lang) if r.tied_at_cutoff else ""
+            cleared = next((h for h in d.decided if h.decision == "clear_review"), None)
+            if cleared is not None:
+                status = say("review.cleared_by", lang, by=cleared.by)
             stage = stages.get(r.stage, r.stage) if r.flagged and r.stage else ""
             rows.append([r.rank, d.agent_id, _d(r.value), _d(r.percentile), status, stage])
         for d in others:
