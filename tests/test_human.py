@@ -124,6 +124,17 @@ def test_an_extension_past_the_legal_cap_is_refused() -> None:
     assert outcome.decision("P1", "2026-01").reason == "probation_min_not_served"  # the rules' own answer stands
 
 
+def test_an_extension_of_a_probation_the_record_says_is_over_is_refused() -> None:
+    """February's record says regular (the employer converted P1): an extension contradicts it, and is refused."""
+    records = [probationer("2026-01", 60), {**probationer("2026-02", 60), "status": "regular"}]
+    outcome = evaluate(build(), records, decisions=[hd("P1", "2026-02", "extend_probation", "1")])
+    assert rejected(outcome) == [
+        "decisions.csv:2 (P1 2026-02): decision: extend_probation, but the record says P1 is no longer on probation "
+        "in 2026-02 (converted by the employer): one of the two is wrong"
+    ]
+    assert outcome.decision("P1", "2026-02").reason == "converted_by_employer"
+
+
 def test_extensions_add_up_across_runs_chained_through_the_state() -> None:
     """+2 in January (5 months) then +2 in February: 7 > 6, refused with 1 more at most; the state said 2."""
     decisions = [hd("P1", "2026-01", "extend_probation", "2"), hd("P1", "2026-02", "extend_probation", "2", row=3)]

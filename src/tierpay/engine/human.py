@@ -386,6 +386,13 @@ def apply_levels(run: PeriodRun, applied: Applied) -> None:
                 st.on_probation[j], st.probation_extension[j] = False, 0
                 applied.apply(i, d)
                 continue
+            if cal.stated_regular[i]:
+                applied.refuse(
+                    d,
+                    f"decision: extend_probation, but the record says {d.agent_id} is no longer on probation "
+                    f"in {d.period} (converted by the employer): one of the two is wrong",
+                )
+                continue
             term = term_text(int(cal.term[i]))
             legal, cap = legal_cap(term), int(cal.cap[i])
             if cap + d.months > legal:
