@@ -416,6 +416,16 @@ def test_every_problem_of_a_row_is_named_with_its_field() -> None:
     ]
 
 
+def test_a_decision_made_in_python_is_checked_as_a_row_is() -> None:
+    """The model refuses what a file's row would be refused for: a blank by, a value of the wrong form."""
+    with pytest.raises(ValueError, match=r"by: missing: a decision names the person who made it"):
+        hd("A1", "2026-01", "convert", by=" ")
+    with pytest.raises(ValueError, match=r"value: 'two' is not a whole number of months from 1 to 6"):
+        hd("A1", "2026-01", "extend_probation", "two")
+    with pytest.raises(ValueError, match=r"value: missing: set_level needs a level id"):
+        hd("A1", "2026-01", "set_level")
+
+
 def test_csv_json_xlsx_and_a_data_frame_read_alike(tmp_path: Path) -> None:
     """The same two decisions from each form; a month written 2026/1 and a date cell read as 2026-01."""
     header = ["agent_id", "period", "decision", "value", "by", "reason", "at"]

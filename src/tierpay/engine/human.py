@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tierpay.engine.levels import ACTIONS, NONE, REASONS
 from tierpay.engine.months import read_month
@@ -80,6 +80,15 @@ class HumanDecision(BaseModel):
     at: dt.datetime | None = Field(None, description="When it was decided (ISO date-time), if known.")
     source: str = Field("<decisions>", description="Where it was read from, for messages.")
     row: int = Field(0, description="Its line in that file (an item's number in JSON), for messages.")
+
+    @model_validator(mode="after")
+    def _whole(self) -> HumanDecision:
+        """A value of the form its kind takes, and someone and some reason to it (as a file's row is checked)."""
+        problems = [f"{name}: missing: {_NEEDED[name]}" for name in ("by", "reason") if not getattr(self, name).strip()]
+        problems += value_problems(self.decision, self.value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @property
     def months(self) -> int:
@@ -213,16 +222,10 @@ def _decision(row: Mapping[str, Any], source: str, line: int) -> tuple[HumanDeci
         near = difflib.get_close_matches(kind, KINDS, n=1)
         hint = f" (did you mean {near[0]}?)" if near else f" ({', '.join(KINDS)})"
         problems.append(f"decision: {shown(kind)} is not a decision tierpay takes{hint}")
-    elif kind in WITH_VALUE and value is None:
-        problems.append(f"value: missing: {kind} needs {_VALUE[kind]}")
-    elif kind is not None and kind not in WITH_VALUE and value is not None:
-        problems.append(f"value: {shown(value)} given, but {kind} takes no value: leave it empty")
-    elif kind == "extend_probation" and value is not None:
-        found = _MONTHS.match(value)
-        if found is None or not 1 <= int(found[1]) <= MAX_EXTENSION:
-            problems.append(f"value: {shown(value)} is not a whole number of months from 1 to {MAX_EXTENSION}")
-        else:
-            values["value"] = str(int(found[1]))
+    elif kind is not None:
+        problems += value_problems(kind, value)
+        if kind == "extend_probation" and not problems and value is not None:
+            values["value"] = str(int(value))
     if values["at"] is not None:
         try:
             values["at"] = _moment(values["at"])
@@ -247,6 +250,21 @@ _VALUE = {
     "set_level": "a level id",
     "set_grade": "a grade",
 }
+
+
+def value_problems(kind: str, value: str | None) -> list[str]:
+    """What is wrong with ``value`` for a decision of ``kind`` (nothing: an empty list)."""
+    if kind in WITH_VALUE and value is None:
+        return [f"value: missing: {kind} needs {_VALUE[kind]}"]
+    if kind not in WITH_VALUE and value is not None:
+        return [f"value: {shown(value)} given, but {kind} takes no value: leave it empty"]
+    if kind == "extend_probation" and value is not None:
+        found = _MONTHS.match(value)
+        if found is None or not 1 <= int(found[1]) <= MAX_EXTENSION:
+            return [f"value: {shown(value)} is not a whole number of months from 1 to {MAX_EXTENSION}"]
+    if kind in ("set_level", "set_grade") and value is not None and not value.strip():
+        return [f"value: missing: {kind} needs {_VALUE[kind]}"]
+    return []
 
 
 def _moment(text: str) -> dt.datetime:
