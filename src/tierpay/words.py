@@ -133,6 +133,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "action.convert": ("converted", "转正"),
     "action.extend_probation": ("on probation", "继续试用"),
     "action.probation_review": ("referred to HR", "试用期复核"),
+    # --- people's decisions (tierpay.engine.human) -----------------------------------------------
+    "decided.convert": ("converted to regular by {by}{at}: {reason}", "由 {by}{at}决定转正：{reason}"),
+    "decided.extend_probation": (
+        "probation extended by {value} month(s) by {by}{at}: {reason}",
+        "由 {by}{at}决定延长试用期 {value} 个月：{reason}",
+    ),
+    "decided.set_level": ("set to {value} by {by}{at}: {reason}", "由 {by}{at}定为 {value}：{reason}"),
+    "decided.set_grade": ("grade set to {value} by {by}{at}: {reason}", "由 {by}{at}将绩效等级定为 {value}：{reason}"),
+    "decided.clear_review": (
+        "review flag cleared and escalation reset by {by}{at}: {reason}",
+        "由 {by}{at}解除复核标记并重置升级阶段：{reason}",
+    ),
+    "decided.exempt_review": (
+        "exempted from the review this period by {by}{at}: {reason}",
+        "由 {by}{at}决定本期免于末位复核：{reason}",
+    ),
+    "decided.at": (" on {when}", " 于 {when} "),
+    "decided.title": ("Decided by people", "人工决定"),
+    "decided.exempt": ("by decision", "人工决定"),
+    "decided.table": ("{action} (by {by})", "{action}（{by} 决定）"),
     # --- the evaluate table -------------------------------------------------------------------
     "table.agent": ("agent", "工号"),
     "table.period": ("period", "月份"),
@@ -147,9 +167,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "review.exempt": ("exempt: {reason}", "豁免：{reason}"),
     "review.not_ranked": ("not ranked", "未排名"),
     "review.tie": ("{place} tie", "{place} 并列未列入"),
+    "review.cleared": ("{place} cleared (by {by})", "{place} 已解除（{by} 决定）"),
+    "review.cleared_by": ("cleared (by {by})", "已解除（{by} 决定）"),
     "table.footer": (
         "{decided} decided, {rejected} rejected; ruleset {used}",
         "已评定 {decided} 条，退回 {rejected} 条；规则 {used}",
+    ),
+    "table.footer_decided": (
+        "{decided} decided, {rejected} rejected, {refused} of {given} people's decisions refused; ruleset {used}",
+        "已评定 {decided} 条，退回 {rejected} 条，人工决定 {given} 条中退回 {refused} 条；规则 {used}",
     ),
     "totals.line": ("Totals: {agents} agents, {months} agent-months", "合计：{agents} 人，{months} 人月"),
     "totals.pay": (", pay {amount} {currency}", "，工资 {amount} {currency}"),
@@ -204,6 +230,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "statement.amount": ("amount", "金额"),
     "statement.how": ("how", "计算方式"),
     "statement.total": ("Total", "合计"),
+    "statement.decided": ("Decided: {text}", "人工决定：{text}"),
     "statement.no_pay": ("{agent} {period}: no pay section in the ruleset", "{agent} {period}：规则未设工资部分"),
     # the month's HTML report (tierpay report) and printed pay slips (statement --format html)
     "page.title": ("{name}: the month's run, {period}", "{name}：{period} 月度评定报告"),
@@ -212,6 +239,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "page.periods": ("months", "月份"),
     "page.records": ("records", "记录文件"),
     "page.state": ("state in", "上期状态"),
+    "page.decisions": ("people's decisions", "人工决定"),
     "page.made_by": ("made by", "生成工具"),
     "page.totals": ("Totals of the run", "本次评定合计"),
     "page.summary": (
@@ -572,6 +600,11 @@ WHY_ZH: dict[str, str] = {
     ),
     "probation_ended": "试用期已于 {end} 届满（自 {begun} 起 {cap} 个月）：依法为正式员工（《劳动合同法》第十九条）",
     "probation_not_allowed": "合同期限 {term} 不得约定试用期（《劳动合同法》第十九条）：为正式员工",
+    "converted_by_decision": "{decided}（试用第 {served}/{cap} 个月）",
+    "probation_extended_by_decision": (
+        "{decided}；试用期延至 {end}，第 {served}/{cap} 个月（合同期限 {term} 最长 {legal} 个月，《劳动合同法》第十九条）"
+    ),
+    "level_set_by_decision": "{decided}",
 }
 """Each level and probation reason code as a Chinese sentence; the English is the engine's own
 (``Decision.why``, :func:`tierpay.engine.levels.why`), written when the decision is made."""

@@ -102,11 +102,12 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         summary = report.Summary.of(target, args.lang)
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
+        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided)) + "\n")
         if payroll is not None:
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
         for result in run.feed(records):
             _write_period(result.cells, target, sink, payroll, summary)
+        run.close()
         if args.summary:  # for the person at the terminal, never into the -o file
             out.write("\n" + summary.table())
         if args.state_out:
@@ -160,11 +161,15 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         err.write(report.warnings_text(run.warnings, args.lang))
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
+        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided)) + "\n")
         if payroll is not None:
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
+        read_first = list(run.rejections)  # the decisions file's own (a row that cannot be a decision)
+        rejected += len(read_first)
+        err.write(report.rejections_text(read_first))
         for period, batch, read in batches:
             rejections = list(batch.rejections)
+            run.rejected.update((r.agent_id, r.period) for r in rejections)
             if period is not None and batch.records:
                 source = batch.records[0].source
                 result = run.period(period, records_frame(target, batch.records, source), source)
@@ -179,6 +184,9 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row), args.lang))
             progress.show(read, period)
         progress.done()
+        left = run.close()
+        rejected += len(left)
+        err.write(report.rejections_text(left))
         if args.state_out:
             outputs.write("--state-out", state_text(run.state, args.state_out))
         if args.summary:

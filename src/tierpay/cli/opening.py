@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError, TextOnly
 from tierpay.engine.columns import RecordFrame
+from tierpay.engine.human import HumanDecisions
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import Evaluation, evaluate
 from tierpay.engine.state import State
+from tierpay.io.decisions_file import read_decisions
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.sources import read_input
 from tierpay.io.state_file import read_state
@@ -105,7 +107,12 @@ def opened(args: argparse.Namespace, out: TextIO) -> tuple[Outputs, CompiledRule
 
 def inputs_of(args: argparse.Namespace) -> dict[str, str | None]:
     """The files an evaluating command reads, as messages name them."""
-    return {"the ruleset": args.ruleset, "the records file": args.records, "--state-in": args.state_in}
+    return {
+        "the ruleset": args.ruleset,
+        "the records file": args.records,
+        "--state-in": args.state_in,
+        "--decisions": getattr(args, "decisions", None),
+    }
 
 
 def state_text(state: State, path: str) -> str:
@@ -128,7 +135,8 @@ def outcome_of(
     records = read_records(ruleset, args)
     if check is not None:
         check(records)
-    return evaluate(ruleset, records, state, state_from_other_ruleset=other)
+    decisions = decisions_of(args)
+    return evaluate(ruleset, records, state, state_from_other_ruleset=other, decisions=decisions)
 
 
 def workbooks(args: argparse.Namespace) -> dict[str, str]:
@@ -156,10 +164,17 @@ def check_workbooks(books: dict[str, str]) -> None:
         check_writer(f"{option} {path}")
 
 
+def decisions_of(args: argparse.Namespace) -> HumanDecisions | None:
+    """The people's decisions of ``--decisions``, read and checked row by row (None without the option)."""
+    path = getattr(args, "decisions", None)
+    return read_decisions(path) if path else None
+
+
 def evaluation_of(target: CompiledRuleset | RulesetVersions, args: argparse.Namespace) -> Evaluation:
     """An evaluation starting from ``--state-in`` (checked against ``target``), or from no state."""
     state = read_state(args.state_in) if args.state_in else None
-    return Evaluation(target, state, state_from_other_ruleset=args.state_from_other_ruleset)
+    other = args.state_from_other_ruleset
+    return Evaluation(target, state, state_from_other_ruleset=other, decisions=decisions_of(args))
 
 
 def no_period(outcome: Outcome, period: str | None, err: TextIO, lang: str = "en") -> bool:
@@ -204,6 +219,8 @@ def sources(args: argparse.Namespace) -> list[Source]:
     found = [Source(say("page.records", args.lang), args.records, _sha256(args.records, args))]
     if args.state_in:
         found.append(Source(say("page.state", args.lang), args.state_in, _sha256(args.state_in, args)))
+    if getattr(args, "decisions", None):
+        found.append(Source(say("page.decisions", args.lang), args.decisions, _sha256(args.decisions, args)))
     return found
 
 

@@ -187,6 +187,12 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
         metavar="COLUMNS",
         help="extra columns (姓名,部门) carried to every output beside each decision, never into the rules",
     )
+    parser.add_argument(
+        "--decisions",
+        metavar="FILE",
+        help="people's decisions to apply (CSV, JSON or .xlsx: agent_id, period, decision, value, by, reason, at): "
+        "convert, extend_probation, set_level, set_grade, clear_review, exempt_review",
+    )
     _outside_option(parser)
 
 

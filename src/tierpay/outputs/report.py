@@ -135,14 +135,16 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
                 .otherwise(pl.concat_str(before, pl.lit("→"), after))
             ),
         ),
-        (say("table.action", lang), lambda _: pl.col("action").replace_strict(actions, default=pl.col("action"))),
+        (say("table.action", lang), lambda _: _action_cell(actions, lang, outcome.decided)),
     ]
     if model.scorecard is not None:
         columns.append((say("table.score", lang), lambda _: pl.col("score")))
     if model.grades:
         columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
     if model.review is not None:
-        columns.append((say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang)))
+        columns.append(
+            (say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang, outcome.decided))
+        )
     if model.pay is not None:
         columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
     names = [str(i) for i in range(len(columns))]
@@ -154,6 +156,17 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     right = {len(columns) - 1} if model.pay is not None else set()
     return text_table([header for header, _ in columns], frame, right)
+
+
+def _action_cell(actions: dict[str, str], lang: str, decided: bool) -> pl.Expr:
+    """The action in words; one a person decided says by whom: ``promoted (by 王敏)``."""
+    action = pl.col("action").replace_strict(actions, default=pl.col("action"))
+    if not decided:
+        return action
+    by_person = pl.col("reason").str.ends_with("_by_decision")
+    return (
+        pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
+    )
 
 
 def _ties(part: PeriodPart) -> pl.Series:
@@ -177,14 +190,15 @@ def _fill(key: str, lang: str, **columns: pl.Expr) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Expr:
-    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``...
+def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str, decided: bool = False) -> pl.Expr:
+    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``, ``3/16 cleared (by 李雷)``...
 
     In English, stage and exemption codes; in Chinese, their labels in the ruleset.
     """
     rule = ruleset.model.review
     stages = {s.code: named(s.code, s.label, english_id=True).text(lang) for s in _stages(rule)}
     reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in (rule.exempt if rule else [])}
+    reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
     place = pl.concat_str("review_rank", pl.lit("/"), "review_cohort_size")
     stage = pl.col("review_stage").replace(stages)
     return (
@@ -200,6 +214,8 @@ def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Exp
         .then(_fill("review.flag_no_stage", lang, place=place))
         .when(pl.lit(ties))
         .then(_fill("review.tie", lang, place=place))
+        .when(pl.lit(decided) & pl.col("decided" if decided else "review_rank").str.contains("clear_review"))
+        .then(_fill("review.cleared", lang, place=place, by=pl.col("decided_by" if decided else "review_rank")))
         .otherwise(place)
         .alias("review")
     )
@@ -219,7 +235,16 @@ def _money(column: pl.Series) -> pl.Series:
 def footer_text(outcome: Outcome, lang: str = "en") -> str:
     """What the table ends with: decided and rejected counts, the rulesets used, and the totals."""
     used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
-    line = say("table.footer", lang, decided=len(outcome.decisions), rejected=len(outcome.rejections), used=used)
+    decided = len(outcome.decisions)
+    if outcome.decided:
+        refused = len(outcome.refused)
+        rejected = len(outcome.rejections) - refused
+        given = outcome.decisions_given
+        line = say(
+            "table.footer_decided", lang, decided=decided, rejected=rejected, refused=refused, given=given, used=used
+        )
+    else:
+        line = say("table.footer", lang, decided=decided, rejected=len(outcome.rejections), used=used)
     return f"{line}\n{totals_text(outcome, latest(outcome.target), lang)}"
 
 
@@ -326,6 +351,7 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
         say("statement.title", lang, agent=agent_named(decision, ruleset), period=decision.period),
         head,
         say("statement.ruleset", lang, name=ruleset.name, version=ruleset.version, sha=ruleset.sha256[:12]),
+        *(say("statement.decided", lang, text=h.quoted(lang)) for h in decision.decided),
         "",
     ]
     rows = [
@@ -516,6 +542,7 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     def kept(d: Decision) -> list[str]:  # the kept columns (a name) beside the agent
         return [str(d.values.get(k) or "") for k in keep]
 
+    reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
     blocks: list[str] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in outcome.decisions:
@@ -540,6 +567,9 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
             r = d.review
             assert r is not None
             status = say("review.flagged", lang) if r.flagged else say("review.tied", lang) if r.tied_at_cutoff else ""
+            cleared = next((h for h in d.decided if h.decision == "clear_review"), None)
+            if cleared is not None:
+                status = say("review.cleared_by", lang, by=cleared.by)
             stage = stages.get(r.stage, r.stage) if r.flagged and r.stage else ""
             rows.append([r.rank, d.agent_id, *kept(d), _d(r.value), _d(r.percentile), status, stage])
         for d in others:
