@@ -86,8 +86,11 @@ class Outcome:
         gaps: list[Gap],
         warnings: list[str],
         state: State,
+        adjusting: bool = False,
     ) -> None:
         self.target = target
+        self.adjusting = adjusting
+        """Whether the decisions have a ``pay_adjustment`` column (a run that keeps a ledger)."""
         self.rulesets = rulesets
         """Every ruleset version used, oldest first."""
         self.ruleset = rulesets[-1]
@@ -105,8 +108,8 @@ class Outcome:
     @cached_property
     def cells(self) -> pl.DataFrame:
         """The decisions as the decisions CSV's text cells (null for an empty cell)."""
-        columns = decision_columns(self.target)
-        empty = empty_cells(self.target)
+        columns = decision_columns(self.target, self.adjusting)
+        empty = empty_cells(self.target, self.adjusting)
         frames = [p.cells for p in self.parts if p.cells.height]
         return pl.concat([empty, *frames], how="diagonal").select(columns) if frames else empty
 
@@ -193,7 +196,15 @@ class Outcome:
         """The same outcome with the decisions of ``period`` only."""
         parts = [p for p in self.parts if p.run is not None and p.run.period == period]
         return Outcome(
-            self.target, self.rulesets, [period], parts, self.rejections, self.gaps, self.warnings, self.state
+            self.target,
+            self.rulesets,
+            [period],
+            parts,
+            self.rejections,
+            self.gaps,
+            self.warnings,
+            self.state,
+            self.adjusting,
         )
 
     # --- JSON --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -85,9 +85,19 @@ class PeriodRun:
     """One period's records on their way through the stages, as columns."""
 
     def __init__(
-        self, ruleset: CompiledRuleset, period: str, rows: pl.DataFrame, book: Book, checks: CheckCache, source: str
+        self,
+        ruleset: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        book: Book,
+        checks: CheckCache,
+        source: str,
+        adjustments: Mapping[str, str] | None = None,
     ) -> None:
         self.ruleset = ruleset
+        self.adjustments = adjustments
+        """By agent, the closed periods decided again whose differences this period pays (``adjustments_text``);
+        None when the run keeps no ledger (and the decisions have no ``pay_adjustment`` column)."""
         self.model = ruleset.model
         self.period = period
         self.rows = rows

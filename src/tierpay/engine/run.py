@@ -86,9 +86,17 @@ class Evaluation:
     """
 
     def __init__(
-        self, ruleset: Target, state: State | None = None, keep: bool = False, *, state_from_other_ruleset: bool = False
+        self,
+        ruleset: Target,
+        state: State | None = None,
+        keep: bool = False,
+        *,
+        state_from_other_ruleset: bool = False,
+        adjusting: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        self.adjusting = adjusting
+        """Whether closed periods decided again are paid for (a run with a ledger): a ``pay_adjustment`` column."""
         self.warnings = check_state(ruleset, state, state_from_other_ruleset) if state is not None else []
         self.start = state or State(ruleset=ruleset.name)
         self.keep = keep
@@ -107,28 +115,43 @@ class Evaluation:
         for (period,), group in rows.group_by("period", maintain_order=True):
             yield self.period(str(period), group, records.source)
 
-    def period(self, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
-        """Evaluate one period's rows (all of them: the review ranks the whole cohort)."""
+    def period(
+        self, period: str, rows: pl.DataFrame, source: str, adjustments: Mapping[str, str] | None = None
+    ) -> PeriodResult:
+        """Evaluate one period's rows (all of them: the review ranks the whole cohort).
+
+        ``adjustments`` gives, by agent, what closed periods decided again pay this period
+        (:func:`tierpay.engine.adjustments.adjustments_text`); only with ``adjusting``.
+        """
         version = ruleset_for(self.ruleset, period)
+        empty = empty_cells(self.ruleset, self.adjusting)
         if self.periods and period <= self.periods[-1]:
             reason = (
                 f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
             )
-            result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, empty, _rejected(rows, source, reason), [])
         elif version is None:
             reason = not_in_force(self.ruleset, period)
             self.periods.append(period)
-            result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, empty, _rejected(rows, source, reason), [])
         else:
             self.periods.append(period)
-            result = self._run(version, period, rows, source)
+            given = (adjustments or {}) if self.adjusting else None
+            result = self._run(version, period, rows, source, given)
         self.rejections.extend(result.rejections)
         self.gaps.extend(result.gaps)
         if self.keep:
             self.results.append(result)
         return result
 
-    def _run(self, version: CompiledRuleset, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
+    def _run(
+        self,
+        version: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        source: str,
+        adjustments: Mapping[str, str] | None = None,
+    ) -> PeriodResult:
         self.used.setdefault(version.sha256, stamp(version))
         self.last_version = version
         if self.book is None:
@@ -138,7 +161,7 @@ class Evaluation:
         book = self.book
         checks = self.checks.setdefault(version.sha256, CheckCache())
         with collector_paused():
-            run = PeriodRun(version, period, book.numbered(rows), book, checks, source)
+            run = PeriodRun(version, period, book.numbered(rows), book, checks, source, adjustments)
             run.run()
             cells = decision_cells(run)
             run.finish()  # keep the answers, not the stages' working columns and row lists
@@ -192,6 +215,7 @@ class Evaluation:
             gaps=list(self.gaps),
             warnings=[*self.warnings, *warnings],
             state=self.state,
+            adjusting=self.adjusting,
         )
 
 
