@@ -112,8 +112,8 @@ def test_a_corrected_closed_month_is_paid_as_an_adjustment_in_the_first_open_mon
     # Jan: was B (1.0): 3,000 + 1,000 × 1.0 = 4,000.00; now A (1.2): 3,000 + 1,200.00 = 4,200.00: +200.00.
     # Feb: was L1, A: 3,000 + 1,200 = 4,200.00; now L2, A: 3,500 + 1,200 × 1.2 = 3,500 + 1,440 = 4,940.00: +740.00.
     assert run.new == [
-        ("A1", Adjustment("2026-01", D("4000.00"), D("4200.00"))),
-        ("A1", Adjustment("2026-02", D("4200.00"), D("4940.00"))),
+        Owed("A1", Adjustment("2026-01", D("4000.00"), D("4200.00"))),
+        Owed("A1", Adjustment("2026-02", D("4200.00"), D("4940.00"))),
     ]
     # March: A1 is L2 (promoted in the corrected February), A: 3,500 + 1,440 = 4,940.00,
     # plus 200.00 for January and 740.00 for February = 5,880.00.
@@ -143,9 +143,9 @@ def test_an_overpaid_closed_month_is_recovered_under_the_cap_and_the_rest_carrie
     target = ruleset()
     history = closed_history(target, JAN, {"2026-01"})
     corrected = [JAN[0], dict(JAN[1], qa=60)]
-    run = run_with_history(target, frame(target, corrected + [dict(FEB[0]), dict(FEB[1], qa=60)]), history)
+    run = run_with_history(target, frame(target, [*corrected, dict(FEB[0]), dict(FEB[1], qa=60)]), history)
     # Jan A2: was A: 3,000 + 1,200 = 4,200.00; now D (0.5): 3,000 + 500 = 3,500.00: -700.00.
-    assert run.new == [("A2", Adjustment("2026-01", D("4200.00"), D("3500.00")))]
+    assert run.new == [Owed("A2", Adjustment("2026-01", D("4200.00"), D("3500.00")))]
     # Feb A2 (QA 60, and no longer promoted): D: 3,000 + 500 = 3,500.00. The cap: 20% of 3,500.00 = 700.00, and the room above the
     # minimum wage is 3,500 - 2,690 = 810.00: all 700.00 is recovered; nothing is carried.
     pay = pay_of(run, "A2", "2026-02")
@@ -164,8 +164,8 @@ def test_a_recovery_beyond_the_cap_is_carried_to_later_months() -> None:
     corrected = [JAN[0], dict(JAN[1], qa=60), FEB[0], dict(FEB[1], qa=60)]
     run = run_with_history(target, frame(target, corrected + MAR), history)
     assert run.new == [
-        ("A2", Adjustment("2026-01", D("4200.00"), D("3500.00"))),
-        ("A2", Adjustment("2026-02", D("4940.00"), D("3500.00"))),
+        Owed("A2", Adjustment("2026-01", D("4200.00"), D("3500.00"))),
+        Owed("A2", Adjustment("2026-02", D("4940.00"), D("3500.00"))),
     ]
     # March A2 at QA 90, still L1: A, 4,200.00; cap 20% = 840.00, room above the minimum wage
     # 4,200 - 2,690 = 1,510.00. So 840.00 is recovered: January's 700.00 first, then 140.00 of
@@ -239,7 +239,7 @@ def test_a_closed_month_missing_agents_is_rejected_whole() -> None:
     """A correction of January that holds only A1's record would drop A2: every January record is rejected."""
     target = ruleset()
     history = closed_history(target, JAN, {"2026-01"})
-    run = run_with_history(target, frame(target, [dict(JAN[0], qa=86)] + FEB), history)
+    run = run_with_history(target, frame(target, [dict(JAN[0], qa=86), *FEB]), history)
     assert [str(r) for r in run.outcome.rejections] == [
         "<records>:1 (A1 2026-01): period: 2026-01 is closed with 2 agents and the records hold 1 of them: "
         "deciding a closed month again takes every record of it (missing: A2)"
@@ -265,13 +265,13 @@ def test_an_adjustment_waits_for_the_agents_next_record() -> None:
     history = closed_history(target, JAN, {"2026-01"})
     corrected = [dict(JAN[0], qa=86), JAN[1]]
     run = run_with_history(target, frame(target, [*corrected, FEB[1]]), history)
-    assert run.new == [("A1", Adjustment("2026-01", D("4000.00"), D("4200.00")))]
+    assert run.new == [Owed("A1", Adjustment("2026-01", D("4000.00"), D("4200.00")))]
     assert run.paid == {}
     owed = History(
-        periods=[*history.periods[:0], *closed_history(target, corrected + [FEB[1]], {"2026-01"}).periods],
+        periods=[*history.periods[:0], *closed_history(target, [*corrected, FEB[1]], {"2026-01"}).periods],
         start=history.start,
-        owed=[Owed("A1", run.new[0][1], key=7)],
+        owed=[Owed("A1", run.new[0].adjustment, key=7)],
     )
     later = run_with_history(target, frame(target, [dict(MAR[0]), MAR[1]]), owed)
-    assert later.paid == {("2026-03", "A1"): [Owed("A1", run.new[0][1], key=7)]}
+    assert later.paid == {("2026-03", "A1"): [Owed("A1", run.new[0].adjustment, key=7)]}
     assert pay_of(later, "A1", "2026-03")["adjustment:2026-01"] == D("200.00")

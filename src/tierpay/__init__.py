@@ -16,6 +16,7 @@ from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,
+    LedgerError,
     NoDecision,
     OutputError,
     Problem,
@@ -42,6 +43,7 @@ __all__ = [
     "Decision",
     "EvaluationError",
     "Gap",
+    "LedgerError",
     "NoDecision",
     "Outcome",
     "OutputError",

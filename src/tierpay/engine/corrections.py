@@ -102,10 +102,12 @@ class LedgerRun:
     """The state after each month decided."""
     hashes: dict[str, dict[str, str]] = field(default_factory=dict)
     """Each month's record hash by agent."""
-    new: list[tuple[str, Adjustment]] = field(default_factory=list)
-    """Adjustments this run found: (agent, adjustment), in month then agent order."""
+    new: list[Owed] = field(default_factory=list)
+    """Adjustments this run found (``key`` None), in month then agent order."""
     paid: dict[tuple[str, str], list[Owed]] = field(default_factory=dict)
-    """(month, agent) -> the adjustments paid in it (new ones have ``key`` None)."""
+    """(month, agent) -> the adjustments paid in it: those the ledger held, and new ones (the very objects of ``new``)."""
+    unpaid: list[Owed] = field(default_factory=list)
+    """Adjustments the ledger held as paid in an open month this run decided again without paying them (no record)."""
     rejected_months: dict[str, str] = field(default_factory=dict)
     """Months whose every record was rejected before deciding, and why."""
 
@@ -232,6 +234,7 @@ def run_with_history(
         hashes=found.hashes,
         new=found.new,
         paid=found.paid,
+        unpaid=[o for items in owed.values() for o in items if o.paid_in is not None],
         rejected_months=dict(rejected),
     )
 
@@ -243,7 +246,7 @@ class _Found:
     results: list[PeriodResult] = field(default_factory=list)
     states: dict[str, State] = field(default_factory=dict)
     hashes: dict[str, dict[str, str]] = field(default_factory=dict)
-    new: list[tuple[str, Adjustment]] = field(default_factory=list)
+    new: list[Owed] = field(default_factory=list)
     paid: dict[tuple[str, str], list[Owed]] = field(default_factory=dict)
 
 
@@ -278,9 +281,9 @@ def _compare(held: PeriodHistory, result: PeriodResult, found: _Found, owed: dic
         paid = held.paid.get(agent, ZERO)
         if due == paid:
             continue
-        adjustment = Adjustment(held.period, paid, due)
-        found.new.append((agent, adjustment))
-        owed.setdefault(agent, []).append(Owed(agent, adjustment))
+        item = Owed(agent, Adjustment(held.period, paid, due))
+        found.new.append(item)
+        owed.setdefault(agent, []).append(item)
 
 
 def _merged(items: list[Owed]) -> list[Adjustment]:
