@@ -30,6 +30,10 @@ from tierpay.ruleset.versions import RulesetVersions, latest
 
 
 def evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.ledger:
+        from tierpay.cli import ledgering
+
+        return ledgering.evaluate(args, out, err)
     path = Path(args.records)
     if args.stream or (
         args.records != STANDARD_INPUT

@@ -99,7 +99,19 @@ def state_text(state: State, path: str) -> str:
 
 
 def outcome_of(args: argparse.Namespace, ruleset: CompiledRuleset | RulesetVersions) -> Outcome:
-    """Read the state and the records and evaluate them: the common middle of a command."""
+    """Read the state and the records and evaluate them: the common middle of a command.
+
+    With ``--ledger``, after the ledger's history, as ``evaluate --ledger`` would (nothing is stored).
+    """
+    if getattr(args, "ledger", None):
+        from tierpay.cli.ledgering import ledger_run
+        from tierpay.ledger import open_ledger
+
+        ledger = open_ledger(args.ledger)
+        try:
+            return ledger_run(ruleset, args, ledger)[0].outcome
+        finally:
+            ledger.close_connection()
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
     return evaluate(ruleset, read_records(ruleset, args), state, state_from_other_ruleset=other)

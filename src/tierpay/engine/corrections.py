@@ -309,4 +309,3 @@ def own_pay(total: str | None, adjustment: str | None) -> Decimal | None:
     if total is None:
         return None
     return Decimal(total) - (Decimal(adjustment) if adjustment else ZERO)
-

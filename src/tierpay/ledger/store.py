@@ -10,6 +10,7 @@ build on one state.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,8 +82,13 @@ class Ledger:
 
     def __init__(self, where: str, *, create: bool) -> None:
         self.where = where
+        self.file = None if is_url(where) else os.path.abspath(where)
+        self.fresh = False
+        """A ledger still to be made: its tables are created in the first run's transaction, not before."""
+        if create and self.file is not None and not os.path.exists(self.file):
+            self.fresh = True
         self.engine, self.shown = _engine(where, create)
-        self.generation = self._prepare(create)
+        self.generation = 0 if self.fresh else self._prepare(create)
 
     def close_connection(self) -> None:
         """Let go of the database (its connections)."""
@@ -92,11 +98,15 @@ class Ledger:
 
     def is_empty(self) -> bool:
         """Whether no run was stored yet."""
+        if self.fresh:
+            return True
         with self._reading() as db:
             return db.execute(sa.select(sa.func.count()).select_from(t.runs)).scalar_one() == 0
 
     def last_period(self) -> str | None:
         """The latest month the ledger holds."""
+        if self.fresh:
+            return None
         with self._reading() as db:
             found: str | None = db.execute(sa.select(sa.func.max(t.run_periods.c.period))).scalar_one()
             return found
@@ -107,6 +117,8 @@ class Ledger:
         Every month's state after it and whether it is closed; the record hashes and pay of
         the closed ones among ``months`` (the only ones compared); what is owed.
         """
+        if self.fresh:
+            return History()
         with self._reading() as db:
             in_force = _in_force(db)
             closed = {r.period for r in db.execute(sa.select(t.closings.c.period))}
@@ -148,8 +160,7 @@ class Ledger:
                 .order_by(a.id)
             )
             owed = [
-                Owed(r.agent_id, Adjustment(r.for_period, r.paid, r.due), r.paid_in_period, key=r.id)
-                for r in owed_rows
+                Owed(r.agent_id, Adjustment(r.for_period, r.paid, r.due), r.paid_in_period, key=r.id) for r in owed_rows
             ]
         start = self._state(first, "the first run's state in") if first else None
         return History(periods=periods, start=start, owed=owed)
@@ -210,9 +221,7 @@ class Ledger:
         """Every adjustment found, with the month it was paid in (None: still owed), oldest first."""
         with self._reading() as db:
             a = t.adjustments.c
-            rows = db.execute(
-                sa.select(a.agent_id, a.for_period, a.paid, a.due, a.paid_in_period).order_by(a.id)
-            ).all()
+            rows = db.execute(sa.select(a.agent_id, a.for_period, a.paid, a.due, a.paid_in_period).order_by(a.id)).all()
         return [(r.agent_id, Adjustment(r.for_period, r.paid, r.due), r.paid_in_period) for r in rows]
 
     # --- writing ---------------------------------------------------------------------------
@@ -237,8 +246,11 @@ class Ledger:
             transaction = connection.begin()
         except sa.exc.SQLAlchemyError as error:
             raise OutputError(f"{self.shown}: cannot write the ledger: {_reason(error)}") from None
+        done = False
         try:
             try:
+                if self.fresh:
+                    _create(connection)
                 self._claim(connection)
                 run_id = self._write(connection, target, run, at=at, records=records, state_in=state_in)
             except sa.exc.SQLAlchemyError as error:
@@ -251,10 +263,16 @@ class Ledger:
                     f"{self.shown}: cannot write the ledger: {_reason(error)}; the files were written, "
                     "the run is not in the ledger: run it again"
                 ) from None
+            done = True
         finally:
             if transaction.is_active:
                 transaction.rollback()
             connection.close()
+            if self.fresh and not done and self.file is not None:  # a new ledger whose first run failed: none
+                self.engine.dispose()
+                with contextlib.suppress(OSError):
+                    os.unlink(self.file)
+        self.fresh = False
 
     def close_period(self, period: str, by: str, at: str) -> int:
         """Make ``period`` final: its decisions in force are the ones paid. Returns the run closed.
@@ -306,18 +324,10 @@ class Ledger:
                 names = set(sa.inspect(connection).get_table_names())
                 if not names:
                     if not create:
-                        raise LedgerError(f"{self.shown}: no ledger there (an empty database): evaluate with --ledger first")
-                    t.metadata.create_all(connection)
-                    from tierpay import __version__
-
-                    connection.execute(
-                        sa.insert(t.meta),
-                        [
-                            {"key": "schema_version", "value": str(t.SCHEMA_VERSION)},
-                            {"key": "generation", "value": "0"},
-                            {"key": "created_by", "value": f"tierpay {__version__}"},
-                        ],
-                    )
+                        raise LedgerError(
+                            f"{self.shown}: no ledger there (an empty database): evaluate with --ledger first"
+                        )
+                    self.fresh = True  # an empty database: made a ledger by the first run
                     return 0
                 if "meta" not in names:
                     raise LedgerError(f"{self.shown}: not a tierpay ledger (it has tables, but no meta table)")
@@ -376,9 +386,7 @@ class Ledger:
         }
         rejected = len(run.outcome.rejections)
         run_id = db.execute(
-            sa.insert(t.runs).values(
-                kind="run", part_of=None, state_in=_json(state_in), rejected=rejected, **head
-            )
+            sa.insert(t.runs).values(kind="run", part_of=None, state_in=_json(state_in), rejected=rejected, **head)
         ).inserted_primary_key[0]  # type: ignore[index]
         correction_id = None
         in_force = _in_force(db)
@@ -412,9 +420,7 @@ class Ledger:
                     sa.update(t.adjustments).where(a.id == key).values(paid_in_run=run_id, paid_in_period=period)
                 )
         for item in run.unpaid:
-            db.execute(
-                sa.update(t.adjustments).where(a.id == item.key).values(paid_in_run=None, paid_in_period=None)
-            )
+            db.execute(sa.update(t.adjustments).where(a.id == item.key).values(paid_in_run=None, paid_in_period=None))
         if run.outcome.rejections:
             db.execute(
                 sa.insert(t.rejections),
@@ -433,9 +439,7 @@ class Ledger:
             )
         return int(run_id)
 
-    def _period(
-        self, db: Connection, run_id: int, result: PeriodResult, run: LedgerRun, corrects: int | None
-    ) -> None:
+    def _period(self, db: Connection, run_id: int, result: PeriodResult, run: LedgerRun, corrects: int | None) -> None:
         """One month's rows: its state after, every decision (typed cells) and every pay line."""
         hashes = run.hashes[result.period]
         decided = result.run
@@ -496,6 +500,21 @@ class Ledger:
             db.execute(sa.insert(t.pay_lines), line_rows)
 
 
+def _create(connection: Connection) -> None:
+    """The tables of a new ledger and its meta rows, in the first run's transaction."""
+    from tierpay import __version__
+
+    t.metadata.create_all(connection)
+    connection.execute(
+        sa.insert(t.meta),
+        [
+            {"key": "schema_version", "value": str(t.SCHEMA_VERSION)},
+            {"key": "generation", "value": "0"},
+            {"key": "created_by", "value": f"tierpay {__version__}"},
+        ],
+    )
+
+
 def _attribute_names(ruleset: CompiledRuleset) -> set[str]:
     return set(ruleset.model.attributes)
 
@@ -534,7 +553,9 @@ def _engine(where: str, create: bool) -> tuple[Engine, str]:
         if not create and not os.path.exists(path):
             raise LedgerError(f"{where}: no ledger there: evaluate with --ledger {where} first")
         if create and not os.path.isdir(os.path.dirname(path)):
-            raise LedgerError(f"{where}: cannot create the ledger: the folder {os.path.dirname(where) or '.'} does not exist")
+            raise LedgerError(
+                f"{where}: cannot create the ledger: the folder {os.path.dirname(where) or '.'} does not exist"
+            )
         return sa.create_engine(f"sqlite:///{path}"), where
     try:
         url = sa.make_url(where)
