@@ -32,11 +32,11 @@ from typing import Any
 import polars as pl
 
 from tierpay.engine.adjustments import Adjustment, adjustments_text
-from tierpay.engine.columns import TEXT, RecordFrame, fields
+from tierpay.engine.columns import TEXT, fields
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.pay import number
 from tierpay.engine.records import Rejection
-from tierpay.engine.run import Evaluation, PeriodResult, _rejected
+from tierpay.engine.run import Evaluation, PeriodResult, Records, _rejected, as_frame
 from tierpay.engine.state import State
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
@@ -135,7 +135,7 @@ def record_hashes(target: Target, frame: pl.DataFrame) -> list[str]:
 
 def run_with_history(
     ruleset: Target,
-    records: RecordFrame,
+    records: Records,
     history: History,
     state: State | None = None,
     *,
@@ -143,8 +143,10 @@ def run_with_history(
 ) -> LedgerRun:
     """Decide ``records`` after ``history``: resume, correct closed months, pay what is owed.
 
-    ``state`` is where a history with no month begins (``--state-in`` on a new ledger).
+    ``records`` is anything ``evaluate`` takes; ``state`` is where a history with no month
+    begins (``--state-in`` on a new ledger).
     """
+    records = as_frame(ruleset, records)
     frame = records.frame
     hashes = record_hashes(ruleset, frame)
     frame = frame.with_columns(pl.Series("__hash", hashes, dtype=pl.String))
