@@ -165,7 +165,9 @@ def test_a_corrected_closed_month_is_paid_as_an_adjustment(ledger: str, rules: P
     for table in ("decisions", "pay_lines", "closings", "run_periods"):  # the closed rows are all still there
         assert set(before[table]) <= set(after[table]), table
     code, text, _ = run("statement", str(rules), fixed, "--ledger", ledger, "--agent", "A1", "--period", "2026-03")
-    assert "adjustment for 2026-01: +200.00 (2026-01 decided again after it closed: 4,200.00 due, 4,000.00 paid)" in text
+    assert (
+        "adjustment for 2026-01: +200.00 (2026-01 decided again after it closed: 4,200.00 due, 4,000.00 paid)" in text
+    )
     code, listed, _ = run("ledger", "--ledger", ledger)
     assert listed.splitlines()[-4:] == [
         "agent  for      adjustment      paid       due  paid in",
