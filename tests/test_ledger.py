@@ -23,7 +23,7 @@ from tierpay.cli import main
 from tierpay.errors import OutputError
 from tierpay.io.outputs import Outputs
 
-from .conftest import SAMPLE_MONTH, STARS, ROOT
+from .conftest import ROOT, SAMPLE_MONTH, STARS
 from .test_corrections import LEDGER
 
 POSTGRES = "TIERPAY_TEST_POSTGRES_URL"
@@ -311,9 +311,9 @@ def test_two_runs_on_one_state_cannot_both_be_kept(ledger: str, rules: Path, tmp
         runs = [run_with_history(target, feb, w.history(["2026-02"])) for w in (first, second)]
         with first.recording(target, runs[0], at="2026-03-01T00:00:00Z", records="feb.csv", state_in=None):
             pass
-        with pytest.raises(OutputError, match="the ledger changed while this run was going"):
-            with second.recording(target, runs[1], at="2026-03-01T00:00:01Z", records="feb.csv", state_in=None):
-                pass
+        late = second.recording(target, runs[1], at="2026-03-01T00:00:01Z", records="feb.csv", state_in=None)
+        with pytest.raises(OutputError, match="the ledger changed while this run was going"), late:
+            pass
     finally:
         first.close_connection()
         second.close_connection()
