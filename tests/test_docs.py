@@ -162,7 +162,8 @@ def test_tierpay_commands_are_only_in_console_blocks() -> None:
                         w.strip()
                         for w in words
                         if re.match(
-                            r"tierpay (validate|evaluate|review|statement|explain|test|diff|schema|close|ledger)\b", w.strip()
+                            r"tierpay (validate|evaluate|review|statement|explain|test|diff|schema|close|ledger)\b",
+                            w.strip(),
                         )
                     ]
                     assert not runnable, (

@@ -151,6 +151,7 @@ def test_a_corrected_closed_month_is_paid_as_an_adjustment(ledger: str, rules: P
     assert err.splitlines() == [
         "ledger: 2026-01 is closed and its records changed (A1): decided again, with 2026-02, as a correction; "
         "its rows stay as they were closed",
+        "correction: A1 2026-02: level L2, where the month closed with L1",
         "adjustment: A1 +200.00 for 2026-01 (4,200.00 due, 4,000.00 paid), paid in 2026-03",
         "adjustment: A1 +740.00 for 2026-02 (4,940.00 due, 4,200.00 paid), paid in 2026-03",
         f"ledger: run 2 kept in {_shown(ledger)} (2026-01, 2026-02, 2026-03)",
@@ -286,7 +287,8 @@ def test_a_database_that_is_not_a_ledger_is_refused(tmp_path: Path, rules: Path)
 
 def test_the_missing_extra_is_named(tmp_path: Path, rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without SQLAlchemy installed, --ledger says which extra to install: exit 4."""
-    for name in [n for n in sys.modules if n == "sqlalchemy" or n.startswith(("sqlalchemy.", "tierpay.ledger."))]:
+    gone = ("sqlalchemy.", "tierpay.ledger.", "tierpay.cli.ledgering")
+    for name in [n for n in sys.modules if n == "sqlalchemy" or n.startswith(gone)]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     where = tmp_path / "ledger.db"

@@ -13,23 +13,25 @@ import argparse
 import datetime as dt
 import json
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from tierpay.cli.opening import bom, opened, read_records, report_problems, state_text
 from tierpay.cli.parser import OptionsClash
-from tierpay.engine.adjustments import signed
+from tierpay.engine.adjustments import Adjustment, signed
 from tierpay.engine.corrections import History, LedgerRun, run_with_history
 from tierpay.engine.pay import money
 from tierpay.errors import LedgerError
 from tierpay.io.outputs import STANDARD_OUTPUT, Outputs
 from tierpay.io.state_file import read_state
 from tierpay.ledger import open_ledger
-from tierpay.ledger.store import Ledger
 from tierpay.outputs import report
 from tierpay.outputs.text_table import rows_table
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
+
+if TYPE_CHECKING:  # the store imports SQLAlchemy: only open_ledger does, saying which extra is missing
+    from tierpay.ledger.store import Ledger, Month, Run
 
 
 def now() -> str:
@@ -115,6 +117,8 @@ def notes(run: LedgerRun, history: History, run_id: int | None, shown: str) -> s
             f"ledger: {first} is closed and its records changed ({shown_agents}): decided again{also} as a "
             "correction; its rows stay as they were closed"
         )
+    for period, agent, was, now in run.moves(history):
+        lines.append(f"correction: {agent} {period}: level {now}, where the month closed with {was}")
     paid_in = {id(item): period for (period, _), items in run.paid.items() for item in items}
     for item in run.new:
         where = paid_in.get(id(item))
@@ -184,7 +188,7 @@ def listing(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _listing_text(runs: list, months: list, owed: list) -> str:  # type: ignore[type-arg]
+def _listing_text(runs: list[Run], months: list[Month], owed: list[tuple[str, Adjustment, str | None]]) -> str:
     run_rows = [
         [
             r.id,

@@ -36,7 +36,7 @@ from tierpay.engine.columns import TEXT, fields
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.pay import number
 from tierpay.engine.records import Rejection
-from tierpay.engine.run import Evaluation, PeriodResult, Records, _rejected, as_frame
+from tierpay.engine.run import Evaluation, PeriodResult, Records, as_frame, rejected_rows
 from tierpay.engine.state import State
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
@@ -57,6 +57,8 @@ class PeriodHistory:
     """Each agent's record hash, as decided."""
     paid: Mapping[str, Decimal]
     """Each agent's pay for the month's own work: the total less the adjustments it paid for other months."""
+    levels: Mapping[str, str] = field(default_factory=dict)
+    """Each agent's level after the month, as decided: to say which a correction changes."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,19 @@ class LedgerRun:
     """Adjustments the ledger held as paid in an open month this run decided again without paying them (no record)."""
     rejected_months: dict[str, str] = field(default_factory=dict)
     """Months whose every record was rejected before deciding, and why."""
+
+    def moves(self, history: History) -> list[tuple[str, str, str, str]]:
+        """(month, agent, level as closed, level now) for each agent a correction moves to another level."""
+        held = {p.period: p for p in history.periods}
+        found = []
+        for result in self.results:
+            if result.period not in self.corrected:
+                continue
+            before = held[result.period].levels
+            for agent, level in result.cells.select("agent_id", "level").iter_rows():
+                if agent in before and before[agent] != level:
+                    found.append((result.period, agent, before[agent], level))
+        return found
 
 
 def record_hashes(target: Target, frame: pl.DataFrame) -> list[str]:
@@ -198,7 +213,7 @@ def run_with_history(
     for q in months:
         if q in rejected:
             rows = frame.filter(pl.col("period") == q)
-            early += _rejected(rows, records.source, rejected[q])
+            early += rejected_rows(rows, records.source, rejected[q])
     for q in decide:
         rows = frame.filter(pl.col("period") == q)
         found.hashes[q] = dict(zip(rows["agent_id"].to_list(), rows["__hash"].to_list(), strict=True))

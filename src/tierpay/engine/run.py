@@ -129,11 +129,11 @@ class Evaluation:
             reason = (
                 f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
             )
-            result = PeriodResult(period, empty, _rejected(rows, source, reason), [])
+            result = PeriodResult(period, empty, rejected_rows(rows, source, reason), [])
         elif version is None:
             reason = not_in_force(self.ruleset, period)
             self.periods.append(period)
-            result = PeriodResult(period, empty, _rejected(rows, source, reason), [])
+            result = PeriodResult(period, empty, rejected_rows(rows, source, reason), [])
         else:
             self.periods.append(period)
             given = (adjustments or {}) if self.adjusting else None
@@ -237,7 +237,8 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rejected(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
+def rejected_rows(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
+    """Every row of ``rows`` rejected for one ``reason`` (a period no version covers, one out of order...)."""
     sources = rows[SOURCE].to_list() if SOURCE in rows.columns else [source] * rows.height
     return [
         Rejection(source=s, row=row, agent_id=agent, period=period, reasons=[reason])

@@ -131,15 +131,17 @@ class Ledger:
                 ).one()
                 hashes: dict[str, str] = {}
                 paid: dict[str, Decimal] = {}
+                levels: dict[str, str] = {}
                 if period in closed and period in months:
                     d = t.decisions.c
                     rows = db.execute(
-                        sa.select(d.agent_id, d.record_sha256, d.pay_total, d.pay_adjustment).where(
+                        sa.select(d.agent_id, d.record_sha256, d.pay_total, d.pay_adjustment, d.level).where(
                             d.run_id == run_id, d.period == period
                         )
                     )
-                    for agent, digest, total, adjustment in rows:
+                    for agent, digest, total, adjustment, level in rows:
                         hashes[agent] = digest
+                        levels[agent] = level
                         pay = own_pay(_text(total), _text(adjustment))
                         if pay is not None:
                             paid[agent] = pay
@@ -150,6 +152,7 @@ class Ledger:
                         state_after=self._state(row.state_after, f"period {period}"),
                         hashes=hashes,
                         paid=paid,
+                        levels=levels,
                     )
                 )
             first = db.execute(sa.select(t.runs.c.state_in).order_by(t.runs.c.id).limit(1)).scalar_one_or_none()
