@@ -275,3 +275,19 @@ def test_an_adjustment_waits_for_the_agents_next_record() -> None:
     later = run_with_history(target, frame(target, [dict(MAR[0]), MAR[1]]), owed)
     assert later.paid == {("2026-03", "A1"): [Owed("A1", run.new[0].adjustment, key=7)]}
     assert pay_of(later, "A1", "2026-03")["adjustment:2026-01"] == D("200.00")
+
+
+def test_a_correction_without_the_closed_months_after_it_is_rejected() -> None:
+    """January changed but closed February is not in the records: deciding January alone would keep February's old level."""
+    target = ruleset()
+    history = closed_history(target, JAN + FEB, {"2026-01", "2026-02"})
+    run = run_with_history(target, frame(target, [dict(JAN[0], qa=86), JAN[1], *MAR]), history)
+    reason = (
+        "period: 2026-01 is closed and these records change it; deciding it again decides 2026-02 (closed after it) "
+        "again too, and the records hold none of 2026-02: give every record of every month from 2026-01 on"
+    )
+    assert [r.reasons for r in run.outcome.rejections] == [[reason], [reason]]
+    assert run.corrected == []
+    assert run.new == []
+    # March is decided from the state after February as closed: A1 still L1 (not promoted there).
+    assert run.outcome.decision("A1", "2026-03").level_before == "L1"

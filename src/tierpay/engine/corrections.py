@@ -15,9 +15,11 @@ The rules, in order:
 - Open months are decided from the state stored after the month before the first of them
   (or the ledger's first state), with what is owed paid in.
 - A record is rejected, naming why, when its month comes before a closed month and is not
-  one, when a closed month decided again lacks some of the agents it was closed with, or
-  when the months the run decides skip one the ledger holds (it was decided from what this
-  run changes, so it must be decided again too).
+  one, when a closed month decided again lacks some of the agents it was closed with, when a
+  changed closed month has a closed month after it that the records lack (every record of a
+  closed month after a changed one is rejected then: deciding one without the other would
+  keep what the correction changes), or when the months the run decides skip one the ledger
+  holds (it was decided from what this run changes, so it must be decided again too).
 """
 
 from __future__ import annotations
@@ -187,6 +189,16 @@ def run_with_history(
         elif last_closed is not None and q < last_closed:
             rejected[q] = f"period: {q} comes before {last_closed}, which is closed: it can no longer be decided"
     first = changed[0] if changed else None
+    gone = [p for p in closed if first is not None and p > first and (p not in months or p in rejected)]
+    if first is not None and gone:  # a later closed month would keep what the correction changes
+        for q in months:
+            if q in closed and q >= first and q not in rejected:
+                rejected[q] = (
+                    f"period: {first} is closed and these records change it; deciding it again decides {gone[0]} "
+                    f"(closed after it) again too, and the records hold {'none' if gone[0] not in months else 'not all'} "
+                    f"of {gone[0]}: give every record of every month from {first} on"
+                )
+        first = None
     decide = [q for q in months if q not in rejected and (q not in closed or (first is not None and q >= first))]
     unchanged = [q for q in months if q in closed and q not in decide and q not in rejected]
     if decide:  # a month the ledger holds between those decided must be decided again too
