@@ -400,6 +400,8 @@ class Ledger:
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         for result in run.results:
+            if result.run is None:  # every record refused before deciding (a month no version covers): nothing held
+                continue
             corrected = result.period in run.corrected
             owner = correction_id if corrected else run_id
             assert owner is not None
