@@ -67,7 +67,7 @@ def month_zh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     page = tmp_path_factory.mktemp("report") / "month.html"
     code, _, err = run("report", str(STARS), str(SAMPLE_H1), "--lang", "zh", "-o", str(page))
     assert code == 1, err  # rejected rows exit 1, as evaluate does, and are on the page
-    assert "rejected: " in err
+    assert "退回：" in err  # framed in the page's language
     return page
 
 

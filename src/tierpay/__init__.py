@@ -9,6 +9,7 @@ The public API in one place::
     outcome = tierpay.evaluate(ruleset, batch)
 """
 
+from tierpay.engine.human import HumanDecision, HumanDecisions
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, parse_records, records_from_dicts
 from tierpay.engine.results import Decision, Gap, Pay, PayLine, ReviewResult, Score
@@ -16,6 +17,7 @@ from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,
+    LedgerError,
     NoDecision,
     OutputError,
     PartitionError,
@@ -26,6 +28,7 @@ from tierpay.errors import (
     StateError,
     TierpayError,
 )
+from tierpay.io.decisions_file import read_decisions
 from tierpay.io.sources import read_records
 from tierpay.io.state_file import read_state
 from tierpay.ruleset.compiler import CompiledRuleset
@@ -43,6 +46,9 @@ __all__ = [
     "Decision",
     "EvaluationError",
     "Gap",
+    "HumanDecision",
+    "HumanDecisions",
+    "LedgerError",
     "NoDecision",
     "Outcome",
     "OutputError",
@@ -69,6 +75,7 @@ __all__ = [
     "load_versions",
     "parse_records",
     "parse_ruleset",
+    "read_decisions",
     "read_records",
     "read_state",
     "records_from_dicts",
