@@ -214,11 +214,13 @@ def _placed_state(
         # Every column aliased: the state may come from the same lineage as the records (a Spark self-join).
         columns = [F.col(n).cast("string").alias(STATE_PREFIX + n) for n in STATE_FIELDS]
         return state.select(*columns, *[F.col(k).alias(k) for k in keys]), None
-    text = state.to_csv()
-    rows = text.splitlines()[1:]
-    table = spark.createDataFrame(
-        [tuple(_cells(line)) for line in rows], schema=", ".join(f"`{STATE_PREFIX}{n}` STRING" for n in STATE_FIELDS)
-    )
+    import csv
+    import io
+
+    rows = [
+        tuple(row.get(n) or None for n in STATE_FIELDS) for row in csv.DictReader(io.StringIO(state.to_csv()))
+    ]  # by name: a column the state leaves out when unused (probation_extension) is empty here
+    table = spark.createDataFrame(rows, schema=", ".join(f"`{STATE_PREFIX}{n}` STRING" for n in STATE_FIELDS))
     if not keys:
         return table, None
     where = records.select(F.col("agent_id").alias(STATE_PREFIX + "agent_id"), *[F.col(k).alias(k) for k in keys])
@@ -226,10 +228,3 @@ def _placed_state(
     placed = table.join(where, on=STATE_PREFIX + "agent_id", how="inner")
     unplaced = table.join(where, on=STATE_PREFIX + "agent_id", how="left_anti").withColumn(KIND, F.lit(STATE))
     return placed, unplaced
-
-
-def _cells(line: str) -> list[str | None]:
-    import csv
-
-    (cells,) = list(csv.reader([line]))
-    return [c if c != "" else None for c in cells]
