@@ -20,6 +20,7 @@ import polars as pl
 from tierpay.engine.columns import TEXT
 from tierpay.engine.pay import PayInputs, band_coefficient, compute_pay, curve_coefficient, uses_coefficient
 from tierpay.engine.results import Pay
+from tierpay.engine.segments import SEGMENTS, read_segments
 from tierpay.engine.state import due_of
 from tierpay.errors import EvaluationError
 from tierpay.ruleset.compiler import CompiledRuleset
@@ -63,6 +64,13 @@ def pay_reads(ruleset: CompiledRuleset) -> list[str]:
             if floors.minimum_wage.contributions is not None:
                 names.append(floors.minimum_wage.contributions)
     names += [d.metric for d in pay.deductions]
+    cal = ruleset.model.calendar
+    if cal is not None:  # the employment calendar: sick days, FTE, hours, who is paid by the hour
+        names += [n for n, leave in cal.leave.items() if leave.paid == "sick"]
+        if cal.part_time is not None:
+            names += [n for n in (cal.part_time.fte, cal.part_time.hours) if n is not None]
+            if cal.part_time.hourly is not None:
+                names.append(cal.part_time.hourly.attribute)
     return list(dict.fromkeys(names))
 
 
@@ -99,6 +107,8 @@ def pay_stage(run: PeriodRun) -> None:
     keys["due"] = pl.Series(run.due_in.tolist(), dtype=pl.String)
     keys["protected"] = run.protected
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)
+    if SEGMENTS in run.rows.columns:  # a month of several segments: what pay reads of each
+        keys["segments"] = run.rows[SEGMENTS]
     read = pay_reads(run.ruleset)
     ok = live & ~run.failed
     frame = pl.DataFrame(keys)
@@ -129,8 +139,10 @@ def pay_stage(run: PeriodRun) -> None:
                         due=due_of(key["due"]),
                         protected=key["protected"],
                         names=names,
+                        segments=read_segments(key.get("segments")),
                     ),
                     protection=model.protection,
+                    calendar=model.calendar,
                 )
             )
         except ValueError as error:

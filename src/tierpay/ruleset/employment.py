@@ -1,0 +1,174 @@
+"""The employment calendar of a ruleset: its cross-references checked, and the values it adds.
+
+A ruleset's ``calendar:`` says how each kind of leave counts, how part time and changes within a
+month are read. What it means for the stages is written as derived values the ruleset can read
+like its own, so every criterion, trace and statement shows them:
+
+- ``paid_days``: days worked plus leave paid as worked, what pay is prorated by;
+- ``attended_days``: days worked plus leave that counts as attended, for attendance bonuses;
+- ``available_days``: days scheduled less leave excused from volume;
+- ``on_protected_leave``: whether the month holds any statutory protected leave;
+- one value per ``calendar.volume`` entry: the volume scaled to the days available and full time.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tierpay.ruleset.model import Calendar, Derived, Ruleset
+
+PathKey = tuple[str | int, ...]
+Report = Callable[[PathKey, str], None]
+
+ADDED = ("paid_days", "attended_days", "available_days", "on_protected_leave")
+"""The names the calendar adds as derived values."""
+
+
+def check_calendar(r: Ruleset, problem: Report) -> bool:
+    """Report every reference of ``r.calendar`` that does not hold; True when there is none."""
+    cal = r.calendar
+    if cal is None:
+        return True
+    before: list[str] = []
+
+    def report(path: PathKey, message: str) -> None:
+        before.append(message)
+        problem(("calendar", *path), message)
+
+    metric_names = set(r.metrics)
+    added = {*ADDED, *cal.volume.values()}
+    for name in sorted(added):
+        if name in r.metrics or name in r.attributes or name in r.derived:
+            where = "calendar.volume" if name in cal.volume.values() else "the calendar"
+            report((), f"{name!r} is a value {where} adds: the ruleset may not declare it too")
+    proration = r.pay.proration if r.pay is not None else None
+    if cal.leave or cal.volume or cal.sick_pay:
+        for key, name in (("worked", cal.worked), ("scheduled", cal.scheduled)):
+            if name is None:
+                report((), f"leave and volume are counted in days: name the metric of days {key} in {key}")
+            elif name not in metric_names:
+                report((key,), f"{name!r} is not a declared metric")
+        if proration is None:
+            report((), "leave is paid by prorating days: declare pay.proration (worked: paid_days)")
+        elif proration.worked != "paid_days" and any(leave.paid == "full" for leave in cal.leave.values()):
+            report(
+                (),
+                "leave paid as worked is counted in paid_days: prorate by it (pay.proration.worked: paid_days)",
+            )
+    for name, leave in cal.leave.items():
+        if name not in metric_names:
+            report(("leave", name), f"{name!r} is not a declared metric (the days of this leave in the month)")
+        elif r.metrics[name].optional:
+            report(("leave", name), f"{name!r} is optional: leave days need a value or a default (0)")
+        if leave.paid == "sick" and cal.sick_pay is None:
+            report(("leave", name, "paid"), "leave paid as sick needs calendar.sick_pay")
+    if cal.sick_pay is not None:
+        lines = [ln.id for ln in r.pay.lines] if r.pay is not None else []
+        for i, line_id in enumerate(cal.sick_pay.of):
+            if line_id not in lines:
+                report(("sick_pay", "of", i), f"{line_id!r} is not a pay line ({', '.join(lines)})")
+        if not any(leave.paid == "sick" for leave in cal.leave.values()):
+            report(("sick_pay",), "no leave is paid as sick: mark one `paid: sick`")
+    for name, value in cal.volume.items():
+        if name not in metric_names:
+            report(("volume", name), f"{name!r} is not a declared metric")
+        elif not value:
+            report(("volume", name), "name the value that holds the scaled volume")
+    part = cal.part_time
+    if part is not None:
+        if part.fte is not None:
+            fte = r.metrics.get(part.fte)
+            if fte is None:
+                report(("part_time", "fte"), f"{part.fte!r} is not a declared metric")
+            elif fte.min is None or fte.min <= 0 or fte.max is None or fte.max > 1:
+                report(
+                    ("part_time", "fte"),
+                    f"{part.fte!r} is a share of full time: declare it with a min above 0 and a max of 1 at most",
+                )
+        if part.hours is not None and part.hours not in metric_names:
+            report(("part_time", "hours"), f"{part.hours!r} is not a declared metric")
+        if part.hourly is not None:
+            if part.hours is None:
+                report(("part_time", "hourly"), "agents paid by the hour need the hours worked: name them in hours")
+            attr = r.attributes.get(part.hourly.attribute)
+            if attr is None:
+                report(("part_time", "hourly", "attribute"), f"{part.hourly.attribute!r} is not a declared attribute")
+            elif attr.values is not None and part.hourly.value not in attr.values:
+                report(
+                    ("part_time", "hourly", "value"),
+                    f"{part.hourly.value!r} is not an allowed value of {part.hourly.attribute}",
+                )
+            floors = r.pay.floors if r.pay is not None else None
+            if floors is None or floors.minimum_wage is None:
+                report(("part_time", "hourly"), "the hourly minimum wage needs pay.floors.minimum_wage")
+    seg = cal.segments
+    if seg is not None:
+        for key, name in (("start", seg.start), ("end", seg.end)):
+            attr = r.attributes.get(name)
+            if attr is None or attr.type != "date":
+                report(("segments", key), f"{name!r} is not a declared attribute of type date (a segment's dates)")
+        for i, name in enumerate(seg.sum):
+            if name not in metric_names:
+                report(("segments", "sum", i), f"{name!r} is not a declared metric")
+    if any(leave.protected for leave in cal.leave.values()):
+        shield = r.protection
+        if shield is None or "on_protected_leave" not in shield.when:
+            report(
+                ("leave",),
+                "a leave is protected: protection.when must read on_protected_leave "
+                '(`protection: {when: "on_protected_leave"}`)',
+            )
+    return not before
+
+
+def with_calendar(r: Ruleset) -> Ruleset:
+    """``r`` with the values its calendar adds as derived values (``r`` itself without a calendar)."""
+    cal = r.calendar
+    if cal is None or cal.worked is None or cal.scheduled is None:
+        return r
+    worked, scheduled = cal.worked, cal.scheduled
+    added: dict[str, Derived] = {}
+
+    def plus(base: str, names: list[str], sign: str = "+") -> str:
+        return " ".join([base, *(f"{sign} {n}" for n in names)])
+
+    paid = [n for n, leave in cal.leave.items() if leave.paid == "full"]
+    attended = [n for n, leave in cal.leave.items() if leave.attendance]
+    excused = [n for n, leave in cal.leave.items() if leave.volume]
+    protected = [n for n, leave in cal.leave.items() if leave.protected]
+    added["paid_days"] = Derived(expr=plus(worked, paid), label={"en": "Days paid as worked", "zh": "计薪天数"})
+    added["attended_days"] = Derived(expr=plus(worked, attended), label={"en": "Days attended", "zh": "视同出勤天数"})
+    added["available_days"] = Derived(
+        expr=plus(scheduled, excused, "-"), label={"en": "Days available for volume", "zh": "可计产量天数"}
+    )
+    added["on_protected_leave"] = Derived(
+        expr=" or ".join(f"{n} > 0" for n in protected) or "false",
+        label={"en": "Statutory protected leave this month", "zh": "本月有法定保护期假"},
+    )
+    fte = cal.part_time.fte if cal.part_time is not None else None
+    for metric, name in cal.volume.items():
+        share = f"available_days / {scheduled}" + (f" * {fte}" if fte else "")
+        added[name] = Derived(
+            expr=f"(available_days > 0 and {scheduled} > 0) ? {metric} / ({share}) : {metric}",
+            label={
+                "en": f"{metric} scaled to the days available and full time",
+                "zh": f"{metric}（按可计天数和全时折算）",
+            },
+        )
+    return r.model_copy(update={"derived": {**r.derived, **added}})
+
+
+def summed(cal: Calendar, r: Ruleset) -> list[str]:
+    """The metrics added up over a month's segments: days, leave, hours, deductions and those listed."""
+    names: list[str] = [n for n in (cal.worked, cal.scheduled) if n is not None]
+    if r.pay is not None and r.pay.proration is not None:
+        names += [r.pay.proration.worked, r.pay.proration.scheduled]
+    names += list(cal.leave)
+    if cal.part_time is not None and cal.part_time.hours is not None:
+        names.append(cal.part_time.hours)
+    if r.pay is not None:
+        names += [d.metric for d in r.pay.deductions]
+    names += cal.segments.sum if cal.segments is not None else []
+    return [n for n in dict.fromkeys(names) if n in r.metrics]
