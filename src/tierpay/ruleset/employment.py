@@ -45,11 +45,11 @@ def check_calendar(r: Ruleset, problem: Report) -> bool:
             report((), f"{name!r} is a value {where} adds: the ruleset may not declare it too")
     proration = r.pay.proration if r.pay is not None else None
     if cal.leave or cal.volume or cal.sick_pay:
-        for key, name in (("worked", cal.worked), ("scheduled", cal.scheduled)):
-            if name is None:
+        for key, days in (("worked", cal.worked), ("scheduled", cal.scheduled)):
+            if days is None:
                 report((), f"leave and volume are counted in days: name the metric of days {key} in {key}")
-            elif name not in metric_names:
-                report((key,), f"{name!r} is not a declared metric")
+            elif days not in metric_names:
+                report((key,), f"{days!r} is not a declared metric")
         if proration is None:
             report((), "leave is paid by prorating days: declare pay.proration (worked: paid_days)")
         elif proration.worked != "paid_days" and any(leave.paid == "full" for leave in cal.leave.values()):
