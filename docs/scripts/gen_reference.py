@@ -84,7 +84,8 @@ ORDER = [
     "BandNorm", "PercentileNorm", "ZScoreNorm", "MinVolume", "ScoreVeto", "Grade", "Level", "Promotion",
     "Veto", "Demotion", "Probation", "NewAgents", "Protection", "Review", "Exemption", "Escalation", "Stage", "Fairness", "Pay",
     "Rounding", "Proration", "Coefficient", "BandLookup", "Band", "Curve", "PayLine", "Deduction",
-    "Floors", "MinimumWage", "MinimumWageArea", "MinimumWageFigure", "MinimumWageTable", "RulesetTest", "Expectation",
+    "Floors", "MinimumWage", "MinimumWageArea", "MinimumWageFigure", "MinimumWageTable",
+    "Calendar", "Leave", "SickPay", "PartTime", "HourlyPay", "Segments", "RulesetTest", "Expectation",
 ]  # fmt: skip
 
 

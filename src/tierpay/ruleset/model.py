@@ -1030,8 +1030,7 @@ class SickPay(_Strict):
 class HourlyPay(_Strict):
     """Which agents work part time by the hour (非全日制), held to the hourly minimum wage."""
 
-    attribute: Identifier
-    """The attribute that marks them (`employment`)."""
+    attribute: Identifier = Field(description="The attribute that marks them (`employment`).")
     value: str = "part_time"
     """Its value for them."""
 
@@ -1051,10 +1050,8 @@ class PartTime(_Strict):
 class Segments(_Strict):
     """Changes within a month: several records for one agent-month, each for the days from `start` to `end`."""
 
-    start: Identifier = "from"
-    """The date attribute of a segment's first day."""
-    end: Identifier = "to"
-    """The date attribute of a segment's last day."""
+    start: Identifier = Field("from", description="The date attribute of a segment's first day.")
+    end: Identifier = Field("to", description="The date attribute of a segment's last day.")
     decide_by: Literal["last", "longest"] = "last"
     """The segment whose metrics and attributes the scorecard, grades, levels and review read: the `last`, or
     the `longest` (the later of two as long)."""
