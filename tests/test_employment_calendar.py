@@ -162,7 +162,7 @@ def test_transfer_between_city_tiers_is_prorated_by_days_in_each_segment() -> No
     assert decision.values["worked"] == D(21)  # days are added up over the segments
     assert decision.values["calls"] == D(1100)  # and so are the metrics listed in segments.sum
     base = next(ln for ln in decision.pay.lines if ln.id == "base")
-    assert base.basis == "L2, region tier1: 3,500.00 × 15/31 days + L2, region tier2: 2,500.00 × 16/31 days"
+    assert base.basis == "(L2, region tier1: 3,500.00 × 15/31 days + L2, region tier2: 2,500.00 × 16/31 days)"
 
 
 def test_the_longest_segment_decides_when_declared() -> None:

@@ -189,6 +189,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "{by} {value}（{area}）的最低工资标准 {amount}",
     ),
     "basis.pair": ("{first}{then}", "{first}{then}"),
+    "basis.grouped": ("({what})", "（{what}）"),
     "basis.segment_days": (" × {days}/{total} days", " × {days}/{total} 天"),
     "basis.fte": ("FTE {fte}", "工时比例 {fte}"),
     "basis.sick_pay": (

@@ -603,7 +603,7 @@ def _parted_amount(line: PayLine, parts: list[_Part]) -> tuple[Decimal, Basis]:
     for _a, basis, d in pieces:
         joined += (*((phrase("basis.plus"),) if joined else ()), *basis)
         joined += (phrase("basis.segment_days", days=str(d), total=str(total_days)),)
-    return amount, joined
+    return amount, (phrase("basis.grouped", what=_joined(joined)),)
 
 
 def _sick_days(calendar: Calendar, inputs: PayInputs) -> Decimal:

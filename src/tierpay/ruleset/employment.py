@@ -52,11 +52,6 @@ def check_calendar(r: Ruleset, problem: Report) -> bool:
                 report((key,), f"{days!r} is not a declared metric")
         if proration is None:
             report((), "leave is paid by prorating days: declare pay.proration (worked: paid_days)")
-        elif proration.worked != "paid_days" and any(leave.paid == "full" for leave in cal.leave.values()):
-            report(
-                (),
-                "leave paid as worked is counted in paid_days: prorate by it (pay.proration.worked: paid_days)",
-            )
     for name, leave in cal.leave.items():
         if name not in metric_names:
             report(("leave", name), f"{name!r} is not a declared metric (the days of this leave in the month)")
@@ -172,3 +167,28 @@ def summed(cal: Calendar, r: Ruleset) -> list[str]:
         names += [d.metric for d in r.pay.deductions]
     names += cal.segments.sum if cal.segments is not None else []
     return [n for n in dict.fromkeys(names) if n in r.metrics]
+
+
+def calendar_metrics(r: Ruleset) -> set[str]:
+    """The metrics the calendar reads: leave, days, FTE, hours, the volumes it scales, the ones segments add up."""
+    cal = r.calendar
+    if cal is None:
+        return set()
+    names = {*cal.leave, *cal.volume, *summed(cal, r)}
+    if cal.part_time is not None:
+        names |= {n for n in (cal.part_time.fte, cal.part_time.hours) if n is not None}
+    return names
+
+
+def unpaid_leave_warning(r: Ruleset) -> str | None:
+    """Why leave declared paid as worked would go unpaid: pay is prorated by something other than ``paid_days``."""
+    cal, pay = r.calendar, r.pay
+    if cal is None or pay is None or pay.proration is None or pay.proration.worked == "paid_days":
+        return None
+    paid = [n for n, leave in cal.leave.items() if leave.paid == "full"]
+    if not paid:
+        return None
+    return (
+        f"{', '.join(paid)} {'is' if len(paid) == 1 else 'are'} paid as worked (in paid_days), but pay is prorated by "
+        f"{pay.proration.worked}: prorate by paid_days, or the leave is paid as days not worked"
+    )
