@@ -148,11 +148,18 @@ def with_calendar(r: Ruleset) -> Ruleset:
         added[name] = Derived(
             expr=f"(available_days > 0 and {scheduled} > 0) ? {metric} / ({share}) : {metric}",
             label={
-                "en": f"{metric} scaled to the days available and full time",
-                "zh": f"{metric}（按可计天数和全时折算）",
+                "en": f"{_label(r, metric, 'en')} per day available, at full time",
+                "zh": f"{_label(r, metric, 'zh')}（按可计天数和全时折算）",
             },
         )
     return r.model_copy(update={"derived": {**r.derived, **added}})
+
+
+def _label(r: Ruleset, metric: str, lang: str) -> str:
+    """A metric's label in ``lang``, else its id."""
+    label = r.metrics[metric].label
+    text = label.get(lang) if isinstance(label, dict) else label
+    return text or metric
 
 
 def summed(cal: Calendar, r: Ruleset) -> list[str]:
