@@ -363,7 +363,7 @@ def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (
         run("evaluate", *records, "--format", "csv")[1]
         .splitlines()[1]
-        .startswith("A001,2026-01,T1,tier1,regular,,,F,false,王伟,")
+        .startswith("A001,2026-01,T1,tier1,regular,,,F,false,full_time,,,王伟,")
     )
     assert '"姓名": "王伟"' in run("evaluate", *records, "--format", "json")[1]
     table = run("evaluate", *records, "--lang", "zh")[1].splitlines()
@@ -404,5 +404,5 @@ def test_a_kept_column_the_file_lacks_is_blank_with_a_warning() -> None:
     """``--keep 部门`` on a file without 部门 decides as without it, and says the column is left blank."""
     code, out, err = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "--keep", "部门")
     assert code == 1
-    assert out.splitlines()[1].split(",")[9] == ""
+    assert out.splitlines()[1].split(",")[12] == ""
     assert f"warning: {SAMPLE_H1}: no record has 部门, a column to keep: it is left blank\n" in err

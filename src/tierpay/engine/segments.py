@@ -110,13 +110,22 @@ def merge_segments(ruleset: CompiledRuleset, rows: pl.DataFrame, source: str) ->
                 for r in records
             ]
             continue
-        merged.append(_merged(records, start, end, cal.segments.decide_by, adds, fields))
+        merged.append(_merged(records, start, end, cal.segments.decide_by, adds, fields, source))
     if not merged:
         return plain, rejected
     schema = plain.schema
     extra = pl.DataFrame(merged, schema=schema, strict=False).cast(schema)
     together = pl.concat([plain, extra], how="vertical")
     return together.sort(["agent_id"], maintain_order=True), rejected
+
+
+def segment_note(text: str | None, decide_by: str) -> str | None:
+    """The note a merged month's decision carries: the records it was made from, and which one decided."""
+    if not text:
+        return None
+    parts = json.loads(text)
+    listed = ", ".join(f"{p['place']} ({p['dates']})" for p in parts)
+    return f"one decision from {len(parts)} records, each a segment of the month: {listed}; the {decide_by} decides"
 
 
 def _day(value: Any) -> dt.date:
@@ -179,6 +188,7 @@ def _merged(
     decide_by: str,
     adds: Sequence[str],
     fields: Sequence[str],
+    source: str,
 ) -> dict[str, Any]:
     """One row for the month: the deciding segment's values, the added-up metrics, the segments for pay."""
     ordered = sorted(records, key=lambda r: _day(r[start]))
@@ -208,6 +218,8 @@ def _merged(
             [
                 {
                     "days": d,
+                    "place": f"{r.get(SOURCE) or source}:{r[ROW]}",
+                    "dates": f"{_day(r[start])} to {_day(r[end])}",
                     "values": {n: _plain(r, n) for n in fields},
                     **({"level": r["level"]} if i and r.get("level") and r["level"] != first_level else {}),
                 }

@@ -64,6 +64,9 @@ def check_calendar(r: Ruleset, problem: Report) -> bool:
         for i, line_id in enumerate(cal.sick_pay.of):
             if line_id not in lines:
                 report(("sick_pay", "of", i), f"{line_id!r} is not a pay line ({', '.join(lines)})")
+        taken = [ln.id for ln in r.pay.lines] + [d.id for d in r.pay.deductions] if r.pay is not None else []
+        if "sick_pay" in taken:
+            report(("sick_pay",), "sick pay is a line of its own, `sick_pay`: give the ruleset's line another id")
         if not any(leave.paid == "sick" for leave in cal.leave.values()):
             report(("sick_pay",), "no leave is paid as sick: mark one `paid: sick`")
     for name, value in cal.volume.items():

@@ -223,9 +223,9 @@ class CompiledExpression:
 def _written_out(value: Any) -> Any:
     """A whole number a division left in exponent form (``260 / 0.5`` is ``5.2E+2``) as its digits (``520``)."""
     if isinstance(value, Decimal) and value.is_finite():
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent > 0:
-            return value.quantize(Decimal(1))
+        digits, exponent = value.as_tuple()[1:]
+        if isinstance(exponent, int) and exponent > 0 and len(digits) + exponent <= DECIMALS.prec:
+            return value.scaleb(0).quantize(Decimal(1), context=DECIMALS)
     return value
 
 
