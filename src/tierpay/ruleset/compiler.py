@@ -199,8 +199,8 @@ class _Compiler:
 
     def run(self) -> tuple[tuple[str, ...], dict[str, SymbolType]]:
         self.check_references()
-        if check_calendar(self.r, self.problem):
-            self.r = with_calendar(self.r)
+        check_calendar(self.r, self.problem)
+        self.r = with_calendar(self.r)  # what it can add, so one misspelt name is not a cascade of unknown ones
         r = self.r
         self.stages["record"] = self.record_symbols()
         order = self.compile_derived()

@@ -16,11 +16,15 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from tierpay.ruleset.model import Calendar, Derived, Ruleset
 
 PathKey = tuple[str | int, ...]
 Report = Callable[[PathKey, str], None]
+
+SICK_FLOOR_PERCENT = Decimal(80)
+"""The least share of the minimum wage sick pay may fall to, in percent (劳部发〔1995〕309号 art. 59)."""
 
 ADDED = ("paid_days", "attended_days", "available_days", "on_protected_leave")
 """The names the calendar adds as derived values."""
@@ -60,6 +64,13 @@ def check_calendar(r: Ruleset, problem: Report) -> bool:
         if leave.paid == "sick" and cal.sick_pay is None:
             report(("leave", name, "paid"), "leave paid as sick needs calendar.sick_pay")
     if cal.sick_pay is not None:
+        floor = cal.sick_pay.floor_percent
+        if floor < SICK_FLOOR_PERCENT:
+            report(
+                ("sick_pay", "floor_percent"),
+                f"floor_percent {floor} is below {SICK_FLOOR_PERCENT}: sick pay may not be below 80% of the "
+                "minimum wage (劳部发〔1995〕309号 art. 59)",
+            )
         lines = [ln.id for ln in r.pay.lines] if r.pay is not None else []
         for i, line_id in enumerate(cal.sick_pay.of):
             if line_id not in lines:
@@ -110,12 +121,13 @@ def check_calendar(r: Ruleset, problem: Report) -> bool:
         for i, name in enumerate(seg.sum):
             if name not in metric_names:
                 report(("segments", "sum", i), f"{name!r} is not a declared metric")
-    if any(leave.protected for leave in cal.leave.values()):
+    protected = [n for n, leave in cal.leave.items() if leave.protected]
+    if protected:
         shield = r.protection
         if shield is None or "on_protected_leave" not in shield.when:
             report(
-                ("leave",),
-                "a leave is protected: protection.when must read on_protected_leave "
+                ("leave", protected[0], "protected"),
+                f"{protected[0]} is protected leave: protection.when must read on_protected_leave "
                 '(`protection: {when: "on_protected_leave"}`)',
             )
     return not before
@@ -124,18 +136,22 @@ def check_calendar(r: Ruleset, problem: Report) -> bool:
 def with_calendar(r: Ruleset) -> Ruleset:
     """``r`` with the values its calendar adds as derived values (``r`` itself without a calendar)."""
     cal = r.calendar
-    if cal is None or cal.worked is None or cal.scheduled is None:
+    if cal is None or cal.worked not in r.metrics or cal.scheduled not in r.metrics:
         return r
+    assert cal.worked is not None
+    assert cal.scheduled is not None
     worked, scheduled = cal.worked, cal.scheduled
+    taken = {*r.metrics, *r.attributes, *r.derived}
+    leaves = {n: leave for n, leave in cal.leave.items() if n in r.metrics}  # the rest are reported
     added: dict[str, Derived] = {}
 
     def plus(base: str, names: list[str], sign: str = "+") -> str:
         return " ".join([base, *(f"{sign} {n}" for n in names)])
 
-    paid = [n for n, leave in cal.leave.items() if leave.paid == "full"]
-    attended = [n for n, leave in cal.leave.items() if leave.attendance]
-    excused = [n for n, leave in cal.leave.items() if leave.volume]
-    protected = [n for n, leave in cal.leave.items() if leave.protected]
+    paid = [n for n, leave in leaves.items() if leave.paid == "full"]
+    attended = [n for n, leave in leaves.items() if leave.attendance]
+    excused = [n for n, leave in leaves.items() if leave.volume]
+    protected = [n for n, leave in leaves.items() if leave.protected]
     added["paid_days"] = Derived(expr=plus(worked, paid), label={"en": "Days paid as worked", "zh": "计薪天数"})
     added["attended_days"] = Derived(expr=plus(worked, attended), label={"en": "Days attended", "zh": "视同出勤天数"})
     added["available_days"] = Derived(
@@ -146,7 +162,10 @@ def with_calendar(r: Ruleset) -> Ruleset:
         label={"en": "Statutory protected leave this month", "zh": "本月有法定保护期假"},
     )
     fte = cal.part_time.fte if cal.part_time is not None else None
+    fte = fte if fte in r.metrics else None
     for metric, name in cal.volume.items():
+        if metric not in r.metrics or not name:
+            continue
         share = f"available_days / {scheduled}" + (f" * {fte}" if fte else "")
         added[name] = Derived(
             expr=f"(available_days > 0 and {scheduled} > 0) ? {metric} / ({share}) : {metric}",
@@ -155,6 +174,7 @@ def with_calendar(r: Ruleset) -> Ruleset:
                 "zh": f"{_label(r, metric, 'zh')}（按可计天数和全时折算）",
             },
         )
+    added = {n: d for n, d in added.items() if n not in taken}  # a clash is reported
     return r.model_copy(update={"derived": {**r.derived, **added}})
 
 

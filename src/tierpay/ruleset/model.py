@@ -1022,7 +1022,7 @@ class SickPay(_Strict):
     """Sick pay per sick day, in percent of the day's share of the lines in `of`."""
     of: list[Identifier] = Field(min_length=1)
     """The pay lines sick pay is a share of (`[base, star_allowance]`); each is prorated by days."""
-    floor_percent: Bounded = Field(Decimal(80), ge=80, le=100)
+    floor_percent: Bounded = Field(Decimal(80), gt=0, le=100)
     """The least share of the minimum wage a sick day is held to: 80, as the Ministry of Labour's opinion on
     the Labour Law (劳部发〔1995〕309号 art. 59) allows; never lower."""
 
