@@ -85,10 +85,20 @@ def merge_segments(ruleset: CompiledRuleset, rows: pl.DataFrame, source: str) ->
     if cal is None or cal.segments is None:
         return rows, []
     start, end = cal.segments.start, cal.segments.end
-    marked = (pl.col("agent_id").is_duplicated() | pl.col(start).is_not_null() | pl.col(end).is_not_null()).alias(
-        "__marked"
-    )
-    rows = rows.with_columns(marked)
+    if not rows.height:
+        return rows.with_columns(pl.lit(None, pl.String).alias(SEGMENTS)), []
+    first, last = _month_days(str(rows["period"][0]))
+
+    def day(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+
+    # A record alone in its month, undated or dated within it, passes on whole columns; only
+    # several records of one agent-month, or a record whose dates are wrong, are worked through.
+    alone = ~pl.col("agent_id").is_duplicated()
+    undated = pl.col(start).is_null() & pl.col(end).is_null()
+    within = (day(start) >= first) & (day(start) <= day(end)) & (day(end) <= last)
+    marked = ~(alone & (undated | within.fill_null(False))).alias("__marked")
+    rows = rows.with_columns(marked.alias("__marked"))
     plain = rows.filter(~pl.col("__marked")).drop("__marked").with_columns(pl.lit(None, pl.String).alias(SEGMENTS))
     work = rows.filter(pl.col("__marked")).drop("__marked")
     if not work.height:
@@ -128,6 +138,12 @@ def segment_note(text: str | None, decide_by: str) -> str | None:
     return f"one decision from {len(parts)} records, each a segment of the month: {listed}; the {decide_by} decides"
 
 
+def _month_days(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of ``period`` (``YYYY-MM``)."""
+    year, month = (int(x) for x in period.split("-"))
+    return dt.date(year, month, 1), dt.date(year, month, months.monthrange(year, month)[1])
+
+
 def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
@@ -136,8 +152,7 @@ def _problems(
     records: list[dict[str, Any]], places: list[str], start: str, end: str, agent: str, period: str
 ) -> list[str]:
     """Why an agent-month's segments cannot be merged: each in plain words, naming the field and the other record."""
-    year, month = (int(x) for x in period.split("-"))
-    first, last = dt.date(year, month, 1), dt.date(year, month, months.monthrange(year, month)[1])
+    first, last = _month_days(period)
     reasons: list[str] = []
     spans: list[tuple[dt.date, dt.date, str]] = []
     several = len(records) > 1
