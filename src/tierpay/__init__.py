@@ -9,6 +9,7 @@ The public API in one place::
     outcome = tierpay.evaluate(ruleset, batch)
 """
 
+from tierpay.engine.human import HumanDecision, HumanDecisions
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, parse_records, records_from_dicts
 from tierpay.engine.results import Decision, Gap, Pay, PayLine, ReviewResult, Score
@@ -25,6 +26,7 @@ from tierpay.errors import (
     StateError,
     TierpayError,
 )
+from tierpay.io.decisions_file import read_decisions
 from tierpay.io.sources import read_records
 from tierpay.io.state_file import read_state
 from tierpay.ruleset.compiler import CompiledRuleset
@@ -42,6 +44,8 @@ __all__ = [
     "Decision",
     "EvaluationError",
     "Gap",
+    "HumanDecision",
+    "HumanDecisions",
     "NoDecision",
     "Outcome",
     "OutputError",
@@ -67,6 +71,7 @@ __all__ = [
     "load_versions",
     "parse_records",
     "parse_ruleset",
+    "read_decisions",
     "read_records",
     "read_state",
     "records_from_dicts",

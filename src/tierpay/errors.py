@@ -7,7 +7,8 @@ The tree::
     │   │                   carries every Problem found, sorted by line
     │   └── RulesetUnreadable  the ruleset file named cannot be read at all (missing, a
     │                          folder, not permitted, not a regular file)
-    ├── RecordsError        a records file cannot be read at all (encoding, format, no header)
+    ├── RecordsError        a records file (or a people's decisions file) cannot be read at all
+    │                       (encoding, format, no header)
     ├── StateError          a carried-state file is unreadable or does not fit the ruleset
     ├── EvaluationError     an expression failed on a record's values (for example division by
     │                       zero); the engine turns it into a rejection of that record

@@ -26,6 +26,10 @@ class KeepError(Exception):
     """A ``--keep`` column that is a field: a usage error (exit 2)."""
 
 
+class TextOnly(Exception):
+    """``-o FILE.xlsx`` for a command that writes text (review, explain, diff, schema): a usage error (exit 2)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``tierpay`` command."""
     parser = Parser(
@@ -49,16 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--format",
         choices=["table", "csv", "json"],
-        default="table",
-        help="output format (default: table)",
+        help="output format (default: table; -o FILE.xlsx writes an Excel workbook, and takes no --format)",
     )
     _output_options(ev)
     _state_options(ev)
-    ev.add_argument("--payroll", metavar="FILE", help="also write the payroll export (one row per agent-period)")
+    ev.add_argument(
+        "--payroll",
+        metavar="FILE",
+        help="also write the payroll export (one row per agent-period; an Excel workbook when FILE ends in .xlsx)",
+    )
     ev.add_argument(
         "--summary", action="store_true", help="also print agents, agent-months and pay by level, team and region"
     )
-    _lang_option(ev, "of the table and summaries (CSV and JSON stay in English)")
+    _lang_option(
+        ev,
+        "of the table, summaries, workbook sheets and headers, and warnings and rejections (CSV and JSON stay in English)",
+    )
     bom_option(ev)
     ev.add_argument(
         "--stream",
@@ -77,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     stmt = _command(commands, "statement", "pay statements: every line and how it was computed")
     _inputs(stmt)
-    stmt.add_argument(
+    who = stmt.add_mutually_exclusive_group()
+    who.add_argument(
+        "--all", action="store_true", help="every agent (the default): with --format html, one printable file"
+    )
+    who.add_argument(
         "--agent",
         action="append",
         type=_agent,
@@ -85,11 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this agent (repeatable); all agents when left out",
     )
     stmt.add_argument("--period", type=_period, help="only this period (YYYY-MM)")
-    stmt.add_argument("--format", choices=["text", "csv", "json"], default="text", help="output format (default: text)")
+    stmt.add_argument(
+        "--format",
+        choices=["text", "csv", "json", "html"],
+        help="output format (default: text; html: pay slips to print, a page each; "
+        "-o FILE.xlsx writes an Excel workbook, and takes no --format)",
+    )
     _lang_option(stmt, "of the statement: line names and how each was computed")
     bom_option(stmt)
     _output_options(stmt)
     _state_options(stmt, state_out=False)
+
+    rp = _command(commands, "report", "the month's run as one HTML page: totals, levels, moves, review, pay")
+    _inputs(rp)
+    rp.add_argument(
+        "--period", type=_period, help="the month the page is about (YYYY-MM; default: the last month decided)"
+    )
+    _lang_option(rp, "of the page")
+    _output_options(rp)
+    _state_options(rp, state_out=False)
 
     ex = _command(commands, "explain", "explain one agent's decisions: every criterion, score, review and pay line")
     _inputs(ex)
@@ -158,6 +186,12 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
         type=_names,
         metavar="COLUMNS",
         help="extra columns (姓名,部门) carried to every output beside each decision, never into the rules",
+    )
+    parser.add_argument(
+        "--decisions",
+        metavar="FILE",
+        help="people's decisions to apply (CSV, JSON or .xlsx: agent_id, period, decision, value, by, reason, at): "
+        "convert, extend_probation, set_level, set_grade, clear_review, exempt_review",
     )
     _outside_option(parser)
 

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import BinaryIO, TextIO, cast
 
 from tierpay.cli.exits import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_RULESET, EXIT_USAGE
-from tierpay.cli.parser import KeepError, UsageError, build_parser
+from tierpay.cli.parser import KeepError, TextOnly, UsageError, build_parser
 from tierpay.errors import (
     OutputConflict,
     OutputError,
@@ -84,7 +84,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, stdin: BinaryIO 
         code = int(command(args, out, err))
         out.flush()
         return code
-    except KeepError as error:
+    except (KeepError, TextOnly) as error:
         err.write(f"error: {error}\n")
         return EXIT_USAGE
     except RulesetUnreadable as error:  # the file named on the command line, not what it says
@@ -152,6 +152,7 @@ _COMMANDS = {
     "review": ("reporting", "review"),
     "statement": ("reporting", "statement"),
     "explain": ("reporting", "explain_command"),
+    "report": ("reporting", "report_page"),
     "test": ("checking", "test"),
     "diff": ("reporting", "diff"),
     "schema": ("checking", "schema"),

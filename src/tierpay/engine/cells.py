@@ -55,8 +55,13 @@ def attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
     return _union(r.model.attributes for r in _all(target))
 
 
-def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
-    """The fixed column order of the decisions CSV.
+DECIDED_COLUMNS = ["decided", "decided_by"]
+"""The columns a run given people's decisions adds after ``reason``: what was decided (``set_level=L3``,
+``clear_review``) and by whom, ``;`` between two."""
+
+
+def decision_columns(ruleset: CompiledRuleset | RulesetVersions, decided: bool = False) -> list[str]:
+    """The fixed column order of the decisions CSV (with ``DECIDED_COLUMNS`` when people's decisions were given).
 
     The input file and row are left out (they are in the JSON), so that month-by-month runs
     chained through the state give the same bytes as one run over the whole history.
@@ -65,16 +70,16 @@ def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
     floors = ["probation_floor", "minimum_wage", "rounding"] if lines else []
     return [
         "agent_id", "period", *attributes(ruleset), "level_before", "level", "qualified_level",
-        "action", "reason", "on_probation", "score", "grade", "coefficient",
+        "action", "reason", *(DECIDED_COLUMNS if decided else []), "on_probation", "score", "grade", "coefficient",
         "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
         "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*lines, *floors]],
         "pay_total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
-def empty_cells(target: CompiledRuleset | RulesetVersions) -> pl.DataFrame:
+def empty_cells(target: CompiledRuleset | RulesetVersions, decided: bool = False) -> pl.DataFrame:
     """No decisions: the decisions CSV's columns, all text, no rows."""
-    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target), pl.String))
+    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target, decided), pl.String))
 
 
 def decision_cells(run: PeriodRun) -> pl.DataFrame:
@@ -121,7 +126,7 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
             _masked("review_percentile", _numbers("p", review.percentile_cents[pos], 2), ranked),
             _gather("review_flagged", ["false", "true"], review.flagged[pos].astype(np.int64)),
             pl.Series("review_stage", review.stage[pos].tolist(), dtype=pl.String),
-            _gather("review_exempt", [e.code for e in rule.exempt] + [None], run.review_exempt[final]),
+            _gather("review_exempt", [e.code for e in rule.exempt] + ["decision", None], run.review_exempt[final]),
         ]
     if run.pay_statements:
         codes = run.pay_code[final]
@@ -134,12 +139,21 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
             _gather("pay_level", level_ids, levels.pay_level[at]),
             pl.Series("currency", [model.currency] * len(codes), dtype=pl.String),
         ]
+    if run.human is not None:
+        cells += _decided(run, np.flatnonzero(final).tolist())
     out = out.with_columns(cells).with_columns(
         pl.lit(ruleset.version).alias("ruleset_version"), pl.lit(ruleset.sha256).alias("ruleset_sha256")
     )
-    return out.select(
-        [pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in decision_columns(ruleset)]
-    )
+    names = decision_columns(ruleset, run.human is not None)
+    return out.select([pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in names])
+
+
+def _decided(run: PeriodRun, rows: list[int]) -> list[pl.Series]:
+    """The ``decided`` and ``decided_by`` cells: each row's people's decisions, ``;`` between two."""
+    of_row = run.applied.of_row
+    said = [";".join(d.said() for d in of_row[i]) if i in of_row else None for i in rows]
+    by = [";".join(dict.fromkeys(d.by for d in of_row[i])) if i in of_row else None for i in rows]
+    return [pl.Series("decided", said, dtype=pl.String), pl.Series("decided_by", by, dtype=pl.String)]
 
 
 def _gather(name: str, table: Sequence[str | None], codes: npt.NDArray[Any]) -> pl.Series:

@@ -86,6 +86,9 @@ class Outcome:
         gaps: list[Gap],
         warnings: list[str],
         state: State,
+        decided: bool = False,
+        refused: Sequence[Rejection] = (),
+        decisions_given: int = 0,
     ) -> None:
         self.target = target
         self.rulesets = rulesets
@@ -99,14 +102,20 @@ class Outcome:
         self.warnings = warnings
         self.state = state
         """The carried state after the last period: store it for next month."""
+        self.decided = decided
+        """Whether people's decisions were given: the decisions CSV then has ``decided`` and ``decided_by``."""
+        self.refused = list(refused)
+        """The people's decisions that could not apply (also in ``rejections``), each with why."""
+        self.decisions_given = decisions_given
+        """How many people's decisions were given (rows of the decisions file)."""
 
     # --- decisions as columns --------------------------------------------------------------
 
     @cached_property
     def cells(self) -> pl.DataFrame:
         """The decisions as the decisions CSV's text cells (null for an empty cell)."""
-        columns = decision_columns(self.target)
-        empty = empty_cells(self.target)
+        columns = decision_columns(self.target, self.decided)
+        empty = empty_cells(self.target, self.decided)
         frames = [p.cells for p in self.parts if p.cells.height]
         return pl.concat([empty, *frames], how="diagonal").select(columns) if frames else empty
 
@@ -193,7 +202,17 @@ class Outcome:
         """The same outcome with the decisions of ``period`` only."""
         parts = [p for p in self.parts if p.run is not None and p.run.period == period]
         return Outcome(
-            self.target, self.rulesets, [period], parts, self.rejections, self.gaps, self.warnings, self.state
+            self.target,
+            self.rulesets,
+            [period],
+            parts,
+            self.rejections,
+            self.gaps,
+            self.warnings,
+            self.state,
+            self.decided,
+            self.refused,
+            self.decisions_given,
         )
 
     # --- JSON --------------------------------------------------------------------------------
