@@ -59,7 +59,7 @@ def as_text(cell: Any, kind: str) -> str:
 
 MONEY = {
     "pay_base", "pay_star_allowance", "pay_performance", "pay_full_attendance", "pay_night_shift", "pay_loss",
-    "pay_probation_floor", "pay_minimum_wage", "pay_rounding", "pay_total",
+    "pay_sick_pay", "pay_probation_floor", "pay_minimum_wage", "pay_rounding", "pay_total",
 }  # fmt: skip
 
 

@@ -38,7 +38,7 @@ COLUMNS = [
 ]  # fmt: skip
 CALENDAR = {
     "annual_leave_days": "0", "sick_leave_days": "0", "statutory_leave_days": "0", "unpaid_leave_days": "0",
-    "fte": "1", "hours_worked": "0", "employment": "full_time", "from": "", "to": "",
+    "fte": "1.0", "hours_worked": "0", "employment": "full_time", "from": "", "to": "",
 }  # fmt: skip
 """A full-time month with no leave and no change within it."""
 TEAM_REGION = {"T1": "tier1", "T2": "tier1", "T3": "tier2", "T4": "tier2", "T5": "tier2"}
