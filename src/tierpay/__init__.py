@@ -17,6 +17,7 @@ from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,
+    LedgerError,
     NoDecision,
     OutputError,
     Problem,
@@ -46,6 +47,7 @@ __all__ = [
     "Gap",
     "HumanDecision",
     "HumanDecisions",
+    "LedgerError",
     "NoDecision",
     "Outcome",
     "OutputError",
