@@ -44,14 +44,19 @@ spark.stop()
 
 
 def timed(command: list[str]) -> tuple[float, int]:
-    """Seconds and peak resident MiB of a child process; raises when it fails."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise RuntimeError(f"{' '.join(command[:3])}... failed:\n{stderr[-2000:]}")
+    """Seconds and peak resident MiB of a child process; raises when it fails.
+
+    Its standard error goes to a file: a pipe nobody reads fills up and stops the child (a run's
+    rejections and gaps are many lines).
+    """
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) not in (0, 1):
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command[:3])}... failed:\n{errors.read().decode()[-2000:]}")
     return seconds, usage.ru_maxrss // 1024
 
 
