@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -66,8 +66,33 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
     Raises ``NoMinimumWage`` naming the area and the period when none is in force: a month
     before the area's first figure, or a value of ``mw.by`` with no area.
     """
-    value = values.get(mw.by)
-    area_id = mw.areas.get(str(value)) if mw.areas is not None else str(value)
+    value = str(values.get(mw.by))
+    key = (id(mw), value, period, lang)
+    found = _FIGURES.get(key)
+    if found is None or found[0] is not mw:
+        if len(_FIGURES) >= _KEEP:
+            _FIGURES.clear()
+        try:
+            found = _FIGURES[key] = (mw, _figure(mw, value, period, lang))
+        except NoMinimumWage as error:
+            found = _FIGURES[key] = (mw, error)
+    figure = found[1]
+    if isinstance(figure, NoMinimumWage):
+        raise NoMinimumWage(*figure.args)
+    if figure.contributions is None:
+        return figure
+    assert mw.contributions is not None, "the compiler requires the contributions metric"
+    return replace(figure, contributions=values[mw.contributions])
+
+
+_FIGURES: dict[tuple[int, str, str, str], tuple[MinimumWage, MinimumWageFigure | NoMinimumWage]] = {}
+"""Each area's figure for a month, found once: a month of pay statements asks for the same few."""
+_KEEP = 4096
+
+
+def _figure(mw: MinimumWage, value: str, period: str, lang: str) -> MinimumWageFigure:
+    """The figure in force for the area ``value`` names; ``contributions`` is 0 where they are excluded."""
+    area_id = mw.areas.get(value) if mw.areas is not None else value
     area = (mw.table or {}).get(area_id) if area_id is not None else None
     if area is None:
         raise NoMinimumWage(f"no minimum wage for {mw.by} {value}: the table has no area for it")
@@ -82,19 +107,15 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
         )
     during = [in_force[-1], *(f for f in area.figures if first < f.effective_from <= last)]
     figure = max(during, key=lambda f: (f.monthly, f.effective_from))
-    contributions = None
-    if figure.excludes_contributions:
-        assert mw.contributions is not None, "the compiler requires the contributions metric"
-        contributions = values[mw.contributions]
     return MinimumWageFigure(
         amount=figure.monthly,
         area=name,
         by=f"{mw.by} {value}",
         effective_from=figure.effective_from,
         source=figure.source,
-        contributions=contributions,
+        contributions=Decimal(0) if figure.excludes_contributions else None,
         area_name=named(area_id or "", area.name),
-        value=str(value),
+        value=value,
     )
 
 
