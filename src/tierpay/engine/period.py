@@ -400,9 +400,8 @@ class PeriodRun:
         statements = self.pay_statements
         due: list[dict[str, Decimal] | None] = []
         if statements:
-            for code in self.pay_code[self.decided].tolist():
-                statement = statements[code] if code >= 0 else None
-                due.append(statement.due if statement is not None else None)
+            owed = [s.due if s is not None else None for s in statements]
+            due = [owed[code] if code >= 0 else None for code in self.pay_code[self.decided].tolist()]
         return (
             self.agent[self.decided],
             take(self.levels_out.state, at),
