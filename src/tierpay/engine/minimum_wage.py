@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -67,31 +67,29 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
     before the area's first figure, or a value of ``mw.by`` with no area.
     """
     value = str(values.get(mw.by))
-    key = (id(mw), value, period, lang)
+    own = values.get(mw.contributions) if mw.contributions is not None else None
+    key = (id(mw), value, period, lang, own)
     found = _FIGURES.get(key)
     if found is None or found[0] is not mw:
         if len(_FIGURES) >= _KEEP:
             _FIGURES.clear()
         try:
-            found = _FIGURES[key] = (mw, _figure(mw, value, period, lang))
+            found = _FIGURES[key] = (mw, _figure(mw, value, period, lang, own))
         except NoMinimumWage as error:
             found = _FIGURES[key] = (mw, error)
     figure = found[1]
     if isinstance(figure, NoMinimumWage):
         raise NoMinimumWage(*figure.args)
-    if figure.contributions is None:
-        return figure
-    assert mw.contributions is not None, "the compiler requires the contributions metric"
-    return replace(figure, contributions=values[mw.contributions])
+    return figure
 
 
-_FIGURES: dict[tuple[int, str, str, str], tuple[MinimumWage, MinimumWageFigure | NoMinimumWage]] = {}
+_FIGURES: dict[tuple[int, str, str, str, Any], tuple[MinimumWage, MinimumWageFigure | NoMinimumWage]] = {}
 """Each area's figure for a month, found once: a month of pay statements asks for the same few."""
 _KEEP = 4096
 
 
-def _figure(mw: MinimumWage, value: str, period: str, lang: str) -> MinimumWageFigure:
-    """The figure in force for the area ``value`` names; ``contributions`` is 0 where they are excluded."""
+def _figure(mw: MinimumWage, value: str, period: str, lang: str, own: Any) -> MinimumWageFigure:
+    """The figure in force for the area ``value`` names, with the agent's own contributions ``own`` where it excludes them."""
     area_id = mw.areas.get(value) if mw.areas is not None else value
     area = (mw.table or {}).get(area_id) if area_id is not None else None
     if area is None:
@@ -113,7 +111,7 @@ def _figure(mw: MinimumWage, value: str, period: str, lang: str) -> MinimumWageF
         by=f"{mw.by} {value}",
         effective_from=figure.effective_from,
         source=figure.source,
-        contributions=Decimal(0) if figure.excludes_contributions else None,
+        contributions=own if figure.excludes_contributions else None,
         area_name=named(area_id or "", area.name),
         value=value,
     )
