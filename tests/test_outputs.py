@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tierpay import cli
 from tierpay.cli import main
 from tierpay.io import outputs as outputs_module
+from tierpay.outputs import report as report_module
 
 from .conftest import ROOT, SAMPLE_H1, SAMPLE_MONTH, STARS
 
@@ -254,13 +254,13 @@ def test_a_failed_rename_puts_back_what_was_replaced(tmp_path: Path, monkeypatch
 
 def test_a_file_made_during_the_run_is_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --force, a target another program makes while the run works is kept, and nothing appears."""
-    real_payroll = cli.report.payroll_csv
+    real_payroll = report_module.payroll_csv
 
     def meanwhile(*args: object) -> str:
         (tmp_path / "out.csv").write_text("theirs\n", encoding="utf-8")
         return real_payroll(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli.report, "payroll_csv", meanwhile)
+    monkeypatch.setattr(report_module, "payroll_csv", meanwhile)
     monkeypatch.chdir(tmp_path)
     code, _, err = run("evaluate", str(STARS), str(SAMPLE_MONTH), "-o", "out.csv", "--payroll", "pay.csv")
     assert code == 5
@@ -288,7 +288,7 @@ def test_ctrl_c_in_process_is_exit_130_and_leaves_nothing(tmp_path: Path, monkey
     def interrupted(*args: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.report, "payroll_csv", interrupted)
+    monkeypatch.setattr(report_module, "payroll_csv", interrupted)
     monkeypatch.chdir(tmp_path)
     code, _, err = run("evaluate", str(STARS), str(SAMPLE_MONTH), "-o", "out.csv", "--payroll", "pay.csv")
     assert (code, err) == (130, "interrupted\n")
@@ -317,7 +317,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(monkeypatch: pytest.Mon
     def broken(*args: object) -> str:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli.report, "payroll_csv", broken)
+    monkeypatch.setattr(report_module, "payroll_csv", broken)
     monkeypatch.delenv("TIERPAY_DEBUG", raising=False)
     argv = ("evaluate", str(STARS), str(SAMPLE_MONTH), "--payroll", "-", "-o", os.devnull)
     assert run(*argv)[0::2] == (70, "internal error: RuntimeError: boom (please report)\n")

@@ -6,7 +6,8 @@ import io
 from pathlib import Path
 
 from tierpay import load_ruleset
-from tierpay.cli import Progress, main
+from tierpay.cli import main
+from tierpay.cli.evaluating import Progress
 from tierpay.io.sources import stream_batches
 
 from .conftest import SAMPLE_H1, STARS

@@ -1,0 +1,132 @@
+"""The commands that explain a run to people: ``review``, ``statement``, ``explain`` and ``diff``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED
+from tierpay.cli.opening import (
+    bom,
+    load,
+    no_period,
+    opened,
+    outcome_of,
+    plan,
+    read_records,
+    report_problems,
+)
+from tierpay.engine.run import evaluate
+from tierpay.io.state_file import read_state
+from tierpay.outputs import report
+from tierpay.outputs.compare import compare
+from tierpay.outputs.explain import explain
+from tierpay.outputs.fairness import fairness_report
+from tierpay.ruleset.loading import load_ruleset
+from tierpay.ruleset.versions import latest, version_of
+
+
+def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    outputs, ruleset = opened(args, out)
+    with outputs:
+        outcome = outcome_of(args, ruleset)
+        if no_period(outcome, args.period, err):
+            return EXIT_REJECTED
+        if args.period:
+            outcome = outcome.only(args.period)
+        rule = latest(ruleset).model.review
+        fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
+        if args.format == "json":
+            items = [
+                {"agent_id": d.agent_id, "period": d.period, "review": d.review.model_dump(mode="json")}
+                for d in outcome.decisions
+                if d.review is not None
+            ]
+            data = {
+                "ruleset": outcome.ruleset.model_dump(),
+                "review": items,
+                "fairness": fairness.model_dump(mode="json") if fairness else None,
+            }
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = report.review_text(outcome, latest(ruleset), args.lang)
+            if fairness is not None:
+                text += "\n" + report.fairness_table(fairness, args.lang, latest(ruleset))
+        outputs.write("-o", text)
+        outputs.publish()
+    report_problems(outcome, err)
+    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    outputs, ruleset = opened(args, out)
+    with outputs:
+        outcome = outcome_of(args, ruleset)
+        if no_period(outcome, args.period, err):
+            return EXIT_REJECTED
+        if args.agent:
+            decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
+            decisions.sort(key=lambda d: (d.period, d.agent_id))
+        else:
+            decisions = outcome.select(period=args.period)
+        if args.agent and not decisions:
+            err.write(
+                f"error: no decision for agent {', '.join(args.agent)}"
+                + (f" in {args.period}" if args.period else "")
+                + "\n"
+            )
+            report_problems(outcome, err, args.agent, args.period)
+            return EXIT_REJECTED
+        if args.format == "csv":
+            text = bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep)
+        elif args.format == "json":
+            text = report.statement_json(decisions)
+        else:
+            text = "\n".join(
+                report.statement_text(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions
+            )
+        outputs.write("-o", text)
+        outputs.publish()
+    rejected = report_problems(outcome, err, args.agent, args.period)
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    outputs, ruleset = opened(args, out)
+    with outputs:
+        outcome = outcome_of(args, ruleset)
+        for warning in outcome.warnings:
+            err.write(f"warning: {warning}\n")
+        decisions = outcome.select(args.agent, args.period)
+        rejected = [
+            r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
+        ]
+        text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
+        text += "".join(f"rejected: {r}\n" for r in rejected)
+        if not decisions and not rejected:
+            err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
+            return EXIT_REJECTED
+        outputs.write("-o", text)
+        outputs.publish()
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inputs = {"the old ruleset": args.old, "the new ruleset": args.new, "the records file": args.records}
+    outputs = plan(args, out, {**inputs, "--state-in": args.state_in})
+    old, new = load(args.old, outputs, load_ruleset, args), load(args.new, outputs, load_ruleset, args)
+    with outputs:
+        state = read_state(args.state_in) if args.state_in else None
+        other = args.state_from_other_ruleset
+        old_outcome = evaluate(old, read_records(old, args), state, state_from_other_ruleset=other)
+        # The state in was written under the rules in force; the proposal carries it over, checked against it.
+        new_outcome = evaluate(new, read_records(new, args), state, state_from_other_ruleset=True)
+        comparison = compare(old, new, old_outcome, new_outcome)
+        json_text = comparison.model_dump_json(indent=2) + "\n"
+        outputs.write(
+            "-o", json_text if args.format == "json" else report.comparison_text(comparison, args.lang, old, new)
+        )
+        outputs.publish()
+    report_problems(old_outcome, err)
+    return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK
