@@ -22,6 +22,7 @@ from tierpay.cli.parser import STANDARD_INPUT
 from tierpay.engine.cells import decision_columns
 from tierpay.engine.columns import records_frame
 from tierpay.engine.outcome import Outcome
+from tierpay.io.behind import write_csv_rows
 from tierpay.io.sources import STREAM_BYTES, stream_batches
 from tierpay.io.xlsx_records import is_xlsx_name
 from tierpay.outputs import report
@@ -96,7 +97,7 @@ def _write_period(
     summary: report.Summary,
 ) -> None:
     """One period's decisions as CSV rows, payroll rows and summary counts, as soon as it is decided."""
-    sink.write(cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
+    write_csv_rows(cells, sink)  # by polars, as bytes, straight to the file: never a Python string
     if payroll is not None:
         payroll.write(report.payroll_rows([cells], target, header=False))
     summary.add(cells)
