@@ -20,7 +20,6 @@ from tierpay.cli.opening import (
 )
 from tierpay.cli.parser import STANDARD_INPUT
 from tierpay.engine.cells import decision_columns
-from tierpay.engine.columns import records_frame
 from tierpay.engine.outcome import Outcome
 from tierpay.io.behind import write_csv_rows
 from tierpay.io.sources import STREAM_BYTES, stream_batches
@@ -136,9 +135,8 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
         for period, batch, read in batches:
             rejections = list(batch.rejections)
-            if period is not None and batch.records:
-                source = batch.records[0].source
-                result = run.period(period, records_frame(target, batch.records, source), source)
+            if period is not None and batch.frame.height:
+                result = run.period(period, batch.frame, batch.source)
                 _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
                 err.write(report.gaps_text(result.gaps))

@@ -113,10 +113,10 @@ def _read_text(ruleset: CompiledRuleset, raw: bytes, names: list[str], first_lin
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
     if "period" in names:
         frame = frame.with_columns(pl.col("period").cast(pl.String))
-    return _check(ruleset, _months_written_out(frame, names), names, source)
+    return check_frame(ruleset, months_written_out(frame, names), names, source)
 
 
-def _months_written_out(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+def months_written_out(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """``period`` cells in another form people write months in (``2026/1``, ``2026年1月``) as ``YYYY-MM``.
 
     Each distinct text is read once (a file holds a few months), so a file already written
@@ -149,7 +149,7 @@ def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], source: st
     return _finish(ruleset, frame, rejected, seen, unknown, source)
 
 
-def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], source: str) -> RecordFrame:
+def check_frame(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], source: str) -> RecordFrame:
     """Strict checks on whole columns; rows failing any go through the reference checker.
 
     Each check and each typed value reads one column, so it is worked out once per distinct
