@@ -52,12 +52,13 @@ def test_python_blocks_run(page: Path, index: int, code: str, monkeypatch: pytes
 # are what it prints: standard output and standard error together, as a terminal shows them,
 # compared exactly but for trailing spaces. A line "..." stands for any number of lines the
 # page leaves out; nothing under a command means it prints nothing. A command must exit 0, or
-# 1 when its output lists rejected records. Each page's sessions run in order in one fresh
+# 1 when its output lists rejected records (rejected: or, under --lang zh, 退回：). Each page's sessions run in order in one fresh
 # folder holding copies of the shipped rulesets/, examples/ and schema/, so a file one command
 # writes (--state-out) is there for the next; a ``tierpay`` command anywhere else in a page's
 # code blocks fails the test. Commands the test cannot run are allowed by this list only:
 NOT_RUN = ("python3 -m venv ", ". .venv/bin/activate", "pip install ", "mkdocs serve", "pytest")
 SHIPPED = ("rulesets", "examples", "schema")
+CLOCK = "1772701200"  # SOURCE_DATE_EPOCH: "now" is 2026-03-05T09:00:00Z, so the ledger's run times are shown as printed
 SKIPPED = "..."
 
 
@@ -122,6 +123,7 @@ def test_console_sessions_print_what_the_docs_show(page: Path, tmp_path: Path, m
     """Every ``$ tierpay`` command of a page runs, exits 0 (or 1 for rejected records) and prints what is shown."""
     prepare(page, tmp_path)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", CLOCK)
     failures = []
     for command, shown in sessions(page):
         steps = [step.strip() for step in command.split("&&")]
@@ -140,7 +142,7 @@ def test_console_sessions_print_what_the_docs_show(page: Path, tmp_path: Path, m
         expected = [line.rstrip() for line in shown]
         while expected and expected[-1] == "":
             expected.pop()
-        rejected = any(line.startswith("rejected: ") for line in printed)
+        rejected = any(line.startswith(("rejected: ", "退回：")) for line in printed)
         if code not in ((0, 1) if rejected else (0,)):
             failures.append(f"$ {command}\nexited {code}:\n" + "\n".join(printed))
         elif not shown_matches(expected, printed):
@@ -160,7 +162,8 @@ def test_tierpay_commands_are_only_in_console_blocks() -> None:
                         w.strip()
                         for w in words
                         if re.match(
-                            r"tierpay (validate|evaluate|review|statement|explain|test|diff|schema)\b", w.strip()
+                            r"tierpay (validate|evaluate|review|statement|explain|report|test|diff|schema|close|ledger)\b",
+                            w.strip(),
                         )
                     ]
                     assert not runnable, (

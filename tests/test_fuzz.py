@@ -4,6 +4,7 @@
   but ``TierpayError``.
 - Arbitrary record sets leave every record decided or rejected exactly once.
 - The same records in any order give byte-identical decisions and state.
+- Arbitrary people's decisions are each applied once or refused once, with a reason.
 - Any text or JSON document read as a carried state, and evaluated with, raises nothing but
   ``StateError``; the state a run writes is always read back and accepted by the same rules.
 """
@@ -119,6 +120,52 @@ def test_record_order_does_not_change_the_output(rows: list[dict[str, Any]], rng
     assert decisions_csv(first) == decisions_csv(second)
     assert first.state.to_json() == second.state.to_json()
     assert sorted(r.reasons[0] for r in first.rejections) == sorted(r.reasons[0] for r in second.rejections)
+
+
+def _decided_ruleset() -> Any:
+    """The mini ruleset with grades and a review, so that every kind of people's decision can apply."""
+    data = copy.deepcopy(MINI)
+    data["grades"] = [{"grade": "A", "when": "qa >= 90"}, {"grade": "B"}]
+    data["review"] = {"rank_by": "qa", "bottom_count": 1, "min_cohort_size": 2}
+    return build(data)
+
+
+DECIDED = _decided_ruleset()
+people_decisions = st.lists(
+    st.fixed_dictionaries(
+        {
+            "agent_id": st.one_of(st.sampled_from(["A", "B", "C", "D"]), cells),
+            "period": st.one_of(st.sampled_from(["2026-01", "2026-02", "2026-03"]), cells),
+            "decision": st.one_of(
+                st.sampled_from(
+                    ["convert", "extend_probation", "set_level", "set_grade", "clear_review", "exempt_review"]
+                ),
+                cells,
+            ),
+            "by": st.one_of(st.just("王敏"), cells),
+            "reason": st.one_of(st.just("calibration"), cells),
+        },
+        optional={
+            "value": st.one_of(st.sampled_from(["L1", "L2", "L3", "L9", "A", "Z", "1", "2", "6", "7"]), cells),
+            "at": st.one_of(st.sampled_from(["2026-02-10", "2026-02-10T09:30:00+08:00"]), cells),
+        },
+    ),
+    max_size=8,
+)
+
+
+@FUZZ
+@given(records, people_decisions)
+def test_every_people_decision_is_applied_or_refused_exactly_once(
+    rows: list[dict[str, Any]], decisions: list[dict[str, Any]]
+) -> None:
+    """Whatever the records and decisions: each decision applies to one agent-period or is refused, with why."""
+    outcome = evaluate(DECIDED, rows, decisions=decisions)
+    applied = sorted(h.row for d in outcome.decisions for h in d.decided)
+    refused = sorted(r.row for r in outcome.refused)
+    assert sorted(applied + refused) == list(range(1, len(decisions) + 1))
+    assert all(r.reasons for r in outcome.refused)
+    assert State.from_json(outcome.state.to_json()) == outcome.state
 
 
 STATE_KEYS = [

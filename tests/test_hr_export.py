@@ -357,7 +357,8 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ruleset's ``keep: [姓名]`` carries the name to the CSV, JSON, table and pay slips (text and CSV)."""
+    """The ruleset's ``keep: [姓名]`` carries the name to the CSV, JSON, table, pay slips (text and CSV), the
+    explanation's header line and the review's ranking."""
     monkeypatch.chdir(SAMPLE_H1.parents[2])
     records = str(HR_RULESET), str(HR_EXPORT)
     assert (
@@ -370,6 +371,13 @@ def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> Non
     assert table[0].split()[:3] == ["工号", "姓名", "月份"]
     assert table[2].split()[:3] == ["A001", "王伟", "2026-01"]
     assert run("statement", *records, "--agent", "A001", "--lang", "zh")[1].startswith("工资条：A001 王伟  2026-01\n")
+    assert run("explain", *records, "--agent", "A001", "--lang", "zh")[1].startswith(
+        "A001 王伟  2026-01：L1 一星坐席，保级\n"
+    )
+    assert run("explain", *records, "--agent", "A001")[1].startswith("A001 王伟  2026-01: L1 One-star agent, kept\n")
+    ranking = run("review", *records, "--lang", "zh")[1].splitlines()
+    assert ranking[1].split()[:3] == ["名次", "工号", "姓名"]
+    assert ranking[3].split()[:3] == ["1", "A006", "杨明"]
     slip = run("statement", *records, "--agent", "A001", "--format", "csv")[1].splitlines()
     assert slip[:2] == [
         "agent_id,姓名,period,line,kind,amount,currency,basis",
@@ -406,3 +414,186 @@ def test_a_kept_column_the_file_lacks_is_blank_with_a_warning() -> None:
     assert code == 1
     assert out.splitlines()[1].split(",")[9] == ""
     assert f"warning: {SAMPLE_H1}: no record has 部门, a column to keep: it is left blank\n" in err
+
+
+# --- issue 16, "done when": every form of the export, and what comes out ---------------------
+
+NAMES = ["王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强", "周杰", "吴芳"]
+
+
+def named_export(form: str) -> list[list[str]]:
+    """The sample as a Chinese HR system exports it: months in ``form``, levels by name, Chinese headers, a name column."""
+    header, *body = chinese_headers(rewrite_months(MONTH_FORMS[form]))
+    level = header.index("级别")
+    for row in body:
+        if len(row) > level:
+            row[level] = LEVEL_NAMES.get(row[level], row[level])
+    return [["姓名", *header], *[[name_of(row[0] if row else ""), *row] for row in body]]
+
+
+def name_of(agent: str) -> str:
+    """The name an export gives an agent: the same in every month."""
+    return NAMES[sum(map(ord, agent)) % len(NAMES)]
+
+
+def gbk_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("gbk")
+
+
+@pytest.mark.parametrize("given", ["xlsx", "gbk file", "gbk on standard input"])
+@pytest.mark.parametrize("form", ["2026/1", "2026年1月", "202601"])
+def test_done_when_each_export_gives_exactly_the_decisions_of_the_csv(
+    tmp_path: Path, plain: tuple[int, bytes, str], given: str, form: str
+) -> None:
+    """Issue 16: the sample as .xlsx, or as GBK text with Chinese headers (through ``columns:`` and labels) and a
+    name column kept with ``--keep``, months written 2026/1, 2026年1月 or 202601, from a file or standard input:
+    the decisions of the CSV, each beside its agent's name."""
+    rows = named_export(form)
+    stdin = None
+    if given == "xlsx":
+        from .test_xlsx_records import cell
+
+        openpyxl = pytest.importorskip("openpyxl")
+        pytest.importorskip("python_calamine")
+        book = openpyxl.Workbook()
+        sheet = book.active
+        fields = ["姓名", *sample_rows()[0]]  # the columns' fields, to type each cell as a spreadsheet holds it
+        sheet.append(rows[0])
+        for row in rows[1:]:
+            sheet.append([cell(f, t) if f != "period" else t for f, t in zip(fields, row, strict=False)])
+        records = tmp_path / "export.xlsx"
+        book.save(records)
+    elif given == "gbk file":
+        records = tmp_path / "export.csv"
+        records.write_bytes(gbk_bytes(rows))
+    else:
+        records, stdin = Path("-"), gbk_bytes(rows)
+    out = tmp_path / "o.csv"
+    args = ["evaluate", str(hr_ruleset(tmp_path)), str(records), "--allow-outside-files", "--keep", "姓名"]
+    err = io.StringIO()
+    code = main(
+        [*args, "--format", "csv", "-o", str(out)],
+        stdout=io.StringIO(),
+        stderr=err,
+        stdin=io.BytesIO(stdin) if stdin is not None else None,
+    )
+    assert code == plain[0]
+    got = out.read_bytes()
+    assert decisions_without_ruleset(got) == decisions_without_ruleset(plain[1])
+    decided = list(csv.reader(io.StringIO(got.decode("utf-8"))))
+    at = decided[0].index("姓名")
+    assert [row[at] for row in decided[1:]] == [name_of(row[0]) for row in decided[1:]]
+    assert "ignored" not in err.getvalue()
+
+
+def test_done_when_the_workbook_written_holds_the_rows_of_the_csv(tmp_path: Path) -> None:
+    """Issue 16: ``-o x.xlsx`` of the GBK export opens (read back with python-calamine) with the CSV's rows, the name kept."""
+    calamine = pytest.importorskip("python_calamine")
+    pytest.importorskip("xlsxwriter")
+    export = tmp_path / "export.csv"
+    export.write_bytes(gbk_bytes(named_export("2026年1月")))
+    args = ["evaluate", str(hr_ruleset(tmp_path)), str(export), "--allow-outside-files", "--keep", "姓名"]
+    assert main([*args, "-o", str(tmp_path / "x.xlsx")], stdout=io.StringIO(), stderr=io.StringIO()) == 1
+    text = io.StringIO()
+    main([*args, "--format", "csv"], stdout=text, stderr=io.StringIO())
+    expected = list(csv.reader(io.StringIO(text.getvalue())))
+    book = calamine.CalamineWorkbook.from_path(str(tmp_path / "x.xlsx"))
+    assert book.sheet_names == ["decisions", "rejections", "summary"]
+    got = book.get_sheet_by_name("decisions").to_python()
+    assert got[0] == expected[0]
+    assert len(got) == len(expected)
+    for row, want in zip(got[1:], expected[1:], strict=True):  # the same texts, and numbers of the same value
+        assert all(c == w if isinstance(c, str) else c == float(w) for c, w in zip(row, want, strict=True))
+
+
+def test_done_when_every_output_is_readable_under_umask_022(tmp_path: Path) -> None:
+    """Issue 16: the workbook, the payroll, the state and the CSV a run writes are 0644 under umask 022."""
+    import os
+    import stat
+
+    pytest.importorskip("xlsxwriter")
+    mask = os.umask(0o022)
+    try:
+        main(
+            [
+                "evaluate",
+                str(STARS),
+                str(SAMPLE_H1),
+                "-o",
+                str(tmp_path / "x.xlsx"),
+                "--payroll",
+                str(tmp_path / "pay.csv"),
+                "--state-out",
+                str(tmp_path / "state.json"),
+            ],
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+        main(["evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "-o", str(tmp_path / "x.csv")])
+    finally:
+        os.umask(mask)
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(["x.xlsx", "pay.csv", "state.json", "x.csv"], 0o644)
+
+
+# --- standard error in Chinese ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["whole", "columnar", "stream"])
+def test_standard_error_speaks_chinese_under_lang_zh(tmp_path: Path, path: str) -> None:
+    """Under ``--lang zh`` the GB18030 note, warnings, gaps and each rejection's framing are Chinese; the
+    reasons stay in English, as they were found."""
+    rows = [[*row, "备注" if i == 0 else "x"] for i, row in enumerate(chinese_rows())]  # a column no one knows
+    gbk = write_rows(tmp_path / "gbk.csv", rows, encoding="gbk")
+    extra = {"whole": ["--format", "json"], "columnar": ["--format", "csv"], "stream": ["--format", "csv", "--stream"]}
+    code, _, err = run("evaluate", str(STARS), str(gbk), *extra[path], "--lang", "zh", "-o", str(tmp_path / "o"))
+    lines = err.splitlines()
+    assert code == 1
+    assert lines[0] == (
+        f"警告：{gbk}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；"
+        "用 --encoding gb18030 明确指定则不再提示"
+    )
+    assert f"警告：{gbk}：规则中没有的列已忽略：备注" in lines
+    assert "缺记录：坐席 A020 没有 2026-03 的记录（最近一次为 2026-02）" in lines
+    assert f"退回：{gbk}:418（A901 2026-01）：qa_score: missing" in lines
+    assert f"退回：{gbk}:426（2026-01）：agent_id: missing" in lines
+    assert not [line for line in lines if line.startswith(("warning:", "gap:", "rejected:"))]
+
+
+def test_standard_error_stays_english_without_lang() -> None:
+    """Without ``--lang zh`` the same lines are English, word for word as before."""
+    code, _, err = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "json")
+    assert code == 1
+    assert "gap: agent A020 has no record for 2026-03 (last seen 2026-02)" in err.splitlines()
+    assert f"rejected: {SAMPLE_H1}:426 (2026-01): agent_id: missing" in err.splitlines()
+
+
+def test_explain_statement_and_review_frame_their_problems_in_chinese() -> None:
+    """``explain``, ``statement`` and ``review`` with ``--lang zh`` frame rejections in Chinese too."""
+    assert run("explain", str(STARS), str(SAMPLE_H1), "--agent", "A901", "--lang", "zh")[1] == (
+        f"退回：{SAMPLE_H1}:418（A901 2026-01）：qa_score: missing\n"
+    )
+    for command in ("statement", "review"):
+        err = run(command, str(STARS), str(SAMPLE_H1), "--lang", "zh")[2]
+        assert f"退回：{SAMPLE_H1}:426（2026-01）：agent_id: missing\n" in err
+
+
+def test_a_warning_is_english_text_that_knows_its_chinese() -> None:
+    """The API's warnings are plain English strings; the command line shows them in Chinese through their words."""
+    from tierpay.io.textfile import detected_note
+    from tierpay.words import said
+
+    note = detected_note("a.csv")
+    assert (
+        note
+        == "a.csv: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright"
+    )
+    assert said(note, "zh").startswith("a.csv：不是 UTF-8")
+    assert said("something else", "zh") == "something else"
+    import copy
+    import pickle
+
+    for again in (copy.deepcopy(note), pickle.loads(pickle.dumps(note))):
+        assert (again, said(again, "zh")) == (note, said(note, "zh"))

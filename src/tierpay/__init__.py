@@ -13,6 +13,7 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
+    from tierpay.engine.human import HumanDecision, HumanDecisions
     from tierpay.engine.outcome import Outcome
     from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, parse_records, records_from_dicts
     from tierpay.engine.results import Decision, Gap, Pay, PayLine, ReviewResult, Score
@@ -20,6 +21,7 @@ if _typing.TYPE_CHECKING:
     from tierpay.engine.state import AgentState, State
     from tierpay.errors import (
         EvaluationError,
+        LedgerError,
         NoDecision,
         OutputError,
         Problem,
@@ -29,6 +31,7 @@ if _typing.TYPE_CHECKING:
         StateError,
         TierpayError,
     )
+    from tierpay.io.decisions_file import read_decisions
     from tierpay.io.sources import read_records
     from tierpay.io.state_file import read_state
     from tierpay.ruleset.compiler import CompiledRuleset
@@ -38,6 +41,7 @@ if _typing.TYPE_CHECKING:
     from tierpay.ruleset.versions import RulesetVersions
 
 _HOMES = {
+    "tierpay.engine.human": ["HumanDecision", "HumanDecisions"],
     "tierpay.engine.outcome": ["Outcome"],
     "tierpay.engine.records": ["AgentPeriod", "RecordBatch", "Rejection", "parse_records", "records_from_dicts"],
     "tierpay.engine.results": ["Decision", "Gap", "Pay", "PayLine", "ReviewResult", "Score"],
@@ -45,6 +49,7 @@ _HOMES = {
     "tierpay.engine.state": ["AgentState", "State"],
     "tierpay.errors": [
         "EvaluationError",
+        "LedgerError",
         "NoDecision",
         "OutputError",
         "Problem",
@@ -54,6 +59,7 @@ _HOMES = {
         "StateError",
         "TierpayError",
     ],
+    "tierpay.io.decisions_file": ["read_decisions"],
     "tierpay.io.sources": ["read_records"],
     "tierpay.io.state_file": ["read_state"],
     "tierpay.ruleset.compiler": ["CompiledRuleset"],
@@ -89,6 +95,9 @@ __all__ = [
     "Decision",
     "EvaluationError",
     "Gap",
+    "HumanDecision",
+    "HumanDecisions",
+    "LedgerError",
     "NoDecision",
     "Outcome",
     "OutputError",
@@ -114,6 +123,7 @@ __all__ = [
     "load_versions",
     "parse_records",
     "parse_ruleset",
+    "read_decisions",
     "read_records",
     "read_state",
     "records_from_dicts",

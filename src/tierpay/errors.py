@@ -7,8 +7,11 @@ The tree::
     │   │                   carries every Problem found, sorted by line
     │   └── RulesetUnreadable  the ruleset file named cannot be read at all (missing, a
     │                          folder, not permitted, not a regular file)
-    ├── RecordsError        a records file cannot be read at all (encoding, format, no header)
+    ├── RecordsError        a records file (or a people's decisions file) cannot be read at all
+    │                       (encoding, format, no header)
     ├── StateError          a carried-state file is unreadable or does not fit the ruleset
+    ├── LedgerError         a ledger cannot be opened or read (not one, a newer schema, its
+    │                       database library missing), or refuses what was asked of it
     ├── EvaluationError     an expression failed on a record's values (for example division by
     │                       zero); the engine turns it into a rejection of that record
     ├── OutputError         an output would overwrite a file without ``--force``, or cannot be written
@@ -78,6 +81,13 @@ class RecordsError(TierpayError):
 
 class StateError(TierpayError):
     """A carried-state file could not be read or does not fit the ruleset."""
+
+
+class LedgerError(TierpayError):
+    """A ledger (``--ledger``) cannot be opened or read, or refuses what was asked (closing a month out of order).
+
+    Its message names the ledger (a PostgreSQL URL without its password) and what to do.
+    """
 
 
 class EvaluationError(TierpayError):

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from string import Formatter
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
@@ -85,6 +85,34 @@ def render(phrases: tuple[Phrase, ...], lang: str) -> str:
     return "".join(p.text(lang) for p in phrases)
 
 
+class Said(str):
+    """A message that is its English text, carrying its words so that it can be shown in another language.
+
+    Warnings travel as plain strings (the API's lists, the JSON); the command line shows them
+    in the reader's language with :func:`said`.
+    """
+
+    phrase: Phrase
+
+    def __new__(cls, key: str, /, **fields: Filler) -> Said:
+        return _said(phrase(key, **fields))
+
+    def __reduce__(self) -> tuple[Any, tuple[Phrase]]:
+        """Copied and pickled with its words (a plain ``str`` would be remade from the text alone)."""
+        return (_said, (self.phrase,))
+
+
+def _said(words: Phrase) -> Said:
+    made = str.__new__(Said, words.text("en"))
+    made.phrase = words
+    return made
+
+
+def said(message: str, lang: str) -> str:
+    """``message`` in ``lang`` when its words are known (a :class:`Said`), else as it is (English)."""
+    return message.phrase.text(lang) if isinstance(message, Said) else message
+
+
 def say(key: str, lang: str, /, **fields: Filler | int) -> str:
     """The words for ``key`` in ``lang`` (English unless ``zh``), blanks filled from ``fields``."""
     en, zh = WORDS[key]
@@ -111,6 +139,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "action.convert": ("converted", "转正"),
     "action.extend_probation": ("on probation", "继续试用"),
     "action.probation_review": ("referred to HR", "试用期复核"),
+    # --- people's decisions (tierpay.engine.human) -----------------------------------------------
+    "decided.convert": ("converted to regular by {by}{at}: {reason}", "由 {by}{at}决定转正：{reason}"),
+    "decided.extend_probation": (
+        "probation extended by {value} month(s) by {by}{at}: {reason}",
+        "由 {by}{at}决定延长试用期 {value} 个月：{reason}",
+    ),
+    "decided.set_level": ("set to {value} by {by}{at}: {reason}", "由 {by}{at}定为 {value}：{reason}"),
+    "decided.set_grade": ("grade set to {value} by {by}{at}: {reason}", "由 {by}{at}将绩效等级定为 {value}：{reason}"),
+    "decided.clear_review": (
+        "review flag cleared and escalation reset by {by}{at}: {reason}",
+        "由 {by}{at}解除复核标记并重置升级阶段：{reason}",
+    ),
+    "decided.exempt_review": (
+        "exempted from the review this period by {by}{at}: {reason}",
+        "由 {by}{at}决定本期免于末位复核：{reason}",
+    ),
+    "decided.at": (" on {when}", " 于 {when} "),
+    "decided.title": ("Decided by people", "人工决定"),
+    "decided.exempt": ("by decision", "人工决定"),
+    "decided.table": ("{action} (by {by})", "{action}（{by} 决定）"),
     # --- the evaluate table -------------------------------------------------------------------
     "table.agent": ("agent", "工号"),
     "table.period": ("period", "月份"),
@@ -125,9 +173,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "review.exempt": ("exempt: {reason}", "豁免：{reason}"),
     "review.not_ranked": ("not ranked", "未排名"),
     "review.tie": ("{place} tie", "{place} 并列未列入"),
+    "review.cleared": ("{place} cleared (by {by})", "{place} 已解除（{by} 决定）"),
+    "review.cleared_by": ("cleared (by {by})", "已解除（{by} 决定）"),
     "table.footer": (
         "{decided} decided, {rejected} rejected; ruleset {used}",
         "已评定 {decided} 条，退回 {rejected} 条；规则 {used}",
+    ),
+    "table.footer_decided": (
+        "{decided} decided, {rejected} rejected, {refused} of {given} people's decisions refused; ruleset {used}",
+        "已评定 {decided} 条，退回 {rejected} 条，人工决定 {given} 条中退回 {refused} 条；规则 {used}",
     ),
     "totals.line": ("Totals: {agents} agents, {months} agent-months", "合计：{agents} 人，{months} 人月"),
     "totals.pay": (", pay {amount} {currency}", "，工资 {amount} {currency}"),
@@ -138,6 +192,40 @@ WORDS: dict[str, tuple[str, str]] = {
     "totals.months": ("agent-months", "人月"),
     "totals.agents": ("agents", "人数"),
     "totals.pay_column": ("pay", "工资"),
+    # --- standard error: what every run reports --------------------------------------------------
+    "stderr.warning": ("warning: {text}", "警告：{text}"),
+    "stderr.gap": (
+        "gap: agent {agent} has no record for {period} (last seen {last})",
+        "缺记录：坐席 {agent} 没有 {period} 的记录（最近一次为 {last}）",
+    ),
+    "stderr.rejected": ("rejected: {record}", "退回：{record}"),
+    "rejection.who": ("{place} ({who}): {reasons}", "{place}（{who}）：{reasons}"),
+    "rejection.place": ("{place}: {reasons}", "{place}：{reasons}"),
+    "rejection.separator": ("; ", "；"),
+    "warn.gb18030": (
+        "{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright",
+        "{source}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；用 --encoding gb18030 明确指定则不再提示",
+    ),
+    "warn.no_records": ("{source}: no records to evaluate", "{source}：没有可评定的记录"),
+    "warn.lacking": (
+        "{source}: no record has {names}, which the ruleset requires: is a column missing?",
+        "{source}：没有任何记录含有规则要求的 {names}：是否缺了一列？",
+    ),
+    "warn.keep_absent": (
+        "{source}: no record has {names}, a column to keep: it is left blank",
+        "{source}：没有任何记录含有要保留的列 {names}：该列留空",
+    ),
+    "warn.ignored": (
+        "{source}: columns not in the ruleset were ignored: {names}{more}",
+        "{source}：规则中没有的列已忽略：{names}{more}",
+    ),
+    "warn.more": (" and {count} more", " 等，另有 {count} 列"),
+    # --- workbooks (-o out.xlsx): sheet names --------------------------------------------------
+    "sheet.decisions": ("decisions", "评定结果"),
+    "sheet.rejections": ("rejections", "退回记录"),
+    "sheet.summary": ("summary", "汇总"),
+    "sheet.payroll": ("payroll", "工资表"),
+    "sheet.statements": ("statements", "工资条"),
     # --- pay statements -----------------------------------------------------------------------
     "statement.title": ("Pay statement: {agent}  {period}", "工资条：{agent}  {period}"),
     "statement.level": ("Level {level} {name}", "级别 {level} {name}"),
@@ -148,7 +236,82 @@ WORDS: dict[str, tuple[str, str]] = {
     "statement.amount": ("amount", "金额"),
     "statement.how": ("how", "计算方式"),
     "statement.total": ("Total", "合计"),
+    "statement.decided": ("Decided: {text}", "人工决定：{text}"),
     "statement.no_pay": ("{agent} {period}: no pay section in the ruleset", "{agent} {period}：规则未设工资部分"),
+    # the month's HTML report (tierpay report) and printed pay slips (statement --format html)
+    "page.title": ("{name}: the month's run, {period}", "{name}：{period} 月度评定报告"),
+    "page.ruleset": ("ruleset", "规则"),
+    "page.sha256": ("ruleset SHA-256", "规则 SHA-256"),
+    "page.periods": ("months", "月份"),
+    "page.records": ("records", "记录文件"),
+    "page.state": ("state in", "上期状态"),
+    "page.decisions": ("people's decisions", "人工决定"),
+    "page.made_by": ("made by", "生成工具"),
+    "page.totals": ("Totals of the run", "本次评定合计"),
+    "page.summary": (
+        "Agents, agent-months and pay over the run (as --summary)",
+        "全部月份的人数、人月与工资（同 --summary）",
+    ),
+    "page.decided": ("decided", "已评定"),
+    "page.rejected": ("rejected", "被退回"),
+    "page.pay_total": ("pay ({currency})", "工资（{currency}）"),
+    "page.levels": ("Levels in {period}", "{period} 级别分布"),
+    "page.level": ("level", "级别"),
+    "page.before": ("before", "评定前"),
+    "page.after": ("after", "评定后"),
+    "page.change": ("change", "变化"),
+    "page.chart_levels": ("Agents at each level, month by month", "各月各级别人数"),
+    "page.chart_pay": ("Pay by level paid in {period} ({currency})", "{period} 按计薪级别汇总工资（{currency}）"),
+    "page.moves": ("Who moved in {period}: {count}", "{period} 级别变动：{count} 人"),
+    "page.no_moves": ("Nobody moved up or down this month.", "本月无人晋升或降级。"),
+    "page.agent": ("agent", "工号"),
+    "page.group": ("group", "分组"),
+    "page.from": ("from", "原级别"),
+    "page.to": ("to", "新级别"),
+    "page.action": ("decision", "评定"),
+    "page.why": ("why", "原因"),
+    "page.review": ("Bottom-ranking review in {period}", "{period} 末位复核"),
+    "page.no_flags": ("Nobody was flagged this month.", "本月无人列入复核。"),
+    "page.cohort": ("cohort", "排名范围"),
+    "page.rank": ("rank", "名次"),
+    "page.value": ("ranked by", "排名依据"),
+    "page.stage": ("stage", "阶段"),
+    "page.streak": ("months flagged", "连续列入月数"),
+    "page.exempt": ("{count} exempt from ranking.", "{count} 人豁免排名。"),
+    "page.review_note": (
+        "A flag asks a person to review; tierpay never dismisses anyone.",
+        "列入复核仅提示人工复核；tierpay 不做解除劳动合同的决定。",
+    ),
+    "page.ranked": ("ranked", "参与排名"),
+    "page.flagged": ("flagged", "列入复核"),
+    "page.flag_rate": ("flag rate", "列入率"),
+    "page.impact": ("impact ratio", "影响比"),
+    "page.fisher": ("Fisher p", "Fisher p 值"),
+    "page.screen": ("screen", "筛查"),
+    "page.pay": ("Pay in {period} ({currency})", "{period} 工资（{currency}）"),
+    "page.against": ("Against {previous}, the month before.", "与上月 {previous} 对比。"),
+    "page.first_month": ("The first month of the run: nothing to compare with.", "本次评定的第一个月：无上月可比。"),
+    "page.rejections": ("Rejected records: {count}", "被退回的记录：{count} 条"),
+    "page.no_rejections": ("Every record was decided.", "全部记录均已评定。"),
+    "page.place": ("file:line", "文件:行"),
+    "page.period": ("month", "月份"),
+    "page.reasons": ("reasons", "原因"),
+    "page.gaps": ("Agents with no record: {count}", "缺少记录的坐席：{count}"),
+    "page.gap": (
+        "{agent} has no record for {period} (last seen {last})",
+        "{agent} 缺少 {period} 的记录（最近一次 {last}）",
+    ),
+    "page.warnings": ("Warnings", "警告"),
+    "slip.title": ("Pay slip", "工资条"),
+    "slip.level": ("level paid", "计薪级别"),
+    "slip.grade": ("grade", "绩效等级"),
+    "slip.coefficient": ("coefficient", "绩效系数"),
+    "slip.line": ("line", "项目"),
+    "slip.amount": ("amount", "金额"),
+    "slip.how": ("how it was computed", "计算方式"),
+    "slip.total": ("Total", "合计"),
+    "slip.no_pay": ("The ruleset has no pay section.", "规则未设工资部分。"),
+    "slip.document": ("Pay slips {period}", "工资条 {period}"),
     # --- how a pay line was computed (tierpay.engine.pay) -------------------------------------
     "basis.fixed": ("fixed {amount}", "固定金额 {amount}"),
     "basis.formula": ("`{formula}` = {amount}", "`{formula}` = {amount}"),
@@ -198,6 +361,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "basis.citation": (
         " (effective {date}, {source}); raised by {amount}",
         "（{date} 起执行，{source}）；补足 {amount}",
+    ),
+    "line.adjustment": ("Adjustment for {period}", "{period} 调整"),
+    "basis.adjustment": (
+        "adjustment for {period}: {amount} ({period} decided again after it closed: {due} due, {paid} paid)",
+        "{period} 调整：{amount}（{period} 结账后重新评定：应发 {due}，已发 {paid}）",
+    ),
+    "basis.set_off": (
+        "; {amount} of it set off against this month's other adjustments",
+        "；其中 {amount} 与本月其他调整相抵",
     ),
     "basis.deduction_now": ("{metric} {amount}", "{metric} {amount}"),
     "basis.deduction_carried": ("{amount} held back from earlier months", "以前月份暂缓扣除的 {amount}"),
@@ -443,6 +615,58 @@ WHY_ZH: dict[str, str] = {
     ),
     "probation_ended": "试用期已于 {end} 届满（自 {begun} 起 {cap} 个月）：依法为正式员工（《劳动合同法》第十九条）",
     "probation_not_allowed": "合同期限 {term} 不得约定试用期（《劳动合同法》第十九条）：为正式员工",
+    "converted_by_decision": "{decided}（试用第 {served}/{cap} 个月）",
+    "probation_extended_by_decision": (
+        "{decided}；试用期延至 {end}，第 {served}/{cap} 个月（合同期限 {term} 最长 {legal} 个月，《劳动合同法》第十九条）"
+    ),
+    "level_set_by_decision": "{decided}",
 }
 """Each level and probation reason code as a Chinese sentence; the English is the engine's own
 (``Decision.why``, :func:`tierpay.engine.levels.why`), written when the decision is made."""
+
+
+COLUMNS_ZH: dict[str, str] = {
+    # the decisions
+    "agent_id": "工号",
+    "period": "月份",
+    "level_before": "上月级别",
+    "level": "级别",
+    "qualified_level": "达标级别",
+    "action": "评定",
+    "reason": "原因",
+    "on_probation": "试用期",
+    "score": "得分",
+    "grade": "绩效等级",
+    "coefficient": "绩效系数",
+    "review_cohort": "复核分组",
+    "review_rank": "名次",
+    "review_cohort_size": "分组人数",
+    "review_percentile": "百分位",
+    "review_flagged": "列入复核",
+    "review_stage": "复核阶段",
+    "review_exempt": "豁免",
+    "pay_level": "计薪级别",
+    "pay_total": "工资合计",
+    "total": "工资合计",
+    "currency": "币种",
+    "ruleset_version": "规则版本",
+    "ruleset_sha256": "规则指纹",
+    # the rejections
+    "source": "文件",
+    "row": "行",
+    "field": "字段",
+    # the summary
+    "by": "汇总项",
+    "group": "分组",
+    "agents": "人数",
+    "agent_months": "人月",
+    "pay": "工资",
+    # a statement's lines
+    "line": "项目",
+    "kind": "类别",
+    "amount": "金额",
+    "basis": "计算方式",
+}
+"""The Chinese names of the columns tierpay writes into a workbook under ``--lang zh`` (a header then
+reads ``工号 (agent_id)``: the name, and the key programs and the CSV use). Fields the ruleset
+labels (metrics, attributes, pay lines) take their ``zh`` label instead."""

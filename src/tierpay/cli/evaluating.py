@@ -11,25 +11,43 @@ import polars as pl
 from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from tierpay.cli.opening import (
     bom,
+    check_workbooks,
     evaluation_of,
     opened,
     outcome_of,
     read_records,
     report_problems,
     state_text,
+    workbook_clash,
+    workbooks,
 )
 from tierpay.cli.parser import STANDARD_INPUT
 from tierpay.engine.cells import decision_columns
+from tierpay.engine.columns import RecordFrame
 from tierpay.engine.outcome import Outcome
 from tierpay.io.behind import write_csv_rows
 from tierpay.io.sources import STREAM_BYTES, stream_batches
+from tierpay.io.xlsx_book import refuse_too_many, workbook_bytes
 from tierpay.io.xlsx_records import is_xlsx_name
 from tierpay.outputs import report
+from tierpay.outputs.workbook import decisions_sheets, payroll_sheets
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions, latest
 
 
 def evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    books = workbooks(args)
+    clash = workbook_clash(args, books)
+    if clash is not None:
+        err.write(f"error: {clash}\n")
+        return EXIT_USAGE
+    args.format = args.format or "table"
+    if args.ledger:  # workbooks, --stream and --format csv's streaming are not for a ledger run
+        from tierpay.cli import ledgering
+
+        return ledgering.evaluate(args, out, err)
+    if books:
+        return _evaluate_whole(args, out, err, books)
     path = Path(args.records)
     if args.stream or (
         args.records != STANDARD_INPUT
@@ -41,20 +59,39 @@ def evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _evaluate_streaming(args, out, err)
     if args.format == "csv":
         return _evaluate_columns(args, out, err)
+    return _evaluate_whole(args, out, err)
+
+
+def _evaluate_whole(args: argparse.Namespace, out: TextIO, err: TextIO, books: dict[str, str] | None = None) -> int:
+    """``evaluate`` with every decision in memory: a table, JSON, or workbooks (``books``: option -> .xlsx path)."""
+    books = books or {}
     outputs, ruleset = opened(args, out)
+    check_workbooks(books)
+
+    def fits(records: RecordFrame) -> None:  # a decision per record at most: known before evaluating
+        for option, path in books.items():
+            refuse_too_many(f"{option} {path}", len(records), "records")
+
     with outputs:
-        outcome = outcome_of(args, ruleset)
-        sink = outputs.stream("-o")
-        assert sink is not None
-        render(outcome, ruleset, args.format, sink, args.lang)
+        outcome = outcome_of(args, ruleset, fits)
+        if "-o" in books:
+            outputs.write_bytes("-o", workbook_bytes(decisions_sheets(outcome, args.lang)))
+        else:
+            sink = outputs.stream("-o")
+            assert sink is not None
+            if args.format == "csv":  # beside a payroll workbook: the columnar path's CSV, mark and all
+                sink.write(bom(args, "-o"))
+            render(outcome, ruleset, args.format, sink, args.lang)
         if args.summary:  # for the person at the terminal, never into the -o file
             out.write("\n" + report.summary_table(outcome, args.lang))
         if args.state_out:
             outputs.write("--state-out", state_text(outcome.state, args.state_out))
-        if args.payroll:
+        if "--payroll" in books:
+            outputs.write_bytes("--payroll", workbook_bytes(payroll_sheets(outcome, args.lang)))
+        elif args.payroll:
             outputs.write("--payroll", bom(args, "--payroll") + report.payroll_csv(outcome, ruleset))
         outputs.publish()
-    report_problems(outcome, err)
+    report_problems(outcome, err, lang=args.lang)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
@@ -70,21 +107,21 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         summary = report.Summary.of(target, args.lang)
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
+        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided, run.adjusting)) + "\n")
         if payroll is not None:
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
         for result in run.feed(records):
             _write_period(result.cells, target, sink, payroll, summary)
+        run.close()
         if args.summary:  # for the person at the terminal, never into the -o file
             out.write("\n" + summary.table())
         if args.state_out:
             outputs.write("--state-out", state_text(run.state, args.state_out))
         outputs.publish()
     rejections = sorted([*records.rejections, *run.rejections], key=lambda r: (r.source, r.row))
-    for warning in [*run.warnings, *records.warnings]:
-        err.write(f"warning: {warning}\n")
-    err.write(report.gaps_text(run.gaps))
-    err.write(report.rejections_text(rejections))
+    err.write(report.warnings_text([*run.warnings, *records.warnings], args.lang))
+    err.write(report.gaps_text(run.gaps, args.lang))
+    err.write(report.rejections_text(rejections, args.lang))
     return EXIT_REJECTED if rejections else EXIT_OK
 
 
@@ -126,28 +163,34 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         batches = stream_batches(
             target, args.records, args.encoding
         )  # a file that cannot be read fails here, before any output
-        for warning in run.warnings:
-            err.write(f"warning: {warning}\n")
+        err.write(report.warnings_text(run.warnings, args.lang))
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(bom(args, "-o") + ",".join(decision_columns(target)) + "\n")
+        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided, run.adjusting)) + "\n")
         if payroll is not None:
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
+        read_first = list(run.rejections)  # the decisions file's own (a row that cannot be a decision)
+        rejected += len(read_first)
+        err.write(report.rejections_text(read_first))
         for period, batch, read in batches:
             rejections = list(batch.rejections)
+            run.rejected.update((r.agent_id, r.period) for r in rejections)
             if period is not None and batch.frame.height:
                 result = run.period(period, batch.frame, batch.source)
                 _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
-                err.write(report.gaps_text(result.gaps))
+                err.write(report.gaps_text(result.gaps, args.lang))
             for warning in batch.warnings:
                 if warning not in warned:
                     warned.add(warning)
-                    err.write(f"warning: {warning}\n")
+                    err.write(report.warnings_text([warning], args.lang))
             rejected += len(rejections)
-            err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row)))
+            err.write(report.rejections_text(sorted(rejections, key=lambda r: r.row), args.lang))
             progress.show(read, period)
         progress.done()
+        left = run.close()
+        rejected += len(left)
+        err.write(report.rejections_text(left))
         if args.state_out:
             outputs.write("--state-out", state_text(run.state, args.state_out))
         if args.summary:

@@ -6,9 +6,10 @@ import argparse
 import json
 from typing import TextIO
 
-from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED
+from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from tierpay.cli.opening import (
     bom,
+    check_workbooks,
     load,
     no_period,
     opened,
@@ -16,22 +17,28 @@ from tierpay.cli.opening import (
     plan,
     read_records,
     report_problems,
+    sources,
+    workbook_clash,
+    workbooks,
 )
 from tierpay.engine.run import evaluate
 from tierpay.io.state_file import read_state
+from tierpay.io.xlsx_book import workbook_bytes
 from tierpay.outputs import report
 from tierpay.outputs.compare import compare
 from tierpay.outputs.explain import explain
 from tierpay.outputs.fairness import fairness_report
+from tierpay.outputs.workbook import statements_sheets
 from tierpay.ruleset.loading import load_ruleset
 from tierpay.ruleset.versions import latest, version_of
+from tierpay.words import say
 
 
 def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs, ruleset = opened(args, out)
     with outputs:
         outcome = outcome_of(args, ruleset)
-        if no_period(outcome, args.period, err):
+        if no_period(outcome, args.period, err, args.lang):
             return EXIT_REJECTED
         if args.period:
             outcome = outcome.only(args.period)
@@ -55,15 +62,26 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 text += "\n" + report.fairness_table(fairness, args.lang, latest(ruleset))
         outputs.write("-o", text)
         outputs.publish()
-    report_problems(outcome, err)
+    report_problems(outcome, err, lang=args.lang)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
 def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    books = workbooks(args)
+    clash = workbook_clash(args, books)
+    if clash is not None:
+        err.write(f"error: {clash}\n")
+        return EXIT_USAGE
+    args.format = args.format or "text"
+    if args.format == "html":
+        from tierpay.outputs.html.pages import require
+
+        require()
     outputs, ruleset = opened(args, out)
+    check_workbooks(books)
     with outputs:
         outcome = outcome_of(args, ruleset)
-        if no_period(outcome, args.period, err):
+        if no_period(outcome, args.period, err, args.lang):
             return EXIT_REJECTED
         if args.agent:
             decisions = [d for agent in args.agent for d in outcome.select(agent, args.period)]
@@ -76,10 +94,22 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 + (f" in {args.period}" if args.period else "")
                 + "\n"
             )
-            report_problems(outcome, err, args.agent, args.period)
+            report_problems(outcome, err, args.agent, args.period, args.lang)
             return EXIT_REJECTED
-        if args.format == "csv":
+        if books:
+            keep = latest(ruleset).model.keep
+            sheets = statements_sheets(decisions, keep, ruleset, args.lang)
+            outputs.write_bytes("-o", workbook_bytes(sheets))
+            text = ""
+        elif args.format == "csv":
             text = bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep)
+        elif args.format == "html":
+            from tierpay.outputs.html.pages import slips_page
+            from tierpay.outputs.html.slips import slips
+
+            span = args.period or ", ".join(outcome.periods)
+            title = say("slip.document", args.lang, period=span)
+            text = slips_page(slips(outcome, decisions, args.lang), args.lang, title)
         elif args.format == "json":
             text = report.statement_json(decisions)
         else:
@@ -88,22 +118,39 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         outputs.write("-o", text)
         outputs.publish()
-    rejected = report_problems(outcome, err, args.agent, args.period)
+    rejected = report_problems(outcome, err, args.agent, args.period, args.lang)
     return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def report_page(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``tierpay report``: the month's run as one self-contained HTML page."""
+    from tierpay.outputs.html.month import month_report
+    from tierpay.outputs.html.pages import report_page, require
+
+    require()
+    outputs, ruleset = opened(args, out)
+    with outputs:
+        outcome = outcome_of(args, ruleset)
+        if no_period(outcome, args.period, err, args.lang):
+            return EXIT_REJECTED
+        page = report_page(month_report(outcome, sources(args), args.lang, args.period))
+        outputs.write("-o", page)
+        outputs.publish()
+    report_problems(outcome, err, lang=args.lang)
+    return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
 def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     outputs, ruleset = opened(args, out)
     with outputs:
         outcome = outcome_of(args, ruleset)
-        for warning in outcome.warnings:
-            err.write(f"warning: {warning}\n")
+        err.write(report.warnings_text(outcome.warnings, args.lang))
         decisions = outcome.select(args.agent, args.period)
         rejected = [
             r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
         ]
         text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
-        text += "".join(f"rejected: {r}\n" for r in rejected)
+        text += report.rejections_text(rejected, args.lang)
         if not decisions and not rejected:
             err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
             return EXIT_REJECTED
@@ -128,5 +175,5 @@ def diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "-o", json_text if args.format == "json" else report.comparison_text(comparison, args.lang, old, new)
         )
         outputs.publish()
-    report_problems(old_outcome, err)
+    report_problems(old_outcome, err, lang=args.lang)
     return EXIT_REJECTED if old_outcome.rejections or new_outcome.rejections else EXIT_OK

@@ -51,6 +51,7 @@ class Book:
         self.promote_streak = np.zeros(0, dtype=np.int64)
         self.maintain_fail_streak = np.zeros(0, dtype=np.int64)
         self.probation_periods = np.zeros(0, dtype=np.int64)
+        self.probation_extension = np.zeros(0, dtype=np.int64)
         self.review_streak = np.zeros(0, dtype=np.int64)
         self.bad_level: dict[int, str] = {}
         self.due: dict[int, dict[str, Decimal]] = {}  # deductions held back by the cap, by agent (few have any)
@@ -72,6 +73,7 @@ class Book:
             self.promote_streak[i] = agent.promote_streak
             self.maintain_fail_streak[i] = agent.maintain_fail_streak
             self.probation_periods[i] = agent.probation_periods
+            self.probation_extension[i] = agent.probation_extension
             self.review_streak[i] = agent.review_streak
             if agent.deductions_due:
                 self.due[i] = dict(agent.deductions_due)
@@ -99,6 +101,7 @@ class Book:
         self.promote_streak = _grow(self.promote_streak, n, 0)
         self.maintain_fail_streak = _grow(self.maintain_fail_streak, n, 0)
         self.probation_periods = _grow(self.probation_periods, n, 0)
+        self.probation_extension = _grow(self.probation_extension, n, 0)
         self.review_streak = _grow(self.review_streak, n, 0)
 
     def numbered(self, rows: pl.DataFrame) -> pl.DataFrame:
@@ -167,6 +170,7 @@ class Book:
         self.promote_streak[agents] = state.promote_streak
         self.maintain_fail_streak[agents] = state.maintain_fail_streak
         self.probation_periods[agents] = state.probation_periods
+        self.probation_extension[agents] = state.probation_extension
         self.review_streak[agents] = streak
         self.review_stage[agents] = stage
         self.last[agents] = month_index(period)
@@ -190,6 +194,7 @@ class Book:
                     maintain_fail_streak=int(self.maintain_fail_streak[i]),
                     on_probation=bool(self.on_probation[i]),
                     probation_periods=int(self.probation_periods[i]),
+                    probation_extension=int(self.probation_extension[i]),
                     review_streak=int(self.review_streak[i]),
                     review_stage=self.review_stage[i],
                     deductions_due=self.due.get(i, {}),

@@ -18,6 +18,7 @@ import polars as pl
 
 from tierpay.engine.levels import ACTIONS, REASONS
 from tierpay.engine.pay import number
+from tierpay.engine.results import Pay
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -50,26 +51,39 @@ def attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
     return _union(r.model.attributes for r in _all(target))
 
 
-def decision_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
-    """The fixed column order of the decisions CSV.
+DECIDED_COLUMNS = ["decided", "decided_by"]
+"""The columns a run given people's decisions adds after ``reason``: what was decided (``set_level=L3``,
+``clear_review``) and by whom, ``;`` between two."""
+
+
+def decision_columns(
+    ruleset: CompiledRuleset | RulesetVersions, decided: bool = False, adjusting: bool = False
+) -> list[str]:
+    """The fixed column order of the decisions CSV (with ``DECIDED_COLUMNS`` when people's decisions were given).
 
     The input file and row are left out (they are in the JSON), so that month-by-month runs
-    chained through the state give the same bytes as one run over the whole history.
+    chained through the state give the same bytes as one run over the whole history. A run
+    that keeps a ledger (``adjusting``) has a ``pay_adjustment`` column before the total: what
+    closed periods decided again pay or recover this month.
     """
     lines = line_ids(ruleset)
     floors = ["probation_floor", "minimum_wage", "rounding"] if lines else []
+    if lines and adjusting:
+        floors.append("adjustment")
     return [
         "agent_id", "period", *attributes(ruleset), "level_before", "level", "qualified_level",
-        "action", "reason", "on_probation", "score", "grade", "coefficient",
+        "action", "reason", *(DECIDED_COLUMNS if decided else []), "on_probation", "score", "grade", "coefficient",
         "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
         "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*lines, *floors]],
         "pay_total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
-def empty_cells(target: CompiledRuleset | RulesetVersions) -> pl.DataFrame:
+def empty_cells(
+    target: CompiledRuleset | RulesetVersions, decided: bool = False, adjusting: bool = False
+) -> pl.DataFrame:
     """No decisions: the decisions CSV's columns, all text, no rows."""
-    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target), pl.String))
+    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target, decided, adjusting), pl.String))
 
 
 def decision_cells(run: PeriodRun) -> pl.DataFrame:
@@ -116,7 +130,7 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
             _masked("review_percentile", _numbers("p", review.percentile_cents[pos], 2), ranked),
             _gather("review_flagged", ["false", "true"], review.flagged[pos].astype(np.int64)),
             pl.Series("review_stage", review.stage[pos].tolist(), dtype=pl.String),
-            _gather("review_exempt", [e.code for e in rule.exempt] + [None], run.review_exempt[final]),
+            _gather("review_exempt", [e.code for e in rule.exempt] + ["decision", None], run.review_exempt[final]),
         ]
     if run.pay_statements:
         codes = run.pay_code[final]
@@ -124,17 +138,37 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
         ids = [*line_ids(ruleset), "probation_floor", "minimum_wage", "rounding"]
         amounts = [{ln.id: str(ln.amount) for ln in s.lines} if s is not None else {} for s in statements]
         cells += [_gather(f"pay_{i}", [a.get(i) for a in amounts], codes) for i in ids]
+        if run.adjustments is not None:
+            adjusted = [_adjusted(s) for s in statements]
+            cells.append(_gather("pay_adjustment", adjusted, codes))
         cells += [
             _gather("pay_total", [str(s.total) if s is not None else None for s in statements], codes),
             _gather("pay_level", level_ids, levels.pay_level[at]),
             pl.Series("currency", [model.currency] * len(codes), dtype=pl.String),
         ]
+    if run.human is not None:
+        cells += _decided(run, np.flatnonzero(final).tolist())
     out = out.with_columns(cells).with_columns(
         pl.lit(ruleset.version).alias("ruleset_version"), pl.lit(ruleset.sha256).alias("ruleset_sha256")
     )
-    return out.select(
-        [pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in decision_columns(ruleset)]
-    )
+    names = decision_columns(ruleset, run.human is not None, run.adjustments is not None)
+    return out.select([pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in names])
+
+
+def _decided(run: PeriodRun, rows: list[int]) -> list[pl.Series]:
+    """The ``decided`` and ``decided_by`` cells: each row's people's decisions, ``;`` between two."""
+    of_row = run.applied.of_row
+    said = [";".join(d.said() for d in of_row[i]) if i in of_row else None for i in rows]
+    by = [";".join(dict.fromkeys(d.by for d in of_row[i])) if i in of_row else None for i in rows]
+    return [pl.Series("decided", said, dtype=pl.String), pl.Series("decided_by", by, dtype=pl.String)]
+
+
+def _adjusted(statement: Pay | None) -> str | None:
+    """What a statement's adjustment lines add up to, or an empty cell when it has none."""
+    if statement is None:
+        return None
+    amounts = [ln.amount for ln in statement.lines if ln.kind == "adjustment"]
+    return str(sum(amounts, Decimal(0))) if amounts else None
 
 
 def _gather(name: str, table: Sequence[str | None], codes: npt.NDArray[Any]) -> pl.Series:

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from tierpay.engine.results import Score
+from tierpay.engine.state import WRITTEN_WHEN_SET
 
 DEPTH = 4
 """The indent of a decision in the outcome's ``decisions`` list."""
@@ -62,6 +63,7 @@ class DecisionJson:
             f'{_FIELD}"action": {s(fields["action"])},',
             f'{_FIELD}"reason": {s(fields["reason"])},',
             f'{_FIELD}"why": {s(fields["why"])},',
+            *([f'{_FIELD}"decided": {self._decided(fields["decided"])},'] if fields["decided"] else []),
             f'{_FIELD}"on_probation": {_bool(fields["on_probation"])},',
             f'{_FIELD}"grade": {_null(fields["grade"], s)},',
             f'{_FIELD}"coefficient": {_null(fields["coefficient"], d)},',
@@ -108,6 +110,7 @@ class DecisionJson:
         lines = [
             f"{_INNER}{self._key(name)}{self.mapping(value) if type(value) is dict else self._scalar(value)}"
             for name, value in model.__dict__.items()
+            if name not in WRITTEN_WHEN_SET or value != WRITTEN_WHEN_SET[name]
         ]
         return "{\n" + ",\n".join(lines) + f"\n{_FIELD}}}"
 
@@ -150,6 +153,11 @@ class DecisionJson:
                 _FIELD + "}",
             ]
         )
+
+    def _decided(self, decided: list[BaseModel]) -> str:
+        """The people's decisions applied, as pydantic writes the list (few rows have any)."""
+        items = ",\n".join(_INNER + d.model_dump_json(indent=2).replace("\n", "\n" + _INNER) for d in decided)
+        return f"[\n{items}\n{_FIELD}]"
 
     def _strings_text(self, items: list[str], indent: str) -> str:
         if not items:

@@ -8,12 +8,15 @@ so that ``explain`` can show each clause for the one agent asked about.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tierpay.engine.calendar import months_between, period_name
 from tierpay.engine.columns import ROW, SOURCE
+from tierpay.engine.human import DECIDED_EXEMPT, HumanDecision
 from tierpay.engine.levels import ACTIONS, NONE, REASONS, Facts, why
+from tierpay.engine.probation import legal_cap, term_text, term_words
 from tierpay.engine.results import Decision, ReviewResult, RulesetStamp, trusted
 from tierpay.engine.review import review_result
 from tierpay.engine.state import AgentState, due_of
@@ -64,7 +67,8 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         promotion_vetoes=_held(run, i, "promotion.blocked_if", [v.code for v in model.promotion.blocked_if]),
         demotion_vetoes=_held(run, i, "demotion.immediate_if", [v.code for v in model.demotion.immediate_if]),
     )
-    review = _review(run, i)
+    decided = run.applied.of_row.get(i, [])
+    review = _review(run, i, decided=decided)
     statement = run.pay_statements[int(run.pay_code[i])] if run.pay_statements else None
     streak_level = int(levels.state.streak_level[j])
     state = trusted(
@@ -78,6 +82,7 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         maintain_fail_streak=int(levels.state.maintain_fail_streak[j]),
         on_probation=bool(levels.state.on_probation[j]),
         probation_periods=int(levels.state.probation_periods[j]),
+        probation_extension=int(levels.state.probation_extension[j]),
         review_streak=review.streak if review is not None else int(run.review_streak[i]),
         review_stage=review.stage if review is not None else run.review_stage[i],
         deductions_due=statement.due if statement is not None else due_of(run.due_in[i]),
@@ -97,7 +102,10 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         "qualified_level": ids[int(levels.qualified[j])],
         "action": ACTIONS[int(levels.action[j])],
         "reason": reason,
-        "why": why(model, facts),
+        "why": _decided_why(run, i, reason, decided)
+        if decided and reason.endswith("_by_decision")
+        else why(model, facts),
+        "decided": decided,
         "on_probation": state.on_probation,
         "grade": model.grades[grade].grade if grade >= 0 else None,
         "coefficient": values.get("coefficient"),
@@ -105,7 +113,11 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         "review": review,
         "pay": statement,
         "checks": checks,
-        "notes": [*_record_notes(run, i), *(score.notes if score is not None else [])],
+        "notes": [
+            *_record_notes(run, i),
+            *(score.notes if score is not None else []),
+            *_decided_notes(run, i, decided),
+        ],
         "state": state,
         "ruleset": run.stamp,
         "values": values,
@@ -117,22 +129,70 @@ def _held(run: PeriodRun, i: int, prefix: str, codes: list[str]) -> list[str]:
     return [code for k, code in enumerate(codes) if run.held(i, f"{prefix}[{k}].when")]
 
 
-def _review(run: PeriodRun, i: int, cohort: str | None = None, value: Decimal | None = None) -> ReviewResult | None:
-    """Row ``i``'s review (``cohort`` and ``value`` in place of the row's own, when given)."""
+def _review(
+    run: PeriodRun,
+    i: int,
+    cohort: str | None = None,
+    value: Decimal | None = None,
+    decided: list[HumanDecision] | None = None,
+) -> ReviewResult | None:
+    """Row ``i``'s review (``cohort`` and ``value`` in place of the row's own, when given), quoting
+    the people's decisions ``decided`` that exempted it or cleared its flag."""
     rule, arrays = run.model.review, run.review_out
     if rule is None or arrays is None or run.review_labels is None:
         return None
     j = int(run.review_pos[i])
     exempt = None
     hit = int(run.review_exempt[i])
-    if hit >= 0:
+    by_person = {d.decision: d for d in decided or []}
+    if hit == DECIDED_EXEMPT:
+        exempt = ("decision", by_person["exempt_review"].quoted())
+    elif hit >= 0:
         ex = rule.exempt[hit]
         exempt = (ex.code, label_text(ex.reason, "en", f"`{ex.when}` holds"))
     prior_streak = int(run.prior_review_streak[i])
     if value is None:
         value = run.exact_row(i)[rule.rank_by]
     label = run.review_label(i) if cohort is None else cohort
-    return review_result(rule, arrays, j, label, value, bool(run.review_floor[i]), exempt, prior_streak)
+    cleared = by_person.get("clear_review")
+    if cleared is not None:
+        prior_streak = 0  # reset: an exempt or unranked row shows the streak it carries on
+    result = review_result(rule, arrays, j, label, value, bool(run.review_floor[i]), exempt, prior_streak)
+    if cleared is None:
+        return result
+    return result.model_copy(update={"reason": f"{result.reason}; {cleared.quoted()}"})
+
+
+def _decided_why(run: PeriodRun, i: int, reason: str, decided: list[HumanDecision]) -> str:
+    """The sentence of a level decision a person made: their decision quoted, and where probation stands."""
+    kinds = {d.decision: d for d in decided}
+    cal = run.calendar
+    served, cap = int(cal.served[i]), int(cal.cap[i])
+    if reason == "converted_by_decision":
+        text = f"{kinds['convert'].quoted()} (month {served} of {cap} of probation)"
+        if "set_level" in kinds:
+            text += f"; {kinds['set_level'].quoted()}"
+        return text
+    if reason == "probation_extended_by_decision":
+        d = kinds["extend_probation"]
+        end = dt.date.fromordinal(int(cal.end[i])).isoformat()
+        term = term_text(int(cal.term[i]))
+        return (
+            f"{d.quoted()}; probation now ends on {end}, month {served} of {cap} "
+            f"(the most {term_words(term)} allows is {legal_cap(term)}, Labor Contract Law art. 19)"
+        )
+    return kinds["set_level"].quoted()
+
+
+def _decided_notes(run: PeriodRun, i: int, decided: list[HumanDecision]) -> list[str]:
+    """What the rules alone would have given where a person decided otherwise."""
+    notes = []
+    for d in decided:
+        own = run.applied.replaced.get((i, d.decision))
+        if own is not None:
+            place = f" ({d.source}:{d.row})" if d.row else ""
+            notes.append(f"{d.decision} by {d.by}{place}: the rules alone gave {own}")
+    return notes
 
 
 def _record_notes(run: PeriodRun, i: int) -> list[str]:

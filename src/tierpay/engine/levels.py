@@ -57,6 +57,9 @@ REASONS = [
     "probation_ended",
     "probation_not_allowed",
     "protected_period",
+    "converted_by_decision",
+    "probation_extended_by_decision",
+    "level_set_by_decision",
 ]
 """Reason codes, indexed by ``LevelArrays.reason``."""
 
@@ -72,6 +75,7 @@ class Prior:
     maintain_fail_streak: Ints
     on_probation: Bools
     probation_periods: Ints
+    probation_extension: Ints  # months people's decisions added to the probation being served
 
 
 @dataclass
@@ -183,6 +187,7 @@ def decide_levels(
         maintain_fail_streak=np.where(shield, prior.maintain_fail_streak, np.where(moved, 0, fail)),
         on_probation=prior.on_probation.copy(),
         probation_periods=prior.probation_periods.copy(),
+        probation_extension=prior.probation_extension.copy(),
     )
     # A month is paid at the level held during it: a demotion takes effect from the next
     # month; the ruleset decides whether a promotion's raise starts this month or the next.
@@ -240,6 +245,7 @@ def _probation(
     state.streak_level[rows] = NONE
     state.maintain_fail_streak[rows] = 0
     state.on_probation[rows] = (ending | extended | serving)[rows]
+    state.probation_extension[rows & ~state.on_probation] = 0  # the probation it extended is over
 
 
 def _name(level: Level) -> str:

@@ -86,8 +86,14 @@ class Outcome:
         gaps: list[Gap],
         warnings: list[str],
         state: State,
+        decided: bool = False,
+        refused: Sequence[Rejection] = (),
+        decisions_given: int = 0,
+        adjusting: bool = False,
     ) -> None:
         self.target = target
+        self.adjusting = adjusting
+        """Whether the decisions have a ``pay_adjustment`` column (a run that keeps a ledger)."""
         self.rulesets = rulesets
         """Every ruleset version used, oldest first."""
         self.ruleset = rulesets[-1]
@@ -99,14 +105,20 @@ class Outcome:
         self.warnings = warnings
         self.state = state
         """The carried state after the last period: store it for next month."""
+        self.decided = decided
+        """Whether people's decisions were given: the decisions CSV then has ``decided`` and ``decided_by``."""
+        self.refused = list(refused)
+        """The people's decisions that could not apply (also in ``rejections``), each with why."""
+        self.decisions_given = decisions_given
+        """How many people's decisions were given (rows of the decisions file)."""
 
     # --- decisions as columns --------------------------------------------------------------
 
     @cached_property
     def cells(self) -> pl.DataFrame:
         """The decisions as the decisions CSV's text cells (null for an empty cell)."""
-        columns = decision_columns(self.target)
-        empty = empty_cells(self.target)
+        columns = decision_columns(self.target, self.decided, self.adjusting)
+        empty = empty_cells(self.target, self.decided, self.adjusting)
         frames = [p.cells for p in self.parts if p.cells.height]
         return pl.concat([empty, *frames], how="diagonal").select(columns) if frames else empty
 
@@ -193,7 +205,18 @@ class Outcome:
         """The same outcome with the decisions of ``period`` only."""
         parts = [p for p in self.parts if p.run is not None and p.run.period == period]
         return Outcome(
-            self.target, self.rulesets, [period], parts, self.rejections, self.gaps, self.warnings, self.state
+            self.target,
+            self.rulesets,
+            [period],
+            parts,
+            self.rejections,
+            self.gaps,
+            self.warnings,
+            self.state,
+            self.decided,
+            self.refused,
+            self.decisions_given,
+            self.adjusting,
         )
 
     # --- JSON --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -34,6 +34,16 @@ from tierpay.engine.book import AGENT, INVALID, Book
 from tierpay.engine.calendar import month_index, period_name
 from tierpay.engine.columns import ROW, SOURCE, TEXT
 from tierpay.engine.decisions import stamp
+from tierpay.engine.human import (
+    Applied,
+    HumanDecision,
+    apply_grades,
+    apply_levels,
+    clear_flags,
+    exempt_by_decision,
+    match_rows,
+    unreached,
+)
 from tierpay.engine.kernels import Columns, FastCheck, Kernel, Unsupported, compile_check, compile_values
 from tierpay.engine.levels import NONE, LevelArrays, Prior, decide_levels
 from tierpay.engine.probation import Calendar, probation_calendar
@@ -85,9 +95,21 @@ class PeriodRun:
     """One period's records on their way through the stages, as columns."""
 
     def __init__(
-        self, ruleset: CompiledRuleset, period: str, rows: pl.DataFrame, book: Book, checks: CheckCache, source: str
+        self,
+        ruleset: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        book: Book,
+        checks: CheckCache,
+        source: str,
+        human: Sequence[HumanDecision] | None = None,
+        rejected: Collection[tuple[str | None, str | None]] = (),
+        adjustments: Mapping[str, str] | None = None,
     ) -> None:
         self.ruleset = ruleset
+        self.adjustments = adjustments
+        """By agent, the closed periods decided again whose differences this period pays (``adjustments_text``);
+        None when the run keeps no ledger (and the decisions have no ``pay_adjustment`` column)."""
         self.model = ruleset.model
         self.period = period
         self.rows = rows
@@ -124,6 +146,9 @@ class PeriodRun:
         self._symbols: dict[str, list[str]] = {}
         self._answers: npt.NDArray[np.int8] | None = None  # row -> every criterion's answer, for checks_of
         self._check_sets: dict[bytes, dict[str, bool]] = {}
+        self.human = human  # people's decisions for the period (None: the run was given none)
+        self.applied = Applied()
+        self.rejected_as_read = rejected  # agent-periods whose record was rejected before the run
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -132,6 +157,8 @@ class PeriodRun:
         from tierpay.engine.pay_table import pay_stage  # pay_table reads a run: imported late
 
         self.prepare()
+        if self.human:
+            self.applied = match_rows(self, self.human, self.rejected_as_read)
         self.derive()
         self.drop()
         self.score = score_stage(self)
@@ -144,6 +171,8 @@ class PeriodRun:
         pay_stage(self)
         self.drop()
         self.decided = self.alive.copy()
+        if self.human:
+            unreached(self, self.applied)
         self.level_pos = np.cumsum(self.level_rows) - 1  # row -> place in the level arrays
         self.review_pos = np.cumsum(self.reviewed) - 1  # row -> place in the review arrays
         self.cache.clear()
@@ -202,6 +231,7 @@ class PeriodRun:
             maintain_fail_streak=carried(book.maintain_fail_streak, 0),
             on_probation=self.calendar.month.copy(),
             probation_periods=np.where(self.calendar.month, self.calendar.served - 1, served_before),
+            probation_extension=np.where(known & entered, self.book.probation_extension[a], 0),
         )
         self.review_streak = carried(book.review_streak, 0)
         self.prior_review_streak = self.review_streak.copy()
@@ -230,6 +260,7 @@ class PeriodRun:
             self.column(rule.start_date),
             self.column(rule.contract_term),
             month,
+            np.where(self.known, self.book.probation_extension[self.agent], 0),
         )
         for i, why in failures.items():
             self.fail(i, why)
@@ -305,6 +336,8 @@ class PeriodRun:
             held = self.check(f"grades[{i}].when", pending)
             self.grade_index[pending & ~self.failed & held] = i
             pending &= ~self.failed & ~held
+        if self.applied.pending:
+            apply_grades(self, self.applied)
         names = np.array([g.grade for g in grades] + [None], dtype=object)
         self.columns.put("grade", names[self.grade_index])
         self.cache.clear()  # exact rows built before now lack the grade
@@ -345,6 +378,8 @@ class PeriodRun:
             take(self.calendar, live),
             self.protected[live],
         )
+        if self.applied.pending:
+            apply_levels(self, self.applied)
 
     def review(self) -> None:
         """Bottom-ranking review of the period's live rows."""
@@ -354,6 +389,8 @@ class PeriodRun:
         if rule is None or not live.any():
             return
         exempt = self.first_hit("review.exempt", len(rule.exempt), live)
+        if self.applied.pending:
+            exempt_by_decision(self, self.applied, exempt)
         floor = self.check("review.only_if", live) if rule.only_if is not None else np.ones(self.size, dtype=bool)
         idx = np.flatnonzero(live)
         labels, cohort = self.cohorts(rule.cohort_by)
@@ -363,10 +400,12 @@ class PeriodRun:
             cohort[idx],
             self.exact_key(rule.rank_by, live)[idx],
             np.arange(len(idx)),
-            exempt[idx] >= 0,
+            exempt[idx] != -1,
             floor[idx],
             self.review_streak[idx],
         )
+        if self.applied.pending:
+            clear_flags(self, self.applied, idx, result)
         self.review_streak[idx] = result.streak
         self.review_stage[idx] = result.stage
         self.review_exempt = exempt
@@ -375,9 +414,9 @@ class PeriodRun:
         self.review_out = result
 
     def rejections(self) -> list[Rejection]:
-        """The period's records that failed, each with its reason."""
+        """The period's records that failed, each with its reason, and the people's decisions refused."""
         if not self.errors:
-            return []
+            return list(self.applied.refused)
         row = self.rows[ROW].to_list()
         agent = self.rows["agent_id"].to_list()
         sources = self.rows[SOURCE].to_list() if SOURCE in self.rows.columns else None
@@ -390,7 +429,7 @@ class PeriodRun:
                 reasons=[error],
             )
             for i, error in sorted(self.errors.items())
-        ]
+        ] + self.applied.refused
 
     def new_state(self) -> tuple[Ints, Prior, tuple[Ints, Array], list[dict[str, Decimal] | None]]:
         """The decided rows' agent numbers, their new level state, their review streak and stage, and the

@@ -60,6 +60,8 @@ def period_column(
     """``period_texts`` as a polars column, each text after ``before`` (a text per row, or one for all)."""
     if run.score is not None and run.score.exact is not None:
         return None
+    if run.applied.of_row or _extended(run):  # people's decisions: written row by row
+        return None
     if not rows:
         return pl.Series([], dtype=pl.String)
     try:
@@ -72,6 +74,12 @@ def period_column(
     finally:
         for i in rows:  # a decision is written once: keep no exact row behind
             run.cache.pop(i, None)
+
+
+def _extended(run: PeriodRun) -> bool:
+    """Whether a row's new state carries a probation extension (a field this module does not write)."""
+    levels = run.levels_out
+    return levels is not None and bool(levels.state.probation_extension.any())
 
 
 class _Uncovered(Exception):

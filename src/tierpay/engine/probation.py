@@ -140,12 +140,15 @@ def probation_calendar(
     starts: Sequence[str | None],
     terms: Sequence[str | None],
     month: int,
+    extension: Ints | None = None,
 ) -> tuple[Calendar, dict[int, str]]:
     """Each row's place in its probation in ``month`` (a month index), and the rows that cannot have one.
 
     ``carried`` marks the rows entering the month on probation; ``starts`` and ``terms`` are the
-    records' start dates and contract terms (``parse_date``/``parse_term`` forms). A row without
-    either, or starting after the month, is returned as a failure with its reason, by row.
+    records' start dates and contract terms (``parse_date``/``parse_term`` forms); ``extension``
+    the months people's decisions added to each row's probation (never past the legal cap). A
+    row without a start or term, or starting after the month, is returned as a failure with its
+    reason, by row.
     """
     size = len(carried)
     zeros = np.zeros(size, dtype=np.int64)
@@ -179,7 +182,8 @@ def probation_calendar(
                 f"{rule.start_date}: {start} is after the period {period_name(month)}: no record before the start"
             )
             continue
-        cap = min(legal_cap(term), rule.max_periods)
+        added = int(extension[i]) if extension is not None else 0
+        cap = min(legal_cap(term), rule.max_periods + added)
         begun = dt.date.fromisoformat(start)
         cal.cap[i], cal.term[i], cal.start[i] = cap, term_code(term), begun.toordinal()
         cal.end[i] = probation_end(begun, cap).toordinal() if cap else 0

@@ -35,6 +35,7 @@ from tierpay.engine.values import parse_number as parse_number  # where it lived
 from tierpay.errors import RecordsError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
+from tierpay.words import Said, phrase, say
 
 RESERVED_COLUMNS = ("agent_id", "period", "level")
 PROBLEMS = "__problems__"
@@ -72,9 +73,16 @@ class Rejection(BaseModel):
     reasons: list[str]
 
     def __str__(self) -> str:
+        return self.text("en")
+
+    def text(self, lang: str) -> str:
+        """``file:row (agent period): reasons`` framed in ``lang``; the reasons are in English as they were found."""
         who = " ".join(_clipped(x) for x in (self.agent_id, self.period) if x)
-        head = f"{self.source}:{self.row}" + (f" ({who})" if who else "")
-        return f"{head}: " + "; ".join(self.reasons)
+        reasons = say("rejection.separator", lang).join(self.reasons)
+        place = f"{self.source}:{self.row}"
+        if who:
+            return say("rejection.who", lang, place=place, who=who, reasons=reasons)
+        return say("rejection.place", lang, place=place, reasons=reasons)
 
 
 @dataclass(frozen=True)
@@ -289,7 +297,7 @@ def column_warnings(
 ) -> list[str]:
     """File-level warnings: required columns no row has, and columns the ruleset does not know."""
     model = ruleset.model
-    warnings = []
+    warnings: list[str] = []
     if seen_keys:
         lacking = [n for n, m in model.metrics.items() if m.default is None and not m.optional and n not in seen_keys]
         lacking += [
@@ -298,22 +306,21 @@ def column_warnings(
             if a.default is None and a.type in ("string", "boolean") and n not in seen_keys
         ]
         if lacking:
-            warnings.append(
-                f"{source}: no record has {', '.join(lacking)}, which the ruleset requires: is a column missing?"
-            )
+            warnings.append(Said("warn.lacking", source=source, names=", ".join(lacking)))
         absent = [name_shown(n) for n in model.keep if n not in seen_keys]
         if absent:
-            warnings.append(f"{source}: no record has {', '.join(absent)}, a column to keep: it is left blank")
+            warnings.append(Said("warn.keep_absent", source=source, names=", ".join(absent)))
     if unknown_columns:
         listed = ", ".join(name_shown(n) for n in unknown_columns[:_LISTED])
-        more = f" and {len(unknown_columns) - _LISTED:,} more" if len(unknown_columns) > _LISTED else ""
-        warnings.append(f"{source}: columns not in the ruleset were ignored: {listed}{more}")
+        extra = len(unknown_columns) - _LISTED
+        more = phrase("warn.more", count=f"{extra:,}") if extra > 0 else ""
+        warnings.append(Said("warn.ignored", source=source, names=listed, more=more))
     return warnings
 
 
 def no_records(source: str) -> str:
     """The warning for a file with no records at all (a header alone, an empty list)."""
-    return f"{source}: no records to evaluate"
+    return Said("warn.no_records", source=source)
 
 
 _LISTED = 20  # unknown columns a warning names

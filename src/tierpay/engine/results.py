@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from tierpay.engine.human import HumanDecision
 from tierpay.engine.state import AgentState
 from tierpay.words import Phrase, render
 
@@ -106,7 +107,7 @@ class PayLine(_Frozen):
 
     id: str
     label: str
-    kind: Literal["line", "deduction", "floor", "rounding"]
+    kind: Literal["line", "deduction", "floor", "rounding", "adjustment"]
     amount: Decimal
     basis: str
     """How the amount was computed, in English."""
@@ -146,6 +147,10 @@ class Decision(_Frozen):
     action: Action
     reason: str = Field(description="A reason code: promoted, streak_short, maintain_failed, ...")
     why: str = Field(description="The reason in a sentence.")
+    decided: list[HumanDecision] = Field(
+        default_factory=list,
+        description="The people's decisions applied to this agent-period (written only when there are some).",
+    )
     on_probation: bool
     grade: str | None = None
     coefficient: Decimal | None = None
@@ -164,6 +169,14 @@ class Decision(_Frozen):
         description="The record's values and those the expressions saw, for explanations; null where a record "
         "left an optional metric, a date or a term blank.",
     )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_undecided(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields, less ``decided`` when no person decided anything (outputs stay as they were)."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("decided"):
+            data.pop("decided", None)
+        return data
 
 
 class Gap(_Frozen):

@@ -21,13 +21,21 @@ from tierpay.engine.book import Book
 from tierpay.engine.cells import decision_cells, empty_cells
 from tierpay.engine.columns import ROW, SOURCE, RecordFrame, records_frame
 from tierpay.engine.decisions import stamp
+from tierpay.engine.human import (
+    HumanDecision,
+    HumanDecisions,
+    check_rows,
+    decision_items,
+    human_decisions,
+    record_rejected,
+)
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
 from tierpay.engine.results import Gap, RulesetStamp
 from tierpay.engine.state import State
 from tierpay.engine.state_fit import check_state
-from tierpay.engine.tables import Table, is_table, parse_table
+from tierpay.engine.tables import Table, is_table, parse_table, table_kind, table_rows
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions, not_in_force, ruleset_for
 
@@ -37,8 +45,16 @@ Target = CompiledRuleset | RulesetVersions
 Records = RecordFrame | RecordBatch | Table | Iterable[AgentPeriod | Mapping[str, Any]]
 
 
+Decisions = HumanDecisions | Iterable[HumanDecision | Mapping[str, Any]] | Table
+
+
 def evaluate(
-    ruleset: Target, records: Records, state: State | None = None, *, state_from_other_ruleset: bool = False
+    ruleset: Target,
+    records: Records,
+    state: State | None = None,
+    *,
+    state_from_other_ruleset: bool = False,
+    decisions: Decisions | None = None,
 ) -> Outcome:
     """Evaluate every period in ``records`` in order, carrying ``state`` from one to the next.
 
@@ -58,8 +74,14 @@ def evaluate(
     ``state_from_other_ruleset`` carries it over. Either way each agent's state is checked
     against the rules (:func:`tierpay.engine.state_fit.check_state`); a state without a hash,
     from an earlier tierpay, gives a warning in the outcome's ``warnings``.
+
+    ``decisions`` are people's decisions (:mod:`tierpay.engine.human`): ``HumanDecision``
+    models, what ``read_decisions`` read, plain dicts with a decisions file's columns (checked
+    here, numbered from 1), or a pandas or polars DataFrame or pyarrow Table with those columns. Each applies in its period in place of the engine's rule for its
+    field; one that cannot apply is a rejection, and the rest of the run stands. Given (even
+    none), the decisions CSV has the ``decided`` and ``decided_by`` columns.
     """
-    run = Evaluation(ruleset, state, keep=True, state_from_other_ruleset=state_from_other_ruleset)
+    run = Evaluation(ruleset, state, keep=True, state_from_other_ruleset=state_from_other_ruleset, decisions=decisions)
     frame = as_frame(ruleset, records)
     for _ in run.feed(frame):
         pass
@@ -86,9 +108,18 @@ class Evaluation:
     """
 
     def __init__(
-        self, ruleset: Target, state: State | None = None, keep: bool = False, *, state_from_other_ruleset: bool = False
+        self,
+        ruleset: Target,
+        state: State | None = None,
+        keep: bool = False,
+        *,
+        state_from_other_ruleset: bool = False,
+        decisions: Decisions | None = None,
+        adjusting: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        self.adjusting = adjusting
+        """Whether closed periods decided again are paid for (a run with a ledger): a ``pay_adjustment`` column."""
         self.warnings = check_state(ruleset, state, state_from_other_ruleset) if state is not None else []
         self.start = state or State(ruleset=ruleset.name)
         self.keep = keep
@@ -100,36 +131,88 @@ class Evaluation:
         self.results: list[PeriodResult] = []
         self.rejections: list[Rejection] = []
         self.gaps: list[Gap] = []
+        self.human = as_decisions(decisions) if decisions is not None else None
+        self.rejected: set[tuple[str | None, str | None]] = set()  # agent-periods whose record was rejected as read
+        self.refused: set[int] = set()  # the ids of the rejections that are people's decisions refused
+        self.pending = self.human.by_period() if self.human is not None else {}
+        if self.human is not None:
+            self._refuse(self.human.rejections)
+            self.warnings.extend(self.human.warnings)
+
+    @property
+    def decided(self) -> bool:
+        """Whether people's decisions were given (the decisions CSV then has their columns)."""
+        return self.human is not None
+
+    def close(self) -> list[Rejection]:
+        """Refuse the people's decisions of periods no record came for; returns them (once)."""
+        left = [
+            d.rejected(
+                record_rejected(d)
+                if (d.agent_id, d.period) in self.rejected
+                else f"period: no record of {d.period} was read: the decision has nothing to apply to"
+            )
+            for ds in self.pending.values()
+            for d in ds
+        ]
+        self.pending = {}
+        self._refuse(left)
+        return left
+
+    def _refuse(self, refused: Iterable[Rejection]) -> None:
+        """People's decisions that cannot apply, among the rejections (and counted apart)."""
+        for r in refused:
+            self.refused.add(id(r))
+            self.rejections.append(r)
 
     def feed(self, records: RecordFrame) -> Iterator[PeriodResult]:
         """Evaluate every period of ``records`` in order, yielding each period's result as it is decided."""
+        self.rejected.update((r.agent_id, r.period) for r in records.rejections)
         frame = records.frame
         order = frame.select("period", "agent_id").with_row_index("__at").sort(["period", "agent_id"])
         for (period,), at in order.group_by("period", maintain_order=True):
             yield self.period(str(period), frame[at["__at"]], records.source)  # one period's copy at a time
 
-    def period(self, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
-        """Evaluate one period's rows (all of them: the review ranks the whole cohort)."""
+    def period(
+        self, period: str, rows: pl.DataFrame, source: str, adjustments: Mapping[str, str] | None = None
+    ) -> PeriodResult:
+        """Evaluate one period's rows (all of them: the review ranks the whole cohort).
+
+        ``adjustments`` gives, by agent, what closed periods decided again pay this period
+        (:func:`tierpay.engine.adjustments.adjustments_text`); only with ``adjusting``.
+        """
         version = ruleset_for(self.ruleset, period)
         if self.periods and period <= self.periods[-1]:
             reason = (
                 f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
             )
-            result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, self._empty(), rejected_rows(rows, source, reason), [])
         elif version is None:
             reason = not_in_force(self.ruleset, period)
             self.periods.append(period)
-            result = PeriodResult(period, empty_cells(self.ruleset), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, self._empty(), rejected_rows(rows, source, reason), [])
         else:
             self.periods.append(period)
-            result = self._run(version, period, rows, source)
+            given = (adjustments or {}) if self.adjusting else None
+            result = self._run(version, period, rows, source, given)
+        if result.run is None and period in self.pending and not result.cells.height:
+            refused = [d.rejected(record_rejected(d)) for d in self.pending.pop(period)]
+            self.refused.update(id(r) for r in refused)
+            result = PeriodResult(result.period, result.cells, [*result.rejections, *refused], result.gaps)
         self.rejections.extend(result.rejections)
         self.gaps.extend(result.gaps)
         if self.keep:
             self.results.append(result)
         return result
 
-    def _run(self, version: CompiledRuleset, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
+    def _run(
+        self,
+        version: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        source: str,
+        adjustments: Mapping[str, str] | None = None,
+    ) -> PeriodResult:
         self.used.setdefault(version.sha256, stamp(version))
         self.last_version = version
         if self.book is None:
@@ -139,12 +222,16 @@ class Evaluation:
         book = self.book
         checks = self.checks.setdefault(version.sha256, CheckCache())
         with collector_paused():
-            run = PeriodRun(version, period, book.numbered(rows), book, checks, source)
+            human = self.pending.pop(period, []) if self.human is not None else None
+            run = PeriodRun(
+                version, period, book.numbered(rows), book, checks, source, human, self.rejected, adjustments
+            )
             run.run()
             cells = decision_cells(run)
             run.finish()  # keep the answers, not the stages' working columns and row lists
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
+        self.refused.update(id(r) for r in run.applied.refused)
         return PeriodResult(period, cells, run.rejections(), gaps, run if self.keep else None)
 
     @property
@@ -183,6 +270,7 @@ class Evaluation:
 
     def outcome(self, rejections: Iterable[Rejection] = (), warnings: Iterable[str] = ()) -> Outcome:
         """The outcome of the periods evaluated (``keep=True``), with the reader's rejections and warnings."""
+        self.close()
         found = sorted([*rejections, *self.rejections], key=lambda r: (r.source, r.row))
         return Outcome(
             target=self.ruleset,
@@ -193,7 +281,19 @@ class Evaluation:
             gaps=list(self.gaps),
             warnings=[*self.warnings, *warnings],
             state=self.state,
+            decided=self.decided,
+            refused=[r for r in found if id(r) in self.refused],
+            decisions_given=self.decisions_given,
+            adjusting=self.adjusting,
         )
+
+    @property
+    def decisions_given(self) -> int:
+        """How many people's decisions the run was given, applied or refused."""
+        return len(self.human.decisions) + len(self.human.rejections) if self.human is not None else 0
+
+    def _empty(self) -> pl.DataFrame:
+        return empty_cells(self.ruleset, self.decided, self.adjusting)
 
 
 @contextmanager
@@ -214,7 +314,8 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rejected(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
+def rejected_rows(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
+    """Every row of ``rows`` rejected for one ``reason`` (a period no version covers, one out of order...)."""
     sources = rows[SOURCE].to_list() if SOURCE in rows.columns else [source] * rows.height
     return [
         Rejection(source=s, row=row, agent_id=agent, period=period, reasons=[reason])
@@ -222,6 +323,22 @@ def _rejected(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
             sources, rows[ROW].to_list(), rows["agent_id"].to_list(), rows["period"].to_list(), strict=True
         )
     ]
+
+
+def as_decisions(decisions: Decisions) -> HumanDecisions:
+    """Any of the decision inputs ``evaluate`` takes, checked (a frame as a CSV of the same data)."""
+    if is_table(decisions):
+        name = table_kind(decisions) or "<DataFrame>"
+        return check_rows(table_rows(decisions, name), name)
+    if isinstance(decisions, HumanDecisions):
+        return human_decisions(decisions)
+    items = list(decisions)
+    models = [d for d in items if isinstance(d, HumanDecision)]
+    if len(models) == len(items):
+        return human_decisions(models)
+    if models:
+        raise TypeError("give either HumanDecision models or plain dicts, not a mix")
+    return decision_items([d for d in items if not isinstance(d, HumanDecision)], "<decisions>")
 
 
 def as_frame(target: Target, records: Records) -> RecordFrame:

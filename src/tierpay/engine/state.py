@@ -16,7 +16,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 STATE_FORMAT = 2
 """The state format this tierpay writes: 2 carries the ruleset's version and hash; 1 did not."""
@@ -38,12 +46,27 @@ class AgentState(BaseModel):
     maintain_fail_streak: int = Field(0, ge=0, description="Consecutive periods failing maintenance.")
     on_probation: bool = False
     probation_periods: int = Field(0, ge=0)
+    probation_extension: int = Field(
+        0,
+        ge=0,
+        description="Months a person's decision (extend_probation) added to the probation the agent is serving; "
+        "written only when there are some.",
+    )
     review_streak: int = Field(0, ge=0, description="Consecutive periods flagged by the review.")
     review_stage: str | None = None
     deductions_due: dict[str, Decimal] = Field(
         default_factory=dict,
         description="Deductions for losses the monthly cap held back, by deduction line, still to collect.",
     )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields, less those in ``WRITTEN_WHEN_SET`` at their default (a state without them reads as before)."""
+        data: dict[str, Any] = handler(self)
+        for name, default in WRITTEN_WHEN_SET.items():
+            if data.get(name) == default:
+                del data[name]
+        return data
 
     @field_validator("deductions_due", mode="before")
     @classmethod
@@ -55,6 +78,11 @@ class AgentState(BaseModel):
             pairs = [p.partition("=") for p in value.split(";") if p.strip()]
             return {k.strip(): v.strip() for k, _, v in pairs}
         return value
+
+
+WRITTEN_WHEN_SET: dict[str, Any] = {"probation_extension": 0}
+"""Agent fields written (JSON key, CSV column) only when some agent's differs from this default: states
+and decisions of runs without people's decisions stay as they were, byte for byte."""
 
 
 def due_text(due: dict[str, Decimal]) -> str:
@@ -121,14 +149,18 @@ class State(BaseModel):
         """The agents' states as CSV, one row per agent, each ending with the ruleset that wrote the state."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(STATE_COLUMNS + RULESET_COLUMNS)
+        columns = [
+            c
+            for c in STATE_COLUMNS
+            if c not in WRITTEN_WHEN_SET or any(getattr(a, c) != WRITTEN_WHEN_SET[c] for a in self.agents)
+        ]
+        writer.writerow(columns + RULESET_COLUMNS)
         stamp = [self.ruleset or "", self.ruleset_version or "", self.ruleset_sha256 or ""]
         for agent in self.agents:
-            row = agent.model_dump()
+            row = dict(agent)
             row["deductions_due"] = due_text(agent.deductions_due) or None
             cells = [
-                "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
-                for c in STATE_COLUMNS
+                "" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c] for c in columns
             ]
             writer.writerow(cells + stamp)
         return out.getvalue()

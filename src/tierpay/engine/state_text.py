@@ -51,7 +51,7 @@ HASH_FORM = "a SHA-256 hash (64 lower-case hex digits)"
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DIGITS = re.compile(r"^\d{1,6}$")
 _AMOUNT = re.compile(r"^\d+(\.\d+)?([eE][+-]?\d{1,4})?$")
-_LINE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+_LINE = re.compile(r"^(?:[a-z_][a-z0-9_]{0,63}|adjustment:[0-9]{4}-(?:0[1-9]|1[0-2]))$")
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
@@ -168,6 +168,7 @@ FIELDS: dict[str, tuple[Reader, Any]] = {
     "maintain_fail_streak": (_count, 0),
     "on_probation": (_flag, False),
     "probation_periods": (_count, 0),
+    "probation_extension": (_count, 0),
     "review_streak": (_count, 0),
     "review_stage": (_text, None),
     "deductions_due": (_dues, {}),
@@ -260,6 +261,11 @@ def combination_problems(agent: AgentState, through: str | None = None) -> list[
                     f"{name}: {getattr(agent, name)} while on_probation is true; probation holds the level, "
                     "with no promotion or demotion streak"
                 )
+    if agent.probation_extension and not agent.on_probation:
+        found.append(
+            f"probation_extension: {agent.probation_extension} while on_probation is false; an extension belongs "
+            "to the probation the agent is serving"
+        )
     if agent.review_stage is not None and not agent.review_streak:
         found.append(
             f"review_stage: {agent.review_stage} with a review_streak of 0; a stage is reached by consecutive flags"

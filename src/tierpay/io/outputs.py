@@ -73,7 +73,7 @@ class Outputs:
 
     Name each output with ``add`` and the inputs with ``refuse_inputs`` (both refuse a clash with
     ``OutputConflict`` before anything is touched); then ``with outputs:`` stages the files,
-    ``stream`` and ``write`` fill them and ``publish`` puts them in place.
+    ``stream``, ``write`` and ``write_bytes`` fill them and ``publish`` puts them in place.
     """
 
     def __init__(self, stdout: TextIO, force: bool) -> None:
@@ -165,6 +165,21 @@ class Outputs:
         sink = self.stream(option)
         if sink is not None:
             sink.write(text)
+
+    def write_bytes(self, option: str, data: bytes) -> None:
+        """Write ``data`` (a workbook) to output ``option`` as it is (nothing when it was not asked for).
+
+        The bytes go under the output's text stream, after what was written there; standard
+        output that is only text (a test's ``StringIO``) cannot take them.
+        """
+        sink = self.stream(option)
+        if sink is None:
+            return
+        binary = getattr(sink, "buffer", None)
+        if binary is None:
+            raise OutputError(f"{self._outputs[option].label}: cannot write: a workbook needs a file, not text output")
+        sink.flush()
+        binary.write(data)
 
     def publish(self) -> None:
         """Sync every staged file and rename each over its target; all of them, or none.

@@ -12,6 +12,8 @@ import codecs
 import re
 from collections.abc import Iterable
 
+from tierpay.words import Said
+
 GBK_HINT = " It looks like GBK/GB18030, as Excel writes CSV in China: save it as 'CSV UTF-8' instead."
 
 
@@ -119,10 +121,8 @@ def chinese_before(raw: bytes, end: int) -> bool:
 
 
 def detected_note(source: str) -> str:
-    """The line on standard error saying a file was read as GB18030 because it was not UTF-8."""
-    return (
-        f"{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright"
-    )
+    """The line on standard error saying a file was read as GB18030 because it was not UTF-8 (in English or Chinese)."""
+    return Said("warn.gb18030", source=source)
 
 
 def decode_records(raw: bytes, source: str, encoding: str | None = None) -> tuple[str, str | None]:

@@ -16,9 +16,9 @@ from typing import Any
 from tabulate import tabulate
 
 from tierpay.engine.pay import line_label, money, number
-from tierpay.engine.probation import cap_of
+from tierpay.engine.probation import cap_of, legal_cap
 from tierpay.engine.results import Decision
-from tierpay.outputs.report import cohort_text
+from tierpay.outputs.report import agent_named, cohort_text
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
 from tierpay.ruleset.model import label_text
@@ -127,7 +127,7 @@ class _Explainer:
             self.level_name(d.level) if d.level == d.level_before else f"{d.level_before} → {self.level_name(d.level)}"
         )
         action = say(f"action.{d.action}", self.lang)
-        self.lines.append(self.t("header", agent=d.agent_id, period=d.period, move=move, action=action))
+        self.lines.append(self.t("header", agent=agent_named(d, self.r), period=d.period, move=move, action=action))
         self.lines.append(f"  {d.why if self.lang == 'en' else self.why_zh()}")
         self.lines.append("")
 
@@ -163,7 +163,11 @@ class _Explainer:
             "demote_after": m.demotion.consecutive_periods,
         }
         if probation is not None:
-            fields.update(self.probation_fields(probation.start_date, probation.contract_term, probation.max_periods))
+            longest = probation.max_periods + state.probation_extension
+            fields.update(self.probation_fields(probation.start_date, probation.contract_term, longest))
+        if d.decided:
+            level_kinds = ("convert", "extend_probation", "set_level")
+            fields["decided"] = "；".join(h.quoted("zh") for h in d.decided if h.decision in level_kinds)
         if d.reason not in WHY_ZH:
             return d.why
         text = WHY_ZH[d.reason].format(**fields)
@@ -179,6 +183,7 @@ class _Explainer:
         return {
             "served": d.state.probation_periods,
             "cap": cap,
+            "legal": legal_cap(agreed) if agreed else "",
             "end": str(end),
             "begun": begun or "",
             "term": agreed or "",
@@ -233,6 +238,9 @@ class _Explainer:
         if self.d.grade is not None:
             grade = next(g for g in self.m.grades if g.grade == self.d.grade)
             rule = f"`{grade.when}`" if grade.when else self.t("the_rest")
+            decided = next((h for h in self.d.decided if h.decision == "set_grade"), None)
+            if decided is not None:  # a person's grade, not the band's
+                rule = decided.quoted(self.lang)
             coefficient = (
                 say("statement.coefficient", self.lang, coefficient=number(grade.coefficient))
                 if grade.coefficient is not None
@@ -251,7 +259,10 @@ class _Explainer:
             self.lines.append("")
             return
         rule = self.m.review
-        if r.exempt:
+        by_person = {h.decision: h for h in self.d.decided}
+        if r.exempt == "decision" and "exempt_review" in by_person:
+            text = self.t("exempt", reason=by_person["exempt_review"].quoted(self.lang))
+        elif r.exempt:
             exemption = next((e for e in rule.exempt if e.code == r.exempt), None) if rule else None
             text = self.t("exempt", reason=label_text(exemption.reason, self.lang, r.exempt) if exemption else r.exempt)
         elif not r.ranked:
@@ -275,6 +286,8 @@ class _Explainer:
                 )
                 name = label_text(stage.label, self.lang, r.stage) if stage else r.stage
                 text += self.t("stage", stage=name, streak=r.streak)
+        if "clear_review" in by_person:
+            text += "；" + by_person["clear_review"].quoted(self.lang)
         self.lines.append(self.t("review_line", text=text))
         self.lines.append("")
 
@@ -292,6 +305,14 @@ class _Explainer:
         self.lines.extend(f"  {row}" for row in table.splitlines())
         self.lines.append("")
 
+    def decided(self) -> None:
+        """Every decision people made for the agent-period, quoted: what, by whom, when and why."""
+        if not self.d.decided:
+            return
+        self.lines.append(say("explain.section", self.lang, title=say("decided.title", self.lang)))
+        self.lines.extend(f"  - {h.quoted(self.lang)}" for h in self.d.decided)
+        self.lines.append("")
+
     def notes(self) -> None:
         if self.d.notes:
             self.lines.append(self.t("section", title=self.t("notes")))
@@ -306,12 +327,18 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
     ex = _Explainer(ruleset, decision, lang)
     ex.header()
+    ex.decided()
     ex.levels()
     ex.score()
     ex.review()
     ex.pay()
     ex.notes()
     return "\n".join(ex.lines).rstrip() + "\n"
+
+
+def why(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
+    """Why the level decision was taken, in one sentence in ``lang`` (the engine's own words in English)."""
+    return _Explainer(ruleset, decision, lang).why_zh() if lang == "zh" else decision.why
 
 
 def trace(decision: Decision, ruleset: CompiledRuleset) -> dict[str, Clause]:

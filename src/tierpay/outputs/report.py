@@ -31,7 +31,7 @@ from tierpay.outputs.text_table import rows_table, text_table
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import Review, Stage, label_text
 from tierpay.ruleset.versions import RulesetVersions, latest, version_of
-from tierpay.words import WORDS, Named, named, say
+from tierpay.words import WORDS, Named, named, said, say
 
 ZERO = Decimal(0)
 
@@ -135,14 +135,16 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
                 .otherwise(pl.concat_str(before, pl.lit("→"), after))
             ),
         ),
-        (say("table.action", lang), lambda _: pl.col("action").replace_strict(actions, default=pl.col("action"))),
+        (say("table.action", lang), lambda _: _action_cell(actions, lang, outcome.decided)),
     ]
     if model.scorecard is not None:
         columns.append((say("table.score", lang), lambda _: pl.col("score")))
     if model.grades:
         columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
     if model.review is not None:
-        columns.append((say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang)))
+        columns.append(
+            (say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang, outcome.decided))
+        )
     if model.pay is not None:
         columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
     names = [str(i) for i in range(len(columns))]
@@ -154,6 +156,17 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     right = {len(columns) - 1} if model.pay is not None else set()
     return text_table([header for header, _ in columns], frame, right)
+
+
+def _action_cell(actions: dict[str, str], lang: str, decided: bool) -> pl.Expr:
+    """The action in words; one a person decided says by whom: ``promoted (by 王敏)``."""
+    action = pl.col("action").replace_strict(actions, default=pl.col("action"))
+    if not decided:
+        return action
+    by_person = pl.col("reason").str.ends_with("_by_decision")
+    return (
+        pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
+    )
 
 
 def _ties(part: PeriodPart) -> pl.Series:
@@ -177,14 +190,15 @@ def _fill(key: str, lang: str, **columns: pl.Expr) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Expr:
-    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``...
+def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str, decided: bool = False) -> pl.Expr:
+    """A short review status: ``FLAG coaching 3/16``, ``exempt: probation``, ``3/16 tie``, ``3/16 cleared (by 李雷)``...
 
     In English, stage and exemption codes; in Chinese, their labels in the ruleset.
     """
     rule = ruleset.model.review
     stages = {s.code: named(s.code, s.label, english_id=True).text(lang) for s in _stages(rule)}
     reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in (rule.exempt if rule else [])}
+    reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
     place = pl.concat_str("review_rank", pl.lit("/"), "review_cohort_size")
     stage = pl.col("review_stage").replace(stages)
     return (
@@ -200,6 +214,8 @@ def _review_cell(ties: pl.Series, ruleset: CompiledRuleset, lang: str) -> pl.Exp
         .then(_fill("review.flag_no_stage", lang, place=place))
         .when(pl.lit(ties))
         .then(_fill("review.tie", lang, place=place))
+        .when(pl.lit(decided) & pl.col("decided" if decided else "review_rank").str.contains("clear_review"))
+        .then(_fill("review.cleared", lang, place=place, by=pl.col("decided_by" if decided else "review_rank")))
         .otherwise(place)
         .alias("review")
     )
@@ -219,7 +235,16 @@ def _money(column: pl.Series) -> pl.Series:
 def footer_text(outcome: Outcome, lang: str = "en") -> str:
     """What the table ends with: decided and rejected counts, the rulesets used, and the totals."""
     used = "; ".join(f"{s.name} {s.version} ({s.sha256[:12]})" for s in outcome.rulesets)
-    line = say("table.footer", lang, decided=len(outcome.decisions), rejected=len(outcome.rejections), used=used)
+    decided = len(outcome.decisions)
+    if outcome.decided:
+        refused = len(outcome.refused)
+        rejected = len(outcome.rejections) - refused
+        given = outcome.decisions_given
+        line = say(
+            "table.footer_decided", lang, decided=decided, rejected=rejected, refused=refused, given=given, used=used
+        )
+    else:
+        line = say("table.footer", lang, decided=decided, rejected=len(outcome.rejections), used=used)
     return f"{line}\n{totals_text(outcome, latest(outcome.target), lang)}"
 
 
@@ -277,14 +302,19 @@ def totals_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     return f"{head}\n\n{title}\n{table}\n"
 
 
-def gaps_text(gaps: Sequence[Gap]) -> str:
-    """One line per agent-period with no record."""
-    return "".join(f"gap: agent {g.agent_id} has no record for {g.period} (last seen {g.last_period})\n" for g in gaps)
+def gaps_text(gaps: Sequence[Gap], lang: str = "en") -> str:
+    """One line per agent-period with no record, in ``lang``."""
+    return "".join(say("stderr.gap", lang, agent=g.agent_id, period=g.period, last=g.last_period) + "\n" for g in gaps)
 
 
-def rejections_text(rejections: Sequence[Rejection]) -> str:
-    """One line per rejected record, with every reason."""
-    return "".join(f"rejected: {r}\n" for r in rejections)
+def rejections_text(rejections: Sequence[Rejection], lang: str = "en") -> str:
+    """One line per rejected record, with every reason: framed in ``lang``, the reasons in English as found."""
+    return "".join(say("stderr.rejected", lang, record=r.text(lang)) + "\n" for r in rejections)
+
+
+def warnings_text(warnings: Iterable[str], lang: str = "en") -> str:
+    """One line per warning, in ``lang`` where its words are known (the others in English, as they were found)."""
+    return "".join(say("stderr.warning", lang, text=said(w, lang)) + "\n" for w in warnings)
 
 
 def decisions_csv(outcome: Outcome) -> str:
@@ -300,7 +330,7 @@ def outcome_json(outcome: Outcome) -> str:
 # --- pay statements and payroll ------------------------------------------------------------
 
 
-def _agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
+def agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
     """The agent's id, followed by the kept columns' texts (a pay slip carries the name)."""
     kept = [str(decision.values.get(k) or "") for k in ruleset.model.keep]
     return " ".join([decision.agent_id, *(k for k in kept if k)])
@@ -318,9 +348,10 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     if pay.coefficient is not None:
         head += say("statement.coefficient", lang, coefficient=number(pay.coefficient))
     lines = [
-        say("statement.title", lang, agent=_agent_named(decision, ruleset), period=decision.period),
+        say("statement.title", lang, agent=agent_named(decision, ruleset), period=decision.period),
         head,
         say("statement.ruleset", lang, name=ruleset.name, version=ruleset.version, sha=ruleset.sha256[:12]),
+        *(say("statement.decided", lang, text=h.quoted(lang)) for h in decision.decided),
         "",
     ]
     rows = [
@@ -434,22 +465,28 @@ class Summary:
         """Agent-months and pay total per value of ``key``, sorted."""
         return [(k, int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
 
+    def blocks(self) -> list[tuple[str, list[tuple[str, int, int, Decimal]]]]:
+        """Per key, its heading and its rows (group, agents, agent-months, pay), the grand total last."""
+        lang = self.lang
+        found = []
+        for key in self.by:
+            heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
+            agents = self._agent_counts(key)
+            rows = [
+                (self.names.get(k, k), agents.get(k, 0), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())
+            ]
+            rows.append((say("totals.total", lang), self._members()["agent_id"].n_unique(), self.count, self.total))
+            found.append((heading, rows))
+        return found
+
     def table(self) -> str:
         """One block per key: agents, agent-months and pay by group, then the grand total."""
         lang = self.lang
         blocks = []
-        for key in self.by:
-            heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
-            agents = self._agent_counts(key)
-            rows: list[list[object]] = [
-                [self.names.get(k, k), agents.get(k, 0), int(v[0]), money(v[1])]
-                for k, v in sorted(self.groups[key].items())
-            ]
-            rows.append(
-                [say("totals.total", lang), self._members()["agent_id"].n_unique(), self.count, money(self.total)]
-            )
+        for heading, rows in self.blocks():
             headers = [heading, say("totals.agents", lang), say("totals.months", lang), say("totals.pay_column", lang)]
-            blocks.append(rows_table(headers, rows, right={1, 2, 3}))
+            cells: list[list[object]] = [[name, agents, months, money(pay)] for name, agents, months, pay in rows]
+            blocks.append(rows_table(headers, cells, right={1, 2, 3}))
         return "\n\n".join(blocks) + "\n"
 
 
@@ -520,23 +557,39 @@ def summary_table(outcome: Outcome, lang: str = "en") -> str:
     return Summary.of(outcome.target, lang).add(outcome.cells).table()
 
 
-def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
-    """The fixed columns of the payroll export."""
+def payroll_columns(ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False) -> list[str]:
+    """The fixed columns of the payroll export (with ``adjustment`` before the total for a run kept in a ledger)."""
     return [
         "agent_id", "period", *attributes(ruleset), "pay_level", "grade", "coefficient",
-        *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding", "total", "currency",
-        "ruleset_version", "ruleset_sha256",
+        *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding", *(["adjustment"] if adjusting else []),
+        "total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
 def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) -> str:
     """One row per agent-period with fixed columns, ordered by period then agent id."""
-    return payroll_rows([p.cells for p in outcome.parts], ruleset)
+    return payroll_rows([p.cells for p in outcome.parts], ruleset, adjusting=outcome.adjusting)
 
 
-def payroll_rows(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
+def payroll_rows(
+    parts: Iterable[pl.DataFrame],
+    ruleset: CompiledRuleset | RulesetVersions,
+    header: bool = True,
+    adjusting: bool = False,
+) -> str:
     """Payroll export rows from decisions' CSV cells (fixed columns, in their order), with or without the header."""
-    columns = payroll_columns(ruleset)
+    frame = payroll_frame(parts, ruleset, adjusting)
+    text = "" if not header else ",".join(frame.columns) + "\n"
+    if frame.height:
+        text += frame.write_csv(include_header=False, quote_style="necessary", line_terminator="\n")
+    return text
+
+
+def payroll_frame(
+    parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False
+) -> pl.DataFrame:
+    """The payroll export's cells (text, null when empty) from decisions' CSV cells, in the fixed columns."""
+    columns = payroll_columns(ruleset, adjusting)
     frames = []
     for cells in parts:
         if not cells.height or "pay_total" not in cells.columns:
@@ -547,12 +600,10 @@ def payroll_rows(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | Rules
             paid = paid.with_columns(pl.lit(None, pl.String).alias("coefficient"))
         renamed = {c: c[4:] for c in paid.columns if c.startswith("pay_") and c != "pay_level"}
         frames.append(paid.rename(renamed))
-    text = "" if not header else ",".join(columns) + "\n"
-    if frames:
-        frame = pl.concat(frames, how="diagonal")
-        frame = frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns])
-        text += frame.write_csv(include_header=False, quote_style="necessary", line_terminator="\n")
-    return text
+    if not frames:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    frame = pl.concat(frames, how="diagonal")
+    return frame.select([pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in columns])
 
 
 def _uses_coefficient(target: CompiledRuleset | RulesetVersions, sha256: str) -> bool:
@@ -585,6 +636,12 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
     by = names[rule.rank_by].text(lang) if rule.rank_by in names else rule.rank_by
     stages = {s.code: named(s.code, s.label).text(lang) for s in _stages(rule)}
     reasons = {e.code: named(e.code, e.reason, english_id=True).text(lang) for e in rule.exempt}
+    keep = ruleset.model.keep
+
+    def kept(d: Decision) -> list[str]:  # the kept columns (a name) beside the agent
+        return [str(d.values.get(k) or "") for k in keep]
+
+    reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
     blocks: list[str] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
     for d in outcome.decisions:
@@ -609,8 +666,11 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
             r = d.review
             assert r is not None
             status = say("review.flagged", lang) if r.flagged else say("review.tied", lang) if r.tied_at_cutoff else ""
+            cleared = next((h for h in d.decided if h.decision == "clear_review"), None)
+            if cleared is not None:
+                status = say("review.cleared_by", lang, by=cleared.by)
             stage = stages.get(r.stage, r.stage) if r.flagged and r.stage else ""
-            rows.append([r.rank, d.agent_id, _d(r.value), _d(r.percentile), status, stage])
+            rows.append([r.rank, d.agent_id, *kept(d), _d(r.value), _d(r.percentile), status, stage])
         for d in others:
             r = d.review
             assert r is not None
@@ -619,10 +679,11 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
                 if r.exempt
                 else say("review.not_ranked", lang)
             )
-            rows.append(["-", d.agent_id, _d(r.value), "", status, ""])
+            rows.append(["-", d.agent_id, *kept(d), _d(r.value), "", status, ""])
         headers = [
             say("review.rank", lang),
             say("table.agent", lang),
+            *keep,
             by,
             say("review.percentile", lang),
             say("review.status", lang),
