@@ -456,6 +456,16 @@ class Summary:
         """Every agent counted."""
         return set(self._members()["agent_id"].unique().to_list())
 
+    @property
+    def agent_count(self) -> int:
+        """How many agents are counted (each once)."""
+        return self._members()["agent_id"].n_unique()
+
+    def counts(self, key: str) -> list[tuple[str, int, int, Decimal]]:
+        """Per group of ``key``, sorted: the group, its agents (each once), its agent-months and its pay."""
+        agents = self._agent_counts(key)
+        return [(k, agents.get(k, 0), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
+
     def _agent_counts(self, key: str) -> dict[str, int]:
         """How many distinct agents each group of ``key`` holds."""
         counted = self._members().select(key, "agent_id").unique().group_by(key).len()
@@ -471,11 +481,8 @@ class Summary:
         found = []
         for key in self.by:
             heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
-            agents = self._agent_counts(key)
-            rows = [
-                (self.names.get(k, k), agents.get(k, 0), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())
-            ]
-            rows.append((say("totals.total", lang), self._members()["agent_id"].n_unique(), self.count, self.total))
+            rows = [(self.names.get(k, k), agents, months, pay) for k, agents, months, pay in self.counts(key)]
+            rows.append((say("totals.total", lang), self.agent_count, self.count, self.total))
             found.append((heading, rows))
         return found
 
