@@ -103,6 +103,10 @@ class EvaluationError(TierpayError):
         super().__init__(f"{where}: {message} in `{expression}`")
 
 
+class PartitionError(TierpayError):
+    """Records cannot be split as asked (on Spark) without changing an answer: a cohort or an agent would be cut."""
+
+
 class OutputError(TierpayError):
     """An output file would be overwritten without ``--force``, or could not be written."""
 
