@@ -9,7 +9,7 @@ written as files or saved as tables for next month's run.
 Exit status: 1 on the shipped sample, whose ten bad rows are rejected on purpose (0 when every
 row is decided), as tierpay's own commands do.
 
-Run: python examples/spark_job.py [--records CSV | --table NAME] [--partition-by team]
+Run: python examples/spark_job.py [--records CSV | --table NAME] [--partition-by site]
      [--state DIR] [--out DIR] [--save-as-tables PREFIX]
  or: spark-submit examples/spark_job.py … (the same options; Spark in local mode when run with python)
 """
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--records", default=str(RECORDS), help="a records CSV (default: the shipped sample)")
     source.add_argument("--table", help="a Spark or Hive table of records instead of a CSV file")
-    parser.add_argument("--partition-by", default="team", help="columns that split the work (default: team)")
+    parser.add_argument(
+        "--partition-by", default="", help="columns that split the work, such as site or client (default: none)"
+    )
     parser.add_argument("--state", help="the folder of the state an earlier run wrote (its state/ folder)")
     parser.add_argument("--out", type=Path, help="folder for the results (default: a new temporary folder)")
     parser.add_argument("--save-as-tables", metavar="PREFIX", help="also save PREFIX_decisions, ... as tables")
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if args.save_as_tables:
         for name in ("decisions", "rejections", "state"):
             getattr(result, name).write.mode("overwrite").saveAsTable(f"{args.save_as_tables}_{name}")
-    print(f"{decided} agent-months decided, {rejected} records rejected, partitioned by {', '.join(partition_by)}")
+    split = f"partitioned by {', '.join(partition_by)}" if partition_by else "in one partition"
+    print(f"{decided} agent-months decided, {rejected} records rejected, {split}")
     for row in result.rejections.orderBy("agent_id").collect():
         print(f"rejected: {row['source']} ({row['agent_id']} {row['period']}): {'; '.join(row['reasons'])}")
     print(f"decisions, rejections and state written to {out}")
