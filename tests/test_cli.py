@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tierpay.cli import main
 
@@ -207,6 +211,25 @@ def test_schema_command_prints_json_schema() -> None:
     code, out, _ = run("schema")
     assert code == 0
     assert json.loads(out)["title"] == "tierpay ruleset"
+
+
+@pytest.mark.parametrize(
+    ("argv", "unloaded"),
+    [
+        (["--help"], ["numpy", "polars", "rule_engine", "tierpay.engine"]),
+        (["validate", str(STARS)], ["numpy", "polars", "tierpay.engine"]),
+    ],
+)
+def test_commands_load_only_what_they_need(argv: list[str], unloaded: list[str]) -> None:
+    """``tierpay --help`` loads no engine and no rule-engine; ``validate`` no polars or numpy."""
+    probe = (
+        "import sys\n"
+        "from tierpay.cli import main\n"
+        f"main({argv!r})\n"
+        f"print(sorted(m for m in {unloaded!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"
 
 
 def test_help_lists_exit_codes() -> None:

@@ -134,4 +134,4 @@ def test_every_path_reads_a_csv_alike(tmp_path_factory: Any, rows: list[dict[str
     assert frame.warnings == batch.warnings
     streamed = list(stream_batches(ruleset, path))
     assert sorted(str(r) for _, b, _ in streamed for r in b.rejections) == sorted(rejected)
-    assert sorted(r.agent_id for _, b, _ in streamed for r in b.records) == sorted(a for a, *_ in good)
+    assert sorted(a for _, b, _ in streamed for a in b.frame["agent_id"].to_list()) == sorted(a for a, *_ in good)

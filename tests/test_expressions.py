@@ -156,3 +156,13 @@ def test_habits_from_elsewhere_get_what_to_write(source: str, message: str, offs
 def test_text_inside_quotes_and_real_operators_are_left_alone(source: str) -> None:
     """Quoted text may hold anything, and the real operators compile."""
     assert compile_expression(source, SYMBOLS, "x", "boolean").result_type == "boolean"
+
+
+def test_the_shipped_parse_tables_are_rule_engines() -> None:
+    """The parse tables tierpay ships are those ply makes for the installed rule-engine's grammar, and are used."""
+    import sys
+
+    from tierpay.ruleset.parse_tables import SHIPPED, TABLES, tables_text
+
+    assert SHIPPED.read_text(encoding="utf-8") == tables_text(), "run: python -m tierpay.ruleset.parse_tables"
+    assert sys.modules[TABLES].__name__ == "tierpay.ruleset._rule_engine_tables"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from decimal import Decimal as D
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -259,6 +261,34 @@ def test_summary_reconciles_with_the_rows(stars) -> None:
         rows = summary_rows(outcome, key)
         assert sum(total for _, _, total in rows) == grand
         assert sum(n for _, n, _ in rows) == len(outcome.decisions)
+
+
+def _cells(rows: list[tuple[str, str, str, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["agent_id", "pay_level", "region", "pay_total"], orient="row")
+
+
+@pytest.mark.parametrize(
+    "totals",
+    [
+        ["1.5", "2.25", "1800", None, "-0.10"],  # places differ from row to row
+        ["0.1", "0.2", "0.30", "1E+3"],  # text polars does not read as a decimal: added one by one
+        ["12345678901234.1234", "99999999999999.9999", "0.0001"],
+    ],
+)
+def test_summary_totals_are_the_exact_decimal_sums(totals: list[str | None]) -> None:
+    """Each group's total is the ``Decimal`` sum of its totals, places and all; agents counted once across periods."""
+    rows = [(f"A{i % 2}", f"L{i % 2}", "tier1", t) for i, t in enumerate(totals)]
+    summary = Summary(["level", "region"]).add(_cells(rows)).add(_cells(rows))
+    paid = [(level, Decimal(t)) for _, level, _, t in rows if t is not None] * 2
+    for level in ("L0", "L1"):
+        expected = sum((t for lv, t in paid if lv == level), Decimal(0))
+        found = {k: (n, total) for k, n, total in summary.rows("level")}[level]
+        assert found == (sum(1 for lv, _ in paid if lv == level), expected)
+        assert str(found[1]) == str(expected)
+    assert str(summary.total) == str(sum((t for _, t in paid), Decimal(0)))
+    assert summary.agents == {"A0", "A1"}
+    table = summary.table().splitlines()
+    assert [line.split()[:3] for line in table if line.startswith("tier1")] == [["tier1", "2", str(len(paid))]]
 
 
 def test_sample_agent_below_minimum_wage_is_lifted(stars) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import polars as pl
+import pytest
+
 from tierpay import load_ruleset
 from tierpay.cli import main
 from tierpay.cli.evaluating import Progress
+from tierpay.io import frame_stream
 from tierpay.io.sources import stream_batches
 
 from .conftest import SAMPLE_H1, STARS
@@ -37,8 +41,8 @@ def test_batches_hold_one_period_each() -> None:
     """The reader yields one period at a time; malformed periods come alone, without splitting a month."""
     ruleset = load_ruleset(STARS)
     batches = list(stream_batches(ruleset, SAMPLE_H1))
-    periods = [(period, len(batch.records) + len(batch.rejections)) for period, batch, _ in batches]
-    months = [period for period, batch, _ in batches if batch.records]
+    periods = [(period, len(batch) + len(batch.rejections)) for period, batch, _ in batches]
+    months = [period for period, batch, _ in batches if len(batch)]
     assert months == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
     assert periods[-1] == ("2026-01", 9)  # the bad rows at the end: a January batch of rejections only
     assert (None, 1) in periods  # the 2026-13 row
@@ -115,3 +119,40 @@ def test_a_file_without_a_header_fails_before_anything_is_written(tmp_path: Path
     out, err = io.StringIO(), io.StringIO()
     assert main(["evaluate", str(STARS), str(path), "--format", "csv", "--stream"], stdout=out, stderr=err) == 4
     assert (out.getvalue(), err.getvalue()) == ("", f"error: {path}: the file is empty; a header row is needed\n")
+
+
+def _batches(path: Path) -> list[tuple[str | None, list[dict[str, object]], list[str], list[str], int]]:
+    ruleset = load_ruleset(STARS)
+    return [
+        (period, batch.frame.cast(pl.String).to_dicts(), [str(r) for r in batch.rejections], batch.warnings, read)
+        for period, batch, read in stream_batches(ruleset, path)
+    ]
+
+
+def test_a_plain_file_is_read_in_columns_into_the_line_readers_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polars' period-at-a-time reading gives the line reader's batches: runs, lone bad months, duplicates, rows."""
+    lines = SAMPLE_H1.read_text(encoding="utf-8").splitlines()
+    width = lines[0].count(",")
+    rows = [line for line in lines[1:] if '"' not in line and line.count(",") == width]
+    first, rest = rows[:40], rows[40:]
+    odd = [
+        first[0].replace("2026-01", "2026-13", 1),  # no month: a batch of its own, inside January's run
+        first[1],  # a duplicate agent-month
+        first[2].replace("2026-01", "2026/2", 1),  # February written another way, starts a run
+        first[3],  # January again: a run after February
+        first[4].replace(",2026-01,", ",,", 1),  # no period at all
+    ]
+    path = tmp_path / "plain.csv"
+    path.write_text("\n".join([lines[0], *first[:20], *odd, *first[20:], *rest]) + "\n", encoding="utf-8")
+    start = frame_stream.body_start(path)
+    assert start is not None
+    assert frame_stream.plain_file(path, start[0], width + 1)  # so polars reads it
+    fast = _batches(path)
+    monkeypatch.setattr(frame_stream, "plain_file", lambda *_: False)
+    slow = _batches(path)
+    assert [b[0] for b in fast] == [b[0] for b in slow]
+    assert fast == slow
+    assert any(period is None for period, *_ in fast)
+    assert any(b[2] for b in fast)

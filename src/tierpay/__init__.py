@@ -9,33 +9,84 @@ The public API in one place::
     outcome = tierpay.evaluate(ruleset, batch)
 """
 
-from tierpay.engine.human import HumanDecision, HumanDecisions
-from tierpay.engine.outcome import Outcome
-from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, parse_records, records_from_dicts
-from tierpay.engine.results import Decision, Gap, Pay, PayLine, ReviewResult, Score
-from tierpay.engine.run import evaluate
-from tierpay.engine.state import AgentState, State
-from tierpay.errors import (
-    EvaluationError,
-    LedgerError,
-    NoDecision,
-    OutputError,
-    PartitionError,
-    Problem,
-    RecordsError,
-    RulesetError,
-    RulesetUnreadable,
-    StateError,
-    TierpayError,
-)
-from tierpay.io.decisions_file import read_decisions
-from tierpay.io.sources import read_records
-from tierpay.io.state_file import read_state
-from tierpay.ruleset.compiler import CompiledRuleset
-from tierpay.ruleset.loading import load_ruleset, load_target, load_versions, parse_ruleset
-from tierpay.ruleset.model import Ruleset
-from tierpay.ruleset.schema import ruleset_json_schema
-from tierpay.ruleset.versions import RulesetVersions
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from tierpay.engine.human import HumanDecision, HumanDecisions
+    from tierpay.engine.outcome import Outcome
+    from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, parse_records, records_from_dicts
+    from tierpay.engine.results import Decision, Gap, Pay, PayLine, ReviewResult, Score
+    from tierpay.engine.run import evaluate
+    from tierpay.engine.state import AgentState, State
+    from tierpay.errors import (
+        EvaluationError,
+        LedgerError,
+        NoDecision,
+        OutputError,
+        PartitionError,
+        Problem,
+        RecordsError,
+        RulesetError,
+        RulesetUnreadable,
+        StateError,
+        TierpayError,
+    )
+    from tierpay.io.decisions_file import read_decisions
+    from tierpay.io.sources import read_records
+    from tierpay.io.state_file import read_state
+    from tierpay.ruleset.compiler import CompiledRuleset
+    from tierpay.ruleset.loading import load_ruleset, load_target, load_versions, parse_ruleset
+    from tierpay.ruleset.model import Ruleset
+    from tierpay.ruleset.schema import ruleset_json_schema
+    from tierpay.ruleset.versions import RulesetVersions
+
+_HOMES = {
+    "tierpay.engine.human": ["HumanDecision", "HumanDecisions"],
+    "tierpay.engine.outcome": ["Outcome"],
+    "tierpay.engine.records": ["AgentPeriod", "RecordBatch", "Rejection", "parse_records", "records_from_dicts"],
+    "tierpay.engine.results": ["Decision", "Gap", "Pay", "PayLine", "ReviewResult", "Score"],
+    "tierpay.engine.run": ["evaluate"],
+    "tierpay.engine.state": ["AgentState", "State"],
+    "tierpay.errors": [
+        "EvaluationError",
+        "LedgerError",
+        "NoDecision",
+        "OutputError",
+        "PartitionError",
+        "Problem",
+        "RecordsError",
+        "RulesetError",
+        "RulesetUnreadable",
+        "StateError",
+        "TierpayError",
+    ],
+    "tierpay.io.decisions_file": ["read_decisions"],
+    "tierpay.io.sources": ["read_records"],
+    "tierpay.io.state_file": ["read_state"],
+    "tierpay.ruleset.compiler": ["CompiledRuleset"],
+    "tierpay.ruleset.loading": ["load_ruleset", "load_target", "load_versions", "parse_ruleset"],
+    "tierpay.ruleset.model": ["Ruleset"],
+    "tierpay.ruleset.schema": ["ruleset_json_schema"],
+    "tierpay.ruleset.versions": ["RulesetVersions"],
+}
+"""Where each public name lives: imported on first use, so that ``tierpay --help`` loads no engine."""
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """A public name, imported from its module the first time it is asked for."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tierpay' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __version__ = "0.1.0"
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from string import Formatter
 from typing import Any, Literal, TypeAlias
 
@@ -74,8 +75,13 @@ def phrase(key: str, **fields: Filler) -> Phrase:
     return Phrase(key, tuple(fields.items()))
 
 
+@lru_cache(maxsize=8192)
 def render(phrases: tuple[Phrase, ...], lang: str) -> str:
-    """Phrases written one after the other (each carries its own joining words)."""
+    """Phrases written one after the other (each carries its own joining words).
+
+    Remembered: a month's pay statements repeat a few thousand bases across hundreds of
+    thousands of lines, so each distinct one is written once.
+    """
     return "".join(p.text(lang) for p in phrases)
 
 

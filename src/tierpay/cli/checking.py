@@ -1,4 +1,7 @@
-"""The commands about a ruleset itself: ``validate``, ``test`` and ``schema``."""
+"""The commands about a ruleset itself: ``validate``, ``test`` and ``schema``.
+
+``validate`` loads no engine (no polars, no numpy): what ``test`` and ``schema`` need is imported when they run.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,6 @@ import json
 from typing import TextIO
 
 from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED
-from tierpay.cli.opening import plan
-from tierpay.outputs.cases import report as cases_report
-from tierpay.outputs.cases import run_cases
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.lint import lint
 from tierpay.ruleset.loading import load_ruleset, load_target
@@ -35,6 +35,9 @@ def validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from tierpay.outputs.cases import report as cases_report  # the engine: only the commands that evaluate load it
+    from tierpay.outputs.cases import run_cases
+
     ruleset = load_ruleset(args.ruleset, allow_outside_files=args.allow_outside_files)
     results = run_cases(ruleset)
     if not results:
@@ -45,6 +48,8 @@ def test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from tierpay.cli.opening import plan
+
     text = json.dumps(ruleset_json_schema(), indent=2, ensure_ascii=False) + "\n"
     with plan(args, out, {}) as outputs:
         outputs.write("-o", text)

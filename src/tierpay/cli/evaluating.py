@@ -23,8 +23,9 @@ from tierpay.cli.opening import (
 )
 from tierpay.cli.parser import STANDARD_INPUT
 from tierpay.engine.cells import decision_columns
-from tierpay.engine.columns import RecordFrame, records_frame
+from tierpay.engine.columns import RecordFrame
 from tierpay.engine.outcome import Outcome
+from tierpay.io.behind import write_csv_rows
 from tierpay.io.sources import STREAM_BYTES, stream_batches
 from tierpay.io.xlsx_book import refuse_too_many, workbook_bytes
 from tierpay.io.xlsx_records import is_xlsx_name
@@ -132,7 +133,7 @@ def _write_period(
     summary: report.Summary,
 ) -> None:
     """One period's decisions as CSV rows, payroll rows and summary counts, as soon as it is decided."""
-    sink.write(cells.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
+    write_csv_rows(cells, sink)  # by polars, as bytes, straight to the file: never a Python string
     if payroll is not None:
         payroll.write(report.payroll_rows([cells], target, header=False))
     summary.add(cells)
@@ -174,9 +175,8 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         for period, batch, read in batches:
             rejections = list(batch.rejections)
             run.rejected.update((r.agent_id, r.period) for r in rejections)
-            if period is not None and batch.records:
-                source = batch.records[0].source
-                result = run.period(period, records_frame(target, batch.records, source), source)
+            if period is not None and batch.frame.height:
+                result = run.period(period, batch.frame, batch.source)
                 _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
                 err.write(report.gaps_text(result.gaps, args.lang))

@@ -40,6 +40,7 @@ class Book:
         self.start = start
         self.ids: list[str] = []
         self.number: dict[str, int] = {}
+        self._numbers = pl.DataFrame(schema={"agent_id": pl.String, AGENT: pl.Int64})  # the same, as a frame
         self.known = np.zeros(0, dtype=bool)
         self.level = np.zeros(0, dtype=np.int64)
         self.streak_level = np.zeros(0, dtype=np.int64)
@@ -86,6 +87,10 @@ class Book:
             self.number[agent] = len(self.ids)
             self.ids.append(agent)
         n = len(new)
+        added = pl.DataFrame(
+            {"agent_id": new, AGENT: range(len(self.ids) - n, len(self.ids))}, schema=self._numbers.schema
+        )
+        self._numbers = pl.concat([self._numbers, added], rechunk=False)
         self.known = _grow(self.known, n, False)
         self.level = _grow(self.level, n, 0)
         self.streak_level = _grow(self.streak_level, n, NONE)
@@ -101,9 +106,12 @@ class Book:
 
     def numbered(self, rows: pl.DataFrame) -> pl.DataFrame:
         """``rows`` with each agent's number in an ``__agent`` column (agents admitted first)."""
-        self.admit(rows["agent_id"].unique(maintain_order=True).to_list())
-        number = pl.Series(AGENT, [self.number[a] for a in rows["agent_id"].to_list()], dtype=pl.Int64)
-        return rows.with_columns(number)
+        ids = rows.select("agent_id").unique(maintain_order=True)
+        self.admit(ids.join(self._numbers, on="agent_id", how="anti", maintain_order="left")["agent_id"].to_list())
+        if self._numbers.n_chunks() > 1:
+            self._numbers = self._numbers.rechunk()
+        found = rows.select("agent_id").join(self._numbers, on="agent_id", how="left", maintain_order="left")
+        return rows.with_columns(found[AGENT])
 
     def rebase(self, ruleset: CompiledRuleset) -> None:
         """Hold levels as indexes into ``ruleset``'s level ids (a new version in force)."""
@@ -146,7 +154,7 @@ class Book:
         still due per agent in ``due``, None where pay was not decided) into the book."""
         if not len(agents):
             return
-        for i, owed in zip(agents.tolist(), due, strict=False):
+        for i, owed in zip(agents.tolist(), due, strict=False) if self.due or any(due) else ():
             if owed is None:
                 continue
             if owed:
@@ -166,7 +174,7 @@ class Book:
         self.review_streak[agents] = streak
         self.review_stage[agents] = stage
         self.last[agents] = month_index(period)
-        for i in agents.tolist():
+        for i in agents.tolist() if self.bad_level else ():
             self.bad_level.pop(i, None)
 
     def agents(self) -> list[AgentState]:

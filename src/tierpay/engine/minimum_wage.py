@@ -68,8 +68,31 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
     Raises ``NoMinimumWage`` naming the area and the period when none is in force: a month
     before the area's first figure, or a value of ``mw.by`` with no area.
     """
-    value = values.get(mw.by)
-    area_id = mw.areas.get(str(value)) if mw.areas is not None else str(value)
+    value = str(values.get(mw.by))
+    own = values.get(mw.contributions) if mw.contributions is not None else None
+    key = (id(mw), value, period, lang, own)
+    found = _FIGURES.get(key)
+    if found is None or found[0] is not mw:
+        if len(_FIGURES) >= _KEEP:
+            _FIGURES.clear()
+        try:
+            found = _FIGURES[key] = (mw, _figure(mw, value, period, lang, own))
+        except NoMinimumWage as error:
+            found = _FIGURES[key] = (mw, error)
+    figure = found[1]
+    if isinstance(figure, NoMinimumWage):
+        raise NoMinimumWage(*figure.args)
+    return figure
+
+
+_FIGURES: dict[tuple[int, str, str, str, Any], tuple[MinimumWage, MinimumWageFigure | NoMinimumWage]] = {}
+"""Each area's figure for a month, found once: a month of pay statements asks for the same few."""
+_KEEP = 4096
+
+
+def _figure(mw: MinimumWage, value: str, period: str, lang: str, own: Any) -> MinimumWageFigure:
+    """The figure in force for the area ``value`` names, with the agent's own contributions ``own`` where it excludes them."""
+    area_id = mw.areas.get(value) if mw.areas is not None else value
     area = (mw.table or {}).get(area_id) if area_id is not None else None
     if area is None:
         raise NoMinimumWage(f"no minimum wage for {mw.by} {value}: the table has no area for it")
@@ -84,17 +107,13 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
         )
     during = [in_force[-1], *(f for f in area.figures if first < f.effective_from <= last)]
     figure = max(during, key=lambda f: (f.monthly, f.effective_from))
-    contributions = None
-    if figure.excludes_contributions:
-        assert mw.contributions is not None, "the compiler requires the contributions metric"
-        contributions = values[mw.contributions]
     return MinimumWageFigure(
         amount=figure.monthly,
         area=name,
         by=f"{mw.by} {value}",
         effective_from=figure.effective_from,
         source=figure.source,
-        contributions=contributions,
+        contributions=own if figure.excludes_contributions else None,
         area_name=named(area_id or "", area.name),
         value=str(value),
         hourly=figure.hourly,

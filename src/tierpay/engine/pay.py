@@ -242,15 +242,28 @@ class _Sheet:
             trusted(
                 LineResult,
                 id=line_id,
-                label=label_text(label, self.lang, line_id)
-                if label is not None
-                else line_label(None, line_id, self.lang),
+                label=_label(label, self.lang, line_id),
                 kind=kind,
                 amount=amount,
                 basis=render(basis, "en"),
                 phrases=basis,
             )
         )
+
+
+def _label(label: Any, lang: str, line_id: str) -> str:
+    """A line's label in ``lang`` (the ruleset's, else tierpay's for the lines it adds), found once per label."""
+    key = (id(label), lang, line_id)
+    found = _LABELS.get(key)
+    if found is None or found[0] is not label:
+        text = label_text(label, lang, line_id) if label is not None else line_label(None, line_id, lang)
+        if len(_LABELS) >= 4096:
+            _LABELS.clear()
+        found = _LABELS[key] = (label, text)
+    return found[1]
+
+
+_LABELS: dict[tuple[int, str, str], tuple[Any, str]] = {}
 
 
 def compute_pay(

@@ -138,7 +138,7 @@ class PeriodRun:
         self.pay_code = np.full(self.size, -1, dtype=np.int64)
         self.protected = np.zeros(self.size, dtype=bool)  # a statutory protected month
         self.pay_statements: list[Pay | None] = []
-        self._texts: dict[str, list[Any]] | None = None
+        self._texts: _Cells | None = None
         self._lists: dict[str, list[Any]] = {}
         self.stamp = stamp(ruleset)
         self._memo: dict[tuple[Any, ...], Any] = {}
@@ -284,7 +284,7 @@ class PeriodRun:
         for name in model.attributes:
             cols.put(name, self.rows[name].to_numpy())
         for name in model.metrics:
-            text = self.rows[name + TEXT].cast(pl.String)
+            text = self.rows[name + TEXT].unique().cast(pl.String)  # each distinct text once
             longest = int(text.str.len_chars().max() or 0)  # type: ignore[arg-type]
             faithful = longest <= 15 and not text.str.contains("[eE]").any()
             cols.put(name, self.rows[name].to_numpy(), faithful)
@@ -439,9 +439,8 @@ class PeriodRun:
         statements = self.pay_statements
         due: list[dict[str, Decimal] | None] = []
         if statements:
-            for code in self.pay_code[self.decided].tolist():
-                statement = statements[code] if code >= 0 else None
-                due.append(statement.due if statement is not None else None)
+            owed = [s.due if s is not None else None for s in statements]
+            due = [owed[code] if code >= 0 else None for code in self.pay_code[self.decided].tolist()]
         return (
             self.agent[self.decided],
             take(self.levels_out.state, at),
@@ -625,12 +624,10 @@ class PeriodRun:
         if self.score is not None:
             self.score.release()
 
-    def _record_columns(self) -> dict[str, list[Any]]:
-        """The record's metric texts and attribute values as lists, made once per period."""
+    def _record_columns(self) -> _Cells:
+        """The record's metric texts and attribute values by row, each column made when first read."""
         if self._texts is None:
-            model = self.model
-            self._texts = {name: self.rows[name + TEXT].cast(pl.String).to_list() for name in model.metrics}
-            self._texts.update((name, self.rows[name].to_list()) for name in model.attributes)
+            self._texts = _Cells(self.rows, set(self.model.metrics))
         return self._texts
 
     def column(self, name: str) -> list[Any]:
@@ -663,6 +660,47 @@ _UNSET = object()
 def _key(value: Any) -> Any:
     """A memo key that tells ``2`` from ``2.0`` (equal decimals, but they print differently)."""
     return (str(value), 0) if isinstance(value, Decimal) else (value, 1)
+
+
+class _Cells(dict[str, Any]):
+    """The period's record cells by column and row, each column made when first read.
+
+    A metric's exact texts are categorical: kept as the rows' codes and one text per distinct
+    code, so a period that reads a few rows exactly does not make a string per row per metric.
+    """
+
+    def __init__(self, rows: pl.DataFrame, metrics: set[str]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.metrics = metrics
+
+    def __missing__(self, name: str) -> Any:
+        if name not in self.metrics:
+            found: Any = self.rows[name].to_list()
+        else:
+            found = _Coded(self.rows[name + TEXT])
+        self[name] = found
+        return found
+
+
+_BLANK = 2**32 - 1
+"""The code of a blank cell: past any code polars gives (they count texts from 0)."""
+
+
+class _Coded:
+    """A categorical column read by row: each row's code, and the text of each code."""
+
+    def __init__(self, column: pl.Series) -> None:
+        if column.dtype != pl.Categorical:
+            column = column.cast(pl.String).cast(pl.Categorical)
+        distinct = column.unique().drop_nulls()
+        self.texts: dict[int, str] = dict(
+            zip(distinct.to_physical().to_list(), distinct.cast(pl.String).to_list(), strict=True)
+        )
+        self.codes = column.to_physical().fill_null(_BLANK).to_numpy()
+
+    def __getitem__(self, i: int) -> str | None:
+        return self.texts.get(int(self.codes[i]))
 
 
 class _LazyRows:

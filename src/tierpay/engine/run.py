@@ -169,9 +169,10 @@ class Evaluation:
     def feed(self, records: RecordFrame) -> Iterator[PeriodResult]:
         """Evaluate every period of ``records`` in order, yielding each period's result as it is decided."""
         self.rejected.update((r.agent_id, r.period) for r in records.rejections)
-        rows = records.frame.sort(["period", "agent_id"])
-        for (period,), group in rows.group_by("period", maintain_order=True):
-            yield self.period(str(period), group, records.source)
+        frame = records.frame
+        order = frame.select("period", "agent_id").with_row_index("__at").sort(["period", "agent_id"])
+        for (period,), at in order.group_by("period", maintain_order=True):
+            yield self.period(str(period), frame[at["__at"]], records.source)  # one period's copy at a time
 
     def period(
         self, period: str, rows: pl.DataFrame, source: str, adjustments: Mapping[str, str] | None = None

@@ -43,15 +43,23 @@ def written_behind(fd: int) -> Iterator[TextIO]:
 
 def write_texts(texts: pl.Series, sink: TextIO) -> None:
     """The texts one after another, written by polars: never a Python string, as bytes under ``sink`` if it can."""
-    frame = texts.to_frame()
+    _write(texts.to_frame(), sink, quote_style="never", line_terminator="")
+
+
+def write_csv_rows(frame: pl.DataFrame, sink: TextIO) -> None:
+    """``frame``'s rows as CSV (no header, quoted where needed), written by polars as bytes under ``sink`` if it can."""
+    _write(frame, sink, quote_style="necessary", line_terminator="\n")
+
+
+def _write(frame: pl.DataFrame, sink: TextIO, **options: Any) -> None:
     binary = utf8_bytes(sink)
     if binary is None:
-        sink.write(frame.write_csv(None, include_header=False, quote_style="never", line_terminator=""))
+        sink.write(frame.write_csv(None, include_header=False, **options))
         return
     sink.flush()  # its pending text goes first
     relay = _Relay(binary)
     try:
-        frame.write_csv(cast(BinaryIO, relay), include_header=False, quote_style="never", line_terminator="")
+        frame.write_csv(cast(BinaryIO, relay), include_header=False, **options)
     except OSError:
         if relay.error is not None:  # the sink's own (a closed pipe: BrokenPipeError), not polars' wrapping of it
             raise relay.error from None

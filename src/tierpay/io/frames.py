@@ -16,12 +16,14 @@ the reference reader and turned into a frame.
 
 from __future__ import annotations
 
-import io
+import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from tierpay.engine.columns import ROW, TEXT, RecordFrame, frame_columns, frame_schema, records_frame
@@ -41,8 +43,9 @@ from tierpay.engine.records import (
 from tierpay.engine.values import HIDDEN_PATTERN, MAX_CELL, MAX_MAGNITUDE
 from tierpay.io.csv_records import csv_cells, csv_rows
 from tierpay.io.sources import decode_input, read_bytes
-from tierpay.io.textfile import encoding_name
+from tierpay.io.textfile import decode_utf8, encoding_name
 from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.model import Attribute, Metric
 
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -62,41 +65,58 @@ def read_frame(
     text, note = decode_input(raw, source, encoding)  # polars reads the bytes themselves: UTF-8 ones
     if note is not None or (encoding is not None and encoding_name(encoding) != "utf-8"):
         raw = text.encode("utf-8")
-    frame = _read_text(ruleset, raw, text, source)
+    fields = header_fields(ruleset)
+    lines = _lines(text)
+    names, _ = csv_cells(lines, source, fields)  # the header, checked as every reader checks it
+    first_line = next(_lines(text), "")
+    del text, lines, _  # the reference reader decodes the bytes again if it is needed: memory holds one copy
+    frame = _read_text(ruleset, raw, names, first_line, source)
     if note is not None:
         frame.warnings.insert(0, note)
     return frame
 
 
-def _read_text(ruleset: CompiledRuleset, raw: bytes, text: str, source: str) -> RecordFrame:
-    """``raw`` (UTF-8 bytes) read as records; ``text`` is the same, decoded."""
-    fields = header_fields(ruleset)
-    names, _ = csv_cells(io.StringIO(text, newline=""), source, fields)  # the header, checked as every reader checks it
-    first_line = io.StringIO(text, newline="").readline()
+def _lines(text: str) -> Iterator[str]:
+    """``text``'s lines with their ends, as a file opened with ``newline=""`` gives them, without copying it whole."""
+    for found in _LINE.finditer(text):
+        yield found.group()
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _read_text(ruleset: CompiledRuleset, raw: bytes, names: list[str], first_line: str, source: str) -> RecordFrame:
+    """``raw`` (UTF-8 bytes) read as records, under the header ``names`` read from ``first_line``."""
     start = (3 if raw.startswith(b"\xef\xbb\xbf") else 0) + len(first_line.encode("utf-8"))
 
     def line_by_line() -> RecordFrame:
         """The reference reader, for files whose line numbers polars cannot vouch for."""
-        return _from_rows(ruleset, csv_rows(text, source, fields), source)
+        fields = header_fields(ruleset)
+        return _from_rows(ruleset, csv_rows(decode_utf8(raw, source), source, fields), source)
 
-    body = raw[start:]
-    if '"' in first_line or not _plain(body, len(names)):
+    if '"' in first_line or not _plain(raw, start, len(names)):
         return line_by_line()
     columns = [name or f"__blank{i}" for i, name in enumerate(names)]
-    if not body:
-        frame = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    if start >= len(raw):
+        frame = pl.DataFrame(schema=dict.fromkeys(columns, pl.Categorical))
     else:
-        try:
-            frame = pl.read_csv(body, has_header=False, new_columns=columns, infer_schema=False)
+        read: dict[str, Any] = {"has_header": False, "schema": dict.fromkeys(columns, pl.Categorical)}
+        try:  # each column as codes into its distinct texts: a file holds few of them, so they are checked once
+            if raw.find(b"\n") + 1 == start:
+                frame = pl.read_csv(raw, skip_lines=1, **read)
+            else:
+                frame = pl.read_csv(raw[start:], **read)
         except pl.exceptions.PolarsError:  # rows of different widths that happened to add up
             return line_by_line()
         if frame.select(pl.all_horizontal(pl.all().is_null())).to_series().any():
             return line_by_line()  # a row of empty cells: the reference reader skips it
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
-    return _check(ruleset, _months_written_out(frame, names), names, source)
+    if "period" in names:
+        frame = frame.with_columns(pl.col("period").cast(pl.String))
+    return check_frame(ruleset, months_written_out(frame, names), names, source)
 
 
-def _months_written_out(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+def months_written_out(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """``period`` cells in another form people write months in (``2026/1``, ``2026年1月``) as ``YYYY-MM``.
 
     Each distinct text is read once (a file holds a few months), so a file already written
@@ -113,12 +133,13 @@ def _months_written_out(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return frame.with_columns(pl.col("period").replace(written))
 
 
-def _plain(body: bytes, width: int) -> bool:
-    """Whether each line of ``body`` is one record of ``width`` unquoted cells, as polars reads it."""
-    if b'"' in body or b"\r" in body or b"\n\n" in body or body.startswith(b"\n"):
+def _plain(raw: bytes, start: int, width: int) -> bool:
+    """Whether each line of ``raw`` from ``start`` is one record of ``width`` unquoted cells, as polars reads it."""
+    if any(raw.find(mark, start) >= 0 for mark in (b'"', b"\r", b"\n\n")) or raw.startswith(b"\n", start):
         return False
-    lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
-    return body.count(b",") == (width - 1) * lines
+    empty = start >= len(raw)
+    lines = raw.count(b"\n", start) + (0 if raw.endswith(b"\n") or empty else 1)
+    return raw.count(b",", start) == (width - 1) * lines
 
 
 def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], source: str) -> RecordFrame:
@@ -128,39 +149,90 @@ def _from_rows(ruleset: CompiledRuleset, rows: list[tuple[int, Any]], source: st
     return _finish(ruleset, frame, rejected, seen, unknown, source)
 
 
-def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], source: str) -> RecordFrame:
-    """Strict checks on whole columns; rows failing any go through the reference checker."""
+def check_frame(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], source: str) -> RecordFrame:
+    """Strict checks on whole columns; rows failing any go through the reference checker.
+
+    Each check and each typed value reads one column, so it is worked out once per distinct
+    text of that column (the columns are categorical: codes into their texts) and handed to
+    every row holding that text.
+    """
     model = ruleset.model
     present = set(names)
-    clean: list[pl.Expr] = [
-        pl.col("agent_id").is_not_null()
-        & (pl.col("agent_id").str.strip_chars() == pl.col("agent_id"))
-        & ~pl.col("agent_id").str.contains(HIDDEN_PATTERN),
-        *((pl.col(c).str.len_bytes() <= MAX_CELL).fill_null(True) for c in frame.columns if c != ROW),
-        pl.col("period").str.contains(_MONTH).fill_null(False) if "period" in present else pl.lit(False),
-    ]
-    typed: list[pl.Expr] = [
-        pl.col(ROW),
-        pl.col("agent_id"),
-        pl.col("period") if "period" in present else pl.lit(None, pl.String).alias("period"),
-    ]
+    texts = _Texts(frame)
+    clean: list[pl.Series] = []
+    typed: dict[str, pl.Series] = {ROW: frame[ROW], "agent_id": frame["agent_id"].cast(pl.String)}
+    clean += texts.each(
+        "agent_id",
+        lambda c: [c.is_not_null() & (c.str.strip_chars() == c) & ~c.str.contains(HIDDEN_PATTERN)],
+    )
+    for c in frame.columns:
+        if c != ROW:
+            clean += texts.each(c, lambda c: [(c.str.len_bytes() <= MAX_CELL).fill_null(True)])
+    if "period" in present:
+        clean += texts.each("period", lambda c: [c.str.contains(_MONTH).fill_null(False)])
+        typed["period"] = frame["period"]
+    else:
+        clean.append(pl.Series([False]).new_from_index(0, frame.height))
+        typed["period"] = pl.Series([None], dtype=pl.String).new_from_index(0, frame.height)
     lookup = level_lookup(ruleset)
     if "level" in present:
-        clean.append(pl.col("level").is_null() | pl.col("level").is_in(list(lookup)))
-        typed.append(pl.col("level").replace_strict(lookup, default=None, return_dtype=pl.String).alias("level"))
+        ok, level = texts.each(
+            "level",
+            lambda c: [
+                c.is_null() | c.is_in(list(lookup)),
+                c.replace_strict(lookup, default=None, return_dtype=pl.String),
+            ],
+        )
+        clean.append(ok)
+        typed["level"] = level
     else:
-        typed.append(pl.lit(None, pl.String).alias("level"))
+        typed["level"] = pl.Series([None], dtype=pl.String).new_from_index(0, frame.height)
     for name, attr in model.attributes.items():
-        column = pl.col(name) if name in present else pl.lit(None, pl.String)
-        default = attr.default
+        ok, typed[name] = texts.each(name if name in present else None, _attribute_check(attr))
+        clean.append(ok)
+    for name, metric in model.metrics.items():
+        ok, typed[name], text = texts.each(name if name in present else None, _metric_check(metric))
+        clean.append(ok)
+        if name in present and metric.default is None:
+            typed[name + TEXT] = frame[name]  # the texts as read, still codes
+        else:
+            typed[name + TEXT] = text.cast(pl.Categorical)
+    marks = pl.DataFrame([c.alias(f"__{i}") for i, c in enumerate(clean)]).select(pl.all_horizontal(pl.all()))
+    is_clean = marks.to_series()
+    if not all(_faithful_bound(m.min) and _faithful_bound(m.max) for m in model.metrics.values()):
+        is_clean = pl.Series([False]).new_from_index(0, frame.height)  # bounds float64 cannot hold exactly
+    good = pl.DataFrame([v.alias(k) for k, v in typed.items()])
+    del typed
+    if not is_clean.all():
+        good = good.filter(is_clean)
+    unclean = frame.filter(~is_clean).with_columns(pl.all().exclude(ROW).cast(pl.String))
+    rows = [
+        (row[ROW], {n: ("" if row.get(c) is None else row[c]) for n, c in zip(names, frame.columns, strict=False)})
+        for row in unclean.iter_rows(named=True)
+    ]
+    checked, rejected, _, _ = check_rows(ruleset, rows, source)
+    if checked:
+        extra = records_frame(ruleset, checked, source).cast(frame_schema(ruleset, text=pl.String))
+        good = pl.concat([good.select(frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
+    seen = set(names) if frame.height else set()
+    known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
+    unknown = [n for n in names if n not in known] if frame.height else []  # as the row reader: from rows
+    return _finish(
+        ruleset, good.select(frame_columns(ruleset)).cast(frame_schema(ruleset)), rejected, seen, unknown, source
+    )
+
+
+def _attribute_check(attr: Attribute) -> Callable[[pl.Expr], list[pl.Expr]]:
+    """Whether an attribute's text passes the strict check, and its typed value."""
+    default = attr.default
+
+    def check(column: pl.Expr) -> list[pl.Expr]:
         if attr.type in ("date", "term"):  # blank allowed; anything but the canonical form goes to the checker
             if attr.type == "date":
                 ok = column.str.contains(_ISO_DATE) & column.str.to_date("%Y-%m-%d", strict=False).is_not_null()
             else:
                 ok = column.str.contains(_CANONICAL_TERM)
-            clean.append((ok | column.is_null()).fill_null(False))
-            typed.append(column.alias(name))
-            continue
+            return [(ok | column.is_null()).fill_null(False), column]
         if attr.type == "boolean":
             words = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
             ok = column.is_in(list(words))
@@ -171,9 +243,7 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
                     ok = ok.fill_null(False) & column.is_not_null()
                 else:
                     ok, flag = ok | column.is_null(), flag.fill_null(fallback)
-            clean.append(ok.fill_null(False))
-            typed.append(flag.alias(name))
-            continue
+            return [ok.fill_null(False), flag]
         ok = column.is_in(list(attr.values)) if attr.values is not None else column.str.strip_chars() == column
         ok = ok & ~column.str.contains(HIDDEN_PATTERN)
         value = column
@@ -181,10 +251,15 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
             ok, value = ok | column.is_null(), column.fill_null(str(default).strip())
             if attr.values is not None and str(default).strip() not in attr.values:
                 ok = ok & column.is_not_null()
-        clean.append(ok.fill_null(False))
-        typed.append(value.alias(name))
-    for name, metric in model.metrics.items():
-        column = pl.col(name) if name in present else pl.lit(None, pl.String)
+        return [ok.fill_null(False), value]
+
+    return check
+
+
+def _metric_check(metric: Metric) -> Callable[[pl.Expr], list[pl.Expr]]:
+    """Whether a metric's text passes the strict check, its number (float64) and its exact text."""
+
+    def check(column: pl.Expr) -> list[pl.Expr]:
         pattern = _INTEGER if metric.type == "integer" else _DECIMAL
         ok = (
             column.str.contains(pattern)
@@ -203,28 +278,46 @@ def _check(ruleset: CompiledRuleset, frame: pl.DataFrame, names: list[str], sour
             ok = ok & (number >= float(metric.min)).fill_null(True)
         if metric.max is not None:
             ok = ok & (number <= float(metric.max)).fill_null(True)
-        clean.append(ok.fill_null(False))
-        typed.append(number.alias(name))
-        typed.append(text.alias(name + TEXT))
-    if not all(_faithful_bound(m.min) and _faithful_bound(m.max) for m in model.metrics.values()):
-        clean.append(pl.lit(False))  # bounds float64 cannot hold exactly: every row checked exactly
-    marked = frame.with_columns(pl.all_horizontal(clean).alias("__clean"))
-    good = marked.filter(pl.col("__clean")).select(typed)
-    unclean = marked.filter(~pl.col("__clean")).drop("__clean")
-    rows = [
-        (row[ROW], {n: ("" if row.get(c) is None else row[c]) for n, c in zip(names, frame.columns, strict=False)})
-        for row in unclean.iter_rows(named=True)
-    ]
-    checked, rejected, _, _ = check_rows(ruleset, rows, source)
-    if checked:
-        extra = records_frame(ruleset, checked, source).cast(frame_schema(ruleset, text=pl.String))
-        good = pl.concat([good.select(frame_columns(ruleset)), extra], how="vertical_relaxed").sort(ROW)
-    seen = set(names) if frame.height else set()
-    known = {*RESERVED_COLUMNS, *model.metrics, *model.attributes}
-    unknown = [n for n in names if n not in known] if frame.height else []  # as the row reader: from rows
-    return _finish(
-        ruleset, good.select(frame_columns(ruleset)).cast(frame_schema(ruleset)), rejected, seen, unknown, source
-    )
+        return [ok.fill_null(False), number, text]
+
+    return check
+
+
+class _Texts:
+    """Expressions over one column's text, evaluated once per distinct text and spread to the rows."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._where: dict[str, pl.Series] = {}
+        self._distinct: dict[str, pl.Series] = {}
+
+    def each(self, name: str | None, build: Callable[[pl.Expr], list[pl.Expr]]) -> list[pl.Series]:
+        """``build(column)``'s expressions for every row; a column not in the file (``None``) is blank."""
+        height = self.frame.height
+        if name is None:
+            one = pl.DataFrame({"__blank": [None]}, schema={"__blank": pl.String})
+            found = one.select([e.alias(f"__{i}") for i, e in enumerate(build(pl.col("__blank")))])
+            return [found[c].new_from_index(0, height) for c in found.columns]
+        column = self.frame[name]
+        if column.dtype != pl.Categorical:
+            found = self.frame.select([e.alias(f"__{i}") for i, e in enumerate(build(pl.col(name)))])
+            return [found[c] for c in found.columns]
+        distinct, where = self._codes(name, column)
+        found = distinct.select([e.alias(f"__{i}") for i, e in enumerate(build(pl.col(name)))])
+        return [found[c].gather(where) for c in found.columns]
+
+    def _codes(self, name: str, column: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+        """The column's distinct texts, and for each row the place of its text among them."""
+        if name not in self._where:
+            distinct = column.unique()
+            codes = column.to_physical()
+            top = codes.max()
+            blank = (int(top) if isinstance(top, int) else 0) + 1  # where a null goes
+            place = np.zeros(blank + 1, dtype=np.uint32)
+            place[distinct.to_physical().fill_null(blank).to_numpy()] = np.arange(distinct.len(), dtype=np.uint32)
+            self._where[name] = pl.Series(place[codes.fill_null(blank).to_numpy()])
+            self._distinct[name] = distinct.cast(pl.String)
+        return pl.DataFrame({name: self._distinct[name]}), self._where[name]
 
 
 def _faithful_bound(value: Decimal | None) -> bool:

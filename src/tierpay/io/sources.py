@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tierpay.engine.columns import RecordFrame
+from tierpay.engine.columns import RecordFrame, records_frame
 from tierpay.engine.months import month_or_none
 from tierpay.engine.records import (
     PROBLEMS,
@@ -142,8 +142,8 @@ STREAM_BYTES = 256 * 1024 * 1024
 
 def stream_batches(
     target: CompiledRuleset | RulesetVersions, path: str | Path, encoding: str | None = None
-) -> Iterator[tuple[str | None, RecordBatch, int]]:
-    """Read a CSV records file one period at a time: ``(period, batch, rows read so far)``.
+) -> Iterator[tuple[str | None, RecordFrame, int]]:
+    """Read a CSV records file one period at a time: ``(period, checked rows, rows read so far)``.
 
     Memory holds one period's rows, so the file must be grouped by period, in order (as HR
     exports by month are); rows of a period that comes back later are rejected when evaluated,
@@ -153,9 +153,15 @@ def stream_batches(
     whose first mebibyte is not UTF-8 but reads as GB18030 is read as GB18030, with a note in
     the first batch's warnings.
     """
+    from tierpay.io.frame_stream import body_start, plain_file, stream_frames
+
     codec, note = _stream_encoding(path, encoding)
     with _read_errors(path, codec), _open_csv(path, codec) as handle:
-        csv_cells(handle, str(path), header_fields(target))  # the header alone, checked now
+        names, _ = csv_cells(handle, str(path), header_fields(target))  # the header alone, checked now
+    if isinstance(target, CompiledRuleset) and codec == "utf-8-sig" and note is None:
+        found = body_start(path)
+        if found is not None and plain_file(path, found[0], len(names)):  # polars reads it, period by period
+            return stream_frames(target, path, names, found[0])
     return _stream(target, path, codec, note)
 
 
@@ -201,7 +207,7 @@ def _read_errors(path: str | Path, codec: str) -> Iterator[None]:
 
 def _stream(
     target: CompiledRuleset | RulesetVersions, path: str | Path, codec: str, note: str | None
-) -> Iterator[tuple[str | None, RecordBatch, int]]:
+) -> Iterator[tuple[str | None, RecordFrame, int]]:
     for number, (period, batch, read) in enumerate(_periods(target, path, codec)):
         if number == 0 and note is not None:
             batch.warnings.insert(0, note)
@@ -210,7 +216,7 @@ def _stream(
 
 def _periods(
     target: CompiledRuleset | RulesetVersions, path: str | Path, codec: str
-) -> Iterator[tuple[str | None, RecordBatch, int]]:
+) -> Iterator[tuple[str | None, RecordFrame, int]]:
     source = str(path)
     current: str | None = None
     rows: list[RawRow] = []
@@ -234,15 +240,17 @@ def _periods(
     if rows:
         yield current, _batch(target, rows, source), read
     elif not read:
-        yield None, RecordBatch([], [], [no_records(source)]), 0
+        yield None, _batch(target, [], source, [no_records(source)]), 0
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 
-def _batch(target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source: str) -> RecordBatch:
-    good, rejected, warnings = parse_records_for(target, rows, source)
-    return RecordBatch(good, rejected, warnings)
+def _batch(
+    target: CompiledRuleset | RulesetVersions, rows: list[RawRow], source: str, notes: list[str] | None = None
+) -> RecordFrame:
+    good, rejected, warnings = parse_records_for(target, rows, source) if rows else ([], [], [])
+    return RecordFrame(records_frame(target, good, source), source, rejected, [*(notes or []), *warnings])
 
 
 def read_input(

@@ -389,7 +389,8 @@ class Summary:
 
     An agent is counted once in a group however many months it is there, so the agents of
     a block's groups may add up to more than its total (an agent who changed level); the
-    agent-months and the pay always add up.
+    agent-months and the pay always add up. Each period is counted by a group-by on its
+    cells, pay summed exactly as decimals; only the distinct agents of each group are kept.
     """
 
     def __init__(
@@ -398,10 +399,14 @@ class Summary:
         self.by = list(by)
         self.lang = lang
         self.names = dict(names or {})
-        self.groups: dict[str, dict[str, list[Any]]] = {key: defaultdict(lambda: [0, ZERO, set()]) for key in self.by}
+        self.groups: dict[str, dict[str, list[Any]]] = {key: defaultdict(lambda: [0, ZERO]) for key in self.by}
         self.count = 0
         self.total = ZERO
-        self.agents: set[str] = set()
+        self._seen = [pl.DataFrame(schema=dict.fromkeys(["agent_id", *self.by], pl.String))]
+        """The (agent, level, team, region...) of each period so far: who is in each group.
+
+        Made distinct only when read or when they grow large: one ``unique`` over many
+        periods costs less than one per period."""
 
     @classmethod
     def of(cls, target: CompiledRuleset | RulesetVersions, lang: str = "en") -> Summary:
@@ -414,20 +419,57 @@ class Summary:
         if not cells.height or "pay_total" not in cells.columns:
             return self
         paid = cells.filter(pl.col("pay_total").is_not_null())
-        totals = [Decimal(t) for t in paid["pay_total"].to_list()]
-        agents = paid["agent_id"].to_list()
-        self.count += len(totals)
-        self.total += sum(totals, ZERO)
-        self.agents.update(agents)
+        if not paid.height:
+            return self
+        places = _places(paid["pay_total"])
+        columns = {key: "pay_level" if key == "level" else key for key in self.by}
+        frame = paid.select(
+            pl.col("agent_id"),
+            *[
+                (pl.col(column) if column in paid.columns else pl.lit(None, pl.String)).fill_null("").alias(key)
+                for key, column in columns.items()
+            ],
+            *_exact(paid["pay_total"], places),
+        )
+        keys = ["", *self.by]  # "" is everyone
+        found = _sums(frame.with_columns(pl.lit("").alias("")), keys, places)
+        self.count += paid.height
+        self.total += found[""][""][1]
         for key in self.by:
-            column = "pay_level" if key == "level" else key
-            names = paid[column].fill_null("").to_list() if column in paid.columns else [""] * len(totals)
-            for name, agent, total in zip(names, agents, totals, strict=True):
+            for name, (months, total) in found[key].items():
                 cell = self.groups[key][name]
-                cell[0] += 1
+                cell[0] += months
                 cell[1] += total
-                cell[2].add(agent)
+        self._seen.append(frame.select("agent_id", *self.by))
+        if sum(seen.height for seen in self._seen[1:]) > max(_COMPACT, self._seen[0].height):
+            self._members()
         return self
+
+    def _members(self) -> pl.DataFrame:
+        """The distinct (agent, level, team, region...) counted."""
+        if len(self._seen) > 1:
+            self._seen = [pl.concat(self._seen).unique()]
+        return self._seen[0]
+
+    @property
+    def agents(self) -> set[str]:
+        """Every agent counted."""
+        return set(self._members()["agent_id"].unique().to_list())
+
+    @property
+    def agent_count(self) -> int:
+        """How many agents are counted (each once)."""
+        return self._members()["agent_id"].n_unique()
+
+    def counts(self, key: str) -> list[tuple[str, int, int, Decimal]]:
+        """Per group of ``key``, sorted: the group, its agents (each once), its agent-months and its pay."""
+        agents = self._agent_counts(key)
+        return [(k, agents.get(k, 0), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
+
+    def _agent_counts(self, key: str) -> dict[str, int]:
+        """How many distinct agents each group of ``key`` holds."""
+        counted = self._members().select(key, "agent_id").unique().group_by(key).len()
+        return dict(zip(counted[key].to_list(), counted["len"].to_list(), strict=True))
 
     def rows(self, key: str) -> list[tuple[str, int, Decimal]]:
         """Agent-months and pay total per value of ``key``, sorted."""
@@ -439,8 +481,8 @@ class Summary:
         found = []
         for key in self.by:
             heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
-            rows = [(self.names.get(k, k), len(v[2]), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
-            rows.append((say("totals.total", lang), len(self.agents), self.count, self.total))
+            rows = [(self.names.get(k, k), agents, months, pay) for k, agents, months, pay in self.counts(key)]
+            rows.append((say("totals.total", lang), self.agent_count, self.count, self.total))
             found.append((heading, rows))
         return found
 
@@ -453,6 +495,63 @@ class Summary:
             cells: list[list[object]] = [[name, agents, months, money(pay)] for name, agents, months, pay in rows]
             blocks.append(rows_table(headers, cells, right={1, 2, 3}))
         return "\n\n".join(blocks) + "\n"
+
+
+_PLACES = 18
+"""Totals with up to this many digits after the point are summed as polars decimals (exact in 38 digits)."""
+
+
+_COMPACT = 1_000_000
+"""Rows of (agent, group...) kept before they are made distinct."""
+
+
+def _places(totals: pl.Series) -> int | None:
+    """The most digits after the point among ``totals``, or None when some total is not plain decimal text."""
+    if not totals.str.contains(r"^-?[0-9]+(\.[0-9]*)?$").all():
+        return None
+    after = totals.str.extract(r"\.([0-9]*)$").str.len_chars().fill_null(0).max()
+    return int(after) if isinstance(after, int) and after <= _PLACES else None
+
+
+def _exact(totals: pl.Series, places: int | None) -> list[pl.Expr]:
+    """``totals`` as polars decimals with their own places (exact), or as text when ``places`` is None."""
+    text = pl.lit(totals)
+    if places is None:
+        return [pl.lit(None, pl.Decimal(38, 0)).alias("__total"), pl.lit(0).alias("__places"), text.alias("__text")]
+    own = text.str.extract(r"\.([0-9]*)$").str.len_chars().fill_null(0)
+    return [
+        text.str.to_decimal(scale=places).alias("__total"),
+        own.alias("__places"),
+        pl.lit(None, pl.String).alias("__text"),
+    ]
+
+
+def _sums(frame: pl.DataFrame, keys: list[str], places: int | None) -> dict[str, dict[str, tuple[int, Decimal]]]:
+    """Agent-months and the exact pay total of each group of each key of ``frame`` (with the columns of ``_exact``).
+
+    A total has as many places as the most any of its amounts has, as ``Decimal`` addition gives.
+    """
+    if places is None:  # text polars does not read as a decimal: added up as decimals, one by one
+        slow: dict[str, dict[str, tuple[int, Decimal]]] = {key: {} for key in keys}
+        for row in frame.select(*keys, "__text").iter_rows():
+            for key, group in zip(keys, row, strict=False):
+                months, total = slow[key].get(group, (0, ZERO))
+                slow[key][group] = (months + 1, total + Decimal(row[-1]))
+        return slow
+    lazy = frame.lazy()
+    queries = [
+        lazy.group_by(key).agg(
+            pl.len().alias("months"), pl.col("__total").sum().alias("sum"), pl.col("__places").max().alias("places")
+        )
+        for key in keys
+    ]
+    return {
+        key: {
+            group: (months, ZERO + total.quantize(Decimal(1).scaleb(-own)))
+            for group, months, total, own in sums.iter_rows()
+        }
+        for key, sums in zip(keys, pl.collect_all(queries), strict=True)
+    }
 
 
 def summary_rows(outcome: Outcome, by: str) -> list[tuple[str, int, Decimal]]:

@@ -1,6 +1,7 @@
 """Criteria and formulas: rule-engine expressions compiled once, type-checked, and traceable.
 
-This is the only module that imports ``rule_engine``. An expression is lexed and checked
+This is the only module that uses ``rule_engine`` (:mod:`tierpay.ruleset.parse_tables` ships
+the parse tables it would build at import). An expression is lexed and checked
 against an allow-list of tokens and size limits *before* rule-engine builds it (some
 constructs hang while being built), then compiled with a typed context made from the
 declared symbols, so a typo or a type mismatch is found when the ruleset loads. Values are
@@ -16,12 +17,15 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Any, Literal
 
-import rule_engine
-import rule_engine.ast as rast
-import rule_engine.errors as rerrors
-import rule_engine.parser as rparser
+from tierpay.ruleset.parse_tables import preload
 
-from tierpay.errors import EvaluationError
+preload()  # before rule-engine builds its parser: the tables it would build are shipped
+
+import rule_engine  # noqa: E402
+import rule_engine.ast as rast  # noqa: E402
+import rule_engine.errors as rerrors  # noqa: E402
+
+from tierpay.errors import EvaluationError  # noqa: E402
 
 SymbolType = Literal["number", "string", "boolean", "unknown"]
 
@@ -234,13 +238,8 @@ def _engine_message(error: BaseException) -> str:
     return str(message)
 
 
-_LEXER: list[Any] = []
-
-
 def _lex(source: str) -> list[Any]:
-    if not _LEXER:  # building rule-engine's parser costs ~0.3 s: do it once
-        _LEXER.append(rparser.Parser()._lexer)
-    lexer = _LEXER[0].clone()
+    lexer = rule_engine.Rule.parser._lexer.clone()  # rule-engine's own parser, built once when it is imported
     lexer.input(source)
     tokens = []
     try:

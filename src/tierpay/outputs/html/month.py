@@ -191,7 +191,7 @@ def month_report(
         (say("page.periods", lang), _span(periods)),
     ]
     totals = [
-        (say("totals.agents", lang), f"{len(summary.agents):,}"),
+        (say("totals.agents", lang), f"{summary.agent_count:,}"),
         (say("totals.months", lang), f"{summary.count:,}"),
         (say("page.decided", lang), f"{len(outcome.decisions):,}"),
         (say("page.rejected", lang), f"{len(outcome.rejections):,}"),
@@ -338,10 +338,10 @@ def _summary(summary: Summary, ruleset: CompiledRuleset, names: dict[str, str], 
     blocks = []
     for key in summary.by:
         rows = [
-            (names.get(k, k) if key == "level" else k, len(v[2]), int(v[0]), money(v[1]))
-            for k, v in sorted(summary.groups[key].items())
+            (names.get(k, k) if key == "level" else k, agents, months, money(pay))
+            for k, agents, months, pay in summary.counts(key)
         ]
-        total = (say("totals.total", lang), len(summary.agents), summary.count, money(summary.total))
+        total = (say("totals.total", lang), summary.agent_count, summary.count, money(summary.total))
         title = say("totals.pay_level", lang) if key == "level" else attribute_names.get(key, key)
         blocks.append(SummaryBlock(title, rows, total))
     return blocks
