@@ -95,9 +95,10 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
     return {
         "agent_id": state.agent_id,
         "period": run.period,
+        "ladder": run.ruleset.ladder,
         "source": sources[i] if sources else run.source,
         "row": run.column(ROW)[i],
-        "level_before": ids[level],
+        "level_before": run.moves.get(state.agent_id) or ids[level] if run.moves else ids[level],
         "level": ids[moved_to],
         "qualified_level": ids[int(levels.qualified[j])],
         "action": ACTIONS[int(levels.action[j])],
@@ -106,6 +107,7 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         if decided and reason.endswith("_by_decision")
         else why(model, facts),
         "decided": decided,
+        "nominated": [n.to for held, n in zip(run.nominated, run.ruleset.nominations, strict=True) if held[i]],
         "on_probation": state.on_probation,
         "grade": model.grades[grade].grade if grade >= 0 else None,
         "coefficient": values.get("coefficient"),

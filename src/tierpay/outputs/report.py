@@ -72,7 +72,8 @@ def grouping_attributes(ruleset: CompiledRuleset) -> list[str]:
     region or site): the columns the first table shows and the summaries total by.
     """
     model = ruleset.model
-    used = set(_cohort_attributes(ruleset)) | set(_pay_attributes(ruleset))
+    each = [ruleset, *ruleset.ladders.values()]
+    used = {name for one in each for name in (*_cohort_attributes(one), *_pay_attributes(one))}
     return [name for name in model.attributes if name in used]
 
 
@@ -117,6 +118,7 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     the ruleset's Chinese labels. Every other column is in the CSV and JSON.
     """
     model = ruleset.model
+    each = [ruleset, *ruleset.ladders.values()]  # a part a ladder has, the table shows
     attrs = grouping_attributes(ruleset)
     short = _short(ruleset, lang)
     levels = {id: text for id, text in short.items() if id in ruleset.level_ids}
@@ -127,6 +129,7 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
         *[(k, lambda _, k=k: pl.col(k)) for k in model.keep],  # kept columns (a name) beside the agent
         (say("table.period", lang), lambda _: pl.col("period")),
         *[(short[a], lambda _, a=a: pl.col(a)) for a in attrs],
+        *([(say("table.ladder", lang), lambda _: pl.col("ladder"))] if ruleset.ladders else []),
         (
             say("table.level", lang),
             lambda _: (
@@ -135,17 +138,26 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
                 .otherwise(pl.concat_str(before, pl.lit("→"), after))
             ),
         ),
-        (say("table.action", lang), lambda _: _action_cell(actions, lang, outcome.decided)),
+        (
+            say("table.action", lang),
+            lambda _: _action_cell(actions, lang, outcome.decided, outcome.cells.columns if ruleset.ladders else ()),
+        ),
     ]
-    if model.scorecard is not None:
+    if any(r.model.scorecard is not None for r in each):
         columns.append((say("table.score", lang), lambda _: pl.col("score")))
-    if model.grades:
+    if any(r.model.grades for r in each):
         columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
-    if model.review is not None:
+    if any(r.model.review is not None for r in each):
         columns.append(
-            (say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang, outcome.decided))
+            (
+                say("table.review", lang),
+                lambda part: _review_cell(
+                    _ties(part), part.run.ruleset if part.run is not None else ruleset, lang, outcome.decided
+                ),
+            )
         )
-    if model.pay is not None:
+    paid = any(r.model.pay is not None for r in each)
+    if paid:
         columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
     names = [str(i) for i in range(len(columns))]
     frames = [
@@ -154,16 +166,20 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
         if part.cells.height
     ]
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
-    right = {len(columns) - 1} if model.pay is not None else set()
+    right = {len(columns) - 1} if paid else set()
     return text_table([header for header, _ in columns], frame, right)
 
 
-def _action_cell(actions: dict[str, str], lang: str, decided: bool) -> pl.Expr:
+def _action_cell(actions: dict[str, str], lang: str, decided: bool, columns: Sequence[str] = ()) -> pl.Expr:
     """The action in words; one a person decided says by whom: ``promoted (by 王敏)``."""
     action = pl.col("action").replace_strict(actions, default=pl.col("action"))
     if not decided:
         return action
     by_person = pl.col("reason").str.ends_with("_by_decision")
+    if "ladder" in columns:  # a move to another ladder is a person's decision too
+        moved = pl.col("decided").str.contains("set_ladder=", literal=True).fill_null(False)
+        by_person = by_person | moved
+        action = pl.when(moved).then(pl.lit(say("table.moved", lang))).otherwise(action)
     return (
         pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
     )
