@@ -224,7 +224,10 @@ def test_json_schema_is_generated_from_the_models() -> None:
     assert {"metrics", "levels", "pay", "review", "scorecard"} <= set(whole["properties"])
     assert set(whole["properties"]) == set(patch["properties"])
     assert {"tierpay", "name"} <= set(whole["required"])
-    assert [one["required"] for one in whole["oneOf"]] == [["levels"], ["ladders", "ladder_by"]]  # one ladder or several
+    assert [one["required"] for one in whole["oneOf"]] == [
+        ["levels"],
+        ["ladders", "ladder_by"],
+    ]  # one ladder or several
     assert "required" not in patch
     assert "oneOf" not in patch
     assert schema["$defs"]["LevelPatch"]["required"] == ["id"]  # levels merge by id

@@ -325,7 +325,7 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
     clause, the score's parts, the grade, the review and the pay lines."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
-    ex = _Explainer(ruleset, decision, lang)
+    ex = _Explainer(ruleset.on(decision.ladder), decision, lang)
     ex.header()
     ex.decided()
     ex.levels()
@@ -338,7 +338,7 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
 
 def why(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """Why the level decision was taken, in one sentence in ``lang`` (the engine's own words in English)."""
-    return _Explainer(ruleset, decision, lang).why_zh() if lang == "zh" else decision.why
+    return _Explainer(ruleset.on(decision.ladder), decision, lang).why_zh() if lang == "zh" else decision.why
 
 
 def trace(decision: Decision, ruleset: CompiledRuleset) -> dict[str, Clause]:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 from tabulate import tabulate
 
-from tierpay.engine.cells import attributes, line_ids
+from tierpay.engine.cells import attributes, has_ladders, line_ids
 from tierpay.engine.levels import ACTIONS
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.pay import line_label, money, number, uses_coefficient
@@ -354,6 +354,7 @@ def agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
 
 def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """One agent's pay statement in ``lang``: every line, how it was computed, and the total."""
+    ruleset = ruleset.on(decision.ladder)
     if decision.pay is None:
         return say("statement.no_pay", lang, agent=decision.agent_id, period=decision.period) + "\n"
     pay = decision.pay
@@ -484,7 +485,8 @@ def summary_table(outcome: Outcome, lang: str = "en") -> str:
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
     """The fixed columns of the payroll export."""
     return [
-        "agent_id", "period", *attributes(ruleset), "pay_level", "grade", "coefficient",
+        "agent_id", "period", *attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
+        "grade", "coefficient",
         *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding", "total", "currency",
         "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
@@ -513,7 +515,14 @@ def payroll_frame(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | Rule
             continue
         paid = cells.filter(pl.col("pay_total").is_not_null())
         version = paid["ruleset_sha256"][0] if paid.height else None
-        if version is not None and not _uses_coefficient(ruleset, version):
+        if version is not None and "ladder" in paid.columns:  # each ladder's pay reads the coefficient or not
+            for name, ladder in version_of(ruleset, version).ladders.items():
+                if not _pays_coefficient(ladder):
+                    drop = pl.col("ladder") == name
+                    paid = paid.with_columns(
+                        pl.when(drop).then(None).otherwise(pl.col("coefficient")).alias("coefficient")
+                    )
+        elif version is not None and not _uses_coefficient(ruleset, version):
             paid = paid.with_columns(pl.lit(None, pl.String).alias("coefficient"))
         renamed = {c: c[4:] for c in paid.columns if c.startswith("pay_") and c != "pay_level"}
         frames.append(paid.rename(renamed))
@@ -524,7 +533,10 @@ def payroll_frame(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | Rule
 
 
 def _uses_coefficient(target: CompiledRuleset | RulesetVersions, sha256: str) -> bool:
-    ruleset = version_of(target, sha256)
+    return _pays_coefficient(version_of(target, sha256))
+
+
+def _pays_coefficient(ruleset: CompiledRuleset) -> bool:
     pay = ruleset.model.pay
     return pay is not None and uses_coefficient(pay, ruleset.model.grades)
 
@@ -545,10 +557,34 @@ def statement_json(decisions: Iterable[Decision]) -> str:
 
 
 def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
-    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions, in ``lang``."""
-    rule = ruleset.model.review
-    if rule is None:
+    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions, in ``lang``.
+
+    With ladders, each ladder's cohorts under its own review rule, the ladder named with the cohort.
+    """
+    if ruleset.ladders:
+        decisions = list(outcome.decisions)
+        found = [
+            block
+            for name, ladder in ruleset.ladders.items()
+            if ladder.model.review is not None
+            for block in _review_blocks([d for d in decisions if d.ladder == name], ladder, lang, name)
+        ]
+        if not any(ladder.model.review is not None for ladder in ruleset.ladders.values()):
+            return say("review.none", lang) + "\n"
+    elif ruleset.model.review is None:
         return say("review.none", lang) + "\n"
+    else:
+        found = _review_blocks(outcome.decisions, ruleset, lang)
+    blocks = [text for _, text in sorted(found, key=lambda b: b[0])]  # by period, ladders in order
+    return "\n\n".join(blocks) + "\n\n" + say("review.footer", lang) + "\n"
+
+
+def _review_blocks(
+    decisions: Iterable[Decision], ruleset: CompiledRuleset, lang: str, ladder: str | None = None
+) -> list[tuple[str, str]]:
+    """``review_text``'s blocks of one ruleset (or ladder), each with its period."""
+    rule = ruleset.model.review
+    assert rule is not None
     names = pay_names(ruleset)
     by = names[rule.rank_by].text(lang) if rule.rank_by in names else rule.rank_by
     stages = {s.code: named(s.code, s.label).text(lang) for s in _stages(rule)}
@@ -559,13 +595,14 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
         return [str(d.values.get(k) or "") for k in keep]
 
     reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
-    blocks: list[str] = []
+    blocks: list[tuple[str, str]] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
-    for d in outcome.decisions:
+    for d in decisions:
         if d.review is not None:
             by_cohort[(d.period, d.review.cohort)].append(d)
     for (period, code), members in sorted(by_cohort.items()):
         cohort = cohort_text(code, ruleset, lang)
+        cohort = f"{ladder}: {cohort}" if ladder is not None else cohort
         ranked = sorted((d for d in members if d.review and d.review.ranked), key=_rank_key)
         others = sorted((d for d in members if d.review and not d.review.ranked), key=lambda d: d.agent_id)
         first = members[0].review
@@ -607,8 +644,8 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
             say("review.stage", lang),
         ]
         table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-        blocks.append(f"{title}\n{table}")
-    return "\n\n".join(blocks) + "\n\n" + say("review.footer", lang) + "\n"
+        blocks.append((period, f"{title}\n{table}"))
+    return blocks
 
 
 def cohort_text(cohort: str, ruleset: CompiledRuleset, lang: str) -> str:
@@ -659,6 +696,7 @@ def fairness_table(report: FairnessReport, lang: str = "en", ruleset: CompiledRu
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     warnings = "".join(say("fairness.warned", lang, text=w) + "\n" for w in fairness_warnings(report, lang, attribute))
     title = say("fairness.title", lang, attribute=attribute, periods=", ".join(report.periods))
+    title = f"{report.ladder}: {title}" if report.ladder is not None else title
     return f"{title}\n{table}\n{warnings}{fairness_note(report, lang)}\n"
 
 

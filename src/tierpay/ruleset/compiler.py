@@ -77,6 +77,10 @@ class CompiledRuleset:
         """Level ids, lowest first."""
         return [lv.id for lv in self.model.levels]
 
+    def on(self, ladder: str | None) -> CompiledRuleset:
+        """The ruleset ``ladder`` is decided by (this one, with one ladder or none named)."""
+        return self.ladders.get(ladder, self) if ladder is not None else self
+
     def expr(self, path: str) -> CompiledExpression | None:
         """The compiled expression at field ``path`` (``levels[1].entry``), if there is one."""
         return self.expressions.get(path)

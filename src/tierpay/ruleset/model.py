@@ -979,6 +979,10 @@ class Expectation(_Strict):
     """Expected probation status after the decision."""
     rejection: str | None = None
     """A text one of the record's rejection reasons must contain."""
+    ladder: str | None = None
+    """Expected ladder the record is decided on (a ruleset with `ladders`)."""
+    nominated: list[str] | None = None
+    """Expected ladders the agent is eligible to be nominated for (`[]`: none)."""
 
 
 class RulesetTest(_Strict):
