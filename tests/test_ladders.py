@@ -158,7 +158,7 @@ def test_set_ladder_moves_an_agent_to_team_lead_from_its_period_on(ruleset: Any)
     """A4, S3 after January, is made team lead T1 in February by the centre manager.
 
     February (role still agent in the export): decided on team_lead; team_csat 92 -> 12/15 =
-    0.8: 80, A; T2 needs 3 months: holds T1; pay 6500 + 1500 x 1.0 = 8000. March (role
+    0.8: 80, A; holds T1, the level the decision gives; pay 6500 + 1500 x 1.0 = 8000. March (role
     team_lead): team_csat 95 -> 100, S; still T1 (1 of the 3 months T2 needs); 6500 + 1800 = 8300.
     """
     outcome = evaluate(ruleset, read_records(ruleset, RECORDS), decisions=read_decisions(DECISIONS))
@@ -172,6 +172,7 @@ def test_set_ladder_moves_an_agent_to_team_lead_from_its_period_on(ruleset: Any)
         "8000.00",
     )
     assert (feb["decided"], feb["decided_by"]) == ("set_ladder=team_lead:T1", "Wang Fang (centre manager)")
+    assert (feb["action"], feb["reason"]) == ("hold", "level_set_by_decision")
     assert (mar["ladder"], mar["level"], mar["score"], mar["pay_total"]) == ("team_lead", "T1", "100", "8300.00")
     assert feb["review_cohort"] is None  # team leads have no review; A4 left the agents' cohort
     agents_feb = outcome.cells.filter((outcome.cells["period"] == "2026-02") & (outcome.cells["ladder"] == "agent"))
@@ -406,19 +407,33 @@ def test_a_part_taken_from_the_top_level_says_which_ladder_took_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "expected"),
     [
-        (("ladder_by: role\n", ""), "`ladders` need `ladder_by`: the attribute that says which ladder a record is on"),
+        (
+            ("ladder_by: role\n", ""),
+            [
+                "x.yaml:9:1: ladders: `ladders` need `ladder_by`: the attribute that says which ladder a record is on",
+            ],
+        ),
         (
             ("ladder_by: role\n", "ladder_by: role\nlevels: [{id: L1, name: one}]\n"),
-            "give `levels` inside each ladder, not at the top level, when `ladders` are declared",
+            ["x.yaml:10:1: levels: give `levels` inside each ladder, not at the top level, with `ladders`"],
+        ),
+        (
+            ("ladders:\n  agent:", "levels: [{id: L1, name: one}]\nladders_gone:\n  agent:"),
+            ["x.yaml:11:1: ladders_gone: unknown key 'ladders_gone' (did you mean 'ladders'?)"],
         ),
     ],
 )
-def test_levels_or_ladders_never_both(change: tuple[str, str], message: str) -> None:
-    """A ruleset has top-level levels or ladders with ladder_by."""
-    found = _problems(BASE.replace(*change))
-    assert any(message in p for p in found), found
+def test_levels_or_ladders_never_both(change: tuple[str, str], expected: list[str]) -> None:
+    """A ruleset has top-level levels, or ladders chosen by ladder_by: each problem at its key."""
+    assert _problems(BASE.replace(*change)) == expected
+
+
+def test_levels_are_required_without_ladders() -> None:
+    """No levels and no ladders: levels is a required key, as it always was."""
+    text = BASE[: BASE.index("ladder_by:")]
+    assert _problems(text) == ["x.yaml:1:1: levels: required key is missing"]
 
 
 def test_a_nomination_names_another_ladder() -> None:

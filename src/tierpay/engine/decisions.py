@@ -183,7 +183,7 @@ def _decided_why(run: PeriodRun, i: int, reason: str, decided: list[HumanDecisio
             f"{d.quoted()}; probation now ends on {end}, month {served} of {cap} "
             f"(the most {term_words(term)} allows is {legal_cap(term)}, Labor Contract Law art. 19)"
         )
-    return kinds["set_level"].quoted()
+    return (kinds.get("set_level") or kinds["set_ladder"]).quoted()
 
 
 def _decided_notes(run: PeriodRun, i: int, decided: list[HumanDecision]) -> list[str]:

@@ -398,7 +398,10 @@ def apply_grades(run: PeriodRun, applied: Applied) -> None:
 
 
 def apply_levels(run: PeriodRun, applied: Applied) -> None:
-    """``convert``, ``extend_probation`` and ``set_level``, over the state machine's answers for the period.
+    """``convert``, ``extend_probation``, ``set_ladder`` and ``set_level``, over the state machine's answers.
+
+    A ``set_ladder`` row holds the level it entered its new ladder at for the period (the
+    person decided the level; the new ladder's rules take over from the next period).
 
     Within the law as the engine keeps it: a conversion or an extension is of a probation the
     agent serves this month; an extension never takes probation past the cap its contract term
@@ -451,6 +454,14 @@ def apply_levels(run: PeriodRun, applied: Applied) -> None:
             cal.end[i] = probation_end(dt.date.fromordinal(int(cal.start[i])), int(cal.cap[i])).toordinal()
             applied.apply(i, d)
     ids = run.ruleset.level_ids
+    for i in [i for i, _ in applied.kind("set_ladder") if run.level_rows[i]]:
+        # set_ladder: the agent holds the level it entered at for the month, as after set_level
+        j = int(pos[i])
+        entered = int(run.prior.level[i])
+        levels.action[j], levels.reason[j] = ACTIONS.index("hold"), REASONS.index("level_set_by_decision")
+        st.level[j], levels.pay_level[j] = entered, entered
+        st.periods_in_level[j] = run.prior.periods_in_level[i] + 1
+        st.promote_streak[j], st.streak_level[j], st.maintain_fail_streak[j] = 0, NONE, 0
     for i, d in applied.kind("set_level"):
         if not run.level_rows[i]:
             continue

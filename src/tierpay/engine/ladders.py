@@ -172,7 +172,8 @@ def route(
                 )
                 continue
             k = rungs.names.index(name)
-            before = book.bad_level.get(a) or (book.ruleset.level_ids[int(book.level[a])] if book.known[a] else None)
+            carried = book.bad_level.get(a) or book.ruleset.level_ids[int(book.level[a])] if book.known[a] else None
+            before = carried if carried is not None else rows["level"][i]  # a new agent: the level it states
             routing.moves.append(Move(d, i, k, rungs.ids.index(level), before))
             ladder[i] = k
     moved = np.zeros(rows.height, dtype=bool)

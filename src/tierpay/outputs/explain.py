@@ -58,7 +58,9 @@ class _Explainer:
         return unit if unit == "%" else f" {unit}"
 
     def level_name(self, level_id: str) -> str:
-        level = next(lv for lv in self.m.levels if lv.id == level_id)
+        level = next((lv for lv in self.m.levels if lv.id == level_id), None)
+        if level is None:  # a level of the ladder an agent was moved from (set_ladder)
+            return level_id
         return f"{level_id} {label_text(level.name, self.lang, level_id)}"
 
     # --- clauses ----------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class _Explainer:
         m = self.m
         ids = self.r.level_ids
         state = d.state
-        before = ids.index(d.level_before)
+        before = ids.index(d.level_before if d.level_before in ids else d.level)  # moved: entered at level
         nxt = self.level_name(ids[before + 1]) if before + 1 < len(ids) else ""
         held = {path for path, ok in d.checks.items() if ok}
         blocked = [v.code for i, v in enumerate(m.promotion.blocked_if) if f"promotion.blocked_if[{i}].when" in held]
@@ -166,7 +168,7 @@ class _Explainer:
             longest = probation.max_periods + state.probation_extension
             fields.update(self.probation_fields(probation.start_date, probation.contract_term, longest))
         if d.decided:
-            level_kinds = ("convert", "extend_probation", "set_level")
+            level_kinds = ("convert", "extend_probation", "set_level", "set_ladder")
             fields["decided"] = "；".join(h.quoted("zh") for h in d.decided if h.decision in level_kinds)
         if d.reason not in WHY_ZH:
             return d.why
@@ -193,7 +195,7 @@ class _Explainer:
     def levels(self) -> None:
         d = self.d
         ids = self.r.level_ids
-        before = ids.index(d.level_before)
+        before = ids.index(d.level_before if d.level_before in ids else d.level)  # moved: entered at level
         if d.state.on_probation or d.action in ("convert", "extend_probation", "probation_review"):
             self.trace(self.t("convert"), "probation.convert_if")
             self.lines.append("")

@@ -299,6 +299,8 @@ class _Compiler:
 
     def check_references(self) -> None:
         r = self.r
+        if r.ladder_by is not None:
+            self.problem(("ladder_by",), "given without `ladders`: declare the ladders it chooses between")
         seen: dict[str, str] = {}
         for kind, keys in (
             ("metrics", r.metrics),

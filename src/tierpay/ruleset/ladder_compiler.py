@@ -75,8 +75,9 @@ def compile_ladders(
 ) -> CompiledRuleset:
     """Compile each ladder of ``ruleset``; raise ``RulesetError`` listing every problem of every ladder."""
     assert ruleset.ladders is not None
-    assert ruleset.ladder_by is not None
     problems = _together(ruleset, locations)
+    if problems and (ruleset.ladder_by is None or ruleset.levels or not ruleset.ladders):
+        raise RulesetError(problems)  # nothing to compile the ladders by
     compiled: dict[str, CompiledRuleset] = {}
     sha = content_hash(text)
     for name, ladder in ruleset.ladders.items():
@@ -118,9 +119,21 @@ def compile_ladders(
 def _together(ruleset: Ruleset, locations: Locations) -> list[Problem]:
     """What only the ladders together can get wrong, each at its field."""
     assert ruleset.ladders is not None
-    assert ruleset.ladder_by is not None
     problems: list[Problem] = []
+    if ruleset.levels:
+        problems.append(
+            locations.problem(("levels",), "give `levels` inside each ladder, not at the top level, with `ladders`")
+        )
+    if not ruleset.ladders:
+        problems.append(locations.problem(("ladders",), "no ladder declared: declare one or more, or leave it out"))
     by = ruleset.ladder_by
+    if by is None:
+        problems.append(
+            locations.problem(
+                ("ladders",), "`ladders` need `ladder_by`: the attribute that says which ladder a record is on"
+            )
+        )
+        return problems
     attribute = ruleset.attributes.get(by)
     if attribute is None:
         problems.append(locations.problem(("ladder_by",), f"{by!r} is not a declared attribute"))

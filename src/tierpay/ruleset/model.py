@@ -1082,21 +1082,6 @@ class Ruleset(_Strict):
         return levels
 
     @model_validator(mode="after")
-    def _one_ladder_or_several(self) -> Ruleset:
-        """Either top-level `levels` or `ladders` (with `ladder_by`), never both."""
-        if self.ladders is None:
-            if self.ladder_by is not None:
-                raise ValueError("`ladder_by` is given without `ladders`: name the ladders it chooses between")
-            return self
-        if self.levels:
-            raise ValueError("give `levels` inside each ladder, not at the top level, when `ladders` are declared")
-        if self.ladder_by is None:
-            raise ValueError("`ladders` need `ladder_by`: the attribute that says which ladder a record is on")
-        if not self.ladders:
-            raise ValueError("`ladders` is empty: declare at least one ladder, or leave it out")
-        return self
-
-    @model_validator(mode="after")
     def _protected_are_exempt(self) -> Ruleset:
         """A protected month is exempt from the review even where `review.exempt` does not say so."""
         shield, review = self.protection, self.review
