@@ -442,3 +442,19 @@ def test_a_nomination_names_another_ladder() -> None:
     assert _problems(text) == [
         "x.yaml:18:17: ladders.qa.nominate[0].to: 'trainer' is not a ladder (ladders: agent, qa)"
     ]
+
+
+def test_each_ladder_decides_as_its_own_ruleset_would_alone(ruleset: Any) -> None:
+    """Three months of both ladders together give each ladder what its rules alone give its records.
+
+    Nothing crosses between ladders: the same scores, ranks, cohorts, levels and pay as a run
+    of the ladder's own ruleset over its own records. (No decisions here: A4 stays an agent.)
+    """
+    records = read_records(ruleset, RECORDS).records
+    together = evaluate(ruleset, records).cells
+    for name in ("agent", "qa"):
+        mine = [r for r in records if r.attributes["role"] == name and r.agent_id != "W1"]  # W1: a wrong-ladder level
+        alone = evaluate(ruleset.ladders[name], mine).cells
+        columns = [c for c in alone.columns if c not in ("ruleset_sha256",)]
+        picked = together.filter(together["ladder"] == name)
+        assert picked.select(columns).to_dicts() == alone.select(columns).to_dicts(), name
