@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
 import re
 import shlex
 import sys
@@ -21,14 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_docs import NOT_RUN, PAGES, ROOT, SKIPPED, prepare, sessions, shown_matches
+from tests.test_docs import CLOCK, NOT_RUN, PAGES, ROOT, SKIPPED, prepare, sessions, shown_matches
 from tierpay.cli import main
 
 OPEN = re.compile(r"^( *)```console\s*$")
 
 
 def printed_by(command: str) -> list[str] | None:
-    """What ``command`` prints (None for a command the docs test does not run)."""
+    """What ``command`` prints (None for a command the docs test does not run), at the docs test's clock."""
+    os.environ["SOURCE_DATE_EPOCH"] = CLOCK
     steps = [step.strip() for step in command.split("&&")]
     if all(step.startswith(NOT_RUN) for step in steps):
         return None

@@ -56,6 +56,10 @@ def test_every_example_has_a_header_saying_who_and_what(path: Path) -> None:
 def test_every_example_exits_as_declared_and_writes_outside_the_working_tree(path: Path, tmp_path: Path) -> None:
     """Run as a script from an empty folder, with no --out: it exits with the status its header
     declares (1: the sample's bad rows are rejected), leaves the folder empty and says where it wrote."""
+    if path.name == "spark_job.py":
+        from .test_spark import require_spark
+
+        require_spark()
     cwd, temp = tmp_path / "cwd", tmp_path / "temp"
     cwd.mkdir()
     temp.mkdir()

@@ -458,3 +458,21 @@ def test_each_ladder_decides_as_its_own_ruleset_would_alone(ruleset: Any) -> Non
         columns = [c for c in alone.columns if c not in ("ruleset_sha256",)]
         picked = together.filter(together["ladder"] == name)
         assert picked.select(columns).to_dicts() == alone.select(columns).to_dicts(), name
+
+
+def test_a_ledger_keeps_every_ladders_decisions(tmp_path: Path) -> None:
+    """A run kept in a ledger holds both ladders' decisions: January's pay is the ten rows' total.
+
+    Agents 5600 + 4800 + 5200 + 5800 + 4800 = 26,200; inspectors 6560 + 5640 + 5640 + 5800 +
+    6240 = 29,880; together 56,080.00.
+    """
+    pytest.importorskip("sqlalchemy")
+    ledger = f"sqlite:///{tmp_path / 'ledger.db'}"
+    argv = ["evaluate", str(RULESET), str(RECORDS), "--decisions", str(DECISIONS), "--ledger", ledger]
+    assert (
+        main([*argv, "--format", "csv", "-o", str(tmp_path / "out.csv")], stdout=io.StringIO(), stderr=io.StringIO())
+        == 1
+    )
+    out = io.StringIO()
+    assert main(["ledger", "--ledger", ledger], stdout=out, stderr=io.StringIO()) == 0
+    assert "2026-01  open    run 1     1         10  56,080.00" in out.getvalue()

@@ -326,7 +326,9 @@ def test_column_names_that_are_not_text_are_their_str(mini: CompiledRuleset) -> 
     """Non-string names are their ``str()``: an unknown column is a warning, no agent_id is an error."""
     frame = pd.DataFrame({"agent_id": ["A1"], "period": ["2026-01"], "qa": [80], 7: ["x"]})
     assert read_records(mini, frame).warnings == ["<DataFrame>: columns not in the ruleset were ignored: 7"]
-    with pytest.raises(RecordsError, match=r"^<DataFrame>:1: no agent_id column in the header \(0, 1\)$"):
+    with pytest.raises(
+        RecordsError, match=r"^<DataFrame>:1: no agent_id column in the header \(0, 1\): name the column"
+    ):
         read_records(mini, pd.DataFrame([["A1", "2026-01"]]))
 
 

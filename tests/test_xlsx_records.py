@@ -89,7 +89,8 @@ def test_sheet_chooses_the_sheet_to_read(tmp_path: Path) -> None:
     code, _, err = evaluate_csv(tmp_path, workbook)
     assert code == 4
     assert err == (
-        f"error: {workbook}[Notes]:1: no agent_id column in the header (note); "
+        f"error: {workbook}[Notes]:1: no agent_id column in the header (note): name the column of agent ids "
+        "agent_id, or map the export's header to it in the ruleset (columns: {工号: agent_id}); "
         "the first sheet was read: name another with --sheet ('Records')\n"
     )
 

@@ -210,6 +210,10 @@ def main() -> None:
     # state carried out of January) and no bad rows. The tutorial chains it with --state-in.
     write(HERE / "agents-2026-02.csv", [r for r in rows if r["period"] == "2026-02"])
     write(HERE / "agents-2026h1.csv", rows + bad_rows)
+    # January as corrected after it was closed: a QA appeal upheld for A001 (78.2 to 84.6). The
+    # how-to "Correct a closed month" runs it against a ledger in which January is closed.
+    corrected = [dict(r, qa_score=84.6) if r["agent_id"] == "A001" else r for r in january]
+    write(HERE / "agents-2026-01-corrected.csv", corrected + bad_rows)
     (HERE / "hr-export-2026-01.csv").write_bytes(hr_export_bytes())
     (HERE / "agents-2026-01.xlsx").write_bytes(workbook_bytes())
 

@@ -17,8 +17,10 @@ from tierpay.engine.run import evaluate
 from tierpay.engine.state import AgentState, State
 from tierpay.errors import (
     EvaluationError,
+    LedgerError,
     NoDecision,
     OutputError,
+    PartitionError,
     Problem,
     RecordsError,
     RulesetError,
@@ -46,9 +48,11 @@ __all__ = [
     "Gap",
     "HumanDecision",
     "HumanDecisions",
+    "LedgerError",
     "NoDecision",
     "Outcome",
     "OutputError",
+    "PartitionError",
     "Pay",
     "PayLine",
     "Problem",

@@ -10,6 +10,8 @@ The tree::
     ├── RecordsError        a records file (or a people's decisions file) cannot be read at all
     │                       (encoding, format, no header)
     ├── StateError          a carried-state file is unreadable or does not fit the ruleset
+    ├── LedgerError         a ledger cannot be opened or read (not one, a newer schema, its
+    │                       database library missing), or refuses what was asked of it
     ├── EvaluationError     an expression failed on a record's values (for example division by
     │                       zero); the engine turns it into a rejection of that record
     ├── OutputError         an output would overwrite a file without ``--force``, or cannot be written
@@ -81,6 +83,13 @@ class StateError(TierpayError):
     """A carried-state file could not be read or does not fit the ruleset."""
 
 
+class LedgerError(TierpayError):
+    """A ledger (``--ledger``) cannot be opened or read, or refuses what was asked (closing a month out of order).
+
+    Its message names the ledger (a PostgreSQL URL without its password) and what to do.
+    """
+
+
 class EvaluationError(TierpayError):
     """An expression failed on one record's values.
 
@@ -92,6 +101,10 @@ class EvaluationError(TierpayError):
         self.expression = expression
         self.detail = message
         super().__init__(f"{where}: {message} in `{expression}`")
+
+
+class PartitionError(TierpayError):
+    """Records cannot be split as asked (on Spark) without changing an answer: a cohort or an agent would be cut."""
 
 
 class OutputError(TierpayError):

@@ -362,6 +362,15 @@ WORDS: dict[str, tuple[str, str]] = {
         " (effective {date}, {source}); raised by {amount}",
         "（{date} 起执行，{source}）；补足 {amount}",
     ),
+    "line.adjustment": ("Adjustment for {period}", "{period} 调整"),
+    "basis.adjustment": (
+        "adjustment for {period}: {amount} ({period} decided again after it closed: {due} due, {paid} paid)",
+        "{period} 调整：{amount}（{period} 结账后重新评定：应发 {due}，已发 {paid}）",
+    ),
+    "basis.set_off": (
+        "; {amount} of it set off against this month's other adjustments",
+        "；其中 {amount} 与本月其他调整相抵",
+    ),
     "basis.deduction_now": ("{metric} {amount}", "{metric} {amount}"),
     "basis.deduction_carried": ("{amount} held back from earlier months", "以前月份暂缓扣除的 {amount}"),
     "basis.plus": (" + ", " + "),

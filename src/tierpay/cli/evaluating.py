@@ -41,6 +41,10 @@ def evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"error: {clash}\n")
         return EXIT_USAGE
     args.format = args.format or "table"
+    if args.ledger:  # workbooks, --stream and --format csv's streaming are not for a ledger run
+        from tierpay.cli import ledgering
+
+        return ledgering.evaluate(args, out, err)
     if books:
         return _evaluate_whole(args, out, err, books)
     path = Path(args.records)
@@ -102,7 +106,7 @@ def _evaluate_columns(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         summary = report.Summary.of(target, args.lang)
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided)) + "\n")
+        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided, run.adjusting)) + "\n")
         if payroll is not None:
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
         for result in run.feed(records):
@@ -161,7 +165,7 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         err.write(report.warnings_text(run.warnings, args.lang))
         sink, payroll = outputs.stream("-o"), outputs.stream("--payroll")
         assert sink is not None
-        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided)) + "\n")
+        sink.write(bom(args, "-o") + ",".join(decision_columns(target, run.decided, run.adjusting)) + "\n")
         if payroll is not None:
             payroll.write(bom(args, "--payroll") + report.payroll_rows([], target))
         read_first = list(run.rejections)  # the decisions file's own (a row that cannot be a decision)

@@ -128,8 +128,18 @@ def outcome_of(
     """Read the state and the records and evaluate them: the common middle of a command.
 
     ``check`` sees the records once read, before they are evaluated (a workbook refuses more
-    rows than a sheet holds there).
+    rows than a sheet holds there). With ``--ledger``, after the ledger's history, as ``evaluate
+    --ledger`` would (nothing is stored).
     """
+    if getattr(args, "ledger", None):
+        from tierpay.cli.ledgering import ledger_run
+        from tierpay.ledger import open_ledger
+
+        ledger = open_ledger(args.ledger)
+        try:
+            return ledger_run(ruleset, args, ledger)[0].outcome
+        finally:
+            ledger.close_connection()
     state = read_state(args.state_in) if args.state_in else None
     other = args.state_from_other_ruleset
     records = read_records(ruleset, args)

@@ -30,6 +30,10 @@ class TextOnly(Exception):
     """``-o FILE.xlsx`` for a command that writes text (review, explain, diff, schema): a usage error (exit 2)."""
 
 
+class OptionsClash(Exception):
+    """Two options that cannot be given together in this case (``--state-in`` with a ledger that holds runs): exit 2."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``tierpay`` command."""
     parser = Parser(
@@ -70,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "of the table, summaries, workbook sheets and headers, and warnings and rejections (CSV and JSON stay in English)",
     )
     bom_option(ev)
+    _ledger_option(ev, "keep this run in the ledger (made if missing), resume from it, correct closed months")
     ev.add_argument(
         "--stream",
         action="store_true",
@@ -84,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(rv, "of the ranking and the fairness screen")
     _output_options(rv)
     _state_options(rv, state_out=False)
+    _ledger_option(rv, READING)
 
     stmt = _command(commands, "statement", "pay statements: every line and how it was computed")
     _inputs(stmt)
@@ -109,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     bom_option(stmt)
     _output_options(stmt)
     _state_options(stmt, state_out=False)
+    _ledger_option(stmt, READING)
 
     rp = _command(commands, "report", "the month's run as one HTML page: totals, levels, moves, review, pay")
     _inputs(rp)
@@ -118,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(rp, "of the page")
     _output_options(rp)
     _state_options(rp, state_out=False)
+    _ledger_option(rp, READING)
 
     ex = _command(commands, "explain", "explain one agent's decisions: every criterion, score, review and pay line")
     _inputs(ex)
@@ -128,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _lang_option(ex, "of the explanation")
     _output_options(ex)
     _state_options(ex, state_out=False)
+    _ledger_option(ex, READING)
 
     tst = _command(commands, "test", "run the cases in a ruleset's tests: block")
     tst.add_argument("ruleset", help="the ruleset YAML file")
@@ -147,7 +156,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = _command(commands, "schema", "print the JSON Schema of the ruleset format")
     _output_options(schema)
+
+    close = _command(commands, "close", "make a month final in a ledger: later changes to it are paid as adjustments")
+    close.add_argument("period", type=_period, help="the month to close (YYYY-MM)")
+    _ledger_option(close, "the ledger (a file, or a postgresql+psycopg:// URL)", required=True)
+    close.add_argument("--by", required=True, type=_who, metavar="NAME", help="who closes it (kept in the ledger)")
+    close.add_argument(
+        "--at", type=_moment, metavar="TIME", help="when it was closed, ISO 8601 (2026-02-05T09:00:00Z; default: now)"
+    )
+
+    ledger = _command(commands, "ledger", "list a ledger's runs, its months (open or closed) and the adjustments owed")
+    _ledger_option(ledger, "the ledger (a file, or a postgresql+psycopg:// URL)", required=True)
+    ledger.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
+    _output_options(ledger)
     return parser
+
+
+READING = "decide as a run with this ledger would (resume, corrections, adjustments owed), storing nothing"
+
+
+def _ledger_option(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
+    parser.add_argument("--ledger", metavar="PATH_OR_URL", required=required, help=what)
+
+
+def _who(text: str) -> str:
+    """A ``--by`` value: a name, not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("say who: a name, not blank")
+    return text.strip()
+
+
+def _moment(text: str) -> str:
+    """An ``--at`` value: a date and time in ISO 8601, kept in UTC (``2026-02-05T09:00:00Z``)."""
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date and time: write 2026-02-05T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone: write Z for UTC, or +08:00")
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:

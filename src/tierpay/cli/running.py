@@ -18,8 +18,9 @@ from types import FrameType
 from typing import BinaryIO, TextIO, cast
 
 from tierpay.cli.exits import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_RULESET, EXIT_USAGE
-from tierpay.cli.parser import KeepError, TextOnly, UsageError, build_parser
+from tierpay.cli.parser import KeepError, OptionsClash, TextOnly, UsageError, build_parser
 from tierpay.errors import (
+    LedgerError,
     OutputConflict,
     OutputError,
     RecordsError,
@@ -84,7 +85,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, stdin: BinaryIO 
         code = int(command(args, out, err))
         out.flush()
         return code
-    except (KeepError, TextOnly) as error:
+    except (KeepError, OptionsClash, TextOnly) as error:
         err.write(f"error: {error}\n")
         return EXIT_USAGE
     except RulesetUnreadable as error:  # the file named on the command line, not what it says
@@ -104,6 +105,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, stdin: BinaryIO 
     except OutputError as error:
         err.write(f"error: {error}\n")
         return EXIT_OUTPUT
+    except LedgerError as error:  # cannot be opened or read: an input, as a state file is
+        err.write(f"error: {error}\n")
+        return EXIT_INPUT
     except TierpayError as error:  # pragma: no cover - every subclass is handled above
         err.write(f"error: {error}\n")
         return EXIT_INPUT
@@ -156,6 +160,8 @@ _COMMANDS = {
     "test": ("checking", "test"),
     "diff": ("reporting", "diff"),
     "schema": ("checking", "schema"),
+    "close": ("ledgering", "close"),
+    "ledger": ("ledgering", "listing"),
 }
 """Each command's module in this package and its function: (args, out, err) -> exit code."""
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from tierpay.engine.levels import ACTIONS, REASONS
 from tierpay.engine.pay import number
+from tierpay.engine.results import Pay
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
 
@@ -62,15 +63,21 @@ DECIDED_COLUMNS = ["decided", "decided_by"]
 ``clear_review``) and by whom, ``;`` between two."""
 
 
-def decision_columns(ruleset: CompiledRuleset | RulesetVersions, decided: bool = False) -> list[str]:
+def decision_columns(
+    ruleset: CompiledRuleset | RulesetVersions, decided: bool = False, adjusting: bool = False
+) -> list[str]:
     """The fixed column order of the decisions CSV (with ``DECIDED_COLUMNS`` when people's decisions were given).
 
     The input file and row are left out (they are in the JSON), so that month-by-month runs
-    chained through the state give the same bytes as one run over the whole history.
+    chained through the state give the same bytes as one run over the whole history. A run
+    that keeps a ledger (``adjusting``) has a ``pay_adjustment`` column before the total: what
+    closed periods decided again pay or recover this month.
     """
     lines = line_ids(ruleset)
     floors = ["probation_floor", "minimum_wage", "rounding"] if lines else []
     ladders = has_ladders(ruleset)
+    if lines and adjusting:
+        floors.append("adjustment")
     return [
         "agent_id", "period", *attributes(ruleset), *(["ladder"] if ladders else []), "level_before", "level",
         "qualified_level", "action", "reason", *(DECIDED_COLUMNS if decided else []),
@@ -81,9 +88,11 @@ def decision_columns(ruleset: CompiledRuleset | RulesetVersions, decided: bool =
     ]  # fmt: skip
 
 
-def empty_cells(target: CompiledRuleset | RulesetVersions, decided: bool = False) -> pl.DataFrame:
+def empty_cells(
+    target: CompiledRuleset | RulesetVersions, decided: bool = False, adjusting: bool = False
+) -> pl.DataFrame:
     """No decisions: the decisions CSV's columns, all text, no rows."""
-    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target, decided), pl.String))
+    return pl.DataFrame(schema=dict.fromkeys(decision_columns(target, decided, adjusting), pl.String))
 
 
 def decision_cells(run: PeriodRun) -> pl.DataFrame:
@@ -138,6 +147,9 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
         ids = [*line_ids(ruleset), "probation_floor", "minimum_wage", "rounding"]
         amounts = [{ln.id: str(ln.amount) for ln in s.lines} if s is not None else {} for s in statements]
         cells += [_gather(f"pay_{i}", [a.get(i) for a in amounts], codes) for i in ids]
+        if run.adjustments is not None:
+            adjusted = [_adjusted(s) for s in statements]
+            cells.append(_gather("pay_adjustment", adjusted, codes))
         cells += [
             _gather("pay_total", [str(s.total) if s is not None else None for s in statements], codes),
             _gather("pay_level", level_ids, levels.pay_level[at]),
@@ -148,7 +160,7 @@ def decision_cells(run: PeriodRun) -> pl.DataFrame:
     out = out.with_columns(cells).with_columns(
         pl.lit(ruleset.version).alias("ruleset_version"), pl.lit(ruleset.sha256).alias("ruleset_sha256")
     )
-    names = decision_columns(ruleset, run.human is not None)
+    names = decision_columns(ruleset, run.human is not None, run.adjustments is not None)
     return out.select([pl.col(c) if c in out.columns else pl.lit(None, pl.String).alias(c) for c in names])
 
 
@@ -158,6 +170,14 @@ def _decided(run: PeriodRun, rows: list[int]) -> list[pl.Series]:
     said = [";".join(d.said() for d in of_row[i]) if i in of_row else None for i in rows]
     by = [";".join(dict.fromkeys(d.by for d in of_row[i])) if i in of_row else None for i in rows]
     return [pl.Series("decided", said, dtype=pl.String), pl.Series("decided_by", by, dtype=pl.String)]
+
+
+def _adjusted(statement: Pay | None) -> str | None:
+    """What a statement's adjustment lines add up to, or an empty cell when it has none."""
+    if statement is None:
+        return None
+    amounts = [ln.amount for ln in statement.lines if ln.kind == "adjustment"]
+    return str(sum(amounts, Decimal(0))) if amounts else None
 
 
 def _gather(name: str, table: Sequence[str | None], codes: npt.NDArray[Any]) -> pl.Series:

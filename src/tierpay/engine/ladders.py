@@ -251,7 +251,9 @@ def undo(book: Book, saved: Mapping[int, Mapping[str, Any]], decided: npt.NDArra
                 getattr(book, name)[a] = value
 
 
-def ladder_cells(run: PeriodRun, name: str, whole: CompiledRuleset, decided: bool) -> pl.DataFrame:
+def ladder_cells(
+    run: PeriodRun, name: str, whole: CompiledRuleset, decided: bool, adjusting: bool = False
+) -> pl.DataFrame:
     """A ladder run's decided rows as the decisions CSV's cells, with the ladder and the nominations.
 
     A row a ``set_ladder`` decision moved shows the level it held before the move in
@@ -278,4 +280,4 @@ def ladder_cells(run: PeriodRun, name: str, whole: CompiledRuleset, decided: boo
             .otherwise(pl.col("level_before"))
             .alias("level_before")
         )
-    return cells.with_columns(extra).select(decision_columns(whole, decided))
+    return cells.with_columns(extra).select(decision_columns(whole, decided, adjusting))

@@ -89,8 +89,11 @@ class Outcome:
         decided: bool = False,
         refused: Sequence[Rejection] = (),
         decisions_given: int = 0,
+        adjusting: bool = False,
     ) -> None:
         self.target = target
+        self.adjusting = adjusting
+        """Whether the decisions have a ``pay_adjustment`` column (a run that keeps a ledger)."""
         self.rulesets = rulesets
         """Every ruleset version used, oldest first."""
         self.ruleset = rulesets[-1]
@@ -114,8 +117,8 @@ class Outcome:
     @cached_property
     def cells(self) -> pl.DataFrame:
         """The decisions as the decisions CSV's text cells (null for an empty cell)."""
-        columns = decision_columns(self.target, self.decided)
-        empty = empty_cells(self.target, self.decided)
+        columns = decision_columns(self.target, self.decided, self.adjusting)
+        empty = empty_cells(self.target, self.decided, self.adjusting)
         frames = [p.cells for p in self.parts if p.cells.height]
         return pl.concat([empty, *frames], how="diagonal").select(columns) if frames else empty
 
@@ -213,6 +216,7 @@ class Outcome:
             self.decided,
             self.refused,
             self.decisions_given,
+            self.adjusting,
         )
 
     # --- JSON --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from decimal import (
 from itertools import pairwise
 from typing import Any
 
+from tierpay.engine.adjustments import PREFIX, Adjustment, is_adjustment, signed
 from tierpay.engine.minimum_wage import minimum_wage_for
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
@@ -44,7 +45,7 @@ from tierpay.ruleset.model import (
     Rounding,
     label_text,
 )
-from tierpay.words import Named, Phrase, phrase, render
+from tierpay.words import Named, Phrase, phrase, render, say
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -177,6 +178,8 @@ class PayInputs:
     """A statutory protected month: no line falls because of it (see ``Protection``)."""
     names: Mapping[str, Named] = field(default_factory=dict)
     """The ruleset's names (metrics, attributes) with their labels, for the words of each basis."""
+    adjustments: tuple[Adjustment, ...] = ()
+    """Closed periods decided again whose difference this month pays (see :mod:`tierpay.engine.adjustments`)."""
 
     def name(self, id: str) -> Named:
         """``id`` with its label, for a basis."""
@@ -202,6 +205,8 @@ def line_label(pay: Pay | None, line_id: str, lang: str, fallback: str = "") -> 
                 return label_text(deduction.label, lang, line_id)
     if line_id in BUILT_IN_LINES:
         return BUILT_IN_LINES[line_id][lang if lang in ("en", "zh") else "en"]
+    if is_adjustment(line_id):
+        return say("line.adjustment", lang, period=line_id[len(PREFIX) :])
     return fallback or line_id
 
 
@@ -311,7 +316,8 @@ def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protecti
         if inputs.on_probation:
             _probation_floor(sheet, inputs, factor, days)
         minimum = _minimum_wage(sheet, inputs, factor, days)
-    due = _deductions(sheet, inputs, minimum)
+    recover = _adjustments(sheet, inputs)
+    due = _deductions(sheet, inputs, minimum, recover)
     total = sum((ln.amount for ln in sheet.lines), ZERO)
     if not per_line:
         rounded = round_money(total, rounding)
@@ -429,12 +435,47 @@ def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Phras
     return minimum
 
 
-def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str, Decimal]:
+def _adjustments(sheet: _Sheet, inputs: PayInputs) -> list[tuple[Adjustment, Decimal]]:
+    """Pay each positive adjustment in full; return each negative one with the part set off against them.
+
+    A back-payment for a closed month is not this month's wage: it counts neither toward the
+    minimum wage nor in the pay the deduction cap is a share of. An overpayment is first set
+    off against the month's back-payments (money for other months); only the rest is
+    collected from this month's wage, as a deduction (``_deductions``).
+    """
+    items = sorted(inputs.adjustments)
+    back = sum((a.amount for a in items if a.amount > 0), ZERO)
+    for item in items:
+        if item.amount > 0:
+            sheet.add(item.line_id, "adjustment", item.amount, (_adjustment_basis(item),))
+    recover = []
+    for item in items:
+        if item.amount < 0:
+            off = min(-item.amount, back)
+            back -= off
+            recover.append((item, off))
+    return recover
+
+
+def _adjustment_basis(item: Adjustment) -> Phrase:
+    return phrase(
+        "basis.adjustment",
+        period=item.for_period,
+        amount=signed(item.amount),
+        due=money(item.due),
+        paid=money(item.paid),
+    )
+
+
+def _deductions(
+    sheet: _Sheet, inputs: PayInputs, minimum: Decimal, recover: Sequence[tuple[Adjustment, Decimal]] = ()
+) -> dict[str, Decimal]:
     """The month's deductions under one cap; returns what is left to collect, by line.
 
     工资支付暂行规定 art. 16: at most the cap's share of the month's wages for all deduction
     lines together, and the counted pay left must still reach the minimum wage. Amounts
-    held back earlier are collected first, then this month's, each line in ruleset order.
+    held back earlier are collected first, then this month's, each line in ruleset order,
+    then what overpaid closed months (``recover``, less what was set off) ask back, oldest first.
     """
     pay = sheet.pay
     floors = pay.floors
@@ -444,6 +485,12 @@ def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str,
         now = within(inputs.values[deduction.metric], f"the deduction {deduction.metric}")
         if carried or now:
             asked[deduction.id] = (carried, now)
+    recovering = {item.line_id: (item, off) for item, off in recover}
+    for line_id in sorted({*(k for k in inputs.due if is_adjustment(k)), *recovering}):
+        carried = inputs.due.get(line_id, ZERO)
+        item, off = recovering.get(line_id, (None, ZERO))
+        now = -item.amount - off if item is not None else ZERO
+        asked[line_id] = (carried, now)
     if not asked:
         return {}
     cap_percent = floors.deduction_cap_percent if floors is not None else HUNDRED
@@ -467,14 +514,19 @@ def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str,
     for line_id, (carried, now) in asked.items():
         deducted = take[line_id]
         rest = carried + now - deducted
+        item, off = recovering.get(line_id, (None, ZERO))
         parts: list[Phrase] = []
-        if now:
+        if item is not None:
+            parts.append(_adjustment_basis(item))
+            if off:
+                parts.append(phrase("basis.set_off", amount=money(off)))
+        elif now:
             parts.append(phrase("basis.deduction_now", metric=inputs.name(by_id[line_id].metric), amount=money(now)))
         if carried:
             parts.append(phrase("basis.deduction_carried", amount=money(carried)))
         basis: Basis = ()
         for piece in parts:
-            basis += (phrase("basis.plus"), piece) if basis else (piece,)
+            basis += (phrase("basis.plus"), piece) if basis and piece.key != "basis.set_off" else (piece,)
         if rest:
             due[line_id] = rest
             if cap <= room:
@@ -482,7 +534,10 @@ def _deductions(sheet: _Sheet, inputs: PayInputs, minimum: Decimal) -> dict[str,
             else:
                 limit = phrase("basis.kept_above_minimum", amount=money(minimum))
             basis += (limit, phrase("basis.carried", deducted=money(deducted), rest=money(rest)))
-        sheet.add(line_id, "deduction", -deducted, basis, by_id[line_id].label)
+        if line_id in by_id:
+            sheet.add(line_id, "deduction", -deducted, basis, by_id[line_id].label)
+        else:
+            sheet.add(line_id, "adjustment", ZERO - deducted - off, basis)
     return due
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from tierpay.engine.adjustments import adjustments_of
 from tierpay.engine.columns import TEXT
 from tierpay.engine.pay import PayInputs, band_coefficient, compute_pay, curve_coefficient, uses_coefficient
 from tierpay.engine.results import Pay
@@ -99,6 +100,8 @@ def pay_stage(run: PeriodRun) -> None:
     keys["due"] = pl.Series(run.due_in.tolist(), dtype=pl.String)
     keys["protected"] = run.protected
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)
+    if run.adjustments:
+        keys["adjust"] = run.rows["agent_id"].replace_strict(run.adjustments, default="", return_dtype=pl.String)
     read = pay_reads(run.ruleset)
     ok = live & ~run.failed
     frame = pl.DataFrame(keys)
@@ -129,6 +132,7 @@ def pay_stage(run: PeriodRun) -> None:
                         due=due_of(key["due"]),
                         protected=key["protected"],
                         names=names,
+                        adjustments=adjustments_of(key.get("adjust") or ""),
                     ),
                     protection=model.protection,
                 )

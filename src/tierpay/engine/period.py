@@ -22,7 +22,7 @@ statement of each distinct pay input) is what :mod:`tierpay.engine.decisions` bu
 from __future__ import annotations
 
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -105,8 +105,12 @@ class PeriodRun:
         source: str,
         human: Sequence[HumanDecision] | None = None,
         rejected: Collection[tuple[str | None, str | None]] = (),
+        adjustments: Mapping[str, str] | None = None,
     ) -> None:
         self.ruleset = ruleset
+        self.adjustments = adjustments
+        """By agent, the closed periods decided again whose differences this period pays (``adjustments_text``);
+        None when the run keeps no ledger (and the decisions have no ``pay_adjustment`` column)."""
         self.model = ruleset.model
         self.period = period
         self.rows = rows

@@ -525,7 +525,10 @@ def header_names(header: list[str], source: str, fields: Mapping[str, str] | Non
         names = named_fields(names, fields, source)
     if "agent_id" not in names:
         listed = ", ".join(name_shown(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
-        raise RecordsError(f"{source}:1: no agent_id column in the header ({listed})")
+        raise RecordsError(
+            f"{source}:1: no agent_id column in the header ({listed}): name the column of agent ids agent_id, "
+            "or map the export's header to it in the ruleset (columns: {工号: agent_id})"
+        )
     dupes = sorted(n for n, count in Counter(names).items() if count > 1 and n)
     if dupes:
         raise RecordsError(f"{source}:1: columns named twice: {', '.join(name_shown(n) for n in dupes)}")

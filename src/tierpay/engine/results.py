@@ -107,7 +107,7 @@ class PayLine(_Frozen):
 
     id: str
     label: str
-    kind: Literal["line", "deduction", "floor", "rounding"]
+    kind: Literal["line", "deduction", "floor", "rounding", "adjustment"]
     amount: Decimal
     basis: str
     """How the amount was computed, in English."""

@@ -127,8 +127,11 @@ class Evaluation:
         *,
         state_from_other_ruleset: bool = False,
         decisions: Decisions | None = None,
+        adjusting: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        self.adjusting = adjusting
+        """Whether closed periods decided again are paid for (a run with a ledger): a ``pay_adjustment`` column."""
         self.warnings = check_state(ruleset, state, state_from_other_ruleset) if state is not None else []
         self.start = state or State(ruleset=ruleset.name)
         self.keep = keep
@@ -181,21 +184,28 @@ class Evaluation:
         for (period,), group in rows.group_by("period", maintain_order=True):
             yield self.period(str(period), group, records.source)
 
-    def period(self, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
-        """Evaluate one period's rows (all of them: the review ranks the whole cohort)."""
+    def period(
+        self, period: str, rows: pl.DataFrame, source: str, adjustments: Mapping[str, str] | None = None
+    ) -> PeriodResult:
+        """Evaluate one period's rows (all of them: the review ranks the whole cohort).
+
+        ``adjustments`` gives, by agent, what closed periods decided again pay this period
+        (:func:`tierpay.engine.adjustments.adjustments_text`); only with ``adjusting``.
+        """
         version = ruleset_for(self.ruleset, period)
         if self.periods and period <= self.periods[-1]:
             reason = (
                 f"period: {period} comes after {self.periods[-1]} was evaluated: group the records by period, in order"
             )
-            result = PeriodResult(period, self._empty(), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, self._empty(), rejected_rows(rows, source, reason), [])
         elif version is None:
             reason = not_in_force(self.ruleset, period)
             self.periods.append(period)
-            result = PeriodResult(period, self._empty(), _rejected(rows, source, reason), [])
+            result = PeriodResult(period, self._empty(), rejected_rows(rows, source, reason), [])
         else:
             self.periods.append(period)
-            result = self._run(version, period, rows, source)
+            given = (adjustments or {}) if self.adjusting else None
+            result = self._run(version, period, rows, source, given)
         if result.run is None and period in self.pending and not result.cells.height:
             refused = [d.rejected(record_rejected(d)) for d in self.pending.pop(period)]
             self.refused.update(id(r) for r in refused)
@@ -206,7 +216,14 @@ class Evaluation:
             self.results.append(result)
         return result
 
-    def _run(self, version: CompiledRuleset, period: str, rows: pl.DataFrame, source: str) -> PeriodResult:
+    def _run(
+        self,
+        version: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        source: str,
+        adjustments: Mapping[str, str] | None = None,
+    ) -> PeriodResult:
         self.used.setdefault(version.sha256, stamp(version))
         self.last_version = version
         if self.book is None:
@@ -215,11 +232,13 @@ class Evaluation:
             self.book.rebase(version)
         book = self.book
         if version.ladders:
-            return self._run_ladders(version, period, rows, source, book)
+            return self._run_ladders(version, period, rows, source, book, adjustments)
         checks = self.checks.setdefault(version.sha256, CheckCache())
         with collector_paused():
             human = self.pending.pop(period, []) if self.human is not None else None
-            run = PeriodRun(version, period, book.numbered(rows), book, checks, source, human, self.rejected)
+            run = PeriodRun(
+                version, period, book.numbered(rows), book, checks, source, human, self.rejected, adjustments
+            )
             run.run()
             cells = decision_cells(run)
             run.finish()  # keep the answers, not the stages' working columns and row lists
@@ -229,7 +248,13 @@ class Evaluation:
         return PeriodResult(period, cells, run.rejections(), gaps, run if self.keep else None)
 
     def _run_ladders(
-        self, version: CompiledRuleset, period: str, rows: pl.DataFrame, source: str, book: Book
+        self,
+        version: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        source: str,
+        book: Book,
+        adjustments: Mapping[str, str] | None = None,
     ) -> PeriodResult:
         """One period of a ruleset with ladders: each row routed to its ladder, each ladder run on its own."""
         rows = book.numbered(rows)
@@ -255,11 +280,11 @@ class Evaluation:
             placed.update(id(d) for d in mine or [])
             checks = self.checks.setdefault(f"{version.sha256} {name}", CheckCache())
             with collector_paused():
-                run = PeriodRun(ladder, period, part, LadderBook(book, ladder, rungs.start[k]), checks, source, mine)
-                run.rejected_as_read = self.rejected
+                view = LadderBook(book, ladder, rungs.start[k])
+                run = PeriodRun(ladder, period, part, view, checks, source, mine, self.rejected, adjustments)
                 run.moves = {m.decision.agent_id: m.before for m in routing.moves if m.ladder == k}
                 run.run()
-                cells = ladder_cells(run, name, version, self.decided)
+                cells = ladder_cells(run, name, version, self.decided, self.adjusting)
                 run.finish()
             agents, state, review, due = run.new_state()
             book.advance(period, agents, global_prior(state, rungs.start[k]), review, due)
@@ -279,7 +304,7 @@ class Evaluation:
                 )
         self.refused.update(id(r) for r in refused)
         frames = [p.cells for p in parts]
-        columns = decision_columns(self.ruleset, self.decided)
+        columns = decision_columns(self.ruleset, self.decided, self.adjusting)
         cells = pl.concat([self._empty(), *frames], how="diagonal").select(columns) if frames else self._empty()
         return PeriodResult(period, cells, [*rejections, *refused], gaps, parts[0].run if parts else None, tuple(parts))
 
@@ -332,11 +357,17 @@ class Evaluation:
             state=self.state,
             decided=self.decided,
             refused=[r for r in found if id(r) in self.refused],
-            decisions_given=len(self.human.decisions) + len(self.human.rejections) if self.human is not None else 0,
+            decisions_given=self.decisions_given,
+            adjusting=self.adjusting,
         )
 
+    @property
+    def decisions_given(self) -> int:
+        """How many people's decisions the run was given, applied or refused."""
+        return len(self.human.decisions) + len(self.human.rejections) if self.human is not None else 0
+
     def _empty(self) -> pl.DataFrame:
-        return empty_cells(self.ruleset, self.decided)
+        return empty_cells(self.ruleset, self.decided, self.adjusting)
 
 
 @contextmanager
@@ -372,7 +403,8 @@ def _rejected_rows(rows: pl.DataFrame, source: str, reasons: Mapping[int, str]) 
     ]
 
 
-def _rejected(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
+def rejected_rows(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:
+    """Every row of ``rows`` rejected for one ``reason`` (a period no version covers, one out of order...)."""
     sources = rows[SOURCE].to_list() if SOURCE in rows.columns else [source] * rows.height
     return [
         Rejection(source=s, row=row, agent_id=agent, period=period, reasons=[reason])

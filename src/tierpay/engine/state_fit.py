@@ -15,6 +15,7 @@ is accepted with a warning, and its agents are checked the same way.
 
 from __future__ import annotations
 
+from tierpay.engine.adjustments import is_adjustment
 from tierpay.engine.review import stage_for
 from tierpay.engine.state import AgentState, State
 from tierpay.engine.state_text import combination_problems, raise_all, shown, state_problems
@@ -94,7 +95,7 @@ def fit_problems(version: CompiledRuleset, agent: AgentState) -> list[str]:
     if model.pay is not None:
         lines = [d.id for d in model.pay.deductions]
         for line in agent.deductions_due:
-            if line not in lines:
+            if line not in lines and not is_adjustment(line):  # an overpaid closed month, recovered under the cap
                 known = f"deduction lines: {', '.join(lines)}" if lines else "it has no deduction lines"
                 found.append(f"deductions_due: {line} is not a deduction line of {named} ({known})")
     return found

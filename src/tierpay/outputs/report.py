@@ -482,33 +482,39 @@ def summary_table(outcome: Outcome, lang: str = "en") -> str:
     return Summary.of(outcome.target, lang).add(outcome.cells).table()
 
 
-def payroll_columns(ruleset: CompiledRuleset | RulesetVersions) -> list[str]:
-    """The fixed columns of the payroll export."""
+def payroll_columns(ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False) -> list[str]:
+    """The fixed columns of the payroll export (with ``adjustment`` before the total for a run kept in a ledger)."""
     return [
         "agent_id", "period", *attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
-        "grade", "coefficient",
-        *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding", "total", "currency",
-        "ruleset_version", "ruleset_sha256",
+        "grade", "coefficient", *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding",
+        *(["adjustment"] if adjusting else []), "total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
 def payroll_csv(outcome: Outcome, ruleset: CompiledRuleset | RulesetVersions) -> str:
     """One row per agent-period with fixed columns, ordered by period then agent id."""
-    return payroll_rows([p.cells for p in outcome.parts], ruleset)
+    return payroll_rows([p.cells for p in outcome.parts], ruleset, adjusting=outcome.adjusting)
 
 
-def payroll_rows(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions, header: bool = True) -> str:
+def payroll_rows(
+    parts: Iterable[pl.DataFrame],
+    ruleset: CompiledRuleset | RulesetVersions,
+    header: bool = True,
+    adjusting: bool = False,
+) -> str:
     """Payroll export rows from decisions' CSV cells (fixed columns, in their order), with or without the header."""
-    frame = payroll_frame(parts, ruleset)
+    frame = payroll_frame(parts, ruleset, adjusting)
     text = "" if not header else ",".join(frame.columns) + "\n"
     if frame.height:
         text += frame.write_csv(include_header=False, quote_style="necessary", line_terminator="\n")
     return text
 
 
-def payroll_frame(parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions) -> pl.DataFrame:
+def payroll_frame(
+    parts: Iterable[pl.DataFrame], ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False
+) -> pl.DataFrame:
     """The payroll export's cells (text, null when empty) from decisions' CSV cells, in the fixed columns."""
-    columns = payroll_columns(ruleset)
+    columns = payroll_columns(ruleset, adjusting)
     frames = []
     for cells in parts:
         if not cells.height or "pay_total" not in cells.columns:
