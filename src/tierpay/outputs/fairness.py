@@ -25,8 +25,9 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from math import comb
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from tierpay.engine.outcome import Outcome
 from tierpay.words import say
@@ -74,6 +75,14 @@ class FairnessReport(BaseModel):
     note: str
     ladder: str | None = None
     """The ladder whose review it screens, when the ruleset has ladders (each ladder is screened apart)."""
+
+    @model_serializer(mode="wrap")
+    def _ladder_when_there_are_ladders(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields, less ``ladder`` with one ladder (the JSON stays as it was)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("ladder") is None:
+            data.pop("ladder", None)
+        return data
 
 
 def fisher_exact(a: int, b: int, c: int, d: int) -> Fraction:
