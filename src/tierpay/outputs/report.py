@@ -119,6 +119,9 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     """
     model = ruleset.model
     each = [ruleset, *ruleset.ladders.values()]  # a part a ladder has, the table shows
+    ladders = {  # a ladder by its name in English, its label in Chinese, as levels are
+        name: named(name, ladder.label, english_id=True).text(lang) for name, ladder in (model.ladders or {}).items()
+    }
     attrs = grouping_attributes(ruleset)
     short = _short(ruleset, lang)
     levels = {id: text for id, text in short.items() if id in ruleset.level_ids}
@@ -129,7 +132,7 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
         *[(k, lambda _, k=k: pl.col(k)) for k in model.keep],  # kept columns (a name) beside the agent
         (say("table.period", lang), lambda _: pl.col("period")),
         *[(short[a], lambda _, a=a: pl.col(a)) for a in attrs],
-        *([(say("table.ladder", lang), lambda _: pl.col("ladder"))] if ruleset.ladders else []),
+        *([(say("table.ladder", lang), lambda _: pl.col("ladder").replace(ladders))] if ladders else []),
         (
             say("table.level", lang),
             lambda _: (
