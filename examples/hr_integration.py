@@ -3,7 +3,8 @@
 Who it is for: developers connecting tierpay to an HR or payroll system. What it shows: a
 small SQLite database standing in for the HR system; each month the job reads that month's
 KPI rows, loads last month's carried state from the database, evaluates, stores decisions,
-rejections and the new state, and never loses a row: each is decided or rejected. Running
+rejections and the new state, and never loses a row: each is decided or rejected (a month an
+agent changed team in holds a record per segment, decided together as one). Running
 the months one at a time gives exactly what one run over all of them gives.
 
 Exit status: 1 on the shipped sample, whose ten bad rows are rejected on purpose (0 when every
@@ -103,12 +104,20 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     kpi_rows = db.execute("select count(*) from kpi").fetchone()[0]
     decided = db.execute("select count(*) from decision").fetchone()[0]
     rejected = db.execute("select count(*) from rejection").fetchone()[0]
-    print(f"{kpi_rows} KPI rows: {decided} decided + {rejected} rejected; database written to {path}")
+    rows_decided = db.execute(
+        "select count(*) from kpi where exists "
+        "(select 1 from decision where decision.agent_id = kpi.agent_id and decision.period = kpi.period)"
+    ).fetchone()[0]
+    print(
+        f"{kpi_rows} KPI rows: {rows_decided} decided in {decided} decisions + {rejected} rejected; "
+        f"database written to {path}"
+    )
     final = db.execute("select state from carried_state order by month desc limit 1").fetchone()[0]
     db.close()
     return {
         "kpi_rows": kpi_rows,
         "decided": decided,
+        "rows_decided": rows_decided,
         "rejected": rejected,
         "final_state": final,
         "database": path,

@@ -85,7 +85,7 @@ def test_diff_command_reports_agents_and_pay_saved() -> None:
         "agents at a lower level in some month: A004, A007, A009, A022, A023, A026, A027, A038, A039, A054, A055, "
         "A068, A070"
     )
-    assert lines[8] == "pay under the old ruleset 1,812,172.28, under the new 1,794,652.28: 17,520.00 less"
+    assert lines[8] == "pay under the old ruleset 1,794,666.12, under the new 1,777,146.12: 17,520.00 less"
     assert "→" not in out  # evaluate's arrow means month to month; diff says old and new in words
     assert lines[10].split() == [
         "agent", "period", "what", "changed", "old", "level", "new", "level", "old", "level", "paid",
@@ -137,6 +137,6 @@ def test_diff_in_chinese_names_levels_and_kinds() -> None:
         "  29  级别降低",
         "  10  按不同级别计薪（级别在此前月份变动，工资次月起调整）",
     ]
-    assert lines[8] == "现行规则下工资 1,812,172.28，新规则下 1,794,652.28：减少 17,520.00"
+    assert lines[8] == "现行规则下工资 1,794,666.12，新规则下 1,777,146.12：减少 17,520.00"
     assert lines[10].split()[:5] == ["工号", "月份", "变化", "现行级别", "新级别"]
     assert lines[12].split()[:5] == ["A009", "2026-02", "级别降低", "四星坐席", "三星坐席"]

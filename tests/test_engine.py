@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from tierpay import evaluate, read_records
 
 from .conftest import MINI, SAMPLE_H1, build
 
 
 def test_every_record_decided_or_rejected_once(stars) -> None:
-    """Over the six-month sample, each input row is in exactly one of decisions and rejections."""
+    """Over the six-month sample, each input row is in exactly one of decisions and rejections.
+
+    A decision made from several records (the segments of a month) names the others in its notes.
+    """
     batch = read_records(stars, SAMPLE_H1)
     outcome = evaluate(stars, batch)
     keys = [(d.source, d.row) for d in outcome.decisions] + [(r.source, r.row) for r in outcome.rejections]
+    merged = [
+        (source, int(row))
+        for d in outcome.decisions
+        for note in d.notes
+        if note.startswith("one decision from")
+        for source, row in re.findall(r"(\S+):(\d+) \(\d{4}-\d\d-\d\d to ", note)[1:]  # the first is the decision's
+    ]
+    assert len(merged) == 1  # A002's March
+    keys += merged
     assert len(keys) == len(set(keys)) == len(batch.records) + len(batch.rejections)
 
 

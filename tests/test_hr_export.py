@@ -364,7 +364,7 @@ def test_kept_columns_reach_every_output(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (
         run("evaluate", *records, "--format", "csv")[1]
         .splitlines()[1]
-        .startswith("A001,2026-01,T1,tier1,regular,,,F,false,王伟,")
+        .startswith("A001,2026-01,T1,tier1,regular,,,F,false,full_time,,,王伟,")
     )
     assert '"姓名": "王伟"' in run("evaluate", *records, "--format", "json")[1]
     table = run("evaluate", *records, "--lang", "zh")[1].splitlines()
@@ -412,7 +412,7 @@ def test_a_kept_column_the_file_lacks_is_blank_with_a_warning() -> None:
     """``--keep 部门`` on a file without 部门 decides as without it, and says the column is left blank."""
     code, out, err = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "csv", "--keep", "部门")
     assert code == 1
-    assert out.splitlines()[1].split(",")[9] == ""
+    assert out.splitlines()[1].split(",")[12] == ""
     assert f"warning: {SAMPLE_H1}: no record has 部门, a column to keep: it is left blank\n" in err
 
 
@@ -557,8 +557,8 @@ def test_standard_error_speaks_chinese_under_lang_zh(tmp_path: Path, path: str) 
     )
     assert f"警告：{gbk}：规则中没有的列已忽略：备注" in lines
     assert "缺记录：坐席 A020 没有 2026-03 的记录（最近一次为 2026-02）" in lines
-    assert f"退回：{gbk}:418（A901 2026-01）：qa_score: missing" in lines
-    assert f"退回：{gbk}:426（2026-01）：agent_id: missing" in lines
+    assert f"退回：{gbk}:419（A901 2026-01）：qa_score: missing" in lines
+    assert f"退回：{gbk}:427（2026-01）：agent_id: missing" in lines
     assert not [line for line in lines if line.startswith(("warning:", "gap:", "rejected:"))]
 
 
@@ -567,17 +567,17 @@ def test_standard_error_stays_english_without_lang() -> None:
     code, _, err = run("evaluate", str(STARS), str(SAMPLE_H1), "--format", "json")
     assert code == 1
     assert "gap: agent A020 has no record for 2026-03 (last seen 2026-02)" in err.splitlines()
-    assert f"rejected: {SAMPLE_H1}:426 (2026-01): agent_id: missing" in err.splitlines()
+    assert f"rejected: {SAMPLE_H1}:427 (2026-01): agent_id: missing" in err.splitlines()
 
 
 def test_explain_statement_and_review_frame_their_problems_in_chinese() -> None:
     """``explain``, ``statement`` and ``review`` with ``--lang zh`` frame rejections in Chinese too."""
     assert run("explain", str(STARS), str(SAMPLE_H1), "--agent", "A901", "--lang", "zh")[1] == (
-        f"退回：{SAMPLE_H1}:418（A901 2026-01）：qa_score: missing\n"
+        f"退回：{SAMPLE_H1}:419（A901 2026-01）：qa_score: missing\n"
     )
     for command in ("statement", "review"):
         err = run(command, str(STARS), str(SAMPLE_H1), "--lang", "zh")[2]
-        assert f"退回：{SAMPLE_H1}:426（2026-01）：agent_id: missing\n" in err
+        assert f"退回：{SAMPLE_H1}:427（2026-01）：agent_id: missing\n" in err
 
 
 def test_a_warning_is_english_text_that_knows_its_chinese() -> None:

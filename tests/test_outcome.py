@@ -91,7 +91,7 @@ def test_asking_for_a_missing_decision_says_why(stars: CompiledRuleset) -> None:
     with pytest.raises(NoDecision) as found:
         outcome.decision("A901")
     assert (
-        str(found.value) == f"no decision for agent A901: rejected ({SAMPLE_H1}:418 (A901 2026-01): qa_score: missing)"
+        str(found.value) == f"no decision for agent A901: rejected ({SAMPLE_H1}:419 (A901 2026-01): qa_score: missing)"
     )
     assert isinstance(found.value, TierpayError)
     assert isinstance(found.value, KeyError)

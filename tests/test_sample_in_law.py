@@ -2,8 +2,9 @@
 
 Each rule is checked on every decided agent-month from the statement's own lines, not from
 the engine's arithmetic: one deduction cap a month, the minimum wage on counted pay (net of
-own contributions where the figure excludes them), the probation floor in every month worked
-on probation, pay at the level held during the month, and English statements in English.
+own contributions where the figure excludes them; each sick day at 80% of it; a part-timer paid by the
+hour at the hourly figure), the probation floor in every month worked on probation, pay at the
+level held during the month, and English statements in English.
 """
 
 from __future__ import annotations
@@ -28,11 +29,27 @@ def decided(stars) -> list[Decision]:
     return [d for d in evaluate(stars, read_records(stars, SAMPLE_H1)).decisions if d.pay is not None]
 
 
+def _value(d: Decision, name: str) -> Decimal:
+    return Decimal(str(d.values[name]))
+
+
 def _days(d: Decision) -> Decimal:
-    """The proration factor the month's floors use (protected months are not prorated)."""
+    """The proration factor the month's floors use: days paid as worked (protected months are not prorated)."""
     if d.reason == "protected_period":
         return Decimal(1)
-    return min(Decimal(1), Decimal(str(d.values["worked_days"])) / Decimal(str(d.values["scheduled_days"])))
+    return min(Decimal(1), _value(d, "paid_days") / _value(d, "scheduled_days"))
+
+
+def _minimum(d: Decision, monthly: Decimal, hourly: Decimal | None) -> Decimal:
+    """The month's minimum wage by law: the hourly figure times the hours for a part-timer paid by the
+    hour (非全日制); else the monthly figure times the share of full time and the days paid as worked,
+    each sick day counted at 80% (劳部发〔1995〕309号 art. 59)."""
+    if d.values["employment"] == "part_time":
+        assert hourly is not None
+        return hourly * _value(d, "hours_worked")
+    sick = Decimal("0.8") * _value(d, "sick_leave_days") / _value(d, "scheduled_days")
+    share = Decimal(1) if d.reason == "protected_period" else min(Decimal(1), _days(d) + sick)
+    return monthly * _value(d, "fte") * share
 
 
 def test_lines_add_up_and_deductions_share_one_cap(decided) -> None:
@@ -55,11 +72,12 @@ def test_counted_pay_after_deductions_reaches_the_minimum_wage(stars, decided) -
         counted = sum(ln.amount for ln in d.pay.lines if ln.kind != "rounding" and ln.id not in UNCOUNTED)
         if d.reason == "protected_period":
             continue  # paid in full whatever the days: above the floor by construction
-        minimum = figure.amount * _days(d)
+        minimum = _minimum(d, figure.amount, figure.hourly)
         own = figure.contributions or Decimal(0)
         assert counted - own >= minimum.quantize(Decimal("0.01")) - Decimal("0.01"), (d.agent_id, d.period)
         checked += 1
     assert checked > 300
+    assert {"A010", "A016"} <= {d.agent_id for d in decided}  # a sick month and a part-timer are among them
 
 
 def test_months_worked_on_probation_keep_the_probation_floor(decided) -> None:

@@ -59,7 +59,7 @@ def as_text(cell: Any, kind: str) -> str:
 
 MONEY = {
     "pay_base", "pay_star_allowance", "pay_performance", "pay_full_attendance", "pay_night_shift", "pay_loss",
-    "pay_probation_floor", "pay_minimum_wage", "pay_rounding", "pay_total",
+    "pay_sick_pay", "pay_probation_floor", "pay_minimum_wage", "pay_rounding", "pay_total",
 }  # fmt: skip
 
 
@@ -106,9 +106,9 @@ def test_the_rejections_sheet_has_a_row_per_reason(written: tuple[Path, int, str
     folder, _, _, err = written
     rows = sheets(folder / "out.xlsx")["rejections"]
     assert rows[0] == ["source", "row", "agent_id", "period", "field", "reason"]
-    assert rows[1] == [str(SAMPLE_H1), 418.0, "A901", "2026-01", "qa_score", "missing"]
+    assert rows[1] == [str(SAMPLE_H1), 419.0, "A901", "2026-01", "qa_score", "missing"]
     duplicate = next(r for r in rows if r[2] == "A905")
-    assert duplicate[4:] == ["", f"duplicate: agent A905 has another record for 2026-01 at {SAMPLE_H1}:423"]
+    assert duplicate[4:] == ["", f"duplicate: agent A905 has another record for 2026-01 at {SAMPLE_H1}:424"]
     assert len(rows) - 1 == err.count("rejected: ")
 
 
@@ -117,12 +117,12 @@ def test_the_summary_sheet_has_the_summary_tables(written: tuple[Path, int, str,
     folder = written[0]
     rows = sheets(folder / "out.xlsx")["summary"]
     assert rows[0] == ["by", "group", "agents", "agent_months", "pay"]
-    assert rows[1] == ["level paid", "L1", 21.0, 112.0, 357002.59]
+    assert rows[1] == ["level paid", "L1", 20.0, 109.0, 345202.59]
     totals = [r for r in rows if r[1] == "total"]
     assert {r[0] for r in totals} == {"level paid", "team", "region"}
-    assert {(r[2], r[3], r[4]) for r in totals} == {(70.0, 416.0, 1812172.28)}
+    assert {(r[2], r[3], r[4]) for r in totals} == {(70.0, 416.0, 1794666.12)}
     printed = run("evaluate", str(STARS), str(SAMPLE_H1), "--summary")[1]
-    assert "total           70           416  1,812,172.28" in printed
+    assert "total           70           416  1,794,666.12" in printed
 
 
 def test_the_payroll_workbook_is_the_payroll_csv(written: tuple[Path, int, str, str], tmp_path: Path) -> None:

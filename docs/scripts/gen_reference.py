@@ -47,7 +47,10 @@ Besides the declared names, every expression may use these, taken from the carri
 before the period: `level` (text, the level id), `level_rank` (1 for the lowest),
 `periods_in_level`, `on_probation` (true/false) and `probation_periods`. Later stages add
 the scorecard's value (`score` by default), `grade` (in level, promotion, demotion,
-probation and review rules) and `coefficient` (in pay lines).
+probation and review rules) and `coefficient` (in pay lines). A ruleset with a
+[`calendar`](#calendar) also has the derived values it adds: `paid_days`, `attended_days`,
+`available_days`, `on_protected_leave` and each `calendar.volume` value
+([Pay leave, part time and changes within a month](../how-to/employment-calendar.md)).
 
 ## Limits
 
@@ -100,7 +103,8 @@ ORDER = [
     "BandNorm", "PercentileNorm", "ZScoreNorm", "MinVolume", "ScoreVeto", "Grade", "Level", "Ladder", "Nomination", "Promotion",
     "Veto", "Demotion", "Probation", "NewAgents", "Protection", "Review", "Exemption", "Escalation", "Stage", "Fairness", "Pay",
     "Rounding", "Proration", "Coefficient", "BandLookup", "Band", "Curve", "PayLine", "Deduction",
-    "Floors", "MinimumWage", "MinimumWageArea", "MinimumWageFigure", "MinimumWageTable", "RulesetTest", "Expectation",
+    "Floors", "MinimumWage", "MinimumWageArea", "MinimumWageFigure", "MinimumWageTable",
+    "Calendar", "Leave", "SickPay", "PartTime", "HourlyPay", "Segments", "RulesetTest", "Expectation",
 ]  # fmt: skip
 
 

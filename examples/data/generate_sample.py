@@ -5,7 +5,9 @@ change them (``python examples/data/generate_sample.py``). It is seeded, so the 
 the same on every run. Agent profiles are chosen so the six months show every level action:
 promotions, holds, demotions (sustained and immediate), probation conversion, extension,
 referral for review and regular status by law at the cap, a data gap, a mid-year joiner, a tie at a review cut-off, a minimum-wage
-top-up, a capped deduction and a probation-floor top-up.
+top-up, a capped deduction and a probation-floor top-up; and the employment calendar: paid annual
+leave, sick leave, statutory protected leave, unpaid leave, a part-timer paid by the hour and a
+transfer between cities in the middle of a month (two records, each with its dates).
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ COLUMNS = [
     "calls_handled", "aht_seconds", "qa_score", "csat", "fcr", "adherence", "absences",
     "discipline_incidents", "complaints", "major_complaints", "fatal_errors", "worked_days",
     "scheduled_days", "night_shifts", "loss_deduction", "contract_wage", "own_contributions",
+    "annual_leave_days", "sick_leave_days", "statutory_leave_days", "unpaid_leave_days", "fte", "hours_worked",
+    "employment", "from", "to",
 ]  # fmt: skip
+CALENDAR = {
+    "annual_leave_days": "0", "sick_leave_days": "0", "statutory_leave_days": "0", "unpaid_leave_days": "0",
+    "fte": "1.0", "hours_worked": "0", "employment": "full_time", "from": "", "to": "",
+}  # fmt: skip
+"""A full-time month with no leave and no change within it."""
 TEAM_REGION = {"T1": "tier1", "T2": "tier1", "T3": "tier2", "T4": "tier2", "T5": "tier2"}
 # The employee's own social insurance and housing fund contributions for the month, by region
 # (tier1 is Shanghai, whose minimum wage excludes them). Illustrative: about 10.5% of a minimum
@@ -127,6 +136,7 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
                 loss_deduction="0",
                 contract_wage="4000" if TEAM_REGION[team] == "tier2" else "4200",  # only a probationer's is read
                 own_contributions=OWN_CONTRIBUTIONS[TEAM_REGION[team]],
+                **CALENDAR,
             )
             if status == "probation":  # hired on 5 January on 3-year contracts: at most 6 months
                 row.update(start_date="2026-01-05", contract_term="3y")
@@ -143,6 +153,47 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         key = ("A005", period)
         if key in by_key:
             by_key[key]["night_shifts"] = 6
+    # The employment calendar, one event each.
+    leave(by_key[("A003", "2026-01")], "annual_leave_days", 3)  # paid as worked, attended
+    leave(by_key[("A010", "2026-02")], "sick_leave_days", 5)  # sick pay, its floor
+    leave(by_key[("A030", "2026-04")], "statutory_leave_days", 10)  # maternity: a protected month
+    leave(by_key[("A031", "2026-05")], "unpaid_leave_days", 2)  # unpaid, not attended
+    for period in PERIODS:  # A016 works half time, paid by the hour: 4 hours a scheduled day
+        row = by_key[("A016", period)]
+        row.update(employment="part_time", fte="0.5", own_contributions="0")
+        row["hours_worked"] = str(4 * int(str(row["scheduled_days"])))
+    # A002 moves from Shanghai (T1) to Hangzhou (T3) on 16 March: two records for March.
+    march = by_key[("A002", "2026-03")]
+    second = dict(march)
+    march.update(
+        {
+            "from": "2026-03-01",
+            "to": "2026-03-15",
+            "scheduled_days": 11,
+            "worked_days": 11 - int(str(march["absences"])),
+        }
+    )
+    march.update(
+        calls_handled=int(str(march["calls_handled"])) // 2, absences=0 if march["absences"] == 0 else march["absences"]
+    )
+    second.update(
+        {
+            "from": "2026-03-16",
+            "to": "2026-03-31",
+            "team": "T3",
+            "region": "tier2",
+            "own_contributions": OWN_CONTRIBUTIONS["tier2"],
+        }
+    )
+    second.update(
+        scheduled_days=11,
+        worked_days=11,
+        absences=0,
+        calls_handled=int(str(second["calls_handled"])) - int(str(march["calls_handled"])),
+    )
+    rows.append(second)
+    for period in PERIODS[3:]:
+        by_key[("A002", period)].update(team="T3", region="tier2", own_contributions=OWN_CONTRIBUTIONS["tier2"])
     # A tie at the bottom of T2 in January: identical KPIs for two weak agents.
     twin = {k: v for k, v in by_key[("A025", "2026-01")].items() if k not in ("agent_id", "gender")}
     by_key[("A026", "2026-01")].update(twin)
@@ -168,6 +219,7 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
             loss_deduction="0",
             contract_wage="4000",
             own_contributions=OWN_CONTRIBUTIONS["tier2"],
+            **CALENDAR,
         )
         rows.append(row)
     rows.sort(key=lambda r: (str(r["period"]), str(r["agent_id"])))
@@ -191,6 +243,12 @@ def build() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
         bad("A908", "2026-13"),
     ]
     return rows, bad_rows
+
+
+def leave(row: dict[str, object], kind: str, days: int) -> None:
+    """``days`` of leave of ``kind`` in ``row``'s month, taken from the days worked."""
+    row[kind] = str(days)
+    row["worked_days"] = int(str(row["worked_days"])) - days
 
 
 def write(path: Path, rows: list[dict[str, object]]) -> None:
@@ -226,6 +284,9 @@ HR_HEADERS = {
     "complaints": "有效投诉", "major_complaints": "重大有责投诉", "fatal_errors": "质检致命项",
     "worked_days": "出勤天数", "scheduled_days": "应出勤天数", "night_shifts": "夜班次数",
     "loss_deduction": "赔偿扣款", "contract_wage": "合同工资", "own_contributions": "个人缴纳社保和公积金",
+    "annual_leave_days": "带薪年休假天数", "sick_leave_days": "病假天数", "statutory_leave_days": "法定保护期假天数",
+    "unpaid_leave_days": "事假天数", "fte": "工时比例", "hours_worked": "工作小时数", "employment": "用工形式",
+    "from": "起始日", "to": "截止日",
 }  # fmt: skip
 LEVEL_NAMES = {"L1": "一星坐席", "L2": "二星坐席", "L3": "三星坐席", "L4": "四星坐席", "L5": "五星坐席"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -254,7 +315,9 @@ def hr_export_bytes() -> bytes:
     return buffer.getvalue().encode("gbk")
 
 
-WORKBOOK_TEXT = {"agent_id", "level", "team", "region", "status", "start_date", "contract_term", "gender"}
+WORKBOOK_TEXT = {
+    "agent_id", "level", "team", "region", "status", "start_date", "contract_term", "gender", "employment", "from", "to",
+}  # fmt: skip
 """Columns the workbook holds as text cells; other cells that read as numbers are number cells."""
 WORKBOOK_TIME = (2026, 1, 31, 0, 0, 0)
 """The time stamped on every part of the workbook, so that its bytes are the same on every run."""

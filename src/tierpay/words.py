@@ -357,6 +357,22 @@ WORDS: dict[str, tuple[str, str]] = {
         "the minimum wage for {by} {value} ({area}) {amount}",
         "{by} {value}（{area}）的最低工资标准 {amount}",
     ),
+    "basis.pair": ("{first}{then}", "{first}{then}"),
+    "basis.grouped": ("({what})", "（{what}）"),
+    "basis.segment_days": (" × {days}/{total} days", " × {days}/{total} 天"),
+    "basis.fte": ("FTE {fte}", "工时比例 {fte}"),
+    "basis.sick_pay": (
+        "{percent}% of {base} × {sick}/{scheduled} days of sick leave",
+        "{base} 的 {percent}% × 病假 {sick}/{scheduled} 天",
+    ),
+    "basis.sick_share": (
+        "({paid} + {percent}% × {sick} days of sick leave)/{scheduled} days",
+        "（{paid} + {percent}% × 病假 {sick} 天）/{scheduled} 天",
+    ),
+    "basis.hourly_minimum": (
+        "the hourly minimum wage for {by} {value} ({area}) {rate} × {hours} hours",
+        "{by} {value}（{area}）的小时最低工资标准 {rate} × {hours} 小时",
+    ),
     "basis.times_equals": (" × {days} = {amount}", " × {days} = {amount}"),
     "basis.citation": (
         " (effective {date}, {source}); raised by {amount}",

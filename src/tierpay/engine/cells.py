@@ -45,9 +45,14 @@ def _union(items: Any) -> list[str]:
 
 
 def line_ids(target: CompiledRuleset | RulesetVersions) -> list[str]:
-    """Every pay line and deduction id of the ruleset (of every version), in order."""
+    """Every pay line and deduction id of the ruleset (of every version), in order.
+
+    Sick pay (``calendar.sick_pay``) is a line of its own, after the ruleset's lines.
+    """
     return _union(
-        [ln.id for ln in r.model.pay.lines] + [d.id for d in r.model.pay.deductions]
+        [ln.id for ln in r.model.pay.lines]
+        + (["sick_pay"] if r.model.calendar is not None and r.model.calendar.sick_pay is not None else [])
+        + [d.id for d in r.model.pay.deductions]
         for r in _all(target)
         if r.model.pay
     )

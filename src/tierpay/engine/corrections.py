@@ -236,7 +236,7 @@ def run_with_history(
             early += rejected_rows(rows, records.source, rejected[q])
     for q in decide:
         rows = frame.filter(pl.col("period") == q)
-        found.hashes[q] = dict(zip(rows["agent_id"].to_list(), rows["__hash"].to_list(), strict=True))
+        found.hashes[q] = _hashes(rows, q)
         if q in closed:
             result = run.period(q, rows.drop("__hash"), records.source, {})
             _compare(by_period[q], result, found, owed)
@@ -291,8 +291,15 @@ class _Found:
 
 
 def _hashes(frame: pl.DataFrame, period: str) -> dict[str, str]:
+    """Each agent's record hash for ``period``; an agent-month of several records (segments) hashes them all."""
     rows = frame.filter(pl.col("period") == period)
-    return dict(zip(rows["agent_id"].to_list(), rows["__hash"].to_list(), strict=True))
+    found: dict[str, list[str]] = {}
+    for agent, digest in zip(rows["agent_id"].to_list(), rows["__hash"].to_list(), strict=True):
+        found.setdefault(agent, []).append(digest)
+    return {
+        agent: digests[0] if len(digests) == 1 else hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
+        for agent, digests in found.items()
+    }
 
 
 def _listed(agents: list[str]) -> str:

@@ -19,6 +19,7 @@ from tierpay.engine.levels import ACTIONS, NONE, REASONS, Facts, why
 from tierpay.engine.probation import legal_cap, term_text, term_words
 from tierpay.engine.results import Decision, ReviewResult, RulesetStamp, trusted
 from tierpay.engine.review import review_result
+from tierpay.engine.segments import SEGMENTS, segment_note
 from tierpay.engine.state import AgentState, due_of
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import label_text
@@ -204,6 +205,10 @@ def _record_notes(run: PeriodRun, i: int) -> list[str]:
     level = ids[int(run.prior.level[i])]
     probation = model.probation
     notes: list[str] = []
+    if SEGMENTS in run.rows.columns and model.calendar is not None and model.calendar.segments is not None:
+        merged = segment_note(run.rows[SEGMENTS][i], model.calendar.segments.decide_by)
+        if merged is not None:
+            notes.append(merged)
     if not run.known[i]:
         if run.stated_probation[i]:
             if stated is not None and stated != level:

@@ -48,6 +48,8 @@ class MinimumWageFigure:
     """The area's name in each language the table gives (`Shanghai`, `上海市`)."""
     value: str
     """The value of the attribute that chose the area (`tier1`)."""
+    hourly: Decimal | None = None
+    """The hourly figure for part-time work set with the monthly one, if the table gives it."""
 
     def phrase(self, attribute: Named) -> Phrase:
         """Which figure, for a statement line: ``the minimum wage for region tier1 (Shanghai) 2,740.00``."""
@@ -95,6 +97,7 @@ def minimum_wage_for(mw: MinimumWage, values: Mapping[str, Any], period: str, la
         contributions=contributions,
         area_name=named(area_id or "", area.name),
         value=str(value),
+        hourly=figure.hourly,
     )
 
 

@@ -9,7 +9,7 @@ Penalties are reduced performance pay (a lower coefficient), never fines.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -28,14 +28,16 @@ from itertools import pairwise
 from typing import Any
 
 from tierpay.engine.adjustments import PREFIX, Adjustment, is_adjustment, signed
-from tierpay.engine.minimum_wage import minimum_wage_for
+from tierpay.engine.minimum_wage import MinimumWageFigure, minimum_wage_for
 from tierpay.engine.results import Pay as PayResult
 from tierpay.engine.results import PayLine as LineResult
 from tierpay.engine.results import trusted
+from tierpay.engine.segments import Segment
 from tierpay.ruleset.model import (
     MAX_AMOUNT,
     AmountTable,
     BandLookup,
+    Calendar,
     Curve,
     Floors,
     Grade,
@@ -180,6 +182,8 @@ class PayInputs:
     """The ruleset's names (metrics, attributes) with their labels, for the words of each basis."""
     adjustments: tuple[Adjustment, ...] = ()
     """Closed periods decided again whose difference this month pays (see :mod:`tierpay.engine.adjustments`)."""
+    segments: tuple[Segment, ...] = ()
+    """A month of several segments (changes within it): what pay reads of each, with its calendar days."""
 
     def name(self, id: str) -> Named:
         """``id`` with its label, for a basis."""
@@ -189,6 +193,7 @@ class PayInputs:
 BUILT_IN_LINES = {
     "probation_floor": {"en": "Probation floor top-up", "zh": "试用期工资补足"},
     "minimum_wage": {"en": "Minimum wage top-up", "zh": "最低工资补足"},
+    "sick_pay": {"en": "Sick pay", "zh": "病假工资"},
     "rounding": {"en": "Rounding", "zh": "舍入"},
 }
 """The labels of the lines tierpay adds itself (floors and the rounding line)."""
@@ -249,7 +254,12 @@ class _Sheet:
 
 
 def compute_pay(
-    pay: Pay, currency: str, inputs: PayInputs, lang: str = "zh", protection: Protection | None = None
+    pay: Pay,
+    currency: str,
+    inputs: PayInputs,
+    lang: str = "zh",
+    protection: Protection | None = None,
+    calendar: Calendar | None = None,
 ) -> PayResult:
     """One agent-period's pay statement; its lines sum exactly to the total.
 
@@ -257,11 +267,14 @@ def compute_pay(
     month's deductions under one cap; the rounding of the total. Floors are statutory amounts
     and round up; deductions held back by a cap round down, and what they leave is carried.
     Each line's ``basis`` says how it was computed, in English; its phrases say it in any language.
+    With a ``calendar`` (:class:`~tierpay.ruleset.model.Calendar`) lines are prorated by days in
+    each segment and by FTE, sick leave adds a sick-pay line, and the minimum wage counts sick days
+    at their floor and part-time hours at the hourly figure.
     Raises ``ValueError`` (the record's rejection) for an amount a record or a formula brings
     in beyond ``MAX_AMOUNT``.
     """
     with localcontext(MONEY):
-        return _compute_pay(pay, currency, inputs, lang, protection)
+        return _compute_pay(pay, currency, inputs, lang, protection, calendar)
 
 
 def within(value: Decimal, what: str) -> Decimal:
@@ -271,8 +284,12 @@ def within(value: Decimal, what: str) -> Decimal:
     return value
 
 
-def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protection: Protection | None) -> PayResult:
+def _compute_pay(
+    pay: Pay, currency: str, inputs: PayInputs, lang: str, protection: Protection | None, calendar: Calendar | None
+) -> PayResult:
     rounding = pay.rounding
+    parts = _parts(inputs, calendar)
+    full: dict[str, Decimal] = {}  # each line before its coefficient and proration, for sick pay
     per_line = rounding.stage == "line"
     sheet = _Sheet(pay, lang, [])
     factor, days = _proration(pay, inputs.values)
@@ -293,8 +310,12 @@ def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protecti
     for line in pay.lines:
         basis: Basis
         if inputs.line_applies.get(line.id, True):
-            amount, found = _line_amount(line, inputs)
-            basis = (found,)
+            if parts is None:
+                amount, found = _line_amount(line, inputs)
+                basis = (found,)
+            else:
+                amount, basis = _parted_amount(line, parts)
+            full[line.id] = amount
             if line.times_coefficient:
                 amount *= coefficient
                 basis += (phrase("basis.times", what=coefficient_text),)
@@ -311,11 +332,14 @@ def _compute_pay(pay: Pay, currency: str, inputs: PayInputs, lang: str, protecti
             amount, basis = _r(ZERO, rounding, per_line), (phrase("basis.not_paid", when=line.when or ""),)
         sheet.gross += amount
         sheet.add(line.id, "line", amount, basis, line.label)
+    sick = ZERO
+    if calendar is not None and calendar.sick_pay is not None and not (inputs.protected and protection is not None):
+        sick = _sick_pay(sheet, calendar, inputs, full, per_line)
     minimum = ZERO
     if pay.floors is not None:
         if inputs.on_probation:
             _probation_floor(sheet, inputs, factor, days)
-        minimum = _minimum_wage(sheet, inputs, factor, days)
+        minimum = _minimum_wage(sheet, inputs, factor, days, _MinimumShare(calendar, parts, sick))
     recover = _adjustments(sheet, inputs)
     due = _deductions(sheet, inputs, minimum, recover)
     total = sum((ln.amount for ln in sheet.lines), ZERO)
@@ -396,7 +420,9 @@ def _post_lowest_wage(floors: Floors, inputs: PayInputs) -> tuple[Decimal, Phras
     return _by_level(table, floors.post_by, inputs, "floors.post_lowest_wage")
 
 
-def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Phrase | None) -> Decimal:
+def _minimum_wage(
+    sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Phrase | None, share: _MinimumShare
+) -> Decimal:
     """Counted pay not below the local minimum wage in force for the month.
 
     Returns what counted pay must reach (0 when the ruleset has no minimum wage): the prorated
@@ -407,20 +433,23 @@ def _minimum_wage(sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Phras
     if floors.minimum_wage is None:
         return ZERO
     figure = minimum_wage_for(floors.minimum_wage, inputs.values, inputs.period)
-    prorated = _floor_amount(figure.amount * (factor if pay.proration else ONE), pay.rounding)
+    which = figure.phrase(inputs.name(floors.minimum_wage.by))
+    monthly, multiplier = figure.amount, factor if pay.proration else ONE
+    if share.calendar is not None:
+        monthly, multiplier, which, days = share.minimum(sheet, inputs, figure, factor, days)
+    prorated = _floor_amount(monthly * multiplier, pay.rounding)
     own = figure.contributions
     if own is not None:
         within(own, f"the contributions {floors.minimum_wage.contributions}")
     minimum = prorated + own if own is not None else prorated
     if sheet.counted < minimum:
         topup = minimum - sheet.counted
-        which = figure.phrase(inputs.name(floors.minimum_wage.by))
         basis: Basis = (phrase("basis.counted", amount=money(sheet.counted)),)
         if own is not None:
             basis += (phrase("basis.less_own", own=money(own), net=money(sheet.counted - own), figure=which),)
         else:
             basis += (phrase("basis.below", figure=which),)
-        if pay.proration and factor != ONE:
+        if pay.proration and multiplier != ONE:
             assert days is not None
             basis += (phrase("basis.times_equals", days=days, amount=money(prorated)),)
         basis += (
@@ -577,3 +606,179 @@ def _by_level(table: AmountTable, by: str | None, inputs: PayInputs, what: str) 
     return row[key], phrase(
         "basis.by_level_by", level=inputs.level, by=inputs.name(by or ""), value=key, amount=money(row[key])
     )
+
+
+# --- the employment calendar: segments, part time, sick pay ----------------------------------
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One segment of a month as pay reads it: its calendar days, its inputs, its share of full time."""
+
+    days: int
+    inputs: PayInputs
+    fte: Decimal
+
+
+def _parts(inputs: PayInputs, calendar: Calendar | None) -> list[_Part] | None:
+    """The month's segments (one for a month of one record), or None when nothing is prorated by them or by FTE."""
+    if calendar is None:
+        return None
+    fte_name = calendar.part_time.fte if calendar.part_time is not None else None
+    if not inputs.segments:
+        fte = inputs.values.get(fte_name, ONE) if fte_name else ONE
+        return None if fte == ONE else [_Part(1, inputs, fte)]
+    parts = []
+    for segment in inputs.segments:
+        values = dict(inputs.values)
+        for name, value in segment.values.items():
+            values[name] = (
+                Decimal(value) if name in inputs.values and isinstance(inputs.values[name], Decimal) else value
+            )
+        sub = replace(inputs, values=values, level=segment.level or inputs.level, segments=())
+        parts.append(_Part(segment.days, sub, values.get(fte_name, ONE) if fte_name else ONE))
+    return parts
+
+
+def _parted_amount(line: PayLine, parts: list[_Part]) -> tuple[Decimal, Basis]:
+    """A line over the month's segments: each segment's amount (times its FTE if prorated) by its share of days."""
+    pieces: list[tuple[Decimal, Basis, int]] = []
+    for part in parts:
+        amount, found = _line_amount(line, part.inputs)
+        basis: Basis = (found,)
+        if line.prorate and part.fte != ONE:
+            amount *= part.fte
+            basis += (phrase("basis.times", what=phrase("basis.fte", fte=number(part.fte))),)
+        pieces.append((amount, basis, part.days))
+    if all(p[0] == pieces[0][0] and p[1] == pieces[0][1] for p in pieces):
+        return pieces[0][0], pieces[0][1]
+    total_days = sum(p[2] for p in pieces)
+    amount = sum((a * d for a, _, d in pieces), ZERO) / total_days
+    joined: Basis = ()
+    for _a, basis, d in pieces:
+        joined += (*((phrase("basis.plus"),) if joined else ()), *basis)
+        joined += (phrase("basis.segment_days", days=str(d), total=str(total_days)),)
+    return amount, (phrase("basis.grouped", what=_joined(joined)),)
+
+
+def _sick_days(calendar: Calendar, inputs: PayInputs) -> Decimal:
+    return sum((inputs.values[n] for n, leave in calendar.leave.items() if leave.paid == "sick"), ZERO)
+
+
+def _sick_pay(
+    sheet: _Sheet, calendar: Calendar, inputs: PayInputs, full: Mapping[str, Decimal], per_line: bool
+) -> Decimal:
+    """The sick-pay line: the declared share of the lines it is of, for each day of sick leave; the sick days."""
+    pay, sick_pay = sheet.pay, calendar.sick_pay
+    assert sick_pay is not None
+    assert pay.proration is not None
+    sick = _sick_days(calendar, inputs)
+    if not sick:
+        return ZERO
+    scheduled = inputs.values[pay.proration.scheduled]
+    if scheduled <= 0:
+        raise ValueError(f"{pay.proration.scheduled} is {number(scheduled)}: cannot pay sick days")
+    base = sum((full.get(line_id, ZERO) for line_id in sick_pay.of), ZERO)
+    amount = _r(base * sick / scheduled * sick_pay.percent / HUNDRED, pay.rounding, per_line)
+    basis: Basis = (
+        phrase(
+            "basis.sick_pay",
+            percent=number(sick_pay.percent),
+            base=money(base),
+            sick=number(sick),
+            scheduled=number(scheduled),
+        ),
+    )
+    sheet.add("sick_pay", "line", amount, basis)
+    sheet.gross += amount
+    sheet.counted += amount
+    return sick
+
+
+@dataclass(frozen=True)
+class _MinimumShare:
+    """What the calendar changes in the minimum wage: the segments' figures, FTE, sick days, hours."""
+
+    calendar: Calendar | None
+    parts: list[_Part] | None
+    sick: Decimal
+
+    def minimum(
+        self, sheet: _Sheet, inputs: PayInputs, figure: MinimumWageFigure, factor: Decimal, days: Phrase | None
+    ) -> tuple[Decimal, Decimal, Phrase, Phrase | None]:
+        """The month's figure, what it is multiplied by, and both in words.
+
+        An agent paid by the hour is held to the hourly figure times the hours worked; anyone
+        else to the monthly figure of each segment by its days and FTE, times the days paid as
+        worked plus each sick day at the sick-pay floor's share, over the days scheduled.
+        """
+        cal, pay = self.calendar, sheet.pay
+        assert cal is not None
+        assert pay.floors is not None
+        assert pay.floors.minimum_wage is not None
+        mw = pay.floors.minimum_wage
+        by = inputs.name(mw.by)
+        parts = self.parts or [_Part(1, inputs, ONE)]
+        figures = [
+            (figure if p.inputs is inputs else minimum_wage_for(mw, p.inputs.values, inputs.period), p) for p in parts
+        ]
+        total_days = sum(p.days for p in parts)
+        part_time = cal.part_time
+        hourly = part_time is not None and part_time.hourly is not None and part_time.hours is not None
+        if hourly:
+            assert part_time is not None
+            assert part_time.hourly is not None
+            assert part_time.hours is not None
+            attr = part_time.hourly.attribute
+            hourly = str(inputs.values.get(attr)) == part_time.hourly.value
+        if hourly:
+            assert part_time is not None
+            assert part_time.hours is not None
+            hours = inputs.values[part_time.hours]
+            pieces = []
+            for f, p in figures:
+                if f.hourly is None:
+                    raise ValueError(
+                        f"the minimum-wage table has no hourly figure for {f.area} in force for {inputs.period}, "
+                        f"which a part-time agent paid by the hour is held to: add `hourly:` to its figure"
+                    )
+                pieces.append((f.hourly, p.days, f))
+            rate = sum((r * d for r, d, _ in pieces), ZERO) / total_days
+            f0 = pieces[-1][2]
+            hourly_which = phrase(
+                "basis.hourly_minimum", by=by, value=f0.value, area=f0.area_name, rate=money(rate), hours=number(hours)
+            )
+            return rate * hours, ONE, hourly_which, None
+        monthly = sum((f.amount * p.fte * p.days for f, p in figures), ZERO) / total_days
+        which: Phrase = figure.phrase(by)
+        if len(figures) > 1 or figures[0][1].fte != ONE:
+            joined: Basis = ()
+            for f, p in figures:
+                joined += (*((phrase("basis.plus"),) if joined else ()), f.phrase(by))
+                if p.fte != ONE:
+                    joined += (phrase("basis.times", what=phrase("basis.fte", fte=number(p.fte))),)
+                if len(figures) > 1:
+                    joined += (phrase("basis.segment_days", days=str(p.days), total=str(total_days)),)
+            which = phrase("basis.in_brackets", what=_joined(joined))
+        multiplier = factor if pay.proration else ONE
+        sick_pay = cal.sick_pay
+        if self.sick and sick_pay is not None and pay.proration is not None:
+            scheduled = inputs.values[pay.proration.scheduled]
+            paid = inputs.values[pay.proration.worked]
+            multiplier = min(ONE, multiplier + self.sick * sick_pay.floor_percent / HUNDRED / scheduled)
+            days = phrase(
+                "basis.sick_share",
+                paid=number(paid),
+                percent=number(sick_pay.floor_percent),
+                sick=number(self.sick),
+                scheduled=number(scheduled),
+            )
+        return monthly, multiplier, which, days
+
+
+def _joined(basis: Basis) -> Phrase:
+    """Several phrases as one, written one after the other."""
+    joined = basis[0]
+    for piece in basis[1:]:
+        joined = phrase("basis.pair", first=joined, then=piece)
+    return joined

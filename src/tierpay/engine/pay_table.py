@@ -21,6 +21,7 @@ from tierpay.engine.adjustments import adjustments_of
 from tierpay.engine.columns import TEXT
 from tierpay.engine.pay import PayInputs, band_coefficient, compute_pay, curve_coefficient, uses_coefficient
 from tierpay.engine.results import Pay
+from tierpay.engine.segments import SEGMENTS, read_segments
 from tierpay.engine.state import due_of
 from tierpay.errors import EvaluationError
 from tierpay.ruleset.compiler import CompiledRuleset
@@ -64,6 +65,13 @@ def pay_reads(ruleset: CompiledRuleset) -> list[str]:
             if floors.minimum_wage.contributions is not None:
                 names.append(floors.minimum_wage.contributions)
     names += [d.metric for d in pay.deductions]
+    cal = ruleset.model.calendar
+    if cal is not None:  # the employment calendar: sick days, FTE, hours, who is paid by the hour
+        names += [n for n, leave in cal.leave.items() if leave.paid == "sick"]
+        if cal.part_time is not None:
+            names += [n for n in (cal.part_time.fte, cal.part_time.hours) if n is not None]
+            if cal.part_time.hourly is not None:
+                names.append(cal.part_time.hourly.attribute)
     return list(dict.fromkeys(names))
 
 
@@ -102,6 +110,8 @@ def pay_stage(run: PeriodRun) -> None:
     keys["coefficient"] = codes if uses_coefficient(pay, model.grades) else np.full(run.size, -1)
     if run.adjustments:
         keys["adjust"] = run.rows["agent_id"].replace_strict(run.adjustments, default="", return_dtype=pl.String)
+    if SEGMENTS in run.rows.columns:  # a month of several segments: what pay reads of each
+        keys["segments"] = run.rows[SEGMENTS]
     read = pay_reads(run.ruleset)
     ok = live & ~run.failed
     frame = pl.DataFrame(keys)
@@ -133,8 +143,10 @@ def pay_stage(run: PeriodRun) -> None:
                         protected=key["protected"],
                         names=names,
                         adjustments=adjustments_of(key.get("adjust") or ""),
+                        segments=read_segments(key.get("segments")),
                     ),
                     protection=model.protection,
+                    calendar=model.calendar,
                 )
             )
         except ValueError as error:

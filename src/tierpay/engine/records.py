@@ -115,7 +115,8 @@ def parse_records(
     warnings = column_warnings(ruleset, source, seen_keys, unknown_columns)
     if not good and not rejected:
         warnings.append(no_records(source))
-    good, dupes = split_duplicates(good)
+    cal = ruleset.model.calendar
+    good, dupes = split_duplicates(good, cal.segments.start if cal is not None and cal.segments is not None else None)
     rejected.extend(dupes)
     rejected.sort(key=lambda r: (r.source, r.row))
     return good, rejected, warnings
@@ -353,18 +354,28 @@ def parse_records_for(
     return good, rejected, warnings
 
 
-def split_duplicates(records: list[AgentPeriod]) -> tuple[list[AgentPeriod], list[Rejection]]:
-    """Keep records whose agent and period are unique; reject every copy of the others."""
-    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+def split_duplicates(
+    records: list[AgentPeriod], segment: str | None = None
+) -> tuple[list[AgentPeriod], list[Rejection]]:
+    """Keep records whose agent and period are unique; reject every copy of the others.
+
+    With ``segment`` (the date attribute of a segment's first day, ``calendar.segments``) records
+    of one agent-month that start on different days are segments, merged and checked later.
+    """
+    seen: dict[tuple[str, str, Any], list[str]] = defaultdict(list)
     places: list[int] = []  # each record's place among its copies
+
+    def key(record: AgentPeriod) -> tuple[str, str, Any]:
+        return (record.agent_id, record.period, record.attributes.get(segment) if segment else None)
+
     for record in records:
-        copies = seen[(record.agent_id, record.period)]
+        copies = seen[key(record)]
         places.append(len(copies))
         copies.append(f"{record.source}:{record.row}")
     keep: list[AgentPeriod] = []
     rejected: list[Rejection] = []
     for record, place in zip(records, places, strict=True):
-        copies = seen[(record.agent_id, record.period)]
+        copies = seen[key(record)]
         if len(copies) == 1:
             keep.append(record)
             continue

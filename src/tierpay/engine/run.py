@@ -9,6 +9,7 @@ because both go through ``Evaluation``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
 from tierpay.engine.results import Gap, RulesetStamp
+from tierpay.engine.segments import merge_segments, segment_key
 from tierpay.engine.state import State
 from tierpay.engine.state_fit import check_state
 from tierpay.engine.tables import Table, is_table, parse_table, table_kind, table_rows
@@ -231,8 +233,11 @@ class Evaluation:
         else:
             self.book.rebase(version)
         book = self.book
+        rows, unmerged = merge_segments(version, rows, source)
+        self.rejected.update((r.agent_id, r.period) for r in unmerged)  # rejected as read, for people's decisions
         if version.ladders:
-            return self._run_ladders(version, period, rows, source, book, adjustments)
+            result = self._run_ladders(version, period, rows, source, book, adjustments)
+            return dataclasses.replace(result, rejections=[*unmerged, *result.rejections])
         checks = self.checks.setdefault(version.sha256, CheckCache())
         with collector_paused():
             human = self.pending.pop(period, []) if self.human is not None else None
@@ -245,7 +250,7 @@ class Evaluation:
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
         self.refused.update(id(r) for r in run.applied.refused)
-        return PeriodResult(period, cells, run.rejections(), gaps, run if self.keep else None)
+        return PeriodResult(period, cells, [*unmerged, *run.rejections()], gaps, run if self.keep else None)
 
     def _run_ladders(
         self,
@@ -451,9 +456,15 @@ def _as_batch(target: Target, records: Iterable[AgentPeriod | Mapping[str, Any]]
     checked = [r for r in items if isinstance(r, AgentPeriod)]
     raw = [r for r in items if not isinstance(r, AgentPeriod)]
     if not raw:
-        good, dupes = split_duplicates(checked)
+        good, dupes = split_duplicates(checked, _segment_key(target))
         return RecordBatch(good, dupes)
     if checked:
         raise TypeError("give either AgentPeriod records or plain dicts, not a mix")
     good, rejected, warnings = records_from_dicts(target, raw)
     return RecordBatch(good, rejected, warnings)
+
+
+def _segment_key(target: Target) -> str | None:
+    """The attribute that tells a month's segments apart, in any version of ``target``."""
+    versions = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    return next((k for v in versions if (k := segment_key(v.model)) is not None), None)

@@ -241,16 +241,18 @@ def _finish(
 ) -> RecordFrame:
     """Split off every copy of a duplicated agent-period, as ``split_duplicates`` words it."""
     keys = ["agent_id", "period"]
-    duplicated = frame.select(pl.struct(keys).is_duplicated()).to_series()
+    cal = ruleset.model.calendar
+    segment = [cal.segments.start] if cal is not None and cal.segments is not None else []
+    duplicated = frame.select(pl.struct([*keys, *segment]).is_duplicated()).to_series()
     if duplicated.any():
-        copies: dict[tuple[str, str], list[str]] = defaultdict(list)
-        dupes = frame.filter(duplicated).select([ROW, *keys])
+        copies: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        dupes = frame.filter(duplicated).select([ROW, *keys, *segment])
         places = []
-        for row, agent, period in dupes.iter_rows():
-            places.append(len(copies[(agent, period)]))
-            copies[(agent, period)].append(f"{source}:{row}")
-        for (row, agent, period), place in zip(dupes.iter_rows(), places, strict=True):
-            reason = duplicate_reason(agent, period, copies[(agent, period)], place)
+        for row, *key in dupes.iter_rows():
+            places.append(len(copies[tuple(key)]))
+            copies[tuple(key)].append(f"{source}:{row}")
+        for (row, agent, period, *rest), place in zip(dupes.iter_rows(), places, strict=True):
+            reason = duplicate_reason(agent, period, copies[(agent, period, *rest)], place)
             rejected.append(Rejection(source=source, row=row, agent_id=agent, period=period, reasons=[reason]))
         frame = frame.filter(~duplicated)
     rejected.sort(key=lambda r: (r.source, r.row))

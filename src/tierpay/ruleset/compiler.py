@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Literal
 
 from tierpay.errors import Problem, RulesetError
+from tierpay.ruleset.employment import check_calendar, with_calendar
 from tierpay.ruleset.expressions import (
     CompiledExpression,
     ExpressionProblem,
@@ -209,8 +210,10 @@ class _Compiler:
     # --- everything -------------------------------------------------------------------------
 
     def run(self) -> tuple[tuple[str, ...], dict[str, SymbolType]]:
-        r = self.r
         self.check_references()
+        check_calendar(self.r, self.problem)
+        self.r = with_calendar(self.r)  # what it can add, so one misspelt name is not a cascade of unknown ones
+        r = self.r
         self.stages["record"] = self.record_symbols()
         order = self.compile_derived()
         scored = dict(self.stages["derived"])
@@ -513,7 +516,7 @@ def compile_ruleset(
     if compiler.problems:
         raise RulesetError(compiler.problems)
     compiled = CompiledRuleset(
-        model=ruleset,
+        model=compiler.r,
         file=locations.file,
         sha256=content_hash(text),
         symbols=symbols,

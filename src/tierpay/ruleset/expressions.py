@@ -171,7 +171,7 @@ class CompiledExpression:
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """The expression's value on one record's ``values``."""
         try:
-            return self._rule.evaluate(values)
+            return _written_out(self._rule.evaluate(values))
         except (rerrors.EngineError, ArithmeticError) as error:
             raise EvaluationError(self.where, self.source, _engine_message(error)) from None
 
@@ -218,6 +218,15 @@ class CompiledExpression:
             elif isinstance(node.right, rast.SymbolExpression) and isinstance(node.left, rast.FloatExpression):
                 out.append(Bound(node.right.name, FLIPPED[op], node.left.value))
         return out
+
+
+def _written_out(value: Any) -> Any:
+    """A whole number a division left in exponent form (``260 / 0.5`` is ``5.2E+2``) as its digits (``520``)."""
+    if isinstance(value, Decimal) and value.is_finite():
+        digits, exponent = value.as_tuple()[1:]
+        if isinstance(exponent, int) and exponent > 0 and len(digits) + exponent <= DECIMALS.prec:
+            return value.scaleb(0).quantize(Decimal(1), context=DECIMALS)
+    return value
 
 
 def _engine_message(error: BaseException) -> str:

@@ -28,6 +28,7 @@ from itertools import pairwise
 
 from tierpay.errors import Problem
 from tierpay.ruleset.compiler import CompiledRuleset
+from tierpay.ruleset.employment import calendar_metrics, unpaid_leave_warning
 from tierpay.ruleset.expressions import Bound
 from tierpay.ruleset.model import PercentileNorm, ZScoreNorm
 from tierpay.ruleset.yamlsource import Locations, PathKey
@@ -58,6 +59,9 @@ class _Linter:
         self.pay()
         self.law()
         self.unused()
+        why = unpaid_leave_warning(self.m)
+        if why is not None:
+            self.warn(("pay", "proration", "worked"), why)
         self.relative()
         return sorted(set(self.found))
 
@@ -270,6 +274,7 @@ class _Linter:
                 used.add(pay.floors.contract_wage)
             if pay.floors is not None and pay.floors.minimum_wage and pay.floors.minimum_wage.contributions:
                 used.add(pay.floors.minimum_wage.contributions)
+            used |= calendar_metrics(self.m)
             for lookup in (pay.coefficient.band, pay.coefficient.curve):
                 if lookup is not None:
                     used.add(lookup.of)

@@ -803,6 +803,9 @@ class MinimumWageFigure(_Strict):
     excludes_contributions: bool = False
     """Whether the figure excludes the employee's own social insurance and housing fund contributions
     (Shanghai and Beijing, for example): then the pay compared with it is net of them."""
+    hourly: Amount | None = Field(None, ge=0)
+    """The hourly minimum wage for part-time work (非全日制用工, Labor Contract Law art. 68-72) set with the
+    monthly figure; part-time agents paid by the hour are held to it (`calendar.part_time.hourly`)."""
 
 
 class MinimumWageArea(_Strict):
@@ -998,6 +1001,90 @@ class RulesetTest(_Strict):
     """What must come out."""
 
 
+# --- the employment calendar -----------------------------------------------------------------
+
+
+class Leave(_Strict):
+    """How the days of one kind of leave count, for the metric that holds them in a month's record."""
+
+    paid: Literal["full", "sick", "none"] = "none"
+    """`full`: paid as days worked (paid annual leave, 职工带薪年休假条例 art. 2; statutory leave);
+    `sick`: paid as sick pay (`calendar.sick_pay`); `none`: unpaid."""
+    attendance: bool = False
+    """Whether the days count as attended: they are in `attended_days`, which attendance bonuses read."""
+    volume: bool = False
+    """Whether the days are excused from volume: they leave `available_days`, and each `calendar.volume`
+    value is the volume scaled to the days available."""
+    protected: bool = False
+    """Whether the days are a statutory protected period (medical treatment, maternity, work injury): a
+    month with any of them sets `on_protected_leave`, which `protection.when` must read."""
+
+
+class SickPay(_Strict):
+    """Sick pay for the days of leave paid as `sick`, and its legal floor."""
+
+    percent: Bounded = Field(gt=0, le=100)
+    """Sick pay per sick day, in percent of the day's share of the lines in `of`."""
+    of: list[Identifier] = Field(min_length=1)
+    """The pay lines sick pay is a share of (`[base, star_allowance]`); each is prorated by days."""
+    floor_percent: Bounded = Field(Decimal(80), gt=0, le=100)
+    """The least share of the minimum wage a sick day is held to: 80, as the Ministry of Labour's opinion on
+    the Labour Law (劳部发〔1995〕309号 art. 59) allows; never lower."""
+
+
+class HourlyPay(_Strict):
+    """Which agents work part time by the hour (非全日制), held to the hourly minimum wage."""
+
+    attribute: Identifier = Field(description="The attribute that marks them (`employment`).")
+    value: str = "part_time"
+    """Its value for them."""
+
+
+class PartTime(_Strict):
+    """Part-time work: a share of full time, hours worked, and who is paid by the hour."""
+
+    fte: Identifier | None = None
+    """The metric of the share of full time (full-time equivalent, above 0 up to 1): prorated lines and the
+    monthly minimum wage are multiplied by it."""
+    hours: Identifier | None = None
+    """The metric of hours worked in the month, which the hourly minimum wage multiplies."""
+    hourly: HourlyPay | None = None
+    """Agents paid by the hour: their minimum wage is the hourly figure times `hours`, not the monthly one."""
+
+
+class Segments(_Strict):
+    """Changes within a month: several records for one agent-month, each for the days from `start` to `end`."""
+
+    start: Identifier = Field("from", description="The date attribute of a segment's first day.")
+    end: Identifier = Field("to", description="The date attribute of a segment's last day.")
+    decide_by: Literal["last", "longest"] = "last"
+    """The segment whose metrics and attributes the scorecard, grades, levels and review read: the `last`, or
+    the `longest` (the later of two as long)."""
+    sum: list[Identifier] = Field(default_factory=list)
+    """Metrics added up over the segments (calls handled, night shifts). Days worked and scheduled, every leave
+    metric, hours and deductions are always added up."""
+
+
+class Calendar(_Strict):
+    """The employment calendar: leave by type, part time, and changes within a month."""
+
+    worked: Identifier | None = None
+    """The metric of days worked (without leave); needed with leave or volume."""
+    scheduled: Identifier | None = None
+    """The metric of days scheduled; needed with leave or volume."""
+    leave: dict[Identifier, Leave] = Field(default_factory=dict)
+    """Kinds of leave by the metric holding their days, each with how it counts."""
+    sick_pay: SickPay | None = None
+    """Sick pay, for leave paid as `sick`."""
+    part_time: PartTime | None = None
+    """Part-time work."""
+    segments: Segments | None = None
+    """Several records for one agent-month, each with its own dates, team, city tier, level or FTE."""
+    volume: dict[Identifier, Identifier] = Field(default_factory=dict)
+    """Volume metrics, each with the name of a value that holds it scaled to the days available and to full
+    time (`calls_handled: calls_full_time`), for volume gates and scores that must not fall for leave."""
+
+
 # --- the ruleset ---------------------------------------------------------------------------
 
 
@@ -1064,6 +1151,8 @@ class Ruleset(_Strict):
     """Bottom-ranking review (末位复核): flags, never dismissals."""
     pay: Pay | None = None
     """The monthly pay."""
+    calendar: Calendar | None = None
+    """The employment calendar: leave by type, part time, changes within a month."""
     columns: dict[str, str] = Field(default_factory=dict)
     """Input headers as exports have them, mapped to fields (`{工号: agent_id, 月份: period, 级别: level}`).
 
