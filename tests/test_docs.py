@@ -256,14 +256,14 @@ def test_reference_lists_every_ruleset_key() -> None:
     """Every field of every ruleset model appears in the reference."""
     from pydantic import BaseModel
 
-    from tierpay.ruleset import model
+    from tierpay.ruleset import ladders, model
 
     page = (DOCS / "reference" / "ruleset.md").read_text(encoding="utf-8")
-    for obj in vars(model).values():
+    for obj in [*vars(model).values(), *vars(ladders).values()]:
         if (
             isinstance(obj, type)
             and issubclass(obj, BaseModel)
-            and obj.__module__ == model.__name__
+            and obj.__module__ in (model.__name__, ladders.__name__)
             and not obj.__name__.startswith("_")
         ):
             assert f"{{#{obj.__name__.lower()}}}" in page, obj.__name__

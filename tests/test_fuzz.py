@@ -349,3 +349,85 @@ def test_a_ruleset_that_validates_evaluates_without_a_crash(data: dict[str, Any]
         explain(decision, ruleset)
         assert decision.pay is not None
         assert sum(line.amount for line in decision.pay.lines) == decision.pay.total
+
+
+def _laddered_ruleset() -> Any:
+    """The mini ruleset as two ladders chosen by ``role``: agents L1-L3 as before, inspectors Q1-Q2 ranked apart."""
+    data = copy.deepcopy(MINI)
+    levels = data.pop("levels")
+    data.pop("new_agents")
+    data["attributes"]["role"] = {"values": ["agent", "qa"], "default": "agent"}
+    data["grades"] = [{"grade": "A", "when": "qa >= 90"}, {"grade": "B"}]
+    data["ladder_by"] = "role"
+    data["ladders"] = {
+        "agent": {
+            "levels": levels,
+            "new_agents": {"level": "L1"},
+            "review": {"rank_by": "qa", "bottom_count": 1, "min_cohort_size": 2},
+            "nominate": [{"to": "qa", "when": "level == 'L3' and periods_in_level >= 1"}],
+        },
+        "qa": {
+            "levels": [{"id": "Q1", "name": "one"}, {"id": "Q2", "name": "two", "entry": "qa >= 85"}],
+            "new_agents": {"level": "Q1"},
+            "promotion": {"consecutive_periods": 1},
+            "review": {"rank_by": "qa", "bottom_count": 1, "min_cohort_size": 2},
+        },
+    }
+    return build(data)
+
+
+LADDERED = _laddered_ruleset()
+laddered_records = st.lists(
+    st.fixed_dictionaries(
+        {
+            "agent_id": st.sampled_from(["A", "B", "C", "D"]),
+            "period": st.sampled_from(["2026-01", "2026-02", "2026-03"]),
+            "role": st.one_of(st.sampled_from(["agent", "qa"]), cells),
+            "qa": st.one_of(st.integers(0, 100), cells),
+        },
+        optional={"level": st.one_of(st.sampled_from(["L1", "L2", "L3", "Q1", "Q2"]), cells)},
+    ),
+    max_size=20,
+)
+ladder_moves = st.lists(
+    st.fixed_dictionaries(
+        {
+            "agent_id": st.sampled_from(["A", "B", "C", "D"]),
+            "period": st.sampled_from(["2026-01", "2026-02", "2026-03"]),
+            "decision": st.sampled_from(["set_ladder", "set_level", "clear_review"]),
+            "by": st.just("王敏"),
+            "reason": st.just("calibration"),
+        },
+        optional={"value": st.sampled_from(["qa:Q1", "qa:Q2", "agent:L2", "qa:L1", "trainer:T1", "Q1", "L2"])},
+    ),
+    max_size=6,
+)
+
+
+@FUZZ
+@given(laddered_records, ladder_moves)
+def test_with_ladders_every_record_and_decision_is_accounted_for_once(
+    rows: list[dict[str, Any]], decisions: list[dict[str, Any]]
+) -> None:
+    """Two ladders: each record decided or rejected once, each decision applied or refused once, order irrelevant.
+
+    And the decisions month by month, chained through the state, are those of the whole run.
+    """
+    outcome = evaluate(LADDERED, rows, decisions=decisions)
+    seen = sorted([d.row for d in outcome.decisions] + [r.row for r in outcome.rejections if r not in outcome.refused])
+    assert seen == list(range(1, len(rows) + 1))
+    applied = sorted(h.row for d in outcome.decisions for h in d.decided)
+    assert sorted(applied + [r.row for r in outcome.refused]) == list(range(1, len(decisions) + 1))
+    assert all(d.ladder in ("agent", "qa") for d in outcome.decisions)
+    assert all(d.level in LADDERED.ladders[str(d.ladder)].level_ids for d in outcome.decisions)
+    assert decisions_csv(evaluate(LADDERED, list(reversed(rows)), decisions=decisions)) == decisions_csv(outcome)
+    state, texts = None, []
+    for month in ("2026-01", "2026-02", "2026-03"):
+        mine = [r for r in rows if r["period"] == month]
+        if not mine:
+            continue
+        one = evaluate(LADDERED, mine, state, decisions=[d for d in decisions if d["period"] == month])
+        texts.append(one.csv(header=not texts))
+        state = State.from_json(one.state.to_json())
+    whole = outcome.csv()
+    assert "".join(texts) == (whole if texts else "")

@@ -225,8 +225,13 @@ def test_json_schema_is_generated_from_the_models() -> None:
     whole, patch = schema["$defs"]["Ruleset"], schema["$defs"]["RulesetPatch"]
     assert {"metrics", "levels", "pay", "review", "scorecard"} <= set(whole["properties"])
     assert set(whole["properties"]) == set(patch["properties"])
-    assert {"tierpay", "name", "levels"} <= set(whole["required"])
+    assert {"tierpay", "name"} <= set(whole["required"])
+    assert [one["required"] for one in whole["oneOf"]] == [
+        ["levels"],
+        ["ladders", "ladder_by"],
+    ]  # one ladder or several
     assert "required" not in patch
+    assert "oneOf" not in patch
     assert schema["$defs"]["LevelPatch"]["required"] == ["id"]  # levels merge by id
     assert patch["properties"]["grades"] == whole["properties"]["grades"]  # grades replace the base's whole
 

@@ -80,11 +80,27 @@ command line, `allow_outside_files=True` in Python); either way only regular fil
 and field that names it; a problem inside it names that file and, after `;`, the line that
 named it.
 
+## Several ladders
+
+A ruleset may decide several kinds of job at once: `ladder_by: role` and `ladders:
+{agent: {...}, qa: {...}}` in place of the top-level `levels`. Each [ladder](#ladder) holds its
+own `levels` and may give its own `promotion`, `demotion`, `probation`, `new_agents`,
+`scorecard`, `grades`, `review` and `pay`; a part it leaves out it takes from the top level
+whole (the parts are not merged key by key). Metrics, attributes, derived values, protection,
+columns and kept columns are the top level's, shared by every ladder. Level ids are unique
+across ladders. A record is decided on the ladder its `ladder_by` attribute names (a ladder's
+own name, or one of its `values`); a record whose stated level or carried level belongs to
+another ladder is rejected naming `level`, and moving between ladders is a person's decision
+(`set_ladder`, [people's decisions](../how-to/decisions.md)). Cohorts, rankings, the review and
+its fairness screen stay within a ladder. A problem in a part a ladder takes from the top level
+is reported at the top-level field, saying which ladder took it. See
+[Decide several ladders in one run](../how-to/ladders.md).
+
 """
 
 ORDER = [
     "Ruleset", "Metric", "Attribute", "Derived", "Scorecard", "ScorePart", "LinearNorm", "RatioNorm",
-    "BandNorm", "PercentileNorm", "ZScoreNorm", "MinVolume", "ScoreVeto", "Grade", "Level", "Promotion",
+    "BandNorm", "PercentileNorm", "ZScoreNorm", "MinVolume", "ScoreVeto", "Grade", "Level", "Ladder", "Nomination", "Promotion",
     "Veto", "Demotion", "Probation", "NewAgents", "Protection", "Review", "Exemption", "Escalation", "Stage", "Fairness", "Pay",
     "Rounding", "Proration", "Coefficient", "BandLookup", "Band", "Curve", "PayLine", "Deduction",
     "Floors", "MinimumWage", "MinimumWageArea", "MinimumWageFigure", "MinimumWageTable",

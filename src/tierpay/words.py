@@ -146,6 +146,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "由 {by}{at}决定延长试用期 {value} 个月：{reason}",
     ),
     "decided.set_level": ("set to {value} by {by}{at}: {reason}", "由 {by}{at}定为 {value}：{reason}"),
+    "decided.set_ladder": (
+        "moved to {value} by {by}{at}: {reason}",
+        "由 {by}{at}调至 {value}：{reason}",
+    ),
     "decided.set_grade": ("grade set to {value} by {by}{at}: {reason}", "由 {by}{at}将绩效等级定为 {value}：{reason}"),
     "decided.clear_review": (
         "review flag cleared and escalation reset by {by}{at}: {reason}",
@@ -162,7 +166,9 @@ WORDS: dict[str, tuple[str, str]] = {
     # --- the evaluate table -------------------------------------------------------------------
     "table.agent": ("agent", "工号"),
     "table.period": ("period", "月份"),
+    "table.ladder": ("ladder", "序列"),
     "table.level": ("level", "级别"),
+    "table.moved": ("moved", "调岗"),
     "table.action": ("action", "评定"),
     "table.score": ("score", "得分"),
     "table.grade": ("grade", "等级"),

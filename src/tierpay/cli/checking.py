@@ -25,9 +25,11 @@ def validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         found = lint(ruleset)
         warnings += len(found)
         note = f", {len(found)} warning{'s' if len(found) != 1 else ''}" if found else ""
+        ladders = f", {len(ruleset.ladders)} ladders" if ruleset.ladders else ""
+        count = sum(len(lad.expressions) for lad in ruleset.ladders.values()) or len(ruleset.expressions)
         out.write(
-            f"{ruleset.file}: ok: {ruleset.name} {ruleset.version}, {len(ruleset.model.levels)} levels, "
-            f"{len(ruleset.expressions)} expressions, sha256 {ruleset.sha256[:12]}{span}{note}\n"
+            f"{ruleset.file}: ok: {ruleset.name} {ruleset.version}{ladders}, {len(ruleset.model.levels)} levels, "
+            f"{count} expressions, sha256 {ruleset.sha256[:12]}{span}{note}\n"
         )
         for problem in found:
             err.write(f"warning: {problem}\n")

@@ -21,14 +21,16 @@ from tierpay.cli.opening import (
     workbook_clash,
     workbooks,
 )
+from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import evaluate
 from tierpay.io.state_file import read_state
 from tierpay.io.xlsx_book import workbook_bytes
 from tierpay.outputs import report
 from tierpay.outputs.compare import compare
 from tierpay.outputs.explain import explain
-from tierpay.outputs.fairness import fairness_report
+from tierpay.outputs.fairness import FairnessReport, fairness_report
 from tierpay.outputs.workbook import statements_sheets
+from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.loading import load_ruleset
 from tierpay.ruleset.versions import latest, version_of
 from tierpay.words import say
@@ -42,8 +44,8 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_REJECTED
         if args.period:
             outcome = outcome.only(args.period)
-        rule = latest(ruleset).model.review
-        fairness = fairness_report(outcome, rule.fairness.group_by) if rule and rule.fairness else None
+        screens = fairness_screens(outcome, latest(ruleset))
+        fairness = screens[0] if len(screens) == 1 and screens[0].ladder is None else None
         if args.format == "json":
             items = [
                 {"agent_id": d.agent_id, "period": d.period, "review": d.review.model_dump(mode="json")}
@@ -55,15 +57,29 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "review": items,
                 "fairness": fairness.model_dump(mode="json") if fairness else None,
             }
+            if latest(ruleset).ladders:  # each ladder's screen, its ladder named
+                data["fairness"] = [screen.model_dump(mode="json") for screen in screens]
             text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         else:
             text = report.review_text(outcome, latest(ruleset), args.lang)
-            if fairness is not None:
-                text += "\n" + report.fairness_table(fairness, args.lang, latest(ruleset))
+            for screen in screens:
+                text += "\n" + report.fairness_table(screen, args.lang, latest(ruleset))
         outputs.write("-o", text)
         outputs.publish()
     report_problems(outcome, err, lang=args.lang)
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
+
+
+def fairness_screens(outcome: Outcome, ruleset: CompiledRuleset) -> list[FairnessReport]:
+    """The fairness screens a review asks for: one, or with ladders one per ladder whose review has one."""
+    if ruleset.ladders:
+        return [
+            fairness_report(outcome, ladder.model.review.fairness.group_by, name)
+            for name, ladder in ruleset.ladders.items()
+            if ladder.model.review is not None and ladder.model.review.fairness is not None
+        ]
+    rule = ruleset.model.review
+    return [fairness_report(outcome, rule.fairness.group_by)] if rule and rule.fairness else []
 
 
 def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -30,7 +30,14 @@ Bools = npt.NDArray[np.bool_]
 
 
 def _all(target: CompiledRuleset | RulesetVersions) -> list[CompiledRuleset]:
-    return [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    """Every version of ``target``, each followed by its ladders (each a ruleset of its own)."""
+    versions = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    return [one for r in versions for one in (r, *r.ladders.values())]
+
+
+def has_ladders(target: CompiledRuleset | RulesetVersions) -> bool:
+    """Whether a version of ``target`` declares several ladders (its outputs then carry the ladder)."""
+    return any(r.ladders for r in _all(target))
 
 
 def _union(items: Any) -> list[str]:
@@ -73,11 +80,13 @@ def decision_columns(
     """
     lines = line_ids(ruleset)
     floors = ["probation_floor", "minimum_wage", "rounding"] if lines else []
+    ladders = has_ladders(ruleset)
     if lines and adjusting:
         floors.append("adjustment")
     return [
-        "agent_id", "period", *attributes(ruleset), "level_before", "level", "qualified_level",
-        "action", "reason", *(DECIDED_COLUMNS if decided else []), "on_probation", "score", "grade", "coefficient",
+        "agent_id", "period", *attributes(ruleset), *(["ladder"] if ladders else []), "level_before", "level",
+        "qualified_level", "action", "reason", *(DECIDED_COLUMNS if decided else []),
+        *(["nominated"] if ladders else []), "on_probation", "score", "grade", "coefficient",
         "review_cohort", "review_rank", "review_cohort_size", "review_percentile", "review_flagged",
         "review_stage", "review_exempt", "pay_level", *[f"pay_{i}" for i in [*lines, *floors]],
         "pay_total", "currency", "ruleset_version", "ruleset_sha256",

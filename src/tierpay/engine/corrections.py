@@ -35,7 +35,7 @@ import polars as pl
 
 from tierpay.engine.adjustments import Adjustment, adjustments_text
 from tierpay.engine.columns import TEXT, fields
-from tierpay.engine.outcome import Outcome, PeriodPart
+from tierpay.engine.outcome import Outcome
 from tierpay.engine.pay import number
 from tierpay.engine.records import Rejection
 from tierpay.engine.run import Decisions, Evaluation, PeriodResult, Records, as_frame, rejected_rows
@@ -254,7 +254,7 @@ def run_with_history(
         target=ruleset,
         rulesets=run.rulesets,
         periods=sorted(r.period for r in open_results),
-        parts=[PeriodPart(r.cells, r.run) for r in open_results],
+        parts=[part for r in open_results for part in r.pieces()],
         rejections=rejections,
         gaps=list(run.gaps),
         warnings=[*run.warnings, *records.warnings],

@@ -55,6 +55,7 @@ class DecisionJson:
             "{",
             f'{_FIELD}"agent_id": {s(fields["agent_id"])},',
             f'{_FIELD}"period": {s(fields["period"])},',
+            *([f'{_FIELD}"ladder": {s(fields["ladder"])},'] if fields["ladder"] is not None else []),
             f'{_FIELD}"source": {s(fields["source"])},',
             f'{_FIELD}"row": {int(fields["row"])},',
             f'{_FIELD}"level_before": {s(fields["level_before"])},',
@@ -64,6 +65,11 @@ class DecisionJson:
             f'{_FIELD}"reason": {s(fields["reason"])},',
             f'{_FIELD}"why": {s(fields["why"])},',
             *([f'{_FIELD}"decided": {self._decided(fields["decided"])},'] if fields["decided"] else []),
+            *(
+                [f'{_FIELD}"nominated": {self._strings_text(fields["nominated"], _FIELD)},']
+                if fields["ladder"] is not None
+                else []
+            ),
             f'{_FIELD}"on_probation": {_bool(fields["on_probation"])},',
             f'{_FIELD}"grade": {_null(fields["grade"], s)},',
             f'{_FIELD}"coefficient": {_null(fields["coefficient"], d)},',

@@ -96,9 +96,10 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
     return {
         "agent_id": state.agent_id,
         "period": run.period,
+        "ladder": run.ruleset.ladder,
         "source": sources[i] if sources else run.source,
         "row": run.column(ROW)[i],
-        "level_before": ids[level],
+        "level_before": run.moves.get(state.agent_id) or ids[level] if run.moves else ids[level],
         "level": ids[moved_to],
         "qualified_level": ids[int(levels.qualified[j])],
         "action": ACTIONS[int(levels.action[j])],
@@ -107,6 +108,7 @@ def decision_fields(run: PeriodRun, i: int) -> dict[str, Any]:
         if decided and reason.endswith("_by_decision")
         else why(model, facts),
         "decided": decided,
+        "nominated": [n.to for held, n in zip(run.nominated, run.ruleset.nominations, strict=True) if held[i]],
         "on_probation": state.on_probation,
         "grade": model.grades[grade].grade if grade >= 0 else None,
         "coefficient": values.get("coefficient"),
@@ -182,7 +184,7 @@ def _decided_why(run: PeriodRun, i: int, reason: str, decided: list[HumanDecisio
             f"{d.quoted()}; probation now ends on {end}, month {served} of {cap} "
             f"(the most {term_words(term)} allows is {legal_cap(term)}, Labor Contract Law art. 19)"
         )
-    return kinds["set_level"].quoted()
+    return (kinds.get("set_level") or kinds["set_ladder"]).quoted()
 
 
 def _decided_notes(run: PeriodRun, i: int, decided: list[HumanDecision]) -> list[str]:

@@ -4,7 +4,7 @@ A probation panel's conversion, a calibration session's level or grade, a review
 after a coaching talk: the engine cannot take these itself, and a state file edited by hand
 records no one and no reason. A ``HumanDecision`` names the agent and period, the kind, its
 value, who decided (``by``) and why (``reason``), and optionally when (``at``): the fields a
-ledger of runs stores. Six kinds:
+ledger of runs stores. Seven kinds:
 
 ==================  =============  ================================================================
 decision            value          applies, in its period, in place of
@@ -16,6 +16,8 @@ set_level           a level id     the level state machine: the agent holds that
 set_grade           a grade        the grade bands (and so the grade's coefficient)
 clear_review        (none)         the review's flag: cleared, and the escalation reset to none
 exempt_review       (none)         the review's exemptions: not ranked this period
+set_ladder          LADDER:LEVEL   the ladder the record's ``ladder_by`` names: the agent is decided on
+                                   that ladder, entering it at that level, from this period on
 ==================  =============  ================================================================
 
 This module holds the model, the checks a decision meets on its own (:func:`check_rows`: its
@@ -51,10 +53,10 @@ from tierpay.words import say
 if TYPE_CHECKING:
     from tierpay.engine.period import PeriodRun
 
-Kind = Literal["convert", "extend_probation", "set_level", "set_grade", "clear_review", "exempt_review"]
+Kind = Literal["convert", "extend_probation", "set_level", "set_grade", "clear_review", "exempt_review", "set_ladder"]
 KINDS: tuple[str, ...] = get_args(Kind)
 """The decisions tierpay takes, in the order they are applied within a period."""
-WITH_VALUE = ("extend_probation", "set_level", "set_grade")
+WITH_VALUE = ("extend_probation", "set_level", "set_grade", "set_ladder")
 COLUMNS = ("agent_id", "period", "decision", "value", "by", "reason", "at")
 REQUIRED = ("agent_id", "period", "decision", "by", "reason")
 MAX_EXTENSION = 6
@@ -73,7 +75,9 @@ class HumanDecision(BaseModel):
     period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="The month it applies in, YYYY-MM.")
     decision: Kind
     value: str | None = Field(
-        None, description="Months for extend_probation, a level id for set_level, a grade for set_grade; else none."
+        None,
+        description="Months for extend_probation, a level id for set_level, a grade for set_grade, "
+        "LADDER:LEVEL for set_ladder; else none.",
     )
     by: str = Field(min_length=1, description="Who decided: a person, a panel.")
     reason: str = Field(min_length=1, description="Why, in the words of the decision.")
@@ -249,6 +253,7 @@ _VALUE = {
     "extend_probation": "a number of months",
     "set_level": "a level id",
     "set_grade": "a grade",
+    "set_ladder": "a ladder and the level to enter it at, LADDER:LEVEL",
 }
 
 
@@ -264,6 +269,12 @@ def value_problems(kind: str, value: str | None) -> list[str]:
             return [f"value: {shown(value)} is not a whole number of months from 1 to {MAX_EXTENSION}"]
     if kind in ("set_level", "set_grade") and value is not None and not value.strip():
         return [f"value: missing: {kind} needs {_VALUE[kind]}"]
+    if kind == "set_ladder" and value is not None:
+        ladder, colon, level = value.partition(":")
+        if not (colon and ladder.strip() and level.strip()):
+            return [
+                f"value: {shown(value)} is not LADDER:LEVEL (a ladder and the level to enter it at, `team_lead:T1`)"
+            ]
     return []
 
 
@@ -355,12 +366,22 @@ def _lacking(run: PeriodRun, kind: str) -> str | None:
         return "grades"
     if kind in ("convert", "extend_probation") and model.probation is None:
         return "probation"
+    if kind == "set_ladder" and run.ruleset.ladder is None:
+        return "ladders"
     return None
 
 
 def record_rejected(d: HumanDecision) -> str:
     """Why a decision whose agent's record was rejected cannot apply."""
     return f"agent_id: {d.agent_id}'s record for {d.period} was rejected: the decision has nothing to apply to"
+
+
+def apply_moves(run: PeriodRun, applied: Applied) -> None:
+    """``set_ladder``: the row is on this ladder already (routed before the run, :mod:`tierpay.engine.ladders`)."""
+    for i, d in applied.kind("set_ladder"):
+        before = run.moves.get(d.agent_id)
+        applied.replaced[i, d.decision] = f"level {before}" if before else "no level"
+        applied.apply(i, d)
 
 
 def apply_grades(run: PeriodRun, applied: Applied) -> None:
@@ -377,7 +398,10 @@ def apply_grades(run: PeriodRun, applied: Applied) -> None:
 
 
 def apply_levels(run: PeriodRun, applied: Applied) -> None:
-    """``convert``, ``extend_probation`` and ``set_level``, over the state machine's answers for the period.
+    """``convert``, ``extend_probation``, ``set_ladder`` and ``set_level``, over the state machine's answers.
+
+    A ``set_ladder`` row holds the level it entered its new ladder at for the period (the
+    person decided the level; the new ladder's rules take over from the next period).
 
     Within the law as the engine keeps it: a conversion or an extension is of a probation the
     agent serves this month; an extension never takes probation past the cap its contract term
@@ -430,6 +454,14 @@ def apply_levels(run: PeriodRun, applied: Applied) -> None:
             cal.end[i] = probation_end(dt.date.fromordinal(int(cal.start[i])), int(cal.cap[i])).toordinal()
             applied.apply(i, d)
     ids = run.ruleset.level_ids
+    for i in [i for i, _ in applied.kind("set_ladder") if run.level_rows[i]]:
+        # set_ladder: the agent holds the level it entered at for the month, as after set_level
+        j = int(pos[i])
+        entered = int(run.prior.level[i])
+        levels.action[j], levels.reason[j] = ACTIONS.index("hold"), REASONS.index("level_set_by_decision")
+        st.level[j], levels.pay_level[j] = entered, entered
+        st.periods_in_level[j] = run.prior.periods_in_level[i] + 1
+        st.promote_streak[j], st.streak_level[j], st.maintain_fail_streak[j] = 0, NONE, 0
     for i, d in applied.kind("set_level"):
         if not run.level_rows[i]:
             continue

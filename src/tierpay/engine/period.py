@@ -39,6 +39,7 @@ from tierpay.engine.human import (
     HumanDecision,
     apply_grades,
     apply_levels,
+    apply_moves,
     clear_flags,
     exempt_by_decision,
     match_rows,
@@ -149,6 +150,8 @@ class PeriodRun:
         self.human = human  # people's decisions for the period (None: the run was given none)
         self.applied = Applied()
         self.rejected_as_read = rejected  # agent-periods whose record was rejected before the run
+        self.moves: dict[str, str | None] = {}  # agent -> level held before a set_ladder put it on this ladder
+        self.nominated: list[Bools] = []  # per nomination of the ladder, the rows eligible
 
     # --- the stages -------------------------------------------------------------------------
 
@@ -159,6 +162,7 @@ class PeriodRun:
         self.prepare()
         if self.human:
             self.applied = match_rows(self, self.human, self.rejected_as_read)
+            apply_moves(self, self.applied)
         self.derive()
         self.drop()
         self.score = score_stage(self)
@@ -168,6 +172,7 @@ class PeriodRun:
         self.levels()
         self.review()
         self.drop()
+        self.nominate()
         pay_stage(self)
         self.drop()
         self.decided = self.alive.copy()
@@ -412,6 +417,12 @@ class PeriodRun:
         self.review_floor = floor
         self.review_labels = labels
         self.review_out = result
+
+    def nominate(self) -> None:
+        """Who on this ladder may be nominated for another: flags that nothing else reads (people decide)."""
+        live = self.alive & ~self.failed
+        self.nominated = [self.check(f"nominate[{k}].when", live) for k in range(len(self.ruleset.nominations))]
+        self.drop()
 
     def rejections(self) -> list[Rejection]:
         """The period's records that failed, each with its reason, and the people's decisions refused."""

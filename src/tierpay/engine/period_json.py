@@ -115,9 +115,11 @@ class _Texts:
         score, score_notes = self._scores()
         values, shown = self._values(grade, coefficient)
         reviews, review_state = self._reviews(shown)
+        ladder = run.ruleset.ladder
         fields: list[tuple[str, Text | list[Text]]] = [
             ("agent_id", agents),
             ("period", s(run.period)),
+            *([("ladder", s(ladder))] if ladder is not None else []),
             ("source", source),
             ("row", numbers(run.rows[ROW].gather(rows))),
             ("level_before", take(self.ids, run.prior.level[rows])),
@@ -126,6 +128,7 @@ class _Texts:
             ("action", take([s(a) for a in ACTIONS], self.levels.action[j])),
             ("reason", take([s(r) for r in REASONS], self.levels.reason[j])),
             ("why", self._why()),
+            *([("nominated", self._nominated())] if ladder is not None else []),
             ("on_probation", flags(st.on_probation[j])),
             ("grade", grade),
             ("coefficient", coefficient),
@@ -139,6 +142,20 @@ class _Texts:
             ("values", values),
         ]
         return joined(json_object(fields, _FIELD, before=before), self.size)
+
+    def _nominated(self) -> Text:
+        """The ladders each row may be nominated for, as JSON lists of names."""
+        run, w = self.run, self.w
+        held = [n[self.rows] for n in run.nominated]
+        if not any(h.any() for h in held):
+            return "[]"
+        code = sum(h.astype(np.int64) << k for k, h in enumerate(held))  # which nominations held, as bits
+        found, at = np.unique(code, return_inverse=True)
+        texts = [
+            w._strings_text([n.to for k, n in enumerate(run.ruleset.nominations) if int(c) >> k & 1], _FIELD)
+            for c in found.tolist()
+        ]
+        return take(texts, at)
 
     def _why(self) -> pl.Series:
         """The reason sentence per row, made once per distinct set of facts."""

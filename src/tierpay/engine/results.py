@@ -139,6 +139,9 @@ class Decision(_Frozen):
 
     agent_id: str
     period: str
+    ladder: str | None = Field(
+        None, description="The ladder it was decided on (written only when the ruleset has ladders)."
+    )
     source: str
     row: int
     level_before: str
@@ -150,6 +153,11 @@ class Decision(_Frozen):
     decided: list[HumanDecision] = Field(
         default_factory=list,
         description="The people's decisions applied to this agent-period (written only when there are some).",
+    )
+    nominated: list[str] = Field(
+        default_factory=list,
+        description="The ladders the agent is eligible to be nominated for (a flag for people; written only "
+        "when the ruleset has ladders).",
     )
     on_probation: bool
     grade: str | None = None
@@ -172,10 +180,14 @@ class Decision(_Frozen):
 
     @model_serializer(mode="wrap")
     def _leave_out_undecided(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """The fields, less ``decided`` when no person decided anything (outputs stay as they were)."""
+        """The fields, less ``decided`` when no person decided anything, and the ladder's with one ladder
+        (outputs stay as they were)."""
         data: dict[str, Any] = handler(self)
         if not data.get("decided"):
             data.pop("decided", None)
+        if data.get("ladder") is None:  # one ladder: no ladder fields
+            data.pop("ladder", None)
+            data.pop("nominated", None)
         return data
 
 

@@ -9,16 +9,19 @@ because both go through ``Evaluation``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from tierpay.engine.book import Book
-from tierpay.engine.cells import decision_cells, empty_cells
+from tierpay.engine.book import AGENT, Book
+from tierpay.engine.cells import decision_cells, decision_columns, empty_cells
 from tierpay.engine.columns import ROW, SOURCE, RecordFrame, records_frame
 from tierpay.engine.decisions import stamp
 from tierpay.engine.human import (
@@ -29,6 +32,7 @@ from tierpay.engine.human import (
     human_decisions,
     record_rejected,
 )
+from tierpay.engine.ladders import LadderBook, Rungs, enter, global_prior, ladder_cells, route, undo
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.period import CheckCache, PeriodRun
 from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
@@ -91,13 +95,22 @@ def evaluate(
 
 @dataclass(frozen=True)
 class PeriodResult:
-    """What one period produced: its decisions as CSV cells (and the run they can be built from)."""
+    """What one period produced: its decisions as CSV cells (and the run they can be built from).
+
+    A ruleset with ladders decides a period in one run per ladder: ``parts`` holds each
+    ladder's cells and run, and ``cells`` all of them, ladder after ladder.
+    """
 
     period: str
     cells: pl.DataFrame
     rejections: list[Rejection]
     gaps: list[Gap]
     run: PeriodRun | None = None
+    parts: tuple[PeriodPart, ...] = ()
+
+    def pieces(self) -> list[PeriodPart]:
+        """The period's decisions as outcome parts: one per ladder, or the one run's."""
+        return list(self.parts) if self.parts else [PeriodPart(self.cells, self.run)]
 
 
 class Evaluation:
@@ -221,9 +234,12 @@ class Evaluation:
         else:
             self.book.rebase(version)
         book = self.book
-        checks = self.checks.setdefault(version.sha256, CheckCache())
         rows, unmerged = merge_segments(version, rows, source)
         self.rejected.update((r.agent_id, r.period) for r in unmerged)  # rejected as read, for people's decisions
+        if version.ladders:
+            result = self._run_ladders(version, period, rows, source, book, adjustments)
+            return dataclasses.replace(result, rejections=[*unmerged, *result.rejections])
+        checks = self.checks.setdefault(version.sha256, CheckCache())
         with collector_paused():
             human = self.pending.pop(period, []) if self.human is not None else None
             run = PeriodRun(
@@ -236,6 +252,67 @@ class Evaluation:
         book.advance(period, *run.new_state())
         self.refused.update(id(r) for r in run.applied.refused)
         return PeriodResult(period, cells, [*unmerged, *run.rejections()], gaps, run if self.keep else None)
+
+    def _run_ladders(
+        self,
+        version: CompiledRuleset,
+        period: str,
+        rows: pl.DataFrame,
+        source: str,
+        book: Book,
+        adjustments: Mapping[str, str] | None = None,
+    ) -> PeriodResult:
+        """One period of a ruleset with ladders: each row routed to its ladder, each ladder run on its own."""
+        rows = book.numbered(rows)
+        rungs = Rungs.of(version)
+        human = self.pending.pop(period, []) if self.human is not None else None
+        routing = route(version, rungs, rows, book, human or [])
+        rejections = _rejected_rows(rows, source, routing.refused)
+        self.rejected.update((r.agent_id, r.period) for r in rejections)
+        refused = [d.rejected(why) for d, why in routing.refused_decisions]
+        gaps = book.gaps(period, rows[AGENT].to_numpy())
+        saved = enter(book, routing.moves, rows)
+        parts: list[PeriodPart] = []
+        decided: list[npt.NDArray[np.int64]] = []
+        placed: set[int] = {id(d) for d, _ in routing.refused_decisions}
+        for k, name in enumerate(rungs.names):
+            mask = routing.ladder == k
+            if not mask.any():
+                continue
+            ladder = version.ladders[name]
+            part = rows.filter(pl.Series(mask))
+            on = set(part["agent_id"].to_list())
+            mine = None if human is None else [d for d in human if d.agent_id in on and id(d) not in placed]
+            placed.update(id(d) for d in mine or [])
+            checks = self.checks.setdefault(f"{version.sha256} {name}", CheckCache())
+            with collector_paused():
+                view = LadderBook(book, ladder, rungs.start[k])
+                run = PeriodRun(ladder, period, part, view, checks, source, mine, self.rejected, adjustments)
+                run.moves = {m.decision.agent_id: m.before for m in routing.moves if m.ladder == k}
+                run.run()
+                cells = ladder_cells(run, name, version, self.decided, self.adjusting)
+                run.finish()
+            agents, state, review, due = run.new_state()
+            book.advance(period, agents, global_prior(state, rungs.start[k]), review, due)
+            decided.append(agents)
+            self.refused.update(id(r) for r in run.applied.refused)
+            rejections += run.rejections()
+            parts.append(PeriodPart(cells, run if self.keep else None))
+        undo(book, saved, np.concatenate(decided) if decided else np.zeros(0, dtype=np.int64))
+        for d in human or []:
+            if id(d) not in placed:
+                refused.append(
+                    d.rejected(
+                        record_rejected(d)
+                        if (d.agent_id, d.period) in self.rejected
+                        else f"agent_id: {d.agent_id} has no record in {d.period}: the decision has nothing to apply to"
+                    )
+                )
+        self.refused.update(id(r) for r in refused)
+        frames = [p.cells for p in parts]
+        columns = decision_columns(self.ruleset, self.decided, self.adjusting)
+        cells = pl.concat([self._empty(), *frames], how="diagonal").select(columns) if frames else self._empty()
+        return PeriodResult(period, cells, [*rejections, *refused], gaps, parts[0].run if parts else None, tuple(parts))
 
     @property
     def rulesets(self) -> list[RulesetStamp]:
@@ -279,7 +356,7 @@ class Evaluation:
             target=self.ruleset,
             rulesets=self.rulesets,
             periods=sorted(self.periods),
-            parts=[PeriodPart(r.cells, r.run) for r in self.results],
+            parts=[part for r in self.results for part in r.pieces()],
             rejections=found,
             gaps=list(self.gaps),
             warnings=[*self.warnings, *warnings],
@@ -315,6 +392,21 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _rejected_rows(rows: pl.DataFrame, source: str, reasons: Mapping[int, str]) -> list[Rejection]:
+    """The rows ``reasons`` names (by row index), each rejected with its reason."""
+    if not reasons:
+        return []
+    at = sorted(reasons)
+    picked = rows[at]
+    sources = picked[SOURCE].to_list() if SOURCE in rows.columns else [source] * len(at)
+    return [
+        Rejection(source=s, row=row, agent_id=agent, period=period, reasons=[reasons[i]])
+        for i, s, row, agent, period in zip(
+            at, sources, picked[ROW].to_list(), picked["agent_id"].to_list(), picked["period"].to_list(), strict=True
+        )
+    ]
 
 
 def rejected_rows(rows: pl.DataFrame, source: str, reason: str) -> list[Rejection]:

@@ -21,12 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tierpay.engine.adjustments import Adjustment
 from tierpay.engine.corrections import History, LedgerRun, Owed, PeriodHistory, own_pay
 from tierpay.engine.decisions import build_decision
+from tierpay.engine.period import PeriodRun
 from tierpay.engine.run import PeriodResult
 from tierpay.engine.state import State
 from tierpay.engine.state_text import read_json
@@ -487,17 +489,35 @@ class Ledger:
                 corrects_run=corrects,
             )
         )
-        cells = result.cells
+        decision_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        for part in result.pieces():  # a ruleset with ladders decides a month in one run per ladder
+            self._decisions(run_id, result.period, part.cells, part.run, hashes, decision_rows, line_rows)
+        if decision_rows:
+            db.execute(sa.insert(t.decisions), decision_rows)
+        if line_rows:
+            db.execute(sa.insert(t.pay_lines), line_rows)
+
+    def _decisions(
+        self,
+        run_id: int,
+        period: str,
+        cells: pl.DataFrame,
+        decided: PeriodRun | None,
+        hashes: dict[str, str],
+        decision_rows: list[dict[str, Any]],
+        line_rows: list[dict[str, Any]],
+    ) -> None:
+        """The decision rows and pay-line rows of one run's decided cells (a ladder's, or the month's)."""
         if not cells.height or decided is None:
             return
         attributes = [c for c in cells.columns if c in _attribute_names(decided.ruleset)]
         rows = np.flatnonzero(decided.decided).tolist()
-        decision_rows, line_rows = [], []
         for k, cell in enumerate(cells.iter_rows(named=True)):
             agent = cell["agent_id"]
             row: dict[str, Any] = {
                 "run_id": run_id,
-                "period": result.period,
+                "period": period,
                 "agent_id": agent,
                 "record_sha256": hashes[agent],
                 "attributes": json.dumps({n: cell[n] for n in attributes}, ensure_ascii=False),
@@ -516,7 +536,7 @@ class Ledger:
                 line_rows += [
                     {
                         "run_id": run_id,
-                        "period": result.period,
+                        "period": period,
                         "agent_id": agent,
                         "position": n,
                         "line_id": line.id,
@@ -526,9 +546,6 @@ class Ledger:
                     }
                     for n, line in enumerate(decision.pay.lines)
                 ]
-        db.execute(sa.insert(t.decisions), decision_rows)
-        if line_rows:
-            db.execute(sa.insert(t.pay_lines), line_rows)
 
 
 def _create(connection: Connection) -> None:

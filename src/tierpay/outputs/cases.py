@@ -124,6 +124,8 @@ def _actuals(d: Decision) -> dict[str, Any]:
         "flagged": d.review.flagged if d.review else None,
         "stage": d.review.stage if d.review else None,
         "total": d.pay.total if d.pay else None,
+        "ladder": d.ladder,
+        "nominated": d.nominated,
     }
 
 

@@ -58,7 +58,9 @@ class _Explainer:
         return unit if unit == "%" else f" {unit}"
 
     def level_name(self, level_id: str) -> str:
-        level = next(lv for lv in self.m.levels if lv.id == level_id)
+        level = next((lv for lv in self.m.levels if lv.id == level_id), None)
+        if level is None:  # a level of the ladder an agent was moved from (set_ladder)
+            return level_id
         return f"{level_id} {label_text(level.name, self.lang, level_id)}"
 
     # --- clauses ----------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class _Explainer:
         m = self.m
         ids = self.r.level_ids
         state = d.state
-        before = ids.index(d.level_before)
+        before = ids.index(d.level_before if d.level_before in ids else d.level)  # moved: entered at level
         nxt = self.level_name(ids[before + 1]) if before + 1 < len(ids) else ""
         held = {path for path, ok in d.checks.items() if ok}
         blocked = [v.code for i, v in enumerate(m.promotion.blocked_if) if f"promotion.blocked_if[{i}].when" in held]
@@ -166,7 +168,7 @@ class _Explainer:
             longest = probation.max_periods + state.probation_extension
             fields.update(self.probation_fields(probation.start_date, probation.contract_term, longest))
         if d.decided:
-            level_kinds = ("convert", "extend_probation", "set_level")
+            level_kinds = ("convert", "extend_probation", "set_level", "set_ladder")
             fields["decided"] = "；".join(h.quoted("zh") for h in d.decided if h.decision in level_kinds)
         if d.reason not in WHY_ZH:
             return d.why
@@ -193,7 +195,7 @@ class _Explainer:
     def levels(self) -> None:
         d = self.d
         ids = self.r.level_ids
-        before = ids.index(d.level_before)
+        before = ids.index(d.level_before if d.level_before in ids else d.level)  # moved: entered at level
         if d.state.on_probation or d.action in ("convert", "extend_probation", "probation_review"):
             self.trace(self.t("convert"), "probation.convert_if")
             self.lines.append("")
@@ -325,7 +327,7 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
     clause, the score's parts, the grade, the review and the pay lines."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
-    ex = _Explainer(ruleset, decision, lang)
+    ex = _Explainer(ruleset.on(decision.ladder), decision, lang)
     ex.header()
     ex.decided()
     ex.levels()
@@ -338,7 +340,7 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
 
 def why(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """Why the level decision was taken, in one sentence in ``lang`` (the engine's own words in English)."""
-    return _Explainer(ruleset, decision, lang).why_zh() if lang == "zh" else decision.why
+    return _Explainer(ruleset.on(decision.ladder), decision, lang).why_zh() if lang == "zh" else decision.why
 
 
 def trace(decision: Decision, ruleset: CompiledRuleset) -> dict[str, Clause]:

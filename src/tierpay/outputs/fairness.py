@@ -25,8 +25,9 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 from math import comb
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from tierpay.engine.outcome import Outcome
 from tierpay.words import say
@@ -72,6 +73,16 @@ class FairnessReport(BaseModel):
     groups: list[GroupRate]
     warnings: list[str]
     note: str
+    ladder: str | None = None
+    """The ladder whose review it screens, when the ruleset has ladders (each ladder is screened apart)."""
+
+    @model_serializer(mode="wrap")
+    def _ladder_when_there_are_ladders(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields, less ``ladder`` with one ladder (the JSON stays as it was)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("ladder") is None:
+            data.pop("ladder", None)
+        return data
 
 
 def fisher_exact(a: int, b: int, c: int, d: int) -> Fraction:
@@ -93,12 +104,15 @@ def fisher_exact(a: int, b: int, c: int, d: int) -> Fraction:
     return Fraction(total, comb(n + m, k))
 
 
-def fairness_report(outcome: Outcome, attribute: str) -> FairnessReport:
-    """Flag rates by value of ``attribute`` among agents the review ranked, with the three screens."""
+def fairness_report(outcome: Outcome, attribute: str, ladder: str | None = None) -> FairnessReport:
+    """Flag rates by value of ``attribute`` among agents the review ranked, with the three screens.
+
+    With ``ladder``, among the agents of that ladder only: each ladder's review is its own.
+    """
     ranked: dict[str, int] = defaultdict(int)
     flagged: dict[str, int] = defaultdict(int)
     for d in outcome.decisions:
-        if d.review is None or not d.review.ranked:
+        if d.review is None or not d.review.ranked or (ladder is not None and d.ladder != ladder):
             continue
         group = str(d.values.get(attribute, ""))
         ranked[group] += 1
@@ -138,7 +152,9 @@ def fairness_report(outcome: Outcome, attribute: str) -> FairnessReport:
             warnings.append(warning)
     smallest = min(ranked.values(), default=0)
     note = say("fairness.note", "en", smallest=smallest)
-    return FairnessReport(attribute=attribute, periods=outcome.periods, groups=groups, warnings=warnings, note=note)
+    return FairnessReport(
+        attribute=attribute, periods=outcome.periods, groups=groups, warnings=warnings, note=note, ladder=ladder
+    )
 
 
 def fairness_note(report: FairnessReport, lang: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 from tabulate import tabulate
 
-from tierpay.engine.cells import attributes, line_ids
+from tierpay.engine.cells import attributes, has_ladders, line_ids
 from tierpay.engine.levels import ACTIONS
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.pay import line_label, money, number, uses_coefficient
@@ -72,7 +72,8 @@ def grouping_attributes(ruleset: CompiledRuleset) -> list[str]:
     region or site): the columns the first table shows and the summaries total by.
     """
     model = ruleset.model
-    used = set(_cohort_attributes(ruleset)) | set(_pay_attributes(ruleset))
+    each = [ruleset, *ruleset.ladders.values()]
+    used = {name for one in each for name in (*_cohort_attributes(one), *_pay_attributes(one))}
     return [name for name in model.attributes if name in used]
 
 
@@ -117,6 +118,10 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
     the ruleset's Chinese labels. Every other column is in the CSV and JSON.
     """
     model = ruleset.model
+    each = [ruleset, *ruleset.ladders.values()]  # a part a ladder has, the table shows
+    ladders = {  # a ladder by its name in English, its label in Chinese, as levels are
+        name: named(name, ladder.label, english_id=True).text(lang) for name, ladder in (model.ladders or {}).items()
+    }
     attrs = grouping_attributes(ruleset)
     short = _short(ruleset, lang)
     levels = {id: text for id, text in short.items() if id in ruleset.level_ids}
@@ -127,6 +132,7 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
         *[(k, lambda _, k=k: pl.col(k)) for k in model.keep],  # kept columns (a name) beside the agent
         (say("table.period", lang), lambda _: pl.col("period")),
         *[(short[a], lambda _, a=a: pl.col(a)) for a in attrs],
+        *([(say("table.ladder", lang), lambda _: pl.col("ladder").replace(ladders))] if ladders else []),
         (
             say("table.level", lang),
             lambda _: (
@@ -135,17 +141,26 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
                 .otherwise(pl.concat_str(before, pl.lit("→"), after))
             ),
         ),
-        (say("table.action", lang), lambda _: _action_cell(actions, lang, outcome.decided)),
+        (
+            say("table.action", lang),
+            lambda _: _action_cell(actions, lang, outcome.decided, outcome.cells.columns if ruleset.ladders else ()),
+        ),
     ]
-    if model.scorecard is not None:
+    if any(r.model.scorecard is not None for r in each):
         columns.append((say("table.score", lang), lambda _: pl.col("score")))
-    if model.grades:
+    if any(r.model.grades for r in each):
         columns.append((say("table.grade", lang), lambda _: pl.col("grade")))
-    if model.review is not None:
+    if any(r.model.review is not None for r in each):
         columns.append(
-            (say("table.review", lang), lambda part: _review_cell(_ties(part), ruleset, lang, outcome.decided))
+            (
+                say("table.review", lang),
+                lambda part: _review_cell(
+                    _ties(part), part.run.ruleset if part.run is not None else ruleset, lang, outcome.decided
+                ),
+            )
         )
-    if model.pay is not None:
+    paid = any(r.model.pay is not None for r in each)
+    if paid:
         columns.append((say("table.pay", lang, currency=model.currency), lambda part: _money(part.cells["pay_total"])))
     names = [str(i) for i in range(len(columns))]
     frames = [
@@ -154,16 +169,20 @@ def decisions_table(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en"
         if part.cells.height
     ]
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
-    right = {len(columns) - 1} if model.pay is not None else set()
+    right = {len(columns) - 1} if paid else set()
     return text_table([header for header, _ in columns], frame, right)
 
 
-def _action_cell(actions: dict[str, str], lang: str, decided: bool) -> pl.Expr:
+def _action_cell(actions: dict[str, str], lang: str, decided: bool, columns: Sequence[str] = ()) -> pl.Expr:
     """The action in words; one a person decided says by whom: ``promoted (by 王敏)``."""
     action = pl.col("action").replace_strict(actions, default=pl.col("action"))
     if not decided:
         return action
     by_person = pl.col("reason").str.ends_with("_by_decision")
+    if "ladder" in columns:  # a move to another ladder is a person's decision too
+        moved = pl.col("decided").str.contains("set_ladder=", literal=True).fill_null(False)
+        by_person = by_person | moved
+        action = pl.when(moved).then(pl.lit(say("table.moved", lang))).otherwise(action)
     return (
         pl.when(by_person).then(_fill("decided.table", lang, action=action, by=pl.col("decided_by"))).otherwise(action)
     )
@@ -338,6 +357,7 @@ def agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
 
 def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
     """One agent's pay statement in ``lang``: every line, how it was computed, and the total."""
+    ruleset = ruleset.on(decision.ladder)
     if decision.pay is None:
         return say("statement.no_pay", lang, agent=decision.agent_id, period=decision.period) + "\n"
     pay = decision.pay
@@ -567,9 +587,9 @@ def summary_table(outcome: Outcome, lang: str = "en") -> str:
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False) -> list[str]:
     """The fixed columns of the payroll export (with ``adjustment`` before the total for a run kept in a ledger)."""
     return [
-        "agent_id", "period", *attributes(ruleset), "pay_level", "grade", "coefficient",
-        *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding", *(["adjustment"] if adjusting else []),
-        "total", "currency", "ruleset_version", "ruleset_sha256",
+        "agent_id", "period", *attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
+        "grade", "coefficient", *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding",
+        *(["adjustment"] if adjusting else []), "total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
 
 
@@ -603,7 +623,14 @@ def payroll_frame(
             continue
         paid = cells.filter(pl.col("pay_total").is_not_null())
         version = paid["ruleset_sha256"][0] if paid.height else None
-        if version is not None and not _uses_coefficient(ruleset, version):
+        if version is not None and "ladder" in paid.columns:  # each ladder's pay reads the coefficient or not
+            for name, ladder in version_of(ruleset, version).ladders.items():
+                if not _pays_coefficient(ladder):
+                    drop = pl.col("ladder") == name
+                    paid = paid.with_columns(
+                        pl.when(drop).then(None).otherwise(pl.col("coefficient")).alias("coefficient")
+                    )
+        elif version is not None and not _uses_coefficient(ruleset, version):
             paid = paid.with_columns(pl.lit(None, pl.String).alias("coefficient"))
         renamed = {c: c[4:] for c in paid.columns if c.startswith("pay_") and c != "pay_level"}
         frames.append(paid.rename(renamed))
@@ -614,7 +641,10 @@ def payroll_frame(
 
 
 def _uses_coefficient(target: CompiledRuleset | RulesetVersions, sha256: str) -> bool:
-    ruleset = version_of(target, sha256)
+    return _pays_coefficient(version_of(target, sha256))
+
+
+def _pays_coefficient(ruleset: CompiledRuleset) -> bool:
     pay = ruleset.model.pay
     return pay is not None and uses_coefficient(pay, ruleset.model.grades)
 
@@ -635,10 +665,34 @@ def statement_json(decisions: Iterable[Decision]) -> str:
 
 
 def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") -> str:
-    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions, in ``lang``."""
-    rule = ruleset.model.review
-    if rule is None:
+    """Each period's cohorts ranked best first, with flags, stages, ties and exemptions, in ``lang``.
+
+    With ladders, each ladder's cohorts under its own review rule, the ladder named with the cohort.
+    """
+    if ruleset.ladders:
+        decisions = list(outcome.decisions)
+        found = [
+            block
+            for name, ladder in ruleset.ladders.items()
+            if ladder.model.review is not None
+            for block in _review_blocks([d for d in decisions if d.ladder == name], ladder, lang, name)
+        ]
+        if not any(ladder.model.review is not None for ladder in ruleset.ladders.values()):
+            return say("review.none", lang) + "\n"
+    elif ruleset.model.review is None:
         return say("review.none", lang) + "\n"
+    else:
+        found = _review_blocks(outcome.decisions, ruleset, lang)
+    blocks = [text for _, text in sorted(found, key=lambda b: b[0])]  # by period, ladders in order
+    return "\n\n".join(blocks) + "\n\n" + say("review.footer", lang) + "\n"
+
+
+def _review_blocks(
+    decisions: Iterable[Decision], ruleset: CompiledRuleset, lang: str, ladder: str | None = None
+) -> list[tuple[str, str]]:
+    """``review_text``'s blocks of one ruleset (or ladder), each with its period."""
+    rule = ruleset.model.review
+    assert rule is not None
     names = pay_names(ruleset)
     by = names[rule.rank_by].text(lang) if rule.rank_by in names else rule.rank_by
     stages = {s.code: named(s.code, s.label).text(lang) for s in _stages(rule)}
@@ -649,13 +703,14 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
         return [str(d.values.get(k) or "") for k in keep]
 
     reasons.setdefault("decision", say("decided.exempt", lang))  # exempt_review, a person's decision
-    blocks: list[str] = []
+    blocks: list[tuple[str, str]] = []
     by_cohort: dict[tuple[str, str], list[Decision]] = defaultdict(list)
-    for d in outcome.decisions:
+    for d in decisions:
         if d.review is not None:
             by_cohort[(d.period, d.review.cohort)].append(d)
     for (period, code), members in sorted(by_cohort.items()):
         cohort = cohort_text(code, ruleset, lang)
+        cohort = f"{ladder}: {cohort}" if ladder is not None else cohort
         ranked = sorted((d for d in members if d.review and d.review.ranked), key=_rank_key)
         others = sorted((d for d in members if d.review and not d.review.ranked), key=lambda d: d.agent_id)
         first = members[0].review
@@ -697,8 +752,8 @@ def review_text(outcome: Outcome, ruleset: CompiledRuleset, lang: str = "en") ->
             say("review.stage", lang),
         ]
         table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-        blocks.append(f"{title}\n{table}")
-    return "\n\n".join(blocks) + "\n\n" + say("review.footer", lang) + "\n"
+        blocks.append((period, f"{title}\n{table}"))
+    return blocks
 
 
 def cohort_text(cohort: str, ruleset: CompiledRuleset, lang: str) -> str:
@@ -749,6 +804,7 @@ def fairness_table(report: FairnessReport, lang: str = "en", ruleset: CompiledRu
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     warnings = "".join(say("fairness.warned", lang, text=w) + "\n" for w in fairness_warnings(report, lang, attribute))
     title = say("fairness.title", lang, attribute=attribute, periods=", ".join(report.periods))
+    title = f"{report.ladder}: {title}" if report.ladder is not None else title
     return f"{title}\n{table}\n{warnings}{fairness_note(report, lang)}\n"
 
 

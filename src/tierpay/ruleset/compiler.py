@@ -31,6 +31,7 @@ from tierpay.ruleset.expressions import (
     SymbolType,
     compile_expression,
 )
+from tierpay.ruleset.ladders import Nomination
 from tierpay.ruleset.model import BUILTIN_SYMBOLS, Attribute, Floors, Ruleset
 from tierpay.ruleset.yamlsource import Locations, PathKey, format_path
 
@@ -55,6 +56,12 @@ class CompiledRuleset:
     expressions: Mapping[str, CompiledExpression] = field(repr=False)
     minimum_wage_source: str | None = None
     locations: Locations | None = field(default=None, repr=False)
+    ladders: Mapping[str, CompiledRuleset] = field(default_factory=dict)
+    """Each ladder compiled as a ruleset of its own (none: the ruleset has one ladder)."""
+    ladder: str | None = None
+    """The name of the ladder this is, when it is one of a ruleset's ``ladders``."""
+    nominations: tuple[Nomination, ...] = ()
+    """Who on this ladder may be nominated for another (criteria at ``nominate[k].when``)."""
 
     @property
     def name(self) -> str:
@@ -71,6 +78,10 @@ class CompiledRuleset:
         """Level ids, lowest first."""
         return [lv.id for lv in self.model.levels]
 
+    def on(self, ladder: str | None) -> CompiledRuleset:
+        """The ruleset ``ladder`` is decided by (this one, with one ladder or none named)."""
+        return self.ladders.get(ladder, self) if ladder is not None else self
+
     def expr(self, path: str) -> CompiledExpression | None:
         """The compiled expression at field ``path`` (``levels[1].entry``), if there is one."""
         return self.expressions.get(path)
@@ -86,8 +97,9 @@ def content_hash(text: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, ruleset: Ruleset, locations: Locations) -> None:
+    def __init__(self, ruleset: Ruleset, locations: Locations, nominations: Sequence[Nomination] = ()) -> None:
         self.r = ruleset
+        self.nominations = nominations
         self.loc = locations
         self.problems: list[Problem] = []
         self.expressions: dict[str, CompiledExpression] = {}
@@ -102,7 +114,7 @@ class _Compiler:
         where = format_path(path)
         symbols = self.stages[stage]
         try:
-            self.expressions[where] = compile_expression(source, symbols, where, expect)
+            self.expressions[where] = compile_expression(source, symbols, self.loc.shown(path), expect)
         except ExpressionProblem as error:
             message = error.message
             if "unknown name" in message:
@@ -235,6 +247,8 @@ class _Compiler:
             for i, line in enumerate(r.pay.lines):
                 self.compile(("pay", "lines", i, "when"), line.when, "paid", "boolean")
                 self.compile(("pay", "lines", i, "formula"), line.formula, "paid", "number")
+        for i, nomination in enumerate(self.nominations):
+            self.compile(("nominate", i, "when"), nomination.when, "graded", "boolean")
         self.check_symbol_uses()
         return order, self.stages["paid"]
 
@@ -288,6 +302,8 @@ class _Compiler:
 
     def check_references(self) -> None:
         r = self.r
+        if r.ladder_by is not None:
+            self.problem(("ladder_by",), "given without `ladders`: declare the ladders it chooses between")
         seen: dict[str, str] = {}
         for kind, keys in (
             ("metrics", r.metrics),
@@ -484,9 +500,18 @@ def compile_ruleset(
     locations: Locations,
     text: str,
     minimum_wage_source: str | None = None,
+    *,
+    nominations: Sequence[Nomination] = (),
 ) -> CompiledRuleset:
-    """Compile every expression of ``ruleset``; raise ``RulesetError`` listing every problem."""
-    compiler = _Compiler(ruleset, locations)
+    """Compile every expression of ``ruleset``; raise ``RulesetError`` listing every problem.
+
+    A ruleset with ``ladders`` is compiled ladder by ladder (:mod:`tierpay.ruleset.ladder_compiler`).
+    """
+    if ruleset.ladders is not None:
+        from tierpay.ruleset.ladder_compiler import compile_ladders  # it compiles each ladder with this module
+
+        return compile_ladders(ruleset, locations, text, minimum_wage_source)
+    compiler = _Compiler(ruleset, locations, nominations)
     order, symbols = compiler.run()
     if compiler.problems:
         raise RulesetError(compiler.problems)
@@ -499,6 +524,7 @@ def compile_ruleset(
         expressions=compiler.expressions,
         minimum_wage_source=minimum_wage_source,
         locations=locations,
+        nominations=tuple(nominations),
     )
     return keeping(compiled, ruleset.keep)
 

@@ -282,9 +282,22 @@ class _Linter:
             used.add(self.m.review.rank_by)
         for name in self.m.metrics:
             if name not in used:
-                self.warn(("metrics", name), f"{name} is declared but never used")
+                self.warn(("metrics", name), f"{name} {_UNUSED}")
 
 
 def lint(ruleset: CompiledRuleset) -> list[Problem]:
-    """Warnings about a compiled ruleset, in line order; an empty list when nothing is odd."""
-    return _Linter(ruleset).run()
+    """Warnings about a compiled ruleset, in line order; an empty list when nothing is odd.
+
+    A ruleset with ladders is linted ladder by ladder; a metric is unused when no ladder uses it.
+    """
+    if not ruleset.ladders:
+        return _Linter(ruleset).run()
+    each = [_Linter(ladder).run() for ladder in ruleset.ladders.values()]
+    unused = set.intersection(*({p.path for p in found if _UNUSED in p.message} for found in each))
+    kept = [p for found in each for p in found if _UNUSED not in p.message]
+    loc = ruleset.locations or Locations(ruleset.file)
+    kept += [loc.problem(tuple(path.split(".")), f"{path.split('.')[1]} {_UNUSED}") for path in unused]
+    return sorted(dict.fromkeys(kept))
+
+
+_UNUSED = "is declared but never used"

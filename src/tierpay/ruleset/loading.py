@@ -205,13 +205,32 @@ def _inline_minimum_wage(
 
     Returns the data, the file read (or none) and its text, which goes into the ruleset's
     content hash: a changed figure changes what the ruleset pays, so it changes its stamp.
+    Each ladder's own pay (``ladders.NAME.pay``) is read the same way.
     """
+    data, source, text = _inline_at(data, (), locations, base_dir, where)
+    ladders = data.get("ladders")
+    if not isinstance(ladders, dict):
+        return data, source, text
+    sources, texts, inlined = [source] if source else [], [text], dict(ladders)
+    for name, ladder in ladders.items():
+        if isinstance(ladder, dict):
+            inlined[name], one, more = _inline_at(ladder, ("ladders", name), locations, base_dir, where)
+            if one and one not in sources:
+                sources.append(one)
+                texts.append(more)
+    return {**data, "ladders": inlined}, ", ".join(sources) or None, "".join(texts)
+
+
+def _inline_at(
+    data: dict[str, Any], at: PathKey, locations: Locations, base_dir: Path | None, where: _Where
+) -> tuple[dict[str, Any], str | None, str]:
+    """``_inline_minimum_wage`` for the pay held by ``data``, found at ``at`` in the ruleset."""
     pay = data.get("pay")
     floors = pay.get("floors") if isinstance(pay, dict) else None
     mw = floors.get("minimum_wage") if isinstance(floors, dict) else None
     if not isinstance(mw, dict) or "table_file" not in mw:
         return data, None, ""
-    path_key: PathKey = ("pay", "floors", "minimum_wage", "table_file")
+    path_key: PathKey = (*at, "pay", "floors", "minimum_wage", "table_file")
     name = mw["table_file"]
     if not isinstance(name, str):
         raise RulesetError([locations.problem(path_key, "must be a file name")])
@@ -243,7 +262,7 @@ def _inline_minimum_wage(
     # The table's keys point at the referring line for any later problem.
     for key, pos in list(locations.positions.items()):
         if key == path_key:
-            locations.positions[("pay", "floors", "minimum_wage", "table")] = pos
+            locations.positions[(*at, "pay", "floors", "minimum_wage", "table")] = pos
     return {**data, "pay": new_pay}, str(target), text
 
 

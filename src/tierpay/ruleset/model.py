@@ -12,7 +12,8 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 Identifier = Annotated[
     str,
@@ -981,6 +982,10 @@ class Expectation(_Strict):
     """Expected probation status after the decision."""
     rejection: str | None = None
     """A text one of the record's rejection reasons must contain."""
+    ladder: str | None = None
+    """Expected ladder the record is decided on (a ruleset with `ladders`)."""
+    nominated: list[str] | None = None
+    """Expected ladders the agent is eligible to be nominated for (`[]`: none)."""
 
 
 class RulesetTest(_Strict):
@@ -1122,8 +1127,16 @@ class Ruleset(_Strict):
     """The weighted composite score."""
     grades: list[Grade] = Field(default_factory=list)
     """Performance grades, first match wins; the last has no `when`."""
-    levels: list[Level] = Field(min_length=1)
-    """The ladder, lowest first."""
+    ladder_by: Identifier | None = Field(
+        None, description="The attribute whose value says which of `ladders` a record is decided on (`role`)."
+    )
+    ladders: dict[Identifier, Ladder] | None = Field(
+        None,
+        description="Several ladders by name, each with its own levels and any parts of its own "
+        "([several ladders](#several-ladders)).",
+    )
+    levels: list[Level] = Field(default_factory=list, validate_default=True)
+    """The ladder, lowest first; required unless the ruleset declares `ladders` (each with its own)."""
     promotion: Promotion = Field(default_factory=Promotion)
     """Promotion rules."""
     demotion: Demotion = Field(default_factory=Demotion)
@@ -1149,6 +1162,14 @@ class Ruleset(_Strict):
     tests: list[RulesetTest] = Field(default_factory=list)
     """Cases the ruleset must pass, run by `tierpay test`."""
 
+    @field_validator("levels")
+    @classmethod
+    def _levels_or_ladders(cls, levels: list[Level], info: ValidationInfo) -> list[Level]:
+        """Levels are required, unless the ruleset declares `ladders` (each with its own)."""
+        if not levels and "ladders" in info.data and info.data["ladders"] is None:
+            raise PydanticCustomError("missing", "Field required")
+        return levels
+
     @model_validator(mode="after")
     def _protected_are_exempt(self) -> Ruleset:
         """A protected month is exempt from the review even where `review.exempt` does not say so."""
@@ -1156,3 +1177,8 @@ class Ruleset(_Strict):
         if shield is not None and review is not None and all(e.when != shield.when for e in review.exempt):
             review.exempt.append(Exemption(code="protected_period", when=shield.when, reason=shield.reason))
         return self
+
+
+from tierpay.ruleset.ladders import Ladder  # noqa: E402  (a ladder holds the parts above)
+
+Ruleset.model_rebuild()

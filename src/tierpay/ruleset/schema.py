@@ -1,6 +1,7 @@
 """The JSON Schema of the ruleset format, for editors: generated from the models, in two shapes.
 
-A whole ruleset must state everything a ruleset needs (``tierpay: 1``, a name, levels...).
+A whole ruleset must state everything a ruleset needs (``tierpay: 1``, a name, levels or
+``ladders`` each with theirs...).
 A ruleset with ``extends:`` states only what it changes (:mod:`tierpay.ruleset.inheritance`),
 so its schema requires nothing but keeps every key's type and refuses unknown keys:
 
@@ -41,6 +42,11 @@ def ruleset_json_schema() -> dict[str, Any]:
         _type_decimals(definition)
     patches = _Patches(defs)
     patch = patches.of("Ruleset")
+    # One ladder (`levels`) or several (`ladders` chosen by `ladder_by`), never both.
+    whole["oneOf"] = [
+        {"required": ["levels"], "not": {"required": ["ladders"]}},
+        {"required": ["ladders", "ladder_by"], "not": {"required": ["levels"]}},
+    ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -84,6 +84,10 @@ class Locations:
         where = f"{pos.file or self.file}:{pos.line}:{pos.column}"
         return f"; {name} is named at {where} in {format_path(path)}" + self.named_by.get(pos.file or self.file, "")
 
+    def shown(self, path: PathKey) -> str:
+        """How messages name the field at ``path`` (a ladder's locations name it inside its ladder)."""
+        return format_path(path)
+
     def file_of(self, path: PathKey) -> str:
         """The file the value at ``path`` came from."""
         return self.find(path).file or self.file
