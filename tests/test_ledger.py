@@ -353,3 +353,16 @@ def test_peoples_decisions_are_kept_in_the_ledger(ledger: str, tmp_path: Path) -
         "2026-01", "set_level", "L2", "王敏", "calibration 2026-02-10: QA above target for three months",
         "2026-02-10T00:00:00",
     )  # fmt: skip
+
+
+def test_a_workbook_output_beside_a_ledger_is_refused(tmp_path: Path) -> None:
+    """A ledger run writes its files as text: -o x.xlsx would get a text table, so it is refused before any work."""
+    ledger, book = tmp_path / "ledger.db", tmp_path / "out.xlsx"
+    code, _, err = run("evaluate", str(STARS), str(SAMPLE_MONTH), "--ledger", str(ledger), "-o", str(book))
+    assert code == 2
+    assert err == (
+        f"error: --ledger writes its run's files as text; -o {book} is a workbook: "
+        "name a .csv file, or make the workbook from a run without --ledger\n"
+    )
+    assert not book.exists()
+    assert not ledger.exists()

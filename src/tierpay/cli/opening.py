@@ -156,11 +156,18 @@ def workbooks(args: argparse.Namespace) -> dict[str, str]:
 
 
 def workbook_clash(args: argparse.Namespace, books: dict[str, str]) -> str | None:
-    """Why the command line cannot write its workbooks as asked, or None: ``--format`` or ``--stream`` beside one."""
+    """Why the command line cannot write its workbooks as asked, or None: ``--format``, ``--stream`` or ``--ledger``
+    beside one."""
     if "-o" in books and args.format is not None:
         return (
             f"-o {books['-o']} writes an Excel workbook; --format {args.format} writes text: "
             "leave out --format, or name a file of another extension"
+        )
+    if books and getattr(args, "ledger", None):
+        option, path = next(iter(books.items()))
+        return (
+            f"--ledger writes its run's files as text; {option} {path} is a workbook: "
+            "name a .csv file, or make the workbook from a run without --ledger"
         )
     if books and getattr(args, "stream", False):
         option, path = next(iter(books.items()))
