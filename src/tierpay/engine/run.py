@@ -179,13 +179,21 @@ class Evaluation:
             self.refused.add(id(r))
             self.rejections.append(r)
 
-    def feed(self, records: RecordFrame) -> Iterator[PeriodResult]:
-        """Evaluate every period of ``records`` in order, yielding each period's result as it is decided."""
+    def feed(self, records: RecordFrame, periods: Iterable[str] = ()) -> Iterator[PeriodResult]:
+        """Evaluate every period of ``records`` in order, yielding each period's result as it is decided.
+
+        ``periods`` are evaluated too when ``records`` have no row for them: a part of a larger
+        run (one Spark bucket) then finds the gaps the whole run would (an agent with no record
+        in a month that other records have).
+        """
         self.rejected.update((r.agent_id, r.period) for r in records.rejections)
         frame = records.frame
         order = frame.select("period", "agent_id").with_row_index("__at").sort(["period", "agent_id"])
-        for (period,), at in order.group_by("period", maintain_order=True):
-            yield self.period(str(period), frame[at["__at"]], records.source)  # one period's copy at a time
+        groups = {str(period): at["__at"] for (period,), at in order.group_by("period", maintain_order=True)}
+        for period in sorted(groups.keys() | set(periods)):
+            at = groups.get(period)
+            rows = frame.clear() if at is None else frame[at]  # one period's copy at a time
+            yield self.period(period, rows, records.source)
 
     def period(
         self, period: str, rows: pl.DataFrame, source: str, adjustments: Mapping[str, str] | None = None

@@ -16,6 +16,7 @@ the data). ``pyspark`` is the optional ``spark`` extra: ``pip install "tierpay[s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,18 +25,19 @@ from tierpay.engine.state import State
 from tierpay.errors import PartitionError
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.versions import RulesetVersions
-from tierpay.spark.partitions import check_partitioning
+from tierpay.spark.partitions import check_partitioning, components, pack
 from tierpay.spark.worker import (
     DECISION,
     GAP,
     KIND,
+    PERIOD,
     REJECTION,
     STATE,
     STATE_FIELDS,
     STATE_PREFIX,
     WARNING,
     Layout,
-    evaluate_partition,
+    evaluate_bucket,
 )
 
 if TYPE_CHECKING:
@@ -44,8 +46,9 @@ if TYPE_CHECKING:
 __all__ = ["PartitionError", "SparkOutcome", "evaluate"]
 
 INSTALL = 'pip install "tierpay[spark]"'
-ALL = "_tierpay_all"
-"""The one group's key when the run is not partitioned."""
+BUCKET = "_tierpay_bucket"
+"""The column holding each row's bucket: whole partitions, several evaluated by one call of the engine."""
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 @dataclass
@@ -93,17 +96,22 @@ def evaluate(
     state_from_other_ruleset: bool = False,
     row_column: str | None = None,
     source: str = "<spark>",
+    buckets: int | None = None,
 ) -> SparkOutcome:
-    """Evaluate a Spark DataFrame of records with ``ruleset``, partition by partition, in Spark's workers.
+    """Evaluate a Spark DataFrame of records with ``ruleset`` in Spark's workers, exactly as a local run would.
 
     ``records`` has the columns a records CSV has (text, as ``spark.read.csv(header=True)``
     gives them, or typed). ``partition_by`` names the columns that split the work; every review
-    and relative-score cohort must lie inside one partition and every agent must stay in one
-    (``PartitionError`` otherwise, before any evaluation). ``state`` is the carried state: a
-    :class:`tierpay.State` (each agent goes to the partition its records are in; an agent with no
-    record is carried over unchanged) or the ``state`` DataFrame of an earlier run.
-    ``row_column`` names a column holding each row's line in the source, to name it in
-    rejections (it is not a field). Rejections name ``source`` and the partition: ``<spark team=T1>``.
+    and relative-score cohort must lie inside one partition (``PartitionError`` otherwise,
+    before any evaluation). An agent whose records are in two partitions (a team change) joins
+    them: both are evaluated together, since its state goes from one month to the next. Whole
+    joined partitions are packed into at most ``buckets`` buckets (default: twice Spark's
+    default parallelism), each evaluated by one call of the engine over all its months.
+    ``state`` is the carried state: a :class:`tierpay.State` or the ``state`` DataFrame of an
+    earlier run; each agent's goes where its records are (an agent with no record is carried
+    over, with its gaps, as locally). ``row_column`` names a column holding each row's line in
+    the source, to name it in rejections (it is not a field). Rejections name ``source`` and
+    the row's partition: ``<spark team=T1>``.
     """
     try:
         from pyspark.sql import functions as F
@@ -116,41 +124,39 @@ def evaluate(
         raise PartitionError(
             f"the records have no {', '.join(missing)} column (they have {', '.join(records.columns)})"
         )
-    if keys:
-        _check_agents_stay(records, keys)
+    if BUCKET in records.columns:
+        raise PartitionError(f"the records have a column named {BUCKET}, which tierpay.spark uses for its buckets")
+    spark = records.sparkSession
+    wanted = buckets if buckets is not None else max(1, spark.sparkContext.defaultParallelism * 2)
+    if wanted < 1:
+        raise PartitionError(f"buckets must be 1 or more, not {wanted}")
+    frame, homes, count = _bucketed(records, keys, wanted)
+    periods = _periods(records)
     layout = Layout.of(ruleset, keys)
     schema = _ddl(layout)
-    group = keys or [ALL]
-    frame = records if keys else records.withColumn(ALL, F.lit(0))
     other = state_from_other_ruleset
 
-    def one(key: tuple[Any, ...], table: Any) -> Any:
-        return evaluate_partition(
-            ruleset, layout, key if keys else (), table.drop_columns([ALL]) if not keys else table,
+    def one(_: tuple[Any, ...], table: Any) -> Any:
+        return evaluate_bucket(
+            ruleset, layout, _without_bucket(table), periods=periods,
             state_from_other_ruleset=other, row_column=row_column, source=source,
         )  # fmt: skip
 
-    def with_state(key: tuple[Any, ...], table: Any, carried: Any) -> Any:
-        if not keys:
-            table, carried = table.drop_columns([ALL]), carried.drop_columns([ALL])
-        return evaluate_partition(
-            ruleset, layout, key if keys else (), table, carried,
+    def with_state(_: tuple[Any, ...], table: Any, carried: Any) -> Any:
+        return evaluate_bucket(
+            ruleset, layout, _without_bucket(table), _without_bucket(carried), periods=periods,
             state_from_other_ruleset=other, row_column=row_column, source=source,
         )  # fmt: skip
 
-    carried_over = None
     if state is None:
-        combined = frame.groupBy(*group).applyInArrow(one, schema)
+        combined = frame.groupBy(BUCKET).applyInArrow(one, schema)
     else:
-        placed, carried_over = _placed_state(records.sparkSession, state, records, keys)
-        if not keys:
-            placed = placed.withColumn(ALL, F.lit(0))
-        combined = frame.groupBy(*group).cogroup(placed.groupBy(*group)).applyInArrow(with_state, schema)
-    if carried_over is not None:
-        combined = combined.unionByName(carried_over, allowMissingColumns=True)
+        placed = _placed_state(spark, state, keys, homes, count)
+        combined = frame.groupBy(BUCKET).cogroup(placed.groupBy(BUCKET)).applyInArrow(with_state, schema)
     combined = combined.persist()
     kind = F.col(KIND)
     state_columns = [F.col(STATE_PREFIX + n).alias(n) for n in STATE_FIELDS]
+    seen = combined.filter(kind == PERIOD).select("period").distinct()
     return SparkOutcome(
         decisions=combined.filter(kind == DECISION).select(*layout.decisions),
         rejections=combined.filter(kind == REJECTION).select(
@@ -161,9 +167,9 @@ def evaluate(
             F.col("rejection_row").alias("row"),
             F.col("rejection_reasons").alias("reasons"),
         ),
-        gaps=combined.filter(kind == GAP).select(
-            *keys, "agent_id", "period", F.col("gap_last_period").alias("last_period")
-        ),
+        gaps=combined.filter(kind == GAP)
+        .join(seen, on="period", how="left_semi")  # a month no record anywhere was accepted for has no gaps locally
+        .select(*keys, "agent_id", "period", F.col("gap_last_period").alias("last_period")),
         warnings=combined.filter(kind == WARNING).select("warning").distinct(),
         state=combined.filter(kind == STATE).select(*state_columns, *keys),
         combined=combined,
@@ -176,55 +182,79 @@ def _ddl(layout: Layout) -> str:
     return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in layout.schema)
 
 
-def _check_agents_stay(records: DataFrame, keys: list[str]) -> None:
-    """Refuse records in which an agent appears in two partitions: its state could not go month to month."""
+def _without_bucket(table: Any) -> Any:
+    """An Arrow table without the bucket column (an empty side of a cogroup may lack it)."""
+    return table.drop_columns([BUCKET]) if BUCKET in table.column_names else table
+
+
+def _bucketed(records: DataFrame, keys: list[str], wanted: int) -> tuple[DataFrame, dict[str, int], int]:
+    """The records with each row's bucket, each agent's bucket, and how many buckets there are.
+
+    The driver collects the distinct (partition, agent) pairs with their row counts (small:
+    one per agent and partition), joins partitions an agent moved between (:func:`components`)
+    and packs whole components by rows (:func:`pack`); the buckets go back as a broadcast join.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegerType, StructField, StructType
+
+    if not keys:
+        return records.withColumn(BUCKET, F.lit(0)), {}, 1
+    pairs = records.groupBy(*keys, "agent_id").count().collect()
+    keyed = [(tuple(row[k] for k in keys), row["agent_id"], int(row["count"])) for row in pairs]
+    component = components((key, agent) for key, agent, _ in keyed)
+    sizes: dict[int, int] = {}
+    for key, _, rows in keyed:
+        sizes[component[key]] = sizes.get(component[key], 0) + rows
+    placed = pack(sizes, wanted)
+    bucket = {key: placed[c] for key, c in component.items()}
+    homes = {str(agent): bucket[key] for key, agent, _ in keyed if agent is not None}
+    named = [f"{BUCKET}_{i}" for i in range(len(keys))]
+    fields = [StructField(n, records.schema[k].dataType, True) for n, k in zip(named, keys, strict=True)]
+    table = records.sparkSession.createDataFrame(
+        [(*key, b) for key, b in bucket.items()], StructType([*fields, StructField(BUCKET, IntegerType(), False)])
+    )
+    condition = [records[k].eqNullSafe(table[n]) for k, n in zip(keys, named, strict=True)]
+    joined = records.join(F.broadcast(table), on=condition, how="inner").drop(*named)
+    return joined, homes, len(set(placed.values())) or 1
+
+
+def _periods(records: DataFrame) -> list[str]:
+    """The run's months (the well-formed ``period`` values): every bucket evaluates each, for its gaps."""
     from pyspark.sql import functions as F
 
-    moved = (
-        records.groupBy("agent_id")
-        .agg(F.sort_array(F.collect_set(F.struct(*keys))).alias("partitions"))
-        .filter(F.size("partitions") > 1)
-        .orderBy("agent_id")
-        .limit(5)
-        .collect()
-    )
-    if moved:
-        shown = "; ".join(
-            f"agent {row['agent_id']} is in "
-            + " and ".join(", ".join(f"{k}={p[k]}" for k in keys) for p in row["partitions"])
-            for row in moved
-        )
-        raise PartitionError(
-            f"{shown}: an agent's carried state goes from month to month inside one partition, so an agent must "
-            f"stay in one; partition by a column that does not change for an agent (a site, a client), or split "
-            f"the run at the month of the move"
-        )
+    if "period" not in records.columns:
+        return []
+    found = records.select(F.col("period").cast("string").alias("period")).distinct().collect()
+    return sorted(p for row in found if (p := row["period"]) is not None and MONTH.match(p))
 
 
 def _placed_state(
-    spark: SparkSession, state: State | DataFrame, records: DataFrame, keys: list[str]
-) -> tuple[DataFrame, DataFrame | None]:
-    """The state as a DataFrame with each agent's partition, and the agents no partition has (carried as they are)."""
+    spark: SparkSession, state: State | DataFrame, keys: list[str], homes: dict[str, int], count: int
+) -> DataFrame:
+    """The state as a DataFrame, each agent in its records' bucket (an agent with none in a bucket by its id's hash)."""
     from pyspark.sql import functions as F
 
+    agent = F.col(STATE_PREFIX + "agent_id")
     if not isinstance(state, State):
-        absent = [k for k in [*keys, "agent_id"] if k not in state.columns]
-        if absent:
-            raise PartitionError(f"the state has no {', '.join(absent)} column: pass the state an earlier run gave")
+        if "agent_id" not in state.columns:
+            raise PartitionError(
+                f"the state has no agent_id column (it has {', '.join(state.columns)}): pass the state an earlier run gave"
+            )
         # Every column aliased: the state may come from the same lineage as the records (a Spark self-join).
-        columns = [F.col(n).cast("string").alias(STATE_PREFIX + n) for n in STATE_FIELDS]
-        return state.select(*columns, *[F.col(k).alias(k) for k in keys]), None
-    import csv
-    import io
+        columns = [F.col(n).cast("string").alias(STATE_PREFIX + n) for n in STATE_FIELDS if n in state.columns]
+        own = [F.col(k).cast("string").alias(k) for k in keys if k in state.columns]
+        table = state.select(*columns, *own)
+    else:
+        import csv
+        import io
 
-    rows = [
-        tuple(row.get(n) or None for n in STATE_FIELDS) for row in csv.DictReader(io.StringIO(state.to_csv()))
-    ]  # by name: a column the state leaves out when unused (probation_extension) is empty here
-    table = spark.createDataFrame(rows, schema=", ".join(f"`{STATE_PREFIX}{n}` STRING" for n in STATE_FIELDS))
-    if not keys:
-        return table, None
-    where = records.select(F.col("agent_id").alias(STATE_PREFIX + "agent_id"), *[F.col(k).alias(k) for k in keys])
-    where = where.distinct()
-    placed = table.join(where, on=STATE_PREFIX + "agent_id", how="inner")
-    unplaced = table.join(where, on=STATE_PREFIX + "agent_id", how="left_anti").withColumn(KIND, F.lit(STATE))
-    return placed, unplaced
+        rows = [
+            tuple(row.get(n) or None for n in STATE_FIELDS) for row in csv.DictReader(io.StringIO(state.to_csv()))
+        ]  # by name: a column the state leaves out when unused (probation_extension) is empty here
+        table = spark.createDataFrame(rows, schema=", ".join(f"`{STATE_PREFIX}{n}` STRING" for n in STATE_FIELDS))
+    fallback = F.pmod(F.crc32(agent), F.lit(count)).cast("int")
+    if not homes:
+        return table.withColumn(BUCKET, fallback)
+    where = spark.createDataFrame(list(homes.items()), f"`{BUCKET}_agent` STRING, `{BUCKET}` INT")
+    placed = table.join(F.broadcast(where), agent == F.col(f"{BUCKET}_agent"), how="left")
+    return placed.withColumn(BUCKET, F.coalesce(F.col(BUCKET), fallback)).drop(f"{BUCKET}_agent")
