@@ -3,13 +3,13 @@
 Who it is for: data engineers running tierpay on an HR platform's Spark or Hive warehouse.
 What it shows: the records read from a CSV file or a table, evaluated partition by partition by
 ``tierpay.spark.evaluate`` (the one engine inside Spark's workers, so every answer is a local
-run's), last month's carried state read back, and the decisions, rejections and new state
+run's; teams an agent moved between are evaluated together), last month's carried state read back, and the decisions, rejections and new state
 written as files or saved as tables for next month's run.
 
 Exit status: 1 on the shipped sample, whose ten bad rows are rejected on purpose (0 when every
 row is decided), as tierpay's own commands do.
 
-Run: python examples/spark_job.py [--records CSV | --table NAME] [--partition-by site]
+Run: python examples/spark_job.py [--records CSV | --table NAME] [--partition-by team]
      [--state DIR] [--out DIR] [--save-as-tables PREFIX]
  or: spark-submit examples/spark_job.py … (the same options; Spark in local mode when run with python)
 """

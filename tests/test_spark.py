@@ -353,7 +353,7 @@ def test_the_example_job_runs_as_the_how_to_shows(tmp_path: Path) -> None:
         [sys.executable, *command.split()[1:]], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert done.returncode == 1, done.stderr  # the sample's ten bad rows
-    assert "416 agent-months decided, 10 records rejected, in one partition" in done.stdout
+    assert "416 agent-months decided, 10 records rejected, partitioned by team" in done.stdout
     decisions = sorted((tmp_path / "results" / "decisions").glob("part-*.csv"))
     rows = [row for part in decisions for row in csv.DictReader(io.StringIO(part.read_text(encoding="utf-8")))]
     local, _ = cli_csv(str(SAMPLE_H1))

@@ -104,7 +104,7 @@ class EvaluationError(TierpayError):
 
 
 class PartitionError(TierpayError):
-    """Records cannot be split as asked (on Spark) without changing an answer: a cohort or an agent would be cut."""
+    """Records cannot be split as asked (on Spark) without changing an answer: a cohort would be cut."""
 
 
 class OutputError(TierpayError):

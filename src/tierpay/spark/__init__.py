@@ -6,12 +6,13 @@
     result.decisions.write.parquet("decisions")      # the decisions CSV's columns
     result.state.write.parquet("state-2026-06")      # carried to next month's run
 
-Each partition (a site, a client, a team) is one group of a grouped map (``applyInArrow``):
-its rows arrive in a worker as Arrow, and :mod:`tierpay.spark.worker` evaluates all of its
-months in order with :func:`tierpay.evaluate`, so the answers are exactly a local run's. For
-that, every cohort an answer depends on must lie inside one partition (checked before any
-work, :mod:`tierpay.spark.partitions`) and every agent must stay in one partition (checked on
-the data). ``pyspark`` is the optional ``spark`` extra: ``pip install "tierpay[spark]"``.
+Each partition (a site, a client, a team) goes to a worker whole, as Arrow, and
+:mod:`tierpay.spark.worker` evaluates all of its months in order with the one engine, so the
+answers are exactly a local run's. For that, every cohort an answer depends on must lie inside
+one partition (checked before any work, :mod:`tierpay.spark.partitions`); an agent who moves
+between partitions joins them, so that its state goes from month to month in one worker. Whole
+partitions are packed into a few buckets, each one call of the engine (one grouped-map group,
+``applyInArrow``). ``pyspark`` is the optional ``spark`` extra: ``pip install "tierpay[spark]"``.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class SparkOutcome:
     ``decisions`` has the decisions CSV's columns (text, exact: ``pay_total`` is ``"5750.00"``)
     and any partition column that is not an attribute; ``rejections`` the partition columns,
     ``agent_id``, ``period``, ``source``, ``row`` and ``reasons`` (a list); ``gaps`` the agents
-    with no record for a month their partition evaluated; ``state`` the carried state after the
+    with no record for a month of the run (their last record's partition); ``state`` the carried state after the
     last month, the state CSV's columns with the partition columns, ready to be the next run's
     ``state``; ``warnings`` one ``warning`` column.
     """
