@@ -161,7 +161,7 @@ def numbered(path: Path, folder: Path) -> Path:
 
 
 def test_the_sample_on_spark_is_the_command_lines_run(spark: Any, tmp_path: Path) -> None:
-    """Decisions, rejections (place and reasons), gaps and state: all the local run's, in one partition."""
+    """Decisions, rejections (place and reasons), gaps and state: all the local run's, without partition_by."""
     ruleset = tierpay.load_ruleset(STARS)
     records = spark.read.csv(str(numbered(SAMPLE_H1, tmp_path)), header=True)
     result = tierpay.spark.evaluate(ruleset, records, row_column="line", source=str(SAMPLE_H1))
