@@ -512,3 +512,55 @@ def test_a_ledger_made_before_the_ladder_column_opens_and_gains_it(ledger: str, 
         ("2026-02", "I1", "Q2", "qa", None),
         ("2026-02", "N0", "S3", "agent", "team_lead"),
     ]
+
+
+def decision_columns(where: str) -> list[str]:
+    """The columns the ledger's decisions table has, as the database says."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(where if "://" in where else f"sqlite:///{where}")
+    try:
+        with engine.connect() as connection:
+            return [c["name"] for c in sa.inspect(connection).get_columns("decisions")]
+    finally:
+        engine.dispose()
+
+
+def test_a_failing_run_leaves_a_ledger_made_before_the_ladder_column_without_it(
+    ledger: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columns are added in the run's transaction: a run whose files do not appear adds nothing."""
+    import sqlalchemy as sa
+
+    jan, feb, moves, start = ladder_files(tmp_path)
+    assert run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)[0] == 0
+    engine = sa.create_engine(ledger if "://" in ledger else f"sqlite:///{ledger}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE decisions DROP COLUMN ladder"))
+        connection.execute(sa.text("ALTER TABLE decisions DROP COLUMN nominated"))
+    engine.dispose()
+
+    def fail(self: Outputs) -> None:
+        raise OutputError("out.csv: cannot write: No space left on device")
+
+    monkeypatch.setattr(Outputs, "publish", fail)
+    assert run("evaluate", str(LADDERS), feb, "--ledger", ledger)[0] == 5
+    assert "ladder" not in decision_columns(ledger)
+    monkeypatch.undo()
+    assert run("evaluate", str(LADDERS), feb, "--ledger", ledger)[0] == 0
+    assert decision_columns(ledger)[-2:] == ["ladder", "nominated"]
+
+
+def test_the_report_resumed_from_the_ledger_shows_the_move_on_its_ladder(ledger: str, tmp_path: Path) -> None:
+    """report --ledger for February: A4 counted on the team-lead ladder before and after, paid 8,000.00 there."""
+    pytest.importorskip("jinja2")
+    jan, feb, moves, start = ladder_files(tmp_path)
+    assert run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)[0] == 0
+    page = tmp_path / "february.html"
+    code, _, err = run("report", str(LADDERS), feb, "--ledger", ledger, "-o", str(page))
+    assert (code, err) == (0, "")
+    from .test_html import text_of
+
+    text = text_of(page.read_text(encoding="utf-8"))
+    assert "team_lead T2 Senior team lead 0 0 0 T1 Team lead 1 1 0" in text
+    assert "ladder agent-months 2026-02 — change agent 1 5,800.00 — — qa 1 6,400.00 — — team_lead 1 8,000.00" in text
