@@ -269,3 +269,71 @@ def test_slips_print_a_page_each_in_chromium(chromium: str, tmp_path: Path) -> N
     boxes = re.findall(rb"/MediaBox\s*\[0 0 ([0-9.]+) ([0-9.]+)\]", document)
     assert len(boxes) == 3
     assert all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes)
+
+
+# --- a ruleset with ladders -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ladders_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """January of the two-ladder example, with a site and a fairness screen by site in each ladder's review."""
+    from .test_ladders import site_ladders
+
+    folder = tmp_path_factory.mktemp("ladders")
+    rules, records = site_ladders(folder)
+    page = folder / "month.html"
+    code, _, err = run("report", str(rules), str(records), "-o", str(page))
+    assert code == 1, err  # W1, a level of another ladder
+    return page
+
+
+def test_report_with_ladders_screens_fairness_ladder_by_ladder(ladders_page: Path) -> None:
+    """Each ladder's screen over its own agents (figures worked in test_ladders), with the flag-rate ratio shown."""
+    text = text_of(ladders_page.read_text(encoding="utf-8"))
+    head = "group ranked flagged flag rate × rest impact ratio Fisher p screen"
+    assert (
+        f"agent · Fairness screen by site (2026-01) {head} north 3 0 0 0 1 0.4 south 2 1 0.5 ∞ 0.5 0.4 BELOW 4/5 RATIO"
+    ) in text
+    assert (
+        f"qa · Fairness screen by site (2026-01) {head} north 2 0 0 0 1 1 south 3 1 0.3333 ∞ 0.6667 1 BELOW 4/5 RATIO"
+    ) in text
+
+
+def test_report_with_ladders_counts_levels_flags_and_pay_per_ladder(ladders_page: Path) -> None:
+    """Levels ladder by ladder (before: S1 4, S2 1; Q1 4, Q2 1), each ladder's flags, and January's pay by ladder."""
+    text = text_of(ladders_page.read_text(encoding="utf-8"))
+    assert (
+        "Levels in 2026-01 level before after change "
+        "agent S3 Three-star agent 0 1 +1 S2 Two-star agent 1 2 +1 S1 One-star agent 4 2 -2 "
+        "qa Q2 Senior inspector 1 2 +1 Q1 Inspector 4 3 -1 "
+        "team_lead T2 Senior team lead 0 0 0 T1 Team lead 0 0 0"
+    ) in text
+    assert "agent · team=T1 A5 5/5 30 1 qa · all I3 5/5 25 1" in text  # each flag under its own ladder's review
+    assert "ladder agent-months 2026-01 — change agent 5 26,200.00 — — qa 5 29,880.00 — — total 10 56,080.00" in text
+    assert "level paid agent-months 2026-01 — change agent · One-star agent 2 9,600.00" in text
+    assert "pay (CNY) 56,080.00" in text  # the totals card
+
+
+def test_a_slip_with_ladders_names_the_ladder_and_its_lines(tmp_path: Path) -> None:
+    """A4 in February, moved to team lead: the slip says team_lead and the team-lead ladder's lines, in English."""
+    from .test_ladders import DECISIONS, RECORDS, RULESET
+
+    page = tmp_path / "a4.html"
+    code, _, err = run(
+        "statement", str(RULESET), str(RECORDS), "--decisions", str(DECISIONS), "--format", "html",
+        "--agent", "A4", "--period", "2026-02", "-o", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    text = text_of(page.read_text(encoding="utf-8"))
+    assert "ladder team_lead level paid T1 Team lead grade A coefficient 1" in text
+    assert "Base pay 6,500.00 T1: 6,500.00 Performance pay 1,500.00" in text
+    assert "Total 8,000.00 CNY" in text
+
+
+def test_report_with_ladders_renders_in_chromium(chromium: str, ladders_page: Path) -> None:
+    shown = text_of(browser.dom(chromium, ladders_page))
+    assert "agent · Fairness screen by site (2026-01)" in shown
+    assert "qa · Fairness screen by site (2026-01)" in shown
+    assert "south 3 1 0.3333 ∞ 0.6667 1 BELOW 4/5 RATIO" in shown
+    png = browser.screenshot(chromium, ladders_page, ARTIFACTS / "report-ladders.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -18,13 +18,16 @@ Shared grades: S at 90 (1.2), A at 75 (1.0), B below (0.8). Promotion one step, 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tierpay import State, evaluate, load_ruleset, parse_ruleset, read_decisions, read_records
 from tierpay.cli import main
@@ -476,3 +479,178 @@ def test_a_ledger_keeps_every_ladders_decisions(tmp_path: Path) -> None:
     out = io.StringIO()
     assert main(["ledger", "--ledger", ledger], stdout=out, stderr=io.StringIO()) == 0
     assert "2026-01  open    run 1     1         10  56,080.00" in out.getvalue()
+
+
+# --- every output names the ladder ----------------------------------------------------------
+#
+# January of the example (ladders-2026-01.csv), worked by hand: agents A1 S2 5,600.00, A2 S1
+# 4,800.00, A3 S2 5,200.00, A4 S3 5,800.00, A5 S1 4,800.00 (26,200.00); inspectors I1 Q2
+# 6,560.00, I2 Q1 5,640.00, I3 Q1 5,640.00, I4 Q1 5,800.00, I5 Q2 6,240.00 (29,880.00).
+
+JANUARY = ROOT / "examples" / "data" / "ladders-2026-01.csv"
+A4_FEBRUARY = ["--decisions", str(DECISIONS), "--agent", "A4", "--period", "2026-02"]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """Run ``tierpay`` with ``argv``; return the exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def site_ladders(folder: Path) -> tuple[Path, Path]:
+    """The example with a ``site`` attribute and a fairness screen by site in the agents' and the inspectors' review.
+
+    January's records, each with a site: agents A1-A3 north, A4-A5 south; inspectors I1-I2
+    north, I3-I5 south. The flagged A5 and I3 are both south.
+    """
+    text = RULESET.read_text(encoding="utf-8").replace(
+        "../../rulesets/minimum-wage-2026.yaml", "minimum-wage-2026.yaml"
+    )
+    data = yaml.safe_load(text)
+    del data["tests"]
+    data["attributes"]["site"] = {"values": ["north", "south"]}
+    for name in ("agent", "qa"):
+        data["ladders"][name]["review"]["fairness"] = {"group_by": "site"}
+    rules = folder / "site-ladders.yaml"
+    rules.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shutil.copy(ROOT / "rulesets" / "minimum-wage-2026.yaml", folder / "minimum-wage-2026.yaml")
+    south = {"A4", "A5", "I3", "I4", "I5"}
+    lines = JANUARY.read_text(encoding="utf-8").splitlines()
+    sited = [lines[0] + ",site"] + [
+        f"{line},{'south' if line.split(',')[0] in south else 'north'}" for line in lines[1:]
+    ]
+    records = folder / "site-2026-01.csv"
+    records.write_text("\n".join(sited) + "\n", encoding="utf-8")
+    return rules, records
+
+
+def test_the_summary_counts_pay_by_ladder_and_names_each_levels_ladder() -> None:
+    """--summary: a block by ladder, and each level paid with its ladder, ladder after ladder in the ruleset's order."""
+    code, out, _ = run("evaluate", str(RULESET), str(JANUARY), "--summary")
+    assert code == 1  # W1's level of another ladder
+    blocks = out.split("\n\n")
+    assert blocks[-4:-2] == [
+        "ladder  agents  agent-months        pay\n"
+        "------  ------  ------------  ---------\n"
+        "agent        5             5  26,200.00\n"
+        "qa           5             5  29,880.00\n"
+        "total       10            10  56,080.00",
+        "level paid  agents  agent-months        pay\n"
+        "----------  ------  ------------  ---------\n"
+        "agent · S1       2             2   9,600.00\n"
+        "agent · S2       2             2  10,800.00\n"
+        "agent · S3       1             1   5,800.00\n"
+        "qa · Q1          3             3  17,080.00\n"
+        "qa · Q2          2             2  12,800.00\n"
+        "total           10            10  56,080.00",
+    ]
+
+
+def test_the_chinese_summary_shows_a_team_as_its_value_never_as_a_level_of_that_name() -> None:
+    """Team T1 and the team-lead level T1 share an id: the team block shows T1, not the level's name 领班."""
+    code, out, _ = run("evaluate", str(RULESET), str(JANUARY), "--summary", "--lang", "zh")
+    assert code == 1
+    team = out.split("\n\n")[-2]
+    assert team.splitlines()[2:4] == ["QA       5     5  29,880.00", "T1       5     5  26,200.00"]
+    assert "坐席 · 一星坐席" in out  # a level with its ladder, by their Chinese labels
+
+
+def test_a_statement_names_the_ladder_and_reads_its_pay_lines() -> None:
+    """A4 in February, moved to team lead: 6,500.00 + 1,500.00 x 1 (grade A, score 80) = 8,000.00, ladder team_lead."""
+    code, text, _ = run("statement", str(RULESET), str(RECORDS), *A4_FEBRUARY)
+    assert code == 0  # W1's January rejection is not A4's
+    assert text.splitlines()[1] == "Level T1 Team lead (ladder team_lead), grade A, coefficient 1"
+    code, text, _ = run("statement", str(RULESET), str(RECORDS), *A4_FEBRUARY, "--format", "csv")
+    assert text.splitlines() == [
+        "agent_id,period,ladder,line,kind,amount,currency,basis",
+        'A4,2026-02,team_lead,base,line,6500.00,CNY,"T1: 6,500.00"',
+        'A4,2026-02,team_lead,performance,line,1500.00,CNY,"fixed 1,500.00 × coefficient 1 (grade A)"',
+        "A4,2026-02,team_lead,total,total,8000.00,CNY,",
+    ]
+    code, text, _ = run("statement", str(RULESET), str(RECORDS), *A4_FEBRUARY, "--format", "json")
+    (item,) = json.loads(text)
+    assert (item["ladder"], item["pay"]["total"]) == ("team_lead", "8000.00")
+
+
+def test_a_statement_without_ladders_has_no_ladder_field() -> None:
+    """A ruleset with one ladder: the statement's JSON and CSV are as they were."""
+    from .conftest import SAMPLE_MONTH, STARS
+
+    code, text, _ = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "A001", "--format", "json")
+    assert code == 0
+    assert "ladder" not in json.loads(text)[0]
+    _, text, _ = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "A001", "--format", "csv")
+    assert text.splitlines()[0] == "agent_id,period,line,kind,amount,currency,basis"
+
+
+def test_an_explanation_names_the_ladder() -> None:
+    """explain says which ladder the month was decided on, in English and Chinese (the ladder's label)."""
+    code, text, _ = run("explain", str(RULESET), str(RECORDS), *A4_FEBRUARY)
+    assert code == 0
+    assert text.splitlines()[0] == "A4  2026-02 (ladder team_lead): S3 → T1 Team lead, kept"
+    _, text, _ = run("explain", str(RULESET), str(RECORDS), *A4_FEBRUARY, "--lang", "zh")
+    assert text.splitlines()[0] == "A4  2026-02（序列 领班）：S3 → T1 领班，保级"
+
+
+def test_the_workbook_carries_the_ladder_in_its_decisions_statements_and_summary(tmp_path: Path) -> None:
+    """-o x.xlsx: the decisions sheet's ladder column, the statements' ladder column, the summary by ladder."""
+    import openpyxl
+
+    book = tmp_path / "run.xlsx"
+    assert run("evaluate", str(RULESET), str(JANUARY), "-o", str(book))[0] == 1
+    decisions, _, summary = openpyxl.load_workbook(book).worksheets
+    header = [c.value for c in decisions[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in decisions.iter_rows(min_row=2, values_only=True)}
+    assert (rows["A1"]["ladder"], rows["I1"]["ladder"]) == ("agent", "qa")
+    by = [r for r in summary.iter_rows(min_row=2, values_only=True) if r[0] in ("ladder", "level paid")]
+    assert by[:3] == [
+        ("ladder", "agent", 5, 5, 26200),
+        ("ladder", "qa", 5, 5, 29880),
+        ("ladder", "total", 10, 10, 56080),
+    ]
+    assert by[3:5] == [("level paid", "agent · S1", 2, 2, 9600), ("level paid", "agent · S2", 2, 2, 10800)]
+    slips = tmp_path / "statements.xlsx"
+    assert run("statement", str(RULESET), str(RECORDS), *A4_FEBRUARY, "-o", str(slips))[0] == 0
+    sheet = openpyxl.load_workbook(slips).worksheets[0]
+    assert [c.value for c in sheet[1]][:4] == ["agent_id", "period", "ladder", "line"]
+    assert [c.value for c in sheet[2]][:6] == ["A4", "2026-02", "team_lead", "base", "line", 6500]
+
+
+def test_the_payroll_and_the_json_carry_the_ladder(tmp_path: Path) -> None:
+    """--payroll has a ladder column after the attributes; the decisions' JSON a ladder field."""
+    payroll = tmp_path / "payroll.csv"
+    code, text, _ = run("evaluate", str(RULESET), str(JANUARY), "--format", "json", "--payroll", str(payroll))
+    assert code == 1
+    rows = {r["agent_id"]: r for r in csv.DictReader(io.StringIO(payroll.read_text(encoding="utf-8")))}
+    assert (rows["A4"]["ladder"], rows["A4"]["total"]) == ("agent", "5800.00")
+    assert (rows["I1"]["ladder"], rows["I1"]["total"]) == ("qa", "6560.00")
+    decided = {d["agent_id"]: d for d in json.loads(text)["decisions"]}
+    assert (decided["A4"]["ladder"], decided["I1"]["ladder"]) == ("agent", "qa")
+
+
+def test_each_ladders_fairness_screen_counts_its_own_agents(tmp_path: Path) -> None:
+    """review --format json: one screen per ladder, each over its own five ranked agents.
+
+    Agents: north 3 ranked, 0 flagged; south 2 ranked, A5 flagged (0.5): pass rate 0.5 of
+    north's 1 (below 4/5), the rest's flag rate 0 (ratio unbounded), Fisher p = 2/5 = 0.4
+    (P(1) = C(2,1)C(3,0)/C(5,1) = 0.4 and P(0) = 0.6). Inspectors: north 2, 0 flagged;
+    south 3, I3 flagged (1/3): impact 2/3, Fisher p = 1 (P(1) = 0.6, P(0) = 0.4). Ranked
+    together, each site would count both ladders' agents.
+    """
+    rules, records = site_ladders(tmp_path)
+    code, text, _ = run("review", str(rules), str(records), "--format", "json")
+    assert code == 1  # W1
+    screens = json.loads(text)["fairness"]
+    found = [
+        (s["ladder"], g["group"], g["ranked"], g["flagged"], *map(Decimal, (g["impact_ratio"], g["fisher_p"])))
+        for s in screens
+        for g in s["groups"]
+    ]
+    assert [g["below_four_fifths"] for s in screens for g in s["groups"]] == [False, True, False, True]
+    assert found == [
+        ("agent", "north", 3, 0, 1, Decimal("0.4")),
+        ("agent", "south", 2, 1, Decimal("0.5"), Decimal("0.4")),
+        ("qa", "north", 2, 0, 1, 1),
+        ("qa", "south", 3, 1, Decimal("0.6667"), 1),
+    ]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import sqlite3
 import sys
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -366,3 +368,199 @@ def test_a_workbook_output_beside_a_ledger_is_refused(tmp_path: Path) -> None:
     )
     assert not book.exists()
     assert not ledger.exists()
+
+
+# --- a ruleset with ladders ------------------------------------------------------------------
+
+LADDERS = ROOT / "examples" / "rulesets" / "callcenter-ladders.yaml"
+LADDER_HEADER = (
+    "agent_id,period,role,team,level,calls_handled,qa_score,csat,audits,calibration,team_csat,own_contributions"
+)
+# A4 an agent at S2 moved to team lead in January; I1 an inspector; N0 three stars held five
+# months before January (--state-in), so six with January: eligible to be nominated for team lead.
+LADDER_JAN = [
+    "A4,2026-01,agent,T1,S2,1000,91.5,92,0,0,0,600",
+    "I1,2026-01,qa,QA,Q1,0,0,0,300,100,0,700",
+    "N0,2026-01,agent,T1,,1000,90,90,0,0,0,600",
+]
+LADDER_FEB = [
+    "A4,2026-02,team_lead,T1,,0,0,0,0,0,92,800",
+    "I1,2026-02,qa,QA,,0,0,0,280,96,0,700",
+    "N0,2026-02,agent,T1,,1000,90,90,0,0,0,600",
+]
+MOVE = "agent_id,period,decision,value,by,reason,at\nA4,2026-01,set_ladder,team_lead:T1,Wang Fang,panel,2026-01-05\n"
+
+
+def ladder_files(tmp_path: Path) -> tuple[str, str, str, str]:
+    """January's and February's records, January's set_ladder decision and the state N0 starts from."""
+    from tierpay import load_ruleset
+
+    jan, feb = tmp_path / "jan.csv", tmp_path / "feb.csv"
+    jan.write_text("\n".join([LADDER_HEADER, *LADDER_JAN]) + "\n", encoding="utf-8")
+    feb.write_text("\n".join([LADDER_HEADER, *LADDER_FEB]) + "\n", encoding="utf-8")
+    moves = tmp_path / "move.csv"
+    moves.write_text(MOVE, encoding="utf-8")
+    ruleset = load_ruleset(LADDERS)
+    state = {
+        "tierpay_state": 2, "ruleset": ruleset.name, "ruleset_version": ruleset.version,
+        "ruleset_sha256": ruleset.sha256, "through": "2025-12",
+        "agents": [{"agent_id": "N0", "level": "S3", "last_period": "2025-12", "periods_in_level": 5}],
+    }  # fmt: skip
+    start = tmp_path / "state-2025-12.json"
+    start.write_text(json.dumps(state), encoding="utf-8")
+    return str(jan), str(feb), str(moves), str(start)
+
+
+def ladder_rows(where: str) -> list[tuple[object, ...]]:
+    """(period, agent, level, ladder, nominated, pay) of every decision the ledger holds, by period and agent."""
+    import sqlalchemy as sa
+
+    from tierpay.ledger import schema
+
+    engine = sa.create_engine(where if "://" in where else f"sqlite:///{where}")
+    d = schema.decisions.c
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(d.period, d.agent_id, d.level, d.ladder, d.nominated, d.pay_total).order_by(
+                    d.period, d.agent_id
+                )
+            )
+            return [tuple(row) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_each_decisions_ladder_is_kept_and_a_move_holds_when_the_next_month_resumes(
+    ledger: str, tmp_path: Path
+) -> None:
+    """January moves A4 to team lead; February, resumed from the ledger alone, decides A4 on the team-lead ladder.
+
+    January: A4 enters T1 by the move; its team_csat is 0: score 0, grade B (0.8), 6500 + 1500
+    x 0.8 = 7,700.00. I1: 40 x 1 + 60 x 1 = 100, S, to Q2: 5600 + 800 x 1.2 = 6,560.00. N0 (S3,
+    five months held before): 50 x 30/35 + 50 x 10/15 = 76.19, A: 4800 + 1000 = 5,800.00,
+    nominated for team_lead. February: A4 team_csat 92: 100 x 12/15 = 80, A: 6500 + 1500 =
+    8,000.00; I1: 40 x 0.9 + 60 x 0.8 = 84, A: 5600 + 800 = 6,400.00; N0 as in January.
+    """
+    jan, feb, moves, start = ladder_files(tmp_path)
+    code, _, err = run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)
+    assert code == 0, err
+    code, text, err = run("evaluate", str(LADDERS), feb, "--ledger", ledger, "--format", "csv")
+    assert code == 0, err
+    assert cells(text)[("A4", "2026-02")]["ladder"] == "team_lead"
+    assert ladder_rows(ledger) == [
+        ("2026-01", "A4", "T1", "team_lead", None, Decimal("7700.00")),
+        ("2026-01", "I1", "Q2", "qa", None, Decimal("6560.00")),
+        ("2026-01", "N0", "S3", "agent", "team_lead", Decimal("5800.00")),
+        ("2026-02", "A4", "T1", "team_lead", None, Decimal("8000.00")),
+        ("2026-02", "I1", "Q2", "qa", None, Decimal("6400.00")),
+        ("2026-02", "N0", "S3", "agent", "team_lead", Decimal("5800.00")),
+    ]
+    code, listing, err = run("ledger", "--ledger", ledger)
+    assert code == 0, err
+    assert listing.split("\n\n")[2] == (
+        "month    ladder     agents       pay\n"
+        "-------  ---------  ------  --------\n"
+        "2026-01  agent           1  5,800.00\n"
+        "2026-01  qa              1  6,560.00\n"
+        "2026-01  team_lead       1  7,700.00\n"
+        "2026-02  agent           1  5,800.00\n"
+        "2026-02  qa              1  6,400.00\n"
+        "2026-02  team_lead       1  8,000.00"
+    )
+    code, listing, err = run("ledger", "--ledger", ledger, "--format", "json")
+    assert json.loads(listing)["months"][0]["ladders"] == [
+        {"ladder": "agent", "agents": 1, "pay_total": "5800.00"},
+        {"ladder": "qa", "agents": 1, "pay_total": "6560.00"},
+        {"ladder": "team_lead", "agents": 1, "pay_total": "7700.00"},
+    ]
+
+
+def test_a_move_kept_in_the_ledger_is_not_undone_by_the_export_saying_the_old_role(ledger: str, tmp_path: Path) -> None:
+    """February's export still says A4 is an agent: resumed from the ledger, the record is rejected naming level."""
+    jan, _, moves, start = ladder_files(tmp_path)
+    assert run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)[0] == 0
+    feb = tmp_path / "feb-old-role.csv"
+    feb.write_text(f"{LADDER_HEADER}\nA4,2026-02,agent,T1,,1000,91.5,92,0,0,0,600\n", encoding="utf-8")
+    code, text, _ = run("explain", str(LADDERS), str(feb), "--agent", "A4", "--ledger", ledger)
+    assert code == 1
+    assert f"{feb}:2 (A4 2026-02): level: the carried level T1 is on ladder team_lead, but role 'agent' puts" in text
+
+
+def test_a_ledger_made_before_the_ladder_column_opens_and_gains_it(ledger: str, tmp_path: Path) -> None:
+    """A ledger whose decisions lack ladder and nominated is read as it is; the next run adds them, old rows empty."""
+    import sqlalchemy as sa
+
+    jan, feb, moves, start = ladder_files(tmp_path)
+    assert run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)[0] == 0
+    engine = sa.create_engine(ledger if "://" in ledger else f"sqlite:///{ledger}")
+    with engine.begin() as connection:  # as a ledger made before the columns were
+        connection.execute(sa.text("ALTER TABLE decisions DROP COLUMN ladder"))
+        connection.execute(sa.text("ALTER TABLE decisions DROP COLUMN nominated"))
+    engine.dispose()
+    code, listing, err = run("ledger", "--ledger", ledger)
+    assert (code, err) == (0, "")
+    assert "2026-01  open    run 1     1          3  20,060.00" in listing
+    assert "month    ladder" not in listing  # nothing kept to say
+    code, _, err = run("evaluate", str(LADDERS), feb, "--ledger", ledger)
+    assert code == 0, err
+    assert [row[:5] for row in ladder_rows(ledger)] == [
+        ("2026-01", "A4", "T1", None, None),
+        ("2026-01", "I1", "Q2", None, None),
+        ("2026-01", "N0", "S3", None, None),
+        ("2026-02", "A4", "T1", "team_lead", None),
+        ("2026-02", "I1", "Q2", "qa", None),
+        ("2026-02", "N0", "S3", "agent", "team_lead"),
+    ]
+
+
+def decision_columns(where: str) -> list[str]:
+    """The columns the ledger's decisions table has, as the database says."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(where if "://" in where else f"sqlite:///{where}")
+    try:
+        with engine.connect() as connection:
+            return [c["name"] for c in sa.inspect(connection).get_columns("decisions")]
+    finally:
+        engine.dispose()
+
+
+def test_a_failing_run_leaves_a_ledger_made_before_the_ladder_column_without_it(
+    ledger: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columns are added in the run's transaction: a run whose files do not appear adds nothing."""
+    import sqlalchemy as sa
+
+    jan, feb, moves, start = ladder_files(tmp_path)
+    assert run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)[0] == 0
+    engine = sa.create_engine(ledger if "://" in ledger else f"sqlite:///{ledger}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE decisions DROP COLUMN ladder"))
+        connection.execute(sa.text("ALTER TABLE decisions DROP COLUMN nominated"))
+    engine.dispose()
+
+    def fail(self: Outputs) -> None:
+        raise OutputError("out.csv: cannot write: No space left on device")
+
+    monkeypatch.setattr(Outputs, "publish", fail)
+    assert run("evaluate", str(LADDERS), feb, "--ledger", ledger)[0] == 5
+    assert "ladder" not in decision_columns(ledger)
+    monkeypatch.undo()
+    assert run("evaluate", str(LADDERS), feb, "--ledger", ledger)[0] == 0
+    assert decision_columns(ledger)[-2:] == ["ladder", "nominated"]
+
+
+def test_the_report_resumed_from_the_ledger_shows_the_move_on_its_ladder(ledger: str, tmp_path: Path) -> None:
+    """report --ledger for February: A4 counted on the team-lead ladder before and after, paid 8,000.00 there."""
+    pytest.importorskip("jinja2")
+    jan, feb, moves, start = ladder_files(tmp_path)
+    assert run("evaluate", str(LADDERS), jan, "--ledger", ledger, "--decisions", moves, "--state-in", start)[0] == 0
+    page = tmp_path / "february.html"
+    code, _, err = run("report", str(LADDERS), feb, "--ledger", ledger, "-o", str(page))
+    assert (code, err) == (0, "")
+    from .test_html import text_of
+
+    text = text_of(page.read_text(encoding="utf-8"))
+    assert "team_lead T2 Senior team lead 0 0 0 T1 Team lead 1 1 0" in text
+    assert "ladder agent-months 2026-02 — change agent 1 5,800.00 — — qa 1 6,400.00 — — team_lead 1 8,000.00" in text

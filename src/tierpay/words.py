@@ -235,6 +235,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # --- pay statements -----------------------------------------------------------------------
     "statement.title": ("Pay statement: {agent}  {period}", "工资条：{agent}  {period}"),
     "statement.level": ("Level {level} {name}", "级别 {level} {name}"),
+    "statement.ladder": (" (ladder {ladder})", "（序列 {ladder}）"),
     "statement.grade": (", grade {grade}", "，绩效等级 {grade}"),
     "statement.coefficient": (", coefficient {coefficient}", "，绩效系数 {coefficient}"),
     "statement.ruleset": ("Ruleset {name} {version} ({sha})", "规则 {name} {version} ({sha})"),
@@ -291,6 +292,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "page.ranked": ("ranked", "参与排名"),
     "page.flagged": ("flagged", "列入复核"),
     "page.flag_rate": ("flag rate", "列入率"),
+    "page.rest": ("× rest", "与其余之比"),
     "page.impact": ("impact ratio", "影响比"),
     "page.fisher": ("Fisher p", "Fisher p 值"),
     "page.screen": ("screen", "筛查"),
@@ -309,6 +311,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "page.warnings": ("Warnings", "警告"),
     "slip.title": ("Pay slip", "工资条"),
+    "slip.ladder": ("ladder", "序列"),
     "slip.level": ("level paid", "计薪级别"),
     "slip.grade": ("grade", "绩效等级"),
     "slip.coefficient": ("coefficient", "绩效系数"),
@@ -651,6 +654,8 @@ COLUMNS_ZH: dict[str, str] = {
     # the decisions
     "agent_id": "工号",
     "period": "月份",
+    "ladder": "序列",
+    "nominated": "可提名至",
     "level_before": "上月级别",
     "level": "级别",
     "qualified_level": "达标级别",

@@ -167,7 +167,14 @@ def listing(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         data = {
             "runs": [vars(r) for r in runs],
-            "months": [dict(vars(m), pay_total=str(m.pay_total)) for m in months],
+            "months": [
+                dict(
+                    vars(m),
+                    pay_total=str(m.pay_total),
+                    ladders=[dict(vars(lad), pay_total=str(lad.pay_total)) for lad in m.ladders],
+                )
+                for m in months
+            ],
             "adjustments": [
                 {
                     "agent_id": agent,
@@ -220,6 +227,9 @@ def _listing_text(runs: list[Run], months: list[Month], owed: list[tuple[str, Ad
         for m in months
     ]
     blocks.append(rows_table(["month", "status", "in force", "runs", "agents", "pay"], month_rows, right={4, 5}))
+    ladder_rows = [[m.period, lad.ladder, lad.agents, money(lad.pay_total)] for m in months for lad in m.ladders]
+    if ladder_rows:  # a ruleset with ladders: each month in force, ladder by ladder
+        blocks.append(rows_table(["month", "ladder", "agents", "pay"], ladder_rows, right={2, 3}))
     if owed:
         adjustment_rows = [
             [agent, a.for_period, signed(a.amount), money(a.paid), money(a.due), paid_in or "owed"]

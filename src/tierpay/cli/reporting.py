@@ -21,6 +21,7 @@ from tierpay.cli.opening import (
     workbook_clash,
     workbooks,
 )
+from tierpay.engine.cells import has_ladders
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import evaluate
 from tierpay.io.state_file import read_state
@@ -118,7 +119,7 @@ def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             outputs.write_bytes("-o", workbook_bytes(sheets))
             text = ""
         elif args.format == "csv":
-            text = bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep)
+            text = bom(args, "-o") + report.statement_csv(decisions, latest(ruleset).model.keep, has_ladders(ruleset))
         elif args.format == "html":
             from tierpay.outputs.html.pages import slips_page
             from tierpay.outputs.html.slips import slips

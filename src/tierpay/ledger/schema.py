@@ -122,7 +122,15 @@ decisions = Table(
     Column("currency", String(8), nullable=True),
     Column("ruleset_version", Text, nullable=False),
     Column("ruleset_sha256", String(64), nullable=False),
+    # Added after schema 1 first shipped, nullable and last: a ledger made before lacks them
+    # until this tierpay's first run into it adds them (LADDER_COLUMNS); empty without ladders.
+    Column("ladder", Text, nullable=True),
+    Column("nominated", Text, nullable=True),
 )
+"""Each agent-month decided; ``ladder`` and ``nominated`` hold the ladder and the ladders the agent may be nominated for."""
+
+LADDER_COLUMNS = ("ladder", "nominated")
+"""The columns of ``decisions`` a ledger made before ladders lacks: added by the first run that writes to it."""
 
 pay_lines = Table(
     "pay_lines",

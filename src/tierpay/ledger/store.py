@@ -42,7 +42,8 @@ _BOOLEAN = ("on_probation", "review_flagged")
 _MONEY = ("score", "coefficient", "review_percentile", "pay_total", "pay_adjustment")
 _TEXT = (
     "level_before", "level", "qualified_level", "action", "reason", "grade", "review_cohort",
-    "review_stage", "review_exempt", "pay_level", "currency", "ruleset_version", "ruleset_sha256",
+    "review_stage", "review_exempt", "pay_level", "currency", "ruleset_version", "ruleset_sha256", "ladder",
+    "nominated",
 )  # fmt: skip
 
 
@@ -67,6 +68,15 @@ class Run:
 
 
 @dataclass(frozen=True)
+class LadderMonth:
+    """One ladder's share of a month in force: its agents and their pay."""
+
+    ladder: str
+    agents: int
+    pay_total: Decimal
+
+
+@dataclass(frozen=True)
 class Month:
     """A month as the ledger lists it: the run whose decisions are in force, and whether it is closed."""
 
@@ -77,6 +87,8 @@ class Month:
     pay_total: Decimal
     closed_by: str | None
     closed_at: str | None
+    ladders: list[LadderMonth]
+    """Per ladder, by name (empty for a ruleset without ladders, or rows kept before the column)."""
 
 
 class Ledger:
@@ -87,6 +99,8 @@ class Ledger:
         self.file = None if is_url(where) else os.path.abspath(where)
         self.fresh = False
         """A ledger still to be made: its tables are created in the first run's transaction, not before."""
+        self.missing: list[str] = []
+        """The columns of ``decisions`` a ledger made before them lacks (``LADDER_COLUMNS``): the next write adds them."""
         if create and self.file is not None and not os.path.exists(self.file):
             self.fresh = True
         self.engine, self.shown = _engine(where, create)
@@ -204,10 +218,17 @@ class Ledger:
             for run_id, period in db.execute(sa.select(p.run_id, p.period).order_by(p.period, p.run_id)):
                 every.setdefault(period, []).append(run_id)
             closings = {row.period: row for row in db.execute(sa.select(t.closings))}
+            ladder = d.ladder if "ladder" not in self.missing else sa.null()
             found = []
             for period, run_id in sorted(in_force.items()):
-                totals = db.execute(sa.select(d.pay_total).where(d.run_id == run_id, d.period == period)).scalars()
-                amounts = [v for v in totals if v is not None]
+                rows = db.execute(
+                    sa.select(d.pay_total, ladder).where(d.run_id == run_id, d.period == period).order_by(d.agent_id)
+                ).all()
+                amounts = [total for total, _ in rows if total is not None]
+                by_ladder: dict[str, list[Decimal]] = {}
+                for total, name in rows:
+                    if name is not None and total is not None:
+                        by_ladder.setdefault(name, []).append(total)
                 closing = closings.get(period)
                 found.append(
                     Month(
@@ -218,6 +239,7 @@ class Ledger:
                         pay_total=sum(amounts, Decimal(0)),
                         closed_by=closing.closed_by if closing is not None else None,
                         closed_at=closing.closed_at if closing is not None else None,
+                        ladders=[LadderMonth(k, len(v), sum(v, Decimal(0))) for k, v in sorted(by_ladder.items())],
                     )
                 )
             return found
@@ -257,6 +279,7 @@ class Ledger:
                 if self.fresh:
                     _create(connection)
                 self._claim(connection)
+                self._add_columns(connection)
                 run_id = self._write(connection, target, run, at=at, records=records, state_in=state_in)
             except sa.exc.SQLAlchemyError as error:
                 raise OutputError(f"{self.shown}: cannot write the ledger: {_reason(error)}") from None
@@ -269,6 +292,7 @@ class Ledger:
                     "the run is not in the ledger: run it again"
                 ) from None
             done = True
+            self.missing = []
         finally:
             if transaction.is_active:
                 transaction.rollback()
@@ -337,6 +361,9 @@ class Ledger:
                 if "meta" not in names:
                     raise LedgerError(f"{self.shown}: not a tierpay ledger (it has tables, but no meta table)")
                 meta = dict(connection.execute(sa.select(t.meta.c.key, t.meta.c.value)).all())
+                if "decisions" in names:
+                    held = {column["name"] for column in sa.inspect(connection).get_columns("decisions")}
+                    self.missing = [name for name in t.LADDER_COLUMNS if name not in held]
         except sa.exc.SQLAlchemyError as error:
             raise LedgerError(f"{self.shown}: cannot open the ledger: {_reason(error)}") from None
         version = meta.get("schema_version", "")
@@ -350,6 +377,15 @@ class Ledger:
         if int(version) < t.SCHEMA_VERSION:  # pragma: no cover - there is no older schema yet
             raise LedgerError(f"{self.shown}: the ledger's schema is version {version}: it needs upgrading")
         return int(meta.get("generation", "0"))
+
+    def _add_columns(self, connection: Connection) -> None:
+        """Add the columns a ledger made before them lacks, in the run's transaction: empty in the rows already kept.
+
+        Nullable text columns at the end of ``decisions``: an older tierpay, which names the
+        columns it reads and writes, goes on using the ledger as before.
+        """
+        for name in self.missing:
+            connection.execute(sa.text(f"ALTER TABLE decisions ADD COLUMN {name} TEXT"))
 
     def _claim(self, connection: Connection) -> None:
         """Move the generation on from the one read; refuse when another writer moved it first."""

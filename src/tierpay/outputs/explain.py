@@ -18,7 +18,7 @@ from tabulate import tabulate
 from tierpay.engine.pay import line_label, money, number
 from tierpay.engine.probation import cap_of, legal_cap
 from tierpay.engine.results import Decision
-from tierpay.outputs.report import agent_named, cohort_text
+from tierpay.outputs.report import agent_named, cohort_text, ladder_name
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
 from tierpay.ruleset.model import label_text
@@ -26,7 +26,9 @@ from tierpay.words import LANGS, WHY_ZH, WORDS, say
 
 
 class _Explainer:
-    def __init__(self, ruleset: CompiledRuleset, decision: Decision, lang: str) -> None:
+    def __init__(self, ruleset: CompiledRuleset, decision: Decision, lang: str, ladder: str | None = None) -> None:
+        self.ladder = ladder
+        """The decision's ladder as a cell shows it, with ladders."""
         self.r = ruleset
         self.m = ruleset.model
         self.d = decision
@@ -129,7 +131,8 @@ class _Explainer:
             self.level_name(d.level) if d.level == d.level_before else f"{d.level_before} → {self.level_name(d.level)}"
         )
         action = say(f"action.{d.action}", self.lang)
-        self.lines.append(self.t("header", agent=agent_named(d, self.r), period=d.period, move=move, action=action))
+        period = d.period if self.ladder is None else d.period + say("statement.ladder", self.lang, ladder=self.ladder)
+        self.lines.append(self.t("header", agent=agent_named(d, self.r), period=period, move=move, action=action))
         self.lines.append(f"  {d.why if self.lang == 'en' else self.why_zh()}")
         self.lines.append("")
 
@@ -327,7 +330,7 @@ def explain(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> s
     clause, the score's parts, the grade, the review and the pay lines."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
-    ex = _Explainer(ruleset.on(decision.ladder), decision, lang)
+    ex = _Explainer(ruleset.on(decision.ladder), decision, lang, ladder_name(ruleset, decision.ladder, lang))
     ex.header()
     ex.decided()
     ex.levels()

@@ -104,6 +104,14 @@ def _names(ruleset: CompiledRuleset) -> dict[str, Named]:
     return found
 
 
+def ladder_name(ruleset: CompiledRuleset, ladder: str | None, lang: str) -> str | None:
+    """A ladder as a cell shows it: its name in English, its label in Chinese (None: no ladder)."""
+    declared = ruleset.model.ladders or {}
+    if ladder is None or ladder not in declared:
+        return None
+    return named(ladder, declared[ladder].label, english_id=True).text(lang)
+
+
 def _short(ruleset: CompiledRuleset, lang: str) -> dict[str, str]:
     """What a table cell shows for each level and attribute id: the id in English, else the label in ``lang``."""
     return {id: name.text(lang) for id, name in _names(ruleset).items()}
@@ -356,13 +364,16 @@ def agent_named(decision: Decision, ruleset: CompiledRuleset) -> str:
 
 
 def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en") -> str:
-    """One agent's pay statement in ``lang``: every line, how it was computed, and the total."""
+    """One agent's pay statement in ``lang``: every line, how it was computed, and the total (and the ladder, with ladders)."""
+    ladder = ladder_name(ruleset, decision.ladder, lang)
     ruleset = ruleset.on(decision.ladder)
     if decision.pay is None:
         return say("statement.no_pay", lang, agent=decision.agent_id, period=decision.period) + "\n"
     pay = decision.pay
     level = next(lv for lv in ruleset.model.levels if lv.id == pay.level)
     head = say("statement.level", lang, level=level.id, name=label_text(level.name, lang, level.id))
+    if ladder is not None:
+        head += say("statement.ladder", lang, ladder=ladder)
     if decision.grade:
         head += say("statement.grade", lang, grade=decision.grade)
     if pay.coefficient is not None:
@@ -389,15 +400,24 @@ def statement_text(decision: Decision, ruleset: CompiledRuleset, lang: str = "en
     return "\n".join(lines) + table + "\n"
 
 
-def statement_csv(decisions: Iterable[Decision], keep: Sequence[str] = ()) -> str:
-    """Pay statement lines as CSV: one row per line per agent-period, with the ``keep`` columns after the agent."""
+def statement_csv(decisions: Iterable[Decision], keep: Sequence[str] = (), ladders: bool = False) -> str:
+    """Pay statement lines as CSV: one row per line per agent-period, with the ``keep`` columns after the agent.
+
+    With ``ladders`` (a ruleset with ladders), a ``ladder`` column after the period.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["agent_id", *keep, "period", "line", "kind", "amount", "currency", "basis"])
+    ladder = ["ladder"] if ladders else []
+    writer.writerow(["agent_id", *keep, "period", *ladder, "line", "kind", "amount", "currency", "basis"])
     for d in decisions:
         if d.pay is None:
             continue
-        who = [d.agent_id, *(str(d.values.get(k) or "") for k in keep), d.period]
+        who = [
+            d.agent_id,
+            *(str(d.values.get(k) or "") for k in keep),
+            d.period,
+            *([d.ladder or ""] if ladders else []),
+        ]
         for line in d.pay.lines:
             writer.writerow([*who, line.id, line.kind, line.amount, d.pay.currency, line.basis])
         writer.writerow([*who, "total", "total", d.pay.total, d.pay.currency, ""])
@@ -411,6 +431,10 @@ class Summary:
     a block's groups may add up to more than its total (an agent who changed level); the
     agent-months and the pay always add up. Each period is counted by a group-by on its
     cells, pay summed exactly as decimals; only the distinct agents of each group are kept.
+
+    With ladders it counts by ladder first, and each level paid is shown with its ladder
+    (``agent · S1``), ladder by ladder in the ruleset's order: one ladder's levels are never
+    read as another's.
     """
 
     def __init__(
@@ -422,6 +446,12 @@ class Summary:
         self.groups: dict[str, dict[str, list[Any]]] = {key: defaultdict(lambda: [0, ZERO]) for key in self.by}
         self.count = 0
         self.total = ZERO
+        self.ladder_of: dict[str, str] = {}
+        """Each level id's ladder, with ladders (level ids are unique across ladders)."""
+        self.ladder_names: dict[str, str] = {}
+        """Each ladder as a cell shows it: its name in English, its label in Chinese."""
+        self.order: dict[str, int] = {}
+        """Ladders and levels in the ruleset's order, to list them so rather than by name."""
         self._seen = [pl.DataFrame(schema=dict.fromkeys(["agent_id", *self.by], pl.String))]
         """The (agent, level, team, region...) of each period so far: who is in each group.
 
@@ -432,7 +462,16 @@ class Summary:
     def of(cls, target: CompiledRuleset | RulesetVersions, lang: str = "en") -> Summary:
         """A summary by level paid and by the ruleset's grouping attributes (team, region), in ``lang``."""
         ruleset = latest(target)
-        return cls(["level", *grouping_attributes(ruleset)], lang, _short(ruleset, lang))
+        by = ["level", *grouping_attributes(ruleset)]
+        if not ruleset.ladders:
+            return cls(by, lang, _short(ruleset, lang))
+        summary = cls(["ladder", *by], lang, _short(ruleset, lang))
+        for k, (name, ladder) in enumerate(ruleset.ladders.items()):
+            summary.ladder_names[name] = ladder_name(ruleset, name, lang) or name
+            summary.order[name] = k
+            summary.ladder_of.update(dict.fromkeys(ladder.level_ids, name))
+        summary.order.update((level, k) for k, level in enumerate(ruleset.level_ids))
+        return summary
 
     def add(self, cells: pl.DataFrame) -> Summary:
         """Count in these decisions (the decisions' CSV cells: agent, pay level, attributes, total)."""
@@ -484,7 +523,33 @@ class Summary:
     def counts(self, key: str) -> list[tuple[str, int, int, Decimal]]:
         """Per group of ``key``, sorted: the group, its agents (each once), its agent-months and its pay."""
         agents = self._agent_counts(key)
-        return [(k, agents.get(k, 0), int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
+        return [(k, agents.get(k, 0), int(v[0]), v[1]) for k, v in self._sorted(key)]
+
+    def _sorted(self, key: str) -> list[tuple[str, list[Any]]]:
+        """The groups of ``key`` by name; ladders and their levels in the ruleset's order."""
+        if key in ("ladder", "level") and self.order:
+            last = len(self.order)
+            return sorted(self.groups[key].items(), key=lambda item: (self.order.get(item[0], last), item[0]))
+        return sorted(self.groups[key].items())
+
+    def heading(self, key: str) -> str:
+        """The heading of ``key``'s block: level paid, ladder, or the attribute as a cell names it."""
+        if key == "level":
+            return say("totals.pay_level", self.lang)
+        if key == "ladder" and self.ladder_names:
+            return say("table.ladder", self.lang)
+        return self.names.get(key, key)
+
+    def shown(self, key: str, group: str, names: Mapping[str, str] | None = None) -> str:
+        """How a group of ``key`` is shown: a level by its name (``names``, else the table's), with its ladder."""
+        if key == "ladder" and self.ladder_names:
+            return self.ladder_names.get(group, group)
+        if key != "level":  # an attribute's value as the records give it (team T1 is not level T1)
+            return group
+        text = (names if names is not None else self.names).get(group, group)
+        if group in self.ladder_of:
+            return f"{self.ladder_names[self.ladder_of[group]]} · {text}"
+        return text
 
     def _agent_counts(self, key: str) -> dict[str, int]:
         """How many distinct agents each group of ``key`` holds."""
@@ -493,15 +558,15 @@ class Summary:
 
     def rows(self, key: str) -> list[tuple[str, int, Decimal]]:
         """Agent-months and pay total per value of ``key``, sorted."""
-        return [(k, int(v[0]), v[1]) for k, v in sorted(self.groups[key].items())]
+        return [(k, int(v[0]), v[1]) for k, v in self._sorted(key)]
 
     def blocks(self) -> list[tuple[str, list[tuple[str, int, int, Decimal]]]]:
         """Per key, its heading and its rows (group, agents, agent-months, pay), the grand total last."""
         lang = self.lang
         found = []
         for key in self.by:
-            heading = say("totals.pay_level", lang) if key == "level" else self.names.get(key, key)
-            rows = [(self.names.get(k, k), agents, months, pay) for k, agents, months, pay in self.counts(key)]
+            heading = self.heading(key)
+            rows = [(self.shown(key, k), agents, months, pay) for k, agents, months, pay in self.counts(key)]
             rows.append((say("totals.total", lang), self.agent_count, self.count, self.total))
             found.append((heading, rows))
         return found
@@ -654,7 +719,13 @@ def statement_json(decisions: Iterable[Decision]) -> str:
     import json
 
     items = [
-        {"agent_id": d.agent_id, "period": d.period, "grade": d.grade, "pay": d.pay.model_dump(mode="json")}
+        {
+            "agent_id": d.agent_id,
+            "period": d.period,
+            **({"ladder": d.ladder} if d.ladder is not None else {}),  # with ladders only, as the decisions' JSON
+            "grade": d.grade,
+            "pay": d.pay.model_dump(mode="json"),
+        }
         for d in decisions
         if d.pay is not None
     ]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from tierpay.engine.cells import line_ids
+from tierpay.engine.cells import has_ladders, line_ids
 from tierpay.engine.columns import fields
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.pay import line_label
@@ -69,15 +69,29 @@ def payroll_sheets(outcome: Outcome, lang: str = "en") -> list[Sheet]:
 def statements_sheets(
     decisions: Sequence[Decision], keep: Sequence[str], target: CompiledRuleset | RulesetVersions, lang: str = "en"
 ) -> list[Sheet]:
-    """Pay statements as the statement CSV's rows (a row per line per agent-period), amounts as money."""
-    keys = ["agent_id", *keep, "period", "line", "kind", "amount", "currency", "basis"]
+    """Pay statements as the statement CSV's rows (a row per line per agent-period), amounts as money.
+
+    With ladders, a ``ladder`` column after the period, as the statement CSV has.
+    """
+    ladders = has_ladders(target)
+    keys = [
+        "agent_id",
+        *keep,
+        "period",
+        *(["ladder"] if ladders else []),
+        "line",
+        "kind",
+        "amount",
+        "currency",
+        "basis",
+    ]
     headers = column_headers(target, lang)
     kinds: dict[str, Kind] = {k: "money" if k == "amount" else "text" for k in keys}
     rows: list[list[object]] = []
     for d in decisions:
         if d.pay is None:
             continue
-        who = [d.agent_id, *(d.values.get(k) or None for k in keep), d.period]
+        who = [d.agent_id, *(d.values.get(k) or None for k in keep), d.period, *([d.ladder] if ladders else [])]
         rows += [[*who, ln.id, ln.kind, ln.amount, d.pay.currency, ln.basis_in(lang)] for ln in d.pay.lines]
         rows.append([*who, "total", "total", d.pay.total, d.pay.currency, None])
     return [Sheet(say("sheet.statements", lang), [Column(headers.get(k, k), kinds[k]) for k in keys], rows)]
@@ -127,8 +141,10 @@ def column_headers(target: CompiledRuleset | RulesetVersions, lang: str, pay_pre
         names[key] = named(key, attr.label).text(lang)
     for key, metric in model.metrics.items():
         names[key] = named(key, metric.label).text(lang)
-    for line in [*line_ids(target), *_FLOORS]:
-        names[f"{pay_prefix}{line}"] = line_label(model.pay, line, lang)
+    pays = [p for p in (model.pay, *(ladder.model.pay for ladder in ruleset.ladders.values())) if p is not None]
+    for line in [*line_ids(target), *_FLOORS]:  # with ladders, the first ladder's pay that has the line names it
+        own = next((p for p in pays if line in {x.id for x in p.lines} | {x.id for x in p.deductions}), None)
+        names[f"{pay_prefix}{line}"] = line_label(own, line, lang)
     return {key: _header(key, name, lang) for key, name in names.items() if key not in model.keep}
 
 

@@ -1,6 +1,7 @@
 """What a month's report page shows, as plain values: the run's stamp and totals, the levels
 and who moved, the review flags, the fairness screen, pay against the month before and the
-rejections.
+rejections. With ladders, the levels are counted ladder by ladder and each ladder's review
+and fairness screen are its own, the ladder named.
 
 Pure: it reads an ``Outcome`` and returns text and numbers ready to lay out, so the page's
 figures are the run's own (the totals are ``--summary``'s) and the template decides nothing.
@@ -44,6 +45,10 @@ class LevelCount:
     name: str
     before: int
     after: int
+    ladder: str = ""
+    """The level's ladder as the page names it (empty without ladders)."""
+    colour: int = 0
+    """The level's place among every level of the ruleset: its colour in the chart."""
 
     @property
     def change(self) -> str:
@@ -85,6 +90,8 @@ class PayRow:
     months: int
     pay: Decimal
     before: Decimal | None
+    id: str = ""
+    """The group as the records give it (a level id)."""
 
     @property
     def difference(self) -> str:
@@ -102,6 +109,8 @@ class PayBlock:
     title: str
     rows: list[PayRow]
     total: PayRow
+    key: str = ""
+    """What it groups by: ``ladder``, ``level`` or an attribute."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,8 @@ class FairnessRow:
     ranked: int
     flagged: int
     flag_rate: str
+    rest: str
+    """The flag-rate ratio: this group's flag rate over the rest's."""
     impact: str
     fisher: str
     signals: str
@@ -160,6 +171,9 @@ class MonthReport:
     sources: list[Source]
     totals: list[tuple[str, str]]
     levels: list[LevelCount]
+    """Every level, lowest first (with ladders, ladder after ladder)."""
+    level_rows: list[tuple[str, list[LevelCount]]]
+    """The levels as the table lists them: per ladder (one untitled block without), highest first."""
     history: list[tuple[str, list[int]]]
     """Agents at each level (in the ruleset's order) in every period of the run."""
     moves: list[Move]
@@ -167,7 +181,8 @@ class MonthReport:
     exempt: int
     pay: list[PayBlock]
     summary: list[SummaryBlock]
-    fairness: Fairness | None
+    fairness: list[Fairness]
+    """The fairness screen, or with ladders one per ladder whose review declares one."""
     rejected: list[Rejected]
     gaps: list[str]
     warnings: list[str] = field(default_factory=list)
@@ -185,6 +200,8 @@ def month_report(
     decisions = outcome.select(period=focus) if focus else []
     level_names = {lv.id: label_text(lv.name, lang, lv.id) for lv in model.levels}
     summary = Summary.of(outcome.target, lang).add(outcome.cells)
+    paid = model.pay is not None or any(ladder.model.pay is not None for ladder in ruleset.ladders.values())
+    levels = _levels(decisions, ruleset, level_names, summary)
     stamp = [
         (say("page.ruleset", lang), "; ".join(f"{s.name} {s.version}" for s in outcome.rulesets)),
         (say("page.sha256", lang), "; ".join(s.sha256 for s in outcome.rulesets)),
@@ -196,7 +213,7 @@ def month_report(
         (say("page.decided", lang), f"{len(outcome.decisions):,}"),
         (say("page.rejected", lang), f"{len(outcome.rejections):,}"),
     ]
-    if model.pay is not None:
+    if paid:
         totals.append((say("page.pay_total", lang, currency=model.currency), money(summary.total)))
     return MonthReport(
         lang=lang,
@@ -208,13 +225,14 @@ def month_report(
         stamp=stamp,
         sources=list(sources),
         totals=totals,
-        levels=_levels(decisions, ruleset, level_names),
+        levels=levels,
+        level_rows=_level_rows(levels),
         history=_history(outcome, ruleset),
         moves=_moves(decisions, outcome, ruleset, level_names, lang),
         flags=_flags(decisions, ruleset, lang),
         exempt=sum(1 for d in decisions if d.review is not None and d.review.exempt),
-        pay=_pay(outcome, ruleset, focus, previous, level_names, lang) if model.pay is not None else [],
-        summary=_summary(summary, ruleset, level_names, lang) if model.pay is not None else [],
+        pay=_pay(outcome, ruleset, focus, previous, level_names, lang) if paid else [],
+        summary=_summary(summary, ruleset, level_names, lang) if paid else [],
         fairness=_fairness(outcome, ruleset, lang),
         rejected=[
             Rejected(f"{r.source}:{r.row}", r.agent_id or "", r.period or "", list(r.reasons))
@@ -231,10 +249,24 @@ def _span(periods: Sequence[str]) -> str:
     return periods[0] if len(periods) == 1 else f"{periods[0]} – {periods[-1]} ({len(periods)})"
 
 
-def _levels(decisions: Sequence[Decision], ruleset: CompiledRuleset, names: dict[str, str]) -> list[LevelCount]:
+def _levels(
+    decisions: Sequence[Decision], ruleset: CompiledRuleset, names: dict[str, str], summary: Summary
+) -> list[LevelCount]:
     before = Counter(d.level_before for d in decisions)
     after = Counter(d.level for d in decisions)
-    return [LevelCount(id, names[id], before[id], after[id]) for id in ruleset.level_ids]
+    ladders = {id: summary.ladder_names[ladder] for id, ladder in summary.ladder_of.items()}
+    return [
+        LevelCount(id, names[id], before[id], after[id], ladders.get(id, ""), k)
+        for k, id in enumerate(ruleset.level_ids)
+    ]
+
+
+def _level_rows(levels: Sequence[LevelCount]) -> list[tuple[str, list[LevelCount]]]:
+    """The levels per ladder, in the ruleset's order, each ladder's highest first."""
+    blocks: dict[str, list[LevelCount]] = {}
+    for level in levels:
+        blocks.setdefault(level.ladder, []).append(level)
+    return [(ladder, rows[::-1]) for ladder, rows in blocks.items()]
 
 
 def _history(outcome: Outcome, ruleset: CompiledRuleset) -> list[tuple[str, list[int]]]:
@@ -256,6 +288,7 @@ def _moves(
     decisions: Sequence[Decision], outcome: Outcome, ruleset: CompiledRuleset, names: dict[str, str], lang: str
 ) -> list[Move]:
     order = {id: i for i, id in enumerate(ruleset.level_ids)}
+    shown = Summary.of(ruleset, lang)  # with ladders, a level with its ladder: a move may change ladder
     moves = []
     for d in decisions:
         if d.level == d.level_before and d.action not in ("convert",):
@@ -266,8 +299,8 @@ def _moves(
             Move(
                 agent=_who(d, ruleset),
                 group=_group(d, ruleset),
-                before=names[d.level_before],
-                after=names[d.level],
+                before=shown.shown("level", d.level_before, names),
+                after=shown.shown("level", d.level, names),
                 action=say(f"action.{d.action}", lang),
                 up=up,
                 why=why(d, rules, lang),
@@ -277,18 +310,22 @@ def _moves(
 
 
 def _flags(decisions: Sequence[Decision], ruleset: CompiledRuleset, lang: str) -> list[Flag]:
-    rule = ruleset.model.review
-    if rule is None:
-        return []
-    stages = {s.code: named(s.code, s.label).text(lang) for s in (rule.escalation.stages if rule.escalation else [])}
+    """The flagged agents, each under its own review rule (its ladder's, with ladders), the ladder named."""
+    names = Summary.of(ruleset, lang).ladder_names
     flags = []
     for d in decisions:
         r = d.review
-        if r is None or not r.flagged:
+        own = ruleset.ladders[d.ladder] if d.ladder is not None and d.ladder in ruleset.ladders else ruleset
+        rule = own.model.review
+        if r is None or not r.flagged or rule is None:
             continue
+        stages = {
+            s.code: named(s.code, s.label).text(lang) for s in (rule.escalation.stages if rule.escalation else [])
+        }
+        cohort = cohort_text(r.cohort, own, lang)
         flags.append(
             Flag(
-                cohort=cohort_text(r.cohort, ruleset, lang),
+                cohort=f"{names[d.ladder]} · {cohort}" if d.ladder in names else cohort,
                 agent=_who(d, ruleset),
                 rank=f"{r.rank}/{r.cohort_size}",
                 value="" if r.value is None else number(r.value),
@@ -318,12 +355,12 @@ def _pay(
     for key in now.by:
         then = {name: pay for name, _, pay in before.rows(key)} if before is not None else None
         rows = [
-            PayRow(names.get(name, name) if key == "level" else name, months, pay, _get(then, name))
+            PayRow(now.shown(key, name, names), months, pay, _get(then, name), name)
             for name, months, pay in now.rows(key)
         ]
         total = PayRow(say("totals.total", lang), now.count, now.total, before.total if before is not None else None)
-        title = say("totals.pay_level", lang) if key == "level" else attribute_names.get(key, key)
-        blocks.append(PayBlock(title, rows, total))
+        title = now.heading(key) if key in ("level", "ladder") else attribute_names.get(key, key)
+        blocks.append(PayBlock(title, rows, total, key))
     return blocks
 
 
@@ -338,20 +375,30 @@ def _summary(summary: Summary, ruleset: CompiledRuleset, names: dict[str, str], 
     blocks = []
     for key in summary.by:
         rows = [
-            (names.get(k, k) if key == "level" else k, agents, months, money(pay))
-            for k, agents, months, pay in summary.counts(key)
+            (summary.shown(key, k, names), agents, months, money(pay)) for k, agents, months, pay in summary.counts(key)
         ]
         total = (say("totals.total", lang), summary.agent_count, summary.count, money(summary.total))
-        title = say("totals.pay_level", lang) if key == "level" else attribute_names.get(key, key)
+        title = summary.heading(key) if key in ("level", "ladder") else attribute_names.get(key, key)
         blocks.append(SummaryBlock(title, rows, total))
     return blocks
 
 
-def _fairness(outcome: Outcome, ruleset: CompiledRuleset, lang: str) -> Fairness | None:
-    rule = ruleset.model.review
-    if rule is None or rule.fairness is None:
-        return None
-    report: FairnessReport = fairness_report(outcome, rule.fairness.group_by)
+def _fairness(outcome: Outcome, ruleset: CompiledRuleset, lang: str) -> list[Fairness]:
+    """The fairness screen; with ladders, each ladder's whose review declares one, among its own agents."""
+    if not ruleset.ladders:
+        rule = ruleset.model.review
+        return (
+            [_screen(fairness_report(outcome, rule.fairness.group_by), ruleset, lang)] if rule and rule.fairness else []
+        )
+    names = Summary.of(ruleset, lang).ladder_names
+    return [
+        _screen(fairness_report(outcome, ladder.model.review.fairness.group_by, name), ruleset, lang, names[name])
+        for name, ladder in ruleset.ladders.items()
+        if ladder.model.review is not None and ladder.model.review.fairness is not None
+    ]
+
+
+def _screen(report: FairnessReport, ruleset: CompiledRuleset, lang: str, ladder: str | None = None) -> Fairness:
     attribute = label_text(ruleset.model.attributes[report.attribute].label, lang, report.attribute)
     signals = (
         ("fairness.below", "below_four_fifths"),
@@ -364,14 +411,16 @@ def _fairness(outcome: Outcome, ruleset: CompiledRuleset, lang: str) -> Fairness
             ranked=g.ranked,
             flagged=g.flagged,
             flag_rate="" if g.flag_rate is None else number(g.flag_rate),
+            rest=number(g.rest_ratio) if g.rest_ratio is not None else ("∞" if g.flagged and g.rest_ranked else "-"),
             impact="" if g.impact_ratio is None else number(g.impact_ratio),
             fisher="-" if g.fisher_p is None else format(g.fisher_p, "f"),
             signals=" ".join(say(key, lang) for key, name in signals if getattr(g, name)),
         )
         for g in report.groups
     ]
+    title = say("fairness.title", lang, attribute=attribute, periods=", ".join(report.periods))
     return Fairness(
-        title=say("fairness.title", lang, attribute=attribute, periods=", ".join(report.periods)),
+        title=f"{ladder} · {title}" if ladder is not None else title,
         rows=rows,
         warnings=fairness_warnings(report, lang, attribute),
         note=fairness_note(report, lang),

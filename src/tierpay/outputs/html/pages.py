@@ -60,19 +60,20 @@ def report_page(report: MonthReport) -> str:
     from markupsafe import Markup
 
     lang = report.lang
-    names = [level.name for level in report.levels]
+    names = [f"{level.ladder} · {level.name}" if level.ladder else level.name for level in report.levels]
+    ids = [level.id for level in report.levels]
     history = stacked_bars(
         [period for period, _ in report.history],
         names,
         [counts for _, counts in report.history],
         say("page.chart_levels", lang),
     )
-    level_block = report.pay[0] if report.pay else None
+    level_block = next((block for block in report.pay if block.key == "level"), None)
     pay_chart = (
         horizontal_bars(
             [(row.name, row.pay, money(row.pay)) for row in level_block.rows],
             say("page.chart_pay", lang, period=report.period, currency=report.currency),
-            [colour(_index(names, row.name)) for row in level_block.rows],
+            [colour(_index(ids, row.id)) for row in level_block.rows],
         )
         if level_block is not None
         else ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.pay import line_label, money, number
 from tierpay.engine.results import Decision
-from tierpay.outputs.report import grouping_attributes
+from tierpay.outputs.report import grouping_attributes, ladder_name
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.model import label_text
 from tierpay.ruleset.versions import version_of
@@ -51,14 +51,18 @@ def slips(outcome: Outcome, decisions: Sequence[Decision], lang: str = "en") -> 
 
 
 def slip(d: Decision, ruleset: CompiledRuleset, lang: str = "en") -> Slip:
-    """One decision's slip, read under ``ruleset`` (the version it was decided by)."""
+    """One decision's slip, read under ``ruleset`` (the version it was decided by): with ladders, its ladder's rules, named."""
+    ladder = ladder_name(ruleset, d.ladder, lang)
+    facts = [
+        (label_text(ruleset.model.attributes[a].label, lang, a), str(d.values.get(a) or ""))
+        for a in grouping_attributes(ruleset)
+    ]
+    if ladder is not None:
+        facts.append((say("slip.ladder", lang), ladder))
+    ruleset = ruleset.on(d.ladder)
     model = ruleset.model
     kept = [str(d.values.get(k) or "") for k in model.keep]
     level = next(lv for lv in model.levels if lv.id == (d.pay.level if d.pay else d.level))
-    facts = [
-        (label_text(model.attributes[a].label, lang, a), str(d.values.get(a) or ""))
-        for a in grouping_attributes(ruleset)
-    ]
     facts.append((say("slip.level", lang), f"{level.id} {label_text(level.name, lang, level.id)}"))
     if d.grade:
         facts.append((say("slip.grade", lang), d.grade))
