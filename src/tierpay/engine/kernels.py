@@ -10,9 +10,10 @@ nearly all of them. Expressions the compiler does not handle are evaluated by ru
 for every row, visibly (``FastCheck.fallback`` says why).
 
 True/false criteria (``compile_check``) and derived values (``compile_values``) take this
-path. A derived value's floats only serve later comparisons, which treat them as inexact;
-wherever a value must be exact (pay formulas, money, a score part, a review key), it is
-evaluated by rule-engine from the exact record values.
+path. A derived value's floats serve later comparisons, which treat them as inexact except
+in the rows ``Columns.exact`` marks (where :mod:`tierpay.engine.bounds` shows the float is the
+exact integer); wherever a value must be exact otherwise (pay formulas, money, a review key),
+it is evaluated by rule-engine from the exact record values.
 """
 
 from __future__ import annotations
