@@ -422,3 +422,26 @@ def test_amounts_beyond_exact_money_are_rejections_not_crashes() -> None:
         ],
         ["contract: '1e30' is out of range: a number in a record is at most 10^12 (a trillion) either side of zero"],
     ]
+
+
+def test_the_same_inputs_are_paid_under_each_months_minimum_wage() -> None:
+    """The same inputs in four months: January's statement is February's; a figure from 15 March changes March's.
+
+    Grade D in a tier-1 city: 3000 + 1000 x 0.5 + 200 = 3700. The minimum is 2690 until a
+    4000 figure comes into force on 15 March: March (the higher figure within the month) and
+    April are topped up by 300, January and February are not.
+    """
+    data = copy.deepcopy(PAY)
+    figures = data["pay"]["floors"]["minimum_wage"]["table"]["tier1"]["figures"]
+    figures.append({"monthly": 4000, "effective_from": "2026-03-15", "source": "a later table"})
+    records = [
+        {**agent("M1", "L1", "tier1", 60, 21, 21), "period": p} for p in ("2026-01", "2026-02", "2026-03", "2026-04")
+    ]
+    outcome = evaluate(build(data), records)
+    assert outcome.rejections == []
+    by_month = {d.period: d.pay for d in outcome.decisions}
+    assert [str(by_month[p].total) for p in sorted(by_month)] == ["3700.00", "3700.00", "4000.00", "4000.00"]
+    topped = {p: [ln.amount for ln in s.lines if ln.id == "minimum_wage"] for p, s in by_month.items()}
+    assert topped == {"2026-01": [], "2026-02": [], "2026-03": [Decimal("300.00")], "2026-04": [Decimal("300.00")]}
+    assert by_month["2026-02"] == by_month["2026-01"]
+    assert "2026-03-15" in next(ln.basis for ln in by_month["2026-04"].lines if ln.id == "minimum_wage")

@@ -10,9 +10,10 @@ nearly all of them. Expressions the compiler does not handle are evaluated by ru
 for every row, visibly (``FastCheck.fallback`` says why).
 
 True/false criteria (``compile_check``) and derived values (``compile_values``) take this
-path. A derived value's floats only serve later comparisons, which treat them as inexact;
-wherever a value must be exact (pay formulas, money, a score part, a review key), it is
-evaluated by rule-engine from the exact record values.
+path. A derived value's floats serve later comparisons, which treat them as inexact except
+in the rows ``Columns.exact`` marks (where :mod:`tierpay.engine.bounds` shows the float is the
+exact integer); wherever a value must be exact otherwise (pay formulas, money, a review key),
+it is evaluated by rule-engine from the exact record values.
 """
 
 from __future__ import annotations
@@ -45,11 +46,20 @@ class Columns:
         self.size = len(rows)
         self._cache: dict[str, Array] = {}
         self.faithful: dict[str, bool] = {}
+        self.exact: dict[str, npt.NDArray[np.bool_]] = {}
+        """Per row, where a column that is not faithful as a whole holds the exact value (a derived value)."""
 
-    def put(self, name: str, column: Array, faithful: bool = False) -> None:
-        """Give a column ready-made (the columnar pipeline builds its columns from frames)."""
+    def put(self, name: str, column: Array, faithful: bool = False, exact: npt.NDArray[np.bool_] | None = None) -> None:
+        """Give a column ready-made (the columnar pipeline builds its columns from frames).
+
+        ``exact`` marks the rows whose float is the exact value when the column is not faithful throughout.
+        """
         self._cache[name] = column
         self.faithful[name] = faithful
+        if exact is not None:
+            self.exact[name] = exact
+        else:
+            self.exact.pop(name, None)
 
     def __contains__(self, name: str) -> bool:
         return name in self._cache
@@ -182,12 +192,14 @@ _ORDER: dict[str, Callable[[Array, Array], Array]] = {
 _EXACT: dict[str, Callable[[Array, Array], Array]] = {"==": np.equal, "!=": np.not_equal, **_ORDER}
 
 
-def _exact(node: Node, cols: Columns) -> bool:
-    """Whether a side's float64 values keep the decimals' order and equality exactly."""
+def _exact(node: Node, cols: Columns) -> bool | npt.NDArray[np.bool_]:
+    """Whether a side's float64 values keep the decimals' order and equality exactly (per row, where known)."""
     if node[0] == "num":
         return _faithful(node[1])
     if node[0] == "sym":
-        return cols.faithful.get(node[1], False)
+        if cols.faithful.get(node[1], False):
+            return True
+        return cols.exact.get(node[1], False)
     return False
 
 
@@ -199,17 +211,19 @@ def _comparison(op: str, left_node: Node, right_node: Node) -> Kernel:
         lv, lu = left(cols)
         rv, ru = right(cols)
         numeric = lv.dtype == np.float64 and rv.dtype == np.float64
-        if numeric and _exact(left_node, cols) and _exact(right_node, cols):
+        both = _exact(left_node, cols) & _exact(right_node, cols) if numeric else False
+        if both is True:
             # Both sides are decimals of at most 15 digits: float64 orders them exactly.
             return _EXACT[op](lv, rv), lu | ru
+        doubt = ~np.broadcast_to(np.asarray(both, dtype=bool), lv.shape)  # rows not both exact
         if op in ("==", "!="):
             hit, close = _equal(lv, rv)
-            return (hit if op == "==" else ~hit), lu | ru | close
+            return (hit if op == "==" else ~hit), lu | ru | (close & doubt)
         if not numeric:
             raise Unsupported("ordering of text")
         close = np.abs(lv - rv) <= TOLERANCE * (1 + np.abs(lv) + np.abs(rv))
         bad = ~np.isfinite(lv) | ~np.isfinite(rv)
-        return _ORDER[op](lv, rv), lu | ru | close | bad
+        return _ORDER[op](lv, rv), lu | ru | ((close | bad) & doubt)
 
     return compare
 
@@ -291,6 +305,11 @@ def compile_check(expression: CompiledExpression) -> FastCheck:
     except Unsupported as why:
         return FastCheck(expression, fallback=str(why))
     return FastCheck(expression, kernel)
+
+
+def compile_node(node: Node) -> Kernel:
+    """A kernel for one node of an expression's tree (raises ``Unsupported`` for what it does not handle)."""
+    return _compile(node)[1]
 
 
 def compile_values(expression: CompiledExpression) -> Kernel | None:

@@ -173,7 +173,14 @@ def _read_columns(run: PeriodRun, read: list[str], ok: Bools) -> pl.DataFrame:
             columns.append(run.rows[name].alias(name))
         else:
             cells: list[str | None] = [None] * run.size
-            for i in np.flatnonzero(ok).tolist():
+            todo = ok
+            bound = run.bounds.get(name)
+            if bound is not None:  # rows whose float is the exact whole number print as it does
+                whole = ok & (bound == 0)
+                for i, value in zip(np.flatnonzero(whole).tolist(), run.columns[name][whole].tolist(), strict=True):
+                    cells[i] = str(int(value))
+                todo = ok & ~whole
+            for i in np.flatnonzero(todo).tolist():
                 cells[i] = _text(run.exact_row(i)[name])
             columns.append(pl.Series(name, cells, dtype=pl.String))
     return pl.DataFrame(columns)

@@ -31,6 +31,7 @@ import numpy.typing as npt
 import polars as pl
 
 from tierpay.engine.book import AGENT, INVALID, Book
+from tierpay.engine.bounds import Bounded, compile_bounds, input_error
 from tierpay.engine.calendar import month_index, period_name
 from tierpay.engine.columns import ROW, SOURCE, TEXT
 from tierpay.engine.decisions import stamp
@@ -61,6 +62,7 @@ from tierpay.words import Phrase
 Array = npt.NDArray[Any]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+EPSILON = float(np.finfo(np.float64).eps)
 NOT_ASKED = -1  # a criterion not evaluated for a row, in ``PeriodRun.checked``
 REVIEW_COHORT = " review cohort"  # a key of ``PeriodRun._lists`` no column name can take
 
@@ -71,6 +73,7 @@ class CheckCache:
     def __init__(self) -> None:
         self.compiled: dict[int, FastCheck] = {}
         self.values: dict[int, Kernel | None] = {}
+        self.bounded: dict[int, Bounded | None] = {}
         self.exact_rows = 0
         self.fallbacks: dict[str, str] = {}
 
@@ -90,6 +93,12 @@ class CheckCache:
             if self.values[id(expr)] is None:
                 self.fallbacks[expr.where] = "not compiled to columns"
         return self.values[id(expr)]
+
+    def bounds(self, expr: CompiledExpression) -> Bounded | None:
+        """A derived value's floats with a bound on their error per row (compiled on first use), or None."""
+        if id(expr) not in self.bounded:
+            self.bounded[id(expr)] = compile_bounds(expr)
+        return self.bounded[id(expr)]
 
 
 class PeriodRun:
@@ -136,6 +145,7 @@ class PeriodRun:
         self.review_floor = np.ones(self.size, dtype=bool)
         self.review_labels: pl.Series | None = None
         self.derived: set[str] = set()  # the derived values computed so far
+        self.bounds: dict[str, Array] = {}  # a number's per-row bound on its float's distance from the exact value
         self.pay_code = np.full(self.size, -1, dtype=np.int64)
         self.protected = np.zeros(self.size, dtype=bool)  # a statutory protected month
         self.pay_statements: list[Pay | None] = []
@@ -324,9 +334,59 @@ class PeriodRun:
                 values[i] = float(exact) if isinstance(exact, Decimal) else exact
             if values.dtype == object and expr.result_type == "number":
                 values = values.astype(np.float64)
-            self.columns.put(name, values)
+            bound = self._bound(expr, values, live, uncertain)
+            if bound is not None:
+                self.bounds[name] = bound
+            self.columns.put(name, values, exact=None if bound is None else bound == 0)
             self.derived.add(name)
             self.cache.clear()  # exact rows built before now lack this value
+
+    def _bound(self, expr: CompiledExpression, values: Array, live: Bools, redone: Bools) -> Array | None:
+        """Per row, how far a derived number's float can be from its exact value (0: it is the exact integer).
+
+        Rows evaluated exactly hold the nearest float (half an ulp); rows that left the period have none.
+        """
+        bounded = self.checks.bounds(expr)
+        if bounded is None or values.dtype != np.float64:
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                floats, bound = bounded(self.columns, self.error_of)
+        except Unsupported:
+            return None
+        bound = np.where(floats == values, bound, np.inf)  # the kernel's own floats, or no bound
+        with np.errstate(invalid="ignore"):
+            bound[redone] = np.where(np.isfinite(values[redone]), EPSILON * np.abs(values[redone]), np.inf)
+        bound[~live | self.failed] = np.inf
+        return bound
+
+    def error_of(self, name: str) -> Array | None:
+        """Per row, the bound on ``name``'s float (metrics: exact for plain integer texts), or None if unknown."""
+        found = self.bounds.get(name)
+        if found is not None or name in self.derived:
+            return found
+        if name in self.model.metrics:
+            found = input_error(self.columns[name], self._plain(name), self.columns.faithful[name])
+        elif name in ("level_rank", "periods_in_level", "probation_periods"):
+            found = np.zeros(self.size)  # whole numbers made from integers
+        else:
+            return None
+        self.bounds[name] = found
+        return found
+
+    def _plain(self, name: str) -> Bools:
+        """Per row, whether metric ``name``'s text is a plain integer of at most 15 digits (each distinct text checked once)."""
+        text = self.rows[name + TEXT]
+        if text.dtype != pl.Categorical:
+            text = text.cast(pl.String).cast(pl.Categorical)
+        codes = text.to_physical()
+        distinct = text.unique().drop_nulls()
+        good = distinct.cast(pl.String).str.contains(r"^(0|-?[1-9][0-9]{0,14})$").to_numpy()
+        top = codes.max()
+        lookup: Bools = np.zeros((int(top) if isinstance(top, int) else 0) + 2, dtype=np.bool_)  # last: blank cells
+        lookup[distinct.to_physical().to_numpy()[good]] = True
+        plain: Bools = lookup[codes.fill_null(len(lookup) - 1).to_numpy()]
+        return plain
 
     def grade(self) -> None:
         """The first grade whose condition holds."""
@@ -559,7 +619,8 @@ class PeriodRun:
         """Per row, a float that orders and ties exactly as ``name``'s exact values do (on ``rows``)."""
         if self.score is not None and name == self.score.name:
             return self.score.scaled.astype(np.float64)
-        if name in self.model.metrics and self.columns.faithful.get(name, False):
+        exact_floats = name in self.derived and name in self.bounds and not self.bounds[name][rows].any()
+        if exact_floats or (name in self.model.metrics and self.columns.faithful.get(name, False)):
             values: Array = self.columns[name]
             return values
         key = np.zeros(self.size, dtype=np.float64)

@@ -58,7 +58,7 @@ def period_column(
     run: PeriodRun, rows: list[int], writer: DecisionJson, shared: dict[Any, Any], before: Text = ""
 ) -> pl.Series | None:
     """``period_texts`` as a polars column, each text after ``before`` (a text per row, or one for all)."""
-    if run.score is not None and run.score.exact is not None:
+    if run.score is not None and (run.score.exact is not None or _on_derived(run.score.card, run.model.metrics)):
         return None
     if run.applied.of_row or _extended(run):  # people's decisions: written row by row
         return None
@@ -74,6 +74,12 @@ def period_column(
     finally:
         for i in rows:  # a decision is written once: keep no exact row behind
             run.cache.pop(i, None)
+
+
+def _on_derived(card: Any, metrics: Any) -> bool:
+    """Whether a score part or the minimum volume reads a derived value: these scores are written row by row."""
+    names = [p.metric for p in card.parts] + ([card.min_volume.metric] if card.min_volume is not None else [])
+    return any(n not in metrics for n in names)
 
 
 def _extended(run: PeriodRun) -> bool:

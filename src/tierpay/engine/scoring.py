@@ -10,15 +10,19 @@ fixed context). This stage computes it for a whole period at once:
   exact rank counts behind its percentiles.
 - A percentile part in a cohort below the scorecard's ``min_cohort_size`` is neutral (0.5), as
   the definition has it; the rows are marked so their parts say why.
-- A ruleset whose scorecard has z-score parts or parts on derived values is scored with the
-  definition for every row (``exact``): a cohort's mean and deviation, or a value that is
-  itself computed, leave no float shortcut worth its risk.
+- A part on a derived value (a volume scaled to full time) reads its floats with the bound
+  :mod:`tierpay.engine.bounds` keeps per row, which widens that row's margin; a percentile
+  part on one ranks by the floats only where every row's is the exact value.
+- A ruleset whose scorecard has z-score parts, or parts on derived values the bounds cannot
+  follow, is scored with the definition for every row (``exact``): a cohort's mean and
+  deviation leave no float shortcut worth its risk.
 
 The stage keeps what a ``Score`` with its parts is built from later, for the rows asked for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from tierpay.engine.kernels import TOLERANCE
 from tierpay.engine.results import Score
 from tierpay.engine.scorecard import Neutral, Relative, compute_scores, percentile_share, row_score
 from tierpay.ruleset.model import BandNorm, LinearNorm, PercentileNorm, RatioNorm, Scorecard, ZScoreNorm
@@ -100,9 +105,9 @@ class ScoreStage:
         return relative
 
 
-def exact(card: Scorecard, metrics: Any) -> bool:
-    """Whether every row is scored by the definition (z-score parts, or parts on derived values)."""
-    return any(isinstance(p.normalise, ZScoreNorm) or p.metric not in metrics for p in card.parts)
+def exact(card: Scorecard, metrics: Any, bounded: Collection[str] = ()) -> bool:
+    """Whether every row is scored by the definition (z-score parts, or parts on derived values without bounds)."""
+    return any(isinstance(p.normalise, ZScoreNorm) or p.metric not in {*metrics, *bounded} for p in card.parts)
 
 
 def score_stage(run: PeriodRun) -> ScoreStage | None:
@@ -114,14 +119,9 @@ def score_stage(run: PeriodRun) -> ScoreStage | None:
     stage.veto = run.first_hit("scorecard.vetoes", len(card.vetoes), run.alive)
     live = run.alive & ~run.failed
     if card.min_volume is not None:
-        stage.low = np.array(
-            [v < card.min_volume.at_least for v in run.exact_decimals(card.min_volume.metric, live)], dtype=bool
-        )
-        low = np.zeros(run.size, dtype=bool)
-        low[live] = stage.low
-        stage.low = low
+        stage.low = _low_volume(run, card.min_volume.metric, card.min_volume.at_least, live)
     stage.labels, cohort = run.cohorts(card.cohort_by)
-    if exact(card, run.model.metrics):
+    if exact(card, run.model.metrics, _bounded(run)):
         _exact_scores(run, stage, live)
     else:
         _float_scores(run, stage, live, cohort)
@@ -131,6 +131,27 @@ def score_stage(run: PeriodRun) -> ScoreStage | None:
     run.columns.put(card.name, stage.scaled / 10**card.decimals, faithful=True)
     run.cache.clear()  # exact rows built before now lack the score
     return stage
+
+
+def _bounded(run: PeriodRun) -> set[str]:
+    """The derived values whose floats carry a bound per row (see :mod:`tierpay.engine.bounds`)."""
+    return {name for name in run.derived if name in run.bounds}
+
+
+def _low_volume(run: PeriodRun, name: str, bar: Decimal, live: Bools) -> Bools:
+    """The live rows below the scorecard's minimum volume: by floats where clear of the bar, else exactly."""
+    low = np.zeros(run.size, dtype=bool)
+    if name not in run.bounds or name not in run.derived:
+        low[live] = [v < bar for v in run.exact_decimals(name, live)]
+        return low
+    x, error, at = run.columns[name], run.bounds[name], float(bar)
+    with np.errstate(invalid="ignore"):
+        clear = np.abs(x - at) > error + TOLERANCE * (1 + np.abs(x) + abs(at))
+    low[live] = (x < at)[live]
+    for i in np.flatnonzero(live & ~clear).tolist():
+        run.checks.exact_rows += 1
+        low[i] = run.exact_row(i)[name] < bar
+    return low
 
 
 def _exact_scores(run: PeriodRun, stage: ScoreStage, live: Bools) -> None:
@@ -158,7 +179,7 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
     error = np.zeros(run.size, dtype=np.float64)
     for k, part in enumerate(card.parts):
         graded = live & ~(low & part.rate)
-        better = metrics[part.metric].better
+        better = metrics[part.metric].better if part.metric in metrics else "higher"
         if isinstance(part.normalise, PercentileNorm):
             n, stage.counts[k] = _percentile(run.exact_key(part.metric, live), better, graded, cohort)
             least = card.min_cohort_size or 0  # too_small, on the column of cohort sizes (others + 1)
@@ -166,8 +187,11 @@ def _float_scores(run: PeriodRun, stage: ScoreStage, live: Bools, cohort: Ints) 
             n = np.where(stage.neutral[k], 0.5, n)
             off = np.full(run.size, 4 * EPSILON)
         else:
-            n = _normalised(part.normalise, run.columns[part.metric], better)
-            off = _error(part.normalise, run.columns[part.metric], better)
+            x = run.columns[part.metric]
+            n = _normalised(part.normalise, x, better)
+            off = _error(part.normalise, x, better)
+            if part.metric not in metrics:  # a derived value: its own bound, carried through the part
+                off = off + _carried(part.normalise, x, run.bounds[part.metric], better)
         weight = np.where(low, float(part.weight) / full if full else 0.0, float(part.weight))
         total += np.where(graded, n * weight * float(card.scale), 0.0)
         error += np.where(graded, (off + 4 * EPSILON * np.abs(n)) * weight * float(card.scale), 0.0)
@@ -225,6 +249,24 @@ def _error(norm: Any, x: Array, better: str) -> Array:
         edges = [abs(float(e)) for e in (norm.worst_low, norm.low, norm.high, norm.worst_high)]
         width = min(float(norm.low) - float(norm.worst_low), float(norm.worst_high) - float(norm.high))
         return 8 * EPSILON * (a + max(edges)) / width
+
+
+def _carried(norm: Any, x: Array, bound: Array, better: str) -> Array:
+    """How far a part's normalised value can move when its input is off by up to ``bound`` (clipping only narrows it)."""
+    with np.errstate(all="ignore"):
+        if isinstance(norm, LinearNorm):
+            result: Array = bound / abs(float(norm.best) - float(norm.worst))
+        elif isinstance(norm, RatioNorm):
+            target, a = float(norm.target), np.abs(x)
+            if better == "lower":
+                result = np.where(a > bound, target * bound / (a * (a - bound)), np.inf)
+            else:
+                result = bound / target
+        else:
+            assert isinstance(norm, BandNorm)
+            width = min(float(norm.low) - float(norm.worst_low), float(norm.worst_high) - float(norm.high))
+            result = bound / width
+        return np.where(bound == 0, 0.0, np.where(np.isnan(result), np.inf, result))
 
 
 def _percentile(x: Array, better: str, graded: Bools, cohort: Ints) -> tuple[Array, Counts]:
