@@ -279,6 +279,15 @@ class Ledger:
                     os.unlink(self.file)
         self.fresh = False
 
+    def last_closing(self, before: str) -> tuple[str, str] | None:
+        """The latest close of a month before ``before``: (month, closed at), or None; a later close cannot be earlier."""
+        with self._reading() as db:
+            c = t.closings.c
+            row = db.execute(
+                sa.select(c.period, c.closed_at).where(c.period < before).order_by(c.period.desc()).limit(1)
+            ).first()
+        return (row.period, row.closed_at) if row is not None else None
+
     def close_period(self, period: str, by: str, at: str) -> int:
         """Make ``period`` final: its decisions in force are the ones paid. Returns the run closed.
 
