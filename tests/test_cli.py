@@ -311,6 +311,25 @@ def test_statement_for_one_agent_reports_only_that_agents_rejections() -> None:
     assert (code, err.count("rejected: ")) == (1, 10)  # every agent: every rejection
 
 
+def test_a_period_asked_for_reports_only_that_months_rejections(tmp_path: Path) -> None:
+    """With ``--period``, statement and review list that month's rejections alone, and exit 1 only for them.
+
+    A record whose month cannot be read (``2026-13``) is listed for every month asked: it may be one of them.
+    """
+    lines = SAMPLE_H1.read_text(encoding="utf-8").splitlines(keepends=True)
+    placed = tmp_path / "h1.csv"
+    placed.write_text("".join(line for line in lines if ",2026-13," not in line), encoding="utf-8")
+    gap = "gap: agent A020 has no record for 2026-03 (last seen 2026-02)\n"
+    for command in (["statement", "--all"], ["review"]):
+        code, _, err = run(*command[:1], str(STARS), str(placed), *command[1:], "--period", "2026-03")
+        assert (code, err) == (0, gap), command
+        code, _, err = run(*command[:1], str(STARS), str(placed), *command[1:], "--period", "2026-01")
+        assert (code, err.count("rejected: "), err.count("2026-01): ")) == (1, 9, 9), command
+    code, _, err = run("statement", str(STARS), str(SAMPLE_H1), "--all", "--period", "2026-03")
+    assert (code, err) == (1, gap + f"rejected: {SAMPLE_H1}:428 (A908 2026-13): period: '2026-13' is not a month: "
+                           "months are 1 to 12\n")  # fmt: skip
+
+
 def test_statement_for_an_unknown_agent() -> None:
     """Asking for an agent with no decision says so."""
     code, _, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "NOBODY")

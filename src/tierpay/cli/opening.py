@@ -217,12 +217,18 @@ def report_problems(
     period: str | None = None,
     lang: str = "en",
 ) -> bool:
-    """Warnings, gaps and rejections on ``err`` (only those of ``agents`` when given), framed in ``lang``;
-    whether any was rejected."""
+    """Warnings, gaps and rejections on ``err`` (only those of ``agents``, of ``period``, when given), framed
+    in ``lang``; whether any was rejected.
+
+    A rejected record whose month cannot be read is kept for any ``period``: it may be that month's.
+    """
     rejections, gaps = outcome.rejections, outcome.gaps
     if agents:
-        rejections = [r for r in rejections if r.agent_id in agents and period in (None, r.period)]
-        gaps = [g for g in gaps if g.agent_id in agents and period in (None, g.period)]
+        rejections = [r for r in rejections if r.agent_id in agents]
+        gaps = [g for g in gaps if g.agent_id in agents]
+    if period is not None:
+        rejections = [r for r in rejections if r.period == period or not MONTH.fullmatch(r.period or "")]
+        gaps = [g for g in gaps if g.period == period]
     err.write(report.warnings_text(outcome.warnings, lang))
     err.write(report.gaps_text(gaps, lang))
     err.write(report.rejections_text(rejections, lang))

@@ -66,8 +66,8 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 text += "\n" + report.fairness_table(screen, args.lang, latest(ruleset))
         outputs.write("-o", text)
         outputs.publish()
-    report_problems(outcome, err, lang=args.lang)
-    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+    rejected = report_problems(outcome, err, period=args.period, lang=args.lang)
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def fairness_screens(outcome: Outcome, ruleset: CompiledRuleset) -> list[FairnessReport]:
@@ -152,7 +152,7 @@ def report_page(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         page = report_page(month_report(outcome, sources(args), args.lang, args.period))
         outputs.write("-o", page)
         outputs.publish()
-    report_problems(outcome, err, lang=args.lang)
+    report_problems(outcome, err, lang=args.lang)  # the page covers the whole run, its rejections too
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
