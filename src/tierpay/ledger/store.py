@@ -609,8 +609,8 @@ def _engine(where: str, create: bool) -> tuple[Engine, str]:
             raise LedgerError(f"{where}: is a directory: name the ledger's file")
         if not create and not os.path.exists(path):
             raise LedgerError(f"{where}: no ledger there: evaluate with --ledger {where} first")
-        if create and not os.path.isdir(os.path.dirname(path)):
-            raise LedgerError(
+        if create and not os.path.isdir(os.path.dirname(path)):  # the ledger to be made is an output: exit 5
+            raise OutputError(
                 f"{where}: cannot create the ledger: the folder {os.path.dirname(where) or '.'} does not exist"
             )
         return sa.create_engine(f"sqlite:///{path}"), where
