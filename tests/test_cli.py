@@ -330,6 +330,36 @@ def test_a_period_asked_for_reports_only_that_months_rejections(tmp_path: Path) 
                            "months are 1 to 12\n")  # fmt: skip
 
 
+def test_a_reason_many_records_share_is_said_once_on_standard_error() -> None:
+    """February without a state: 61 records lack a level for one reason, one line with a count and the first agents."""
+    february = SAMPLE_MONTH.with_name("agents-2026-02.csv")
+    code, _, err = run("evaluate", str(STARS), str(february))
+    assert (code, err) == (1, (
+        f"rejected: {february}, 61 records from row 2 (A001, A002, A003, A004, A005 and 56 more; 2026-02): "
+        "level: missing; the agent has no carried state, so the record must state a level "
+        "(or the ruleset declare new_agents.level)\n"
+    ))  # fmt: skip
+    code, _, err = run("evaluate", str(STARS), str(february), "--lang", "zh")
+    assert err.startswith(
+        f"退回：{february} 中 61 条记录，自第 2 行起（A001、A002、A003、A004、A005 等 61 条；2026-02）：level: missing"
+    )
+
+
+def test_a_few_records_with_one_reason_are_each_listed() -> None:
+    """Five records or fewer with the same reason keep a line each, as does every record of ``explain``."""
+    from tierpay.engine.records import Rejection
+    from tierpay.outputs.report import rejections_text
+
+    def rejected(row: int) -> Rejection:
+        return Rejection(source="f.csv", row=row, agent_id=f"A{row}", period="2026-02", reasons=["level: missing"])
+
+    assert rejections_text([rejected(n) for n in range(2, 7)]).count("\n") == 5
+    assert rejections_text([rejected(n) for n in range(2, 8)]) == (
+        "rejected: f.csv, 6 records from row 2 (A2, A3, A4, A5, A6 and 1 more; 2026-02): level: missing\n"
+    )
+    assert rejections_text([rejected(n) for n in range(2, 8)], together=False).count("\n") == 6
+
+
 def test_statement_for_an_unknown_agent() -> None:
     """Asking for an agent with no decision says so."""
     code, _, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "NOBODY")

@@ -208,6 +208,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "rejection.who": ("{place} ({who}): {reasons}", "{place}（{who}）：{reasons}"),
     "rejection.place": ("{place}: {reasons}", "{place}：{reasons}"),
     "rejection.separator": ("; ", "；"),
+    "rejection.many": (
+        "{source}, {count} records from row {row} ({who}): {reasons}",
+        "{source} 中 {count} 条记录，自第 {row} 行起（{who}）：{reasons}",
+    ),
+    "rejection.some": (", ", "、"),
+    "rejection.more": ("{some} and {more} more", "{some} 等 {count} 条"),
+    "rejection.span": ("{first} to {last}", "{first} 至 {last}"),
     "warn.gb18030": (
         "{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright",
         "{source}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；用 --encoding gb18030 明确指定则不再提示",

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TextIO
 
-from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED
 from tierpay.cli.opening import (
     bom,
     check_workbooks,
@@ -18,8 +18,7 @@ from tierpay.cli.opening import (
     read_records,
     report_problems,
     sources,
-    workbook_clash,
-    workbooks,
+    workbooks_asked,
 )
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.run import evaluate
@@ -83,11 +82,7 @@ def fairness_screens(outcome: Outcome, ruleset: CompiledRuleset) -> list[Fairnes
 
 
 def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    books = workbooks(args)
-    clash = workbook_clash(args, books)
-    if clash is not None:
-        err.write(f"error: {clash}\n")
-        return EXIT_USAGE
+    books = workbooks_asked(args)
     args.format = args.format or "text"
     if args.format == "html":
         from tierpay.outputs.html.pages import require
@@ -166,7 +161,7 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
         ]
         text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
-        text += report.rejections_text(rejected, args.lang)
+        text += report.rejections_text(rejected, args.lang, together=False)
         if not decisions and not rejected:
             err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
             return EXIT_REJECTED
