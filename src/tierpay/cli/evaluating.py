@@ -18,8 +18,7 @@ from tierpay.cli.opening import (
     read_records,
     report_problems,
     state_text,
-    workbook_clash,
-    workbooks,
+    workbooks_asked,
 )
 from tierpay.cli.parser import STANDARD_INPUT
 from tierpay.engine.cells import decision_columns
@@ -36,11 +35,7 @@ from tierpay.ruleset.versions import RulesetVersions, latest
 
 
 def evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    books = workbooks(args)
-    clash = workbook_clash(args, books)
-    if clash is not None:
-        err.write(f"error: {clash}\n")
-        return EXIT_USAGE
+    books = workbooks_asked(args)
     args.format = args.format or "table"
     if args.ledger:  # workbooks, --stream and --format csv's streaming are not for a ledger run
         from tierpay.cli import ledgering

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError, TextOnly
+from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError, OptionsClash, TextOnly
 from tierpay.engine.columns import RecordFrame
 from tierpay.engine.human import HumanDecisions
 from tierpay.engine.outcome import Outcome
@@ -153,6 +153,16 @@ def workbooks(args: argparse.Namespace) -> dict[str, str]:
     """The outputs asked for as Excel workbooks (by their ``.xlsx`` extension): option -> path."""
     paths = {"-o": args.output, "--payroll": getattr(args, "payroll", None)}
     return {option: path for option, path in paths.items() if is_xlsx_output(path)}
+
+
+def workbooks_asked(args: argparse.Namespace) -> dict[str, str]:
+    """The outputs asked for as workbooks (option -> path), refused before any work (``OptionsClash``, exit 2) when
+    ``--format``, ``--stream`` or ``--ledger`` stands beside one: the preamble of ``evaluate`` and ``statement``."""
+    books = workbooks(args)
+    clash = workbook_clash(args, books)
+    if clash is not None:
+        raise OptionsClash(clash)
+    return books
 
 
 def workbook_clash(args: argparse.Namespace, books: dict[str, str]) -> str | None:
