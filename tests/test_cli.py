@@ -367,6 +367,24 @@ def test_statement_for_an_unknown_agent() -> None:
     assert err.startswith("error: no decision for agent NOBODY\n")
 
 
+def test_payroll_carries_pay_identity_and_kept_columns_only(tmp_path: Path) -> None:
+    """Finance gets the pay, who and where (team, region: cost centres) and the kept columns: never gender or leave."""
+    payroll = tmp_path / "payroll.csv"
+    assert run("evaluate", str(STARS), str(SAMPLE_MONTH), "--payroll", str(payroll), "-o", str(tmp_path / "o"))[0] == 1
+    header = payroll.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[:5] == ["agent_id", "period", "team", "region", "pay_level"]
+    for private in ("gender", "protected_leave", "status", "start_date", "contract_term", "employment", "from", "to"):
+        assert private not in header
+    kept = tmp_path / "kept.csv"
+    lines = SAMPLE_MONTH.read_text(encoding="utf-8").splitlines()
+    kept.write_text("\n".join([lines[0] + ",姓名", *(line + ",张三" for line in lines[1:])]) + "\n", encoding="utf-8")
+    payroll.unlink()
+    run("evaluate", str(STARS), str(kept), "--keep", "姓名", "--payroll", str(payroll), "-o", str(tmp_path / "o2"))
+    rows = payroll.read_text(encoding="utf-8").splitlines()
+    assert rows[0].split(",")[:5] == ["agent_id", "period", "team", "region", "姓名"]
+    assert rows[1].split(",")[4] == "张三"
+
+
 def test_payroll_export_reconciles_with_the_summary(tmp_path: Path) -> None:
     """The payroll export's totals add up to the summary's totals, by level, team and region."""
     from decimal import Decimal

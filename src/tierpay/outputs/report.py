@@ -633,10 +633,22 @@ def summary_table(outcome: Outcome, lang: str = "en") -> str:
     return Summary.of(outcome.target, lang).add(outcome.cells).table()
 
 
+def payroll_attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
+    """The attributes the payroll export carries, in the ruleset's order: those decisions are grouped by (a team,
+    a region: cost centres) and the kept columns (a name).
+
+    Never the others (gender, protected leave, status, dates): finance has no use for them and
+    should not receive them (data minimisation, PIPL art. 6).
+    """
+    rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    wanted = {name for one in rulesets for name in (*grouping_attributes(one), *one.model.keep)}
+    return [name for name in attributes(target) if name in wanted]
+
+
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False) -> list[str]:
     """The fixed columns of the payroll export (with ``adjustment`` before the total for a run kept in a ledger)."""
     return [
-        "agent_id", "period", *attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
+        "agent_id", "period", *payroll_attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
         "grade", "coefficient", *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding",
         *(["adjustment"] if adjusting else []), "total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip
