@@ -251,6 +251,7 @@ class Evaluation:
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
         self.refused.update(id(r) for r in run.applied.refused)
+        self.warnings.extend(run.applied.warnings())
         return PeriodResult(period, cells, [*unmerged, *run.rejections()], gaps, run if self.keep else None)
 
     def _run_ladders(
@@ -296,6 +297,7 @@ class Evaluation:
             book.advance(period, agents, global_prior(state, rungs.start[k]), review, due)
             decided.append(agents)
             self.refused.update(id(r) for r in run.applied.refused)
+            self.warnings.extend(run.applied.warnings())
             rejections += run.rejections()
             parts.append(PeriodPart(cells, run if self.keep else None))
         undo(book, saved, np.concatenate(decided) if decided else np.zeros(0, dtype=np.int64))
