@@ -170,8 +170,13 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         for period, batch, read in batches:
             rejections = list(batch.rejections)
             run.rejected.update((r.agent_id, r.period) for r in rejections)
+            run.headers[batch.source] = batch.headers
             if period is not None and batch.frame.height:
+                said = len(run.warnings)
                 result = run.period(period, batch.frame, batch.source)
+                err.write(
+                    report.warnings_text(run.warnings[said:], args.lang)
+                )  # people's decisions that change nothing
                 _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
                 err.write(report.gaps_text(result.gaps, args.lang))
