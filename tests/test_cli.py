@@ -360,6 +360,46 @@ def test_a_few_records_with_one_reason_are_each_listed() -> None:
     assert rejections_text([rejected(n) for n in range(2, 8)], together=False).count("\n") == 6
 
 
+def test_a_slip_says_conditions_sources_and_rounding_in_the_readers_words(tmp_path: Path) -> None:
+    """A011, January: the attendance bonus not paid says its condition in words (the expression only in explain);
+    the minimum wage cites its source in Chinese where the table has one; the prorated figure says it was rounded up."""
+    argv = ["statement", str(STARS), str(SAMPLE_H1), "--agent", "A011", "--period", "2026-01"]
+    _, zh, _ = run(*argv, "--lang", "zh")
+    bonus = next(line for line in zh.splitlines() if line.startswith("全勤奖"))
+    assert bonus.endswith("  不发放：未满足发放条件")  # no when_label: a plain phrase, never the expression
+    floor = next(line for line in zh.splitlines() if line.startswith("最低工资补足"))
+    assert (
+        "2,740.00 × 18/21 天 = 2,348.58（向上取整，不低于法定标准）（2025-07-01 起执行，Shanghai HRSS Bureau" in floor
+    )
+    _, explained, _ = run("explain", str(STARS), str(SAMPLE_H1), "--agent", "A011", "--period", "2026-01")
+    assert (
+        "not paid: its condition was not met (`protected_leave or (absences == 0 and attended_days >= "
+        "scheduled_days)`)" in explained
+    )
+    condition = '      when: "protected_leave or (absences == 0 and attended_days >= scheduled_days)"\n'
+    rules = STARS.read_text(encoding="utf-8").replace(
+        condition,
+        condition + "      when_label: {en: no absence or a protected period, zh: 无缺勤，或处于法定保护期}\n",
+    )
+    (tmp_path / "stars.yaml").write_text(rules, encoding="utf-8")
+    source = "        source: Shanghai HRSS Bureau 2025 adjustment, as reported by CBBC Focus 2025-07-20\n"
+    table = (STARS.parent / "minimum-wage-2026.yaml").read_text(encoding="utf-8")
+    assert condition in STARS.read_text(encoding="utf-8")
+    assert source in table
+    table = table.replace(source, source + "        source_zh: 上海市人力资源和社会保障局 2025 年调整\n")
+    (tmp_path / "minimum-wage-2026.yaml").write_text(table, encoding="utf-8")
+    argv[1] = str(tmp_path / "stars.yaml")
+    _, zh, _ = run(*argv, "--lang", "zh")
+    assert "全勤奖            0.00  不发放：未满足发放条件（无缺勤，或处于法定保护期）" in zh
+    assert (
+        "= 2,348.58（向上取整，不低于法定标准）（2025-07-01 起执行，上海市人力资源和社会保障局 2025 年调整）；补足 169.29"
+        in zh
+    )
+    _, en, _ = run(*argv)
+    assert "not paid: the condition (no absence or a protected period) was not met" in en
+    assert "(effective 2025-07-01, Shanghai HRSS Bureau 2025 adjustment, as reported by CBBC Focus 2025-07-20)" in en
+
+
 def test_statement_for_an_unknown_agent() -> None:
     """Asking for an agent with no decision says so."""
     code, _, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "NOBODY")

@@ -348,7 +348,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "basis.days": ("{worked}/{scheduled} days", "{worked}/{scheduled} 天"),
     "basis.not_prorated": ("{days} not prorated: protected period", "{days}，法定保护期内不折算"),
     "basis.in_brackets": (" ({what})", "（{what}）"),
-    "basis.not_paid": ("not paid: condition `{when}` not met", "不发放：条件 `{when}` 未满足"),
+    "basis.not_paid": ("not paid: its condition was not met", "不发放：未满足发放条件"),
+    "basis.not_paid_as": ("not paid: the condition ({when}) was not met", "不发放：未满足发放条件（{when}）"),
+    "basis.condition": (" (`{when}`)", "（`{when}`）"),
+    "basis.rounded_up": (" (rounded up: never below the statutory amount)", "（向上取整，不低于法定标准）"),
     "basis.probation_floor": ("probation pay may not be below {what}", "试用期工资不得低于{what}"),
     "basis.of_contract_wage": ("{percent}% of the contract wage {amount}", "合同工资 {amount} 的 {percent}%"),
     "basis.of_post_wage": (
