@@ -213,7 +213,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "{source} 中 {count} 条记录，自第 {row} 行起（{who}）：{reasons}",
     ),
     "rejection.some": (", ", "、"),
-    "rejection.more": ("{some} and {more} more", "{some} 等 {count} 条"),
+    "rejection.more": ("{some} and {more} more", "{some} 等另 {more} 条"),
     "rejection.span": ("{first} to {last}", "{first} 至 {last}"),
     "warn.gb18030": (
         "{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright",

@@ -359,7 +359,7 @@ def _shared(group: Sequence[Rejection], lang: str) -> str:
     agents = list(dict.fromkeys(r.agent_id for r in group if r.agent_id))
     shown_agents = say("rejection.some", lang).join(agents[:SAID_ONCE])
     if len(agents) > SAID_ONCE:
-        shown_agents = say("rejection.more", lang, some=shown_agents, more=len(agents) - SAID_ONCE, count=len(group))
+        shown_agents = say("rejection.more", lang, some=shown_agents, more=len(agents) - SAID_ONCE)
     months = sorted({r.period for r in group if r.period})
     span = (
         months[0]
