@@ -311,11 +311,118 @@ def test_statement_for_one_agent_reports_only_that_agents_rejections() -> None:
     assert (code, err.count("rejected: ")) == (1, 10)  # every agent: every rejection
 
 
+def test_a_period_asked_for_reports_only_that_months_rejections(tmp_path: Path) -> None:
+    """With ``--period``, statement and review list that month's rejections alone, and exit 1 only for them.
+
+    A record whose month cannot be read (``2026-13``) is listed for every month asked: it may be one of them.
+    """
+    lines = SAMPLE_H1.read_text(encoding="utf-8").splitlines(keepends=True)
+    placed = tmp_path / "h1.csv"
+    placed.write_text("".join(line for line in lines if ",2026-13," not in line), encoding="utf-8")
+    gap = "gap: agent A020 has no record for 2026-03 (last seen 2026-02)\n"
+    for command in (["statement", "--all"], ["review"]):
+        code, _, err = run(*command[:1], str(STARS), str(placed), *command[1:], "--period", "2026-03")
+        assert (code, err) == (0, gap), command
+        code, _, err = run(*command[:1], str(STARS), str(placed), *command[1:], "--period", "2026-01")
+        assert (code, err.count("rejected: "), err.count("2026-01): ")) == (1, 9, 9), command
+    code, _, err = run("statement", str(STARS), str(SAMPLE_H1), "--all", "--period", "2026-03")
+    assert (code, err) == (1, gap + f"rejected: {SAMPLE_H1}:428 (A908 2026-13): period: '2026-13' is not a month: "
+                           "months are 1 to 12\n")  # fmt: skip
+
+
+def test_a_reason_many_records_share_is_said_once_on_standard_error() -> None:
+    """February without a state: 61 records lack a level for one reason, one line with a count and the first agents."""
+    february = SAMPLE_MONTH.with_name("agents-2026-02.csv")
+    code, _, err = run("evaluate", str(STARS), str(february))
+    assert (code, err) == (1, (
+        f"rejected: {february}, 61 records from row 2 (A001, A002, A003, A004, A005 and 56 more; 2026-02): "
+        "level: missing; the agent has no carried state, so the record must state a level "
+        "(or the ruleset declare new_agents.level)\n"
+    ))  # fmt: skip
+    code, _, err = run("evaluate", str(STARS), str(february), "--lang", "zh")
+    assert err.startswith(
+        f"退回：{february} 中 61 条记录，自第 2 行起（A001、A002、A003、A004、A005 等另 56 条；2026-02）：level: missing"
+    )
+
+
+def test_a_few_records_with_one_reason_are_each_listed() -> None:
+    """Five records or fewer with the same reason keep a line each, as does every record of ``explain``."""
+    from tierpay.engine.records import Rejection
+    from tierpay.outputs.report import rejections_text
+
+    def rejected(row: int) -> Rejection:
+        return Rejection(source="f.csv", row=row, agent_id=f"A{row}", period="2026-02", reasons=["level: missing"])
+
+    assert rejections_text([rejected(n) for n in range(2, 7)]).count("\n") == 5
+    assert rejections_text([rejected(n) for n in range(2, 8)]) == (
+        "rejected: f.csv, 6 records from row 2 (A2, A3, A4, A5, A6 and 1 more; 2026-02): level: missing\n"
+    )
+    assert rejections_text([rejected(n) for n in range(2, 8)], together=False).count("\n") == 6
+
+
+def test_a_slip_says_conditions_sources_and_rounding_in_the_readers_words(tmp_path: Path) -> None:
+    """A011, January: the attendance bonus not paid says its condition in words (the expression only in explain);
+    the minimum wage cites its source in Chinese where the table has one; the prorated figure says it was rounded up."""
+    argv = ["statement", str(STARS), str(SAMPLE_H1), "--agent", "A011", "--period", "2026-01"]
+    _, zh, _ = run(*argv, "--lang", "zh")
+    bonus = next(line for line in zh.splitlines() if line.startswith("全勤奖"))
+    assert bonus.endswith("  不发放：未满足发放条件")  # no when_label: a plain phrase, never the expression
+    floor = next(line for line in zh.splitlines() if line.startswith("最低工资补足"))
+    assert (
+        "2,740.00 × 18/21 天 = 2,348.58（向上取整，不低于法定标准）（2025-07-01 起执行，Shanghai HRSS Bureau" in floor
+    )
+    _, explained, _ = run("explain", str(STARS), str(SAMPLE_H1), "--agent", "A011", "--period", "2026-01")
+    assert (
+        "not paid: its condition was not met (`protected_leave or (absences == 0 and attended_days >= "
+        "scheduled_days)`)" in explained
+    )
+    condition = '      when: "protected_leave or (absences == 0 and attended_days >= scheduled_days)"\n'
+    rules = STARS.read_text(encoding="utf-8").replace(
+        condition,
+        condition + "      when_label: {en: no absence or a protected period, zh: 无缺勤，或处于法定保护期}\n",
+    )
+    (tmp_path / "stars.yaml").write_text(rules, encoding="utf-8")
+    source = "        source: Shanghai HRSS Bureau 2025 adjustment, as reported by CBBC Focus 2025-07-20\n"
+    table = (STARS.parent / "minimum-wage-2026.yaml").read_text(encoding="utf-8")
+    assert condition in STARS.read_text(encoding="utf-8")
+    assert source in table
+    table = table.replace(source, source + "        source_zh: 上海市人力资源和社会保障局 2025 年调整\n")
+    (tmp_path / "minimum-wage-2026.yaml").write_text(table, encoding="utf-8")
+    argv[1] = str(tmp_path / "stars.yaml")
+    _, zh, _ = run(*argv, "--lang", "zh")
+    assert "全勤奖            0.00  不发放：未满足发放条件（无缺勤，或处于法定保护期）" in zh
+    assert (
+        "= 2,348.58（向上取整，不低于法定标准）（2025-07-01 起执行，上海市人力资源和社会保障局 2025 年调整）；补足 169.29"
+        in zh
+    )
+    _, en, _ = run(*argv)
+    assert "not paid: the condition (no absence or a protected period) was not met" in en
+    assert "(effective 2025-07-01, Shanghai HRSS Bureau 2025 adjustment, as reported by CBBC Focus 2025-07-20)" in en
+
+
 def test_statement_for_an_unknown_agent() -> None:
     """Asking for an agent with no decision says so."""
     code, _, err = run("statement", str(STARS), str(SAMPLE_MONTH), "--agent", "NOBODY")
     assert code == 1
     assert err.startswith("error: no decision for agent NOBODY\n")
+
+
+def test_payroll_carries_pay_identity_and_kept_columns_only(tmp_path: Path) -> None:
+    """Finance gets the pay, who and where (team, region: cost centres) and the kept columns: never gender or leave."""
+    payroll = tmp_path / "payroll.csv"
+    assert run("evaluate", str(STARS), str(SAMPLE_MONTH), "--payroll", str(payroll), "-o", str(tmp_path / "o"))[0] == 1
+    header = payroll.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[:5] == ["agent_id", "period", "team", "region", "pay_level"]
+    for private in ("gender", "protected_leave", "status", "start_date", "contract_term", "employment", "from", "to"):
+        assert private not in header
+    kept = tmp_path / "kept.csv"
+    lines = SAMPLE_MONTH.read_text(encoding="utf-8").splitlines()
+    kept.write_text("\n".join([lines[0] + ",姓名", *(line + ",张三" for line in lines[1:])]) + "\n", encoding="utf-8")
+    payroll.unlink()
+    run("evaluate", str(STARS), str(kept), "--keep", "姓名", "--payroll", str(payroll), "-o", str(tmp_path / "o2"))
+    rows = payroll.read_text(encoding="utf-8").splitlines()
+    assert rows[0].split(",")[:5] == ["agent_id", "period", "team", "region", "姓名"]
+    assert rows[1].split(",")[4] == "张三"
 
 
 def test_payroll_export_reconciles_with_the_summary(tmp_path: Path) -> None:

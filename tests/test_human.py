@@ -242,6 +242,22 @@ def test_set_grade_replaces_the_bands_and_its_coefficient_follows() -> None:
     assert rejected(no_grades) == ["decisions.csv:2 (A1 2026-01): decision: set_grade, but mini 1 has no grades"]
 
 
+def test_a_decision_that_changes_nothing_is_applied_with_a_warning() -> None:
+    """Setting the grade or level the rules gave anyway is kept (by whom) but said: perhaps the wrong agent or month."""
+    records = [{"agent_id": "A1", "period": "2026-01", "level": "L1", "qa": 95}]
+    same = [hd("A1", "2026-01", "set_grade", "A"), hd("A1", "2026-01", "set_level", "L1", row=3)]
+    outcome = evaluate(graded(), records, decisions=same)
+    assert outcome.warnings == [
+        "decisions.csv:2: decision for A1 in 2026-01 sets grade A, which the rules gave anyway",
+        "decisions.csv:3: decision for A1 in 2026-01 sets level L1, which the rules gave anyway",
+    ]
+    d = outcome.decision("A1")
+    assert (d.grade, d.level, [h.decision for h in d.decided]) == ("A", "L1", ["set_level", "set_grade"])
+    assert not outcome.rejections
+    other = evaluate(graded(), records, decisions=[hd("A1", "2026-01", "set_grade", "B")])
+    assert other.warnings == []
+
+
 # --- the review ----------------------------------------------------------------------------------
 
 

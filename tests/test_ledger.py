@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -241,6 +242,48 @@ def test_months_close_in_order_once_each_and_only_once_decided(ledger: str, rule
         1, "", f"error: close 2026-03: the ledger {_shown(ledger)} holds no decisions of 2026-03 "
         "(it holds 2026-01 to 2026-02)\n",
     )  # fmt: skip
+
+
+def test_a_close_before_the_month_ends_or_before_the_last_close_is_refused(
+    ledger: str, rules: Path, tmp_path: Path
+) -> None:
+    """``--at`` before the month ends (midnight in the offset written) or before the last close: exit 2, no change."""
+    assert run("evaluate", str(rules), records(tmp_path, "janfeb.csv", JAN + FEB), "--ledger", ledger)[0] == 0
+    before = dump(ledger)
+    assert run("close", "2026-01", "--ledger", ledger, "--by", "hr", "--at", "2026-01-20T09:00:00Z") == (
+        2, "", "error: --at 2026-01-20T09:00:00Z is before 2026-01 ends (2026-02-01T00:00:00Z): "
+        "the earliest --at allowed for closing 2026-01 is 2026-02-01T00:00:00Z\n",
+    )  # fmt: skip
+    assert run("close", "2026-01", "--ledger", ledger, "--by", "hr", "--at", "2026-01-31T23:30:00+08:00") == (
+        2, "", "error: --at 2026-01-31T23:30:00+08:00 is before 2026-01 ends (2026-02-01T00:00:00+08:00): "
+        "the earliest --at allowed for closing 2026-01 is 2026-02-01T00:00:00+08:00\n",
+    )  # fmt: skip
+    assert dump(ledger) == before
+    assert run("close", "2026-01", "--ledger", ledger, "--by", "hr", "--at", "2026-03-10T09:00:00Z")[0] == 0
+    closed = dump(ledger)
+    assert run("close", "2026-02", "--ledger", ledger, "--by", "hr", "--at", "2026-03-01T00:00:00+08:00") == (
+        2, "", "error: --at 2026-03-01T00:00:00+08:00 is before 2026-01 was closed (2026-03-10T17:00:00+08:00): "
+        "months close in order, so the earliest --at allowed for closing 2026-02 is 2026-03-10T17:00:00+08:00\n",
+    )  # fmt: skip
+    assert dump(ledger) == closed
+    assert run("close", "2026-02", "--ledger", ledger, "--by", "hr", "--at", "2026-03-10T17:00:00+08:00")[0] == 0
+
+
+def test_a_close_now_before_the_month_ends_is_refused(
+    ledger: str, rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--at``, "now" is checked the same way (in the machine's time zone): February cannot close on the 20th."""
+    assert run("evaluate", str(rules), records(tmp_path, "janfeb.csv", JAN + FEB), "--ledger", ledger)[0] == 0
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1771578000")  # 2026-02-20T09:00:00Z
+    assert run("close", "2026-01", "--ledger", ledger, "--by", "hr")[0] == 0
+    assert run("close", "2026-02", "--ledger", ledger, "--by", "hr") == (
+        2, "", "error: now (2026-02-20T09:00:00Z) is before 2026-02 ends (2026-03-01T00:00:00Z): "
+        "the earliest --at allowed for closing 2026-02 is 2026-03-01T00:00:00Z\n",
+    )  # fmt: skip
+    monkeypatch.undo()
+    time.tzset()
 
 
 def test_a_month_before_a_closed_one_is_rejected_and_the_run_goes_on(ledger: str, rules: Path, tmp_path: Path) -> None:

@@ -208,6 +208,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "rejection.who": ("{place} ({who}): {reasons}", "{place}（{who}）：{reasons}"),
     "rejection.place": ("{place}: {reasons}", "{place}：{reasons}"),
     "rejection.separator": ("; ", "；"),
+    "rejection.many": (
+        "{source}, {count} records from row {row} ({who}): {reasons}",
+        "{source} 中 {count} 条记录，自第 {row} 行起（{who}）：{reasons}",
+    ),
+    "rejection.some": (", ", "、"),
+    "rejection.more": ("{some} and {more} more", "{some} 等另 {more} 条"),
+    "rejection.span": ("{first} to {last}", "{first} 至 {last}"),
     "warn.gb18030": (
         "{source}: not UTF-8: read as GB18030 (GBK), as Excel saves CSV in China; --encoding gb18030 says so outright",
         "{source}：不是 UTF-8，已按 GB18030（GBK）读取，Excel 在中国保存的 CSV 即为此编码；用 --encoding gb18030 明确指定则不再提示",
@@ -344,7 +351,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "basis.days": ("{worked}/{scheduled} days", "{worked}/{scheduled} 天"),
     "basis.not_prorated": ("{days} not prorated: protected period", "{days}，法定保护期内不折算"),
     "basis.in_brackets": (" ({what})", "（{what}）"),
-    "basis.not_paid": ("not paid: condition `{when}` not met", "不发放：条件 `{when}` 未满足"),
+    "basis.not_paid": ("not paid: its condition was not met", "不发放：未满足发放条件"),
+    "basis.not_paid_as": ("not paid: the condition ({when}) was not met", "不发放：未满足发放条件（{when}）"),
+    "basis.condition": (" (`{when}`)", "（`{when}`）"),
+    "basis.rounded_up": (" (rounded up: never below the statutory amount)", "（向上取整，不低于法定标准）"),
     "basis.probation_floor": ("probation pay may not be below {what}", "试用期工资不得低于{what}"),
     "basis.of_contract_wage": ("{percent}% of the contract wage {amount}", "合同工资 {amount} 的 {percent}%"),
     "basis.of_post_wage": (

@@ -18,8 +18,7 @@ from tierpay.cli.opening import (
     read_records,
     report_problems,
     state_text,
-    workbook_clash,
-    workbooks,
+    workbooks_asked,
 )
 from tierpay.cli.parser import STANDARD_INPUT
 from tierpay.engine.cells import decision_columns
@@ -36,11 +35,7 @@ from tierpay.ruleset.versions import RulesetVersions, latest
 
 
 def evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    books = workbooks(args)
-    clash = workbook_clash(args, books)
-    if clash is not None:
-        err.write(f"error: {clash}\n")
-        return EXIT_USAGE
+    books = workbooks_asked(args)
     args.format = args.format or "table"
     if args.ledger:  # workbooks, --stream and --format csv's streaming are not for a ledger run
         from tierpay.cli import ledgering
@@ -175,8 +170,13 @@ def _evaluate_streaming(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         for period, batch, read in batches:
             rejections = list(batch.rejections)
             run.rejected.update((r.agent_id, r.period) for r in rejections)
+            run.headers[batch.source] = batch.headers
             if period is not None and batch.frame.height:
+                said = len(run.warnings)
                 result = run.period(period, batch.frame, batch.source)
+                err.write(
+                    report.warnings_text(run.warnings[said:], args.lang)
+                )  # people's decisions that change nothing
                 _write_period(result.cells, target, sink, payroll, summary)
                 rejections += result.rejections
                 err.write(report.gaps_text(result.gaps, args.lang))

@@ -36,14 +36,31 @@ if TYPE_CHECKING:  # the store imports SQLAlchemy: only open_ledger does, saying
 
 def now() -> str:
     """This moment in UTC, ISO 8601 to the second; ``SOURCE_DATE_EPOCH`` fixes it (reproducible docs and tests)."""
+    return _iso(_clock())
+
+
+def _clock() -> dt.datetime:
+    """This moment in the machine's time zone; ``SOURCE_DATE_EPOCH`` fixes it."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
-        return _iso(dt.datetime.fromtimestamp(int(epoch), dt.UTC))
-    return _iso(dt.datetime.now(dt.UTC))  # noqa: TID251 - the command line's edge reads the clock, the core never
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).astimezone()
+    return dt.datetime.now(dt.UTC).astimezone()  # noqa: TID251 - the command line's edge reads the clock, the core never
 
 
 def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _shown(moment: dt.datetime) -> str:
+    """A moment as the person wrote it: in its own offset, ``Z`` for UTC."""
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def month_end(period: str, zone: dt.tzinfo) -> dt.datetime:
+    """The first moment after ``period`` (``YYYY-MM``) in ``zone``: midnight as the next month begins."""
+    year, month = int(period[:4]), int(period[5:7])
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return dt.datetime(year, month, 1, tzinfo=zone)
 
 
 def ledger_run(
@@ -141,10 +158,33 @@ def notes(run: LedgerRun, history: History, run_id: int | None, shown: str) -> s
 
 
 def close(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``tierpay close``: make a month final; refused (exit 1) out of order, twice, or for a month not held."""
+    """``tierpay close``: make a month final; refused (exit 1) out of order, twice, or for a month not held.
+
+    A close before the month has ended, or before the previous month's close, is a wrong
+    ``--at`` (exit 2): the month ends at midnight in the offset ``--at`` is written in (the
+    machine's time zone for "now").
+    """
+    at = args.at if args.at is not None else _clock()
+    said = f"--at {_shown(at)}" if args.at is not None else f"now ({_shown(at)})"
+    zone = at.tzinfo
+    assert zone is not None
+    end = month_end(args.period, zone)
+    if at < end:
+        raise OptionsClash(
+            f"{said} is before {args.period} ends ({_shown(end)}): "
+            f"the earliest --at allowed for closing {args.period} is {_shown(end)}"
+        )
     ledger = open_ledger(args.ledger)
     try:
-        run_id = ledger.close_period(args.period, args.by, args.at or now())
+        last = ledger.last_closing(args.period)
+        if last is not None:
+            closed = dt.datetime.fromisoformat(last[1]).astimezone(zone)
+            if at < closed:
+                raise OptionsClash(
+                    f"{said} is before {last[0]} was closed ({_shown(closed)}): months close in order, "
+                    f"so the earliest --at allowed for closing {args.period} is {_shown(closed)}"
+                )
+        run_id = ledger.close_period(args.period, args.by, _iso(at))
     except LedgerError as error:
         err.write(f"error: {error}\n")
         return EXIT_REJECTED

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError, TextOnly
+from tierpay.cli.parser import MONTH, STANDARD_INPUT, KeepError, OptionsClash, TextOnly
 from tierpay.engine.columns import RecordFrame
 from tierpay.engine.human import HumanDecisions
 from tierpay.engine.outcome import Outcome
@@ -155,6 +155,16 @@ def workbooks(args: argparse.Namespace) -> dict[str, str]:
     return {option: path for option, path in paths.items() if is_xlsx_output(path)}
 
 
+def workbooks_asked(args: argparse.Namespace) -> dict[str, str]:
+    """The outputs asked for as workbooks (option -> path), refused before any work (``OptionsClash``, exit 2) when
+    ``--format``, ``--stream`` or ``--ledger`` stands beside one: the preamble of ``evaluate`` and ``statement``."""
+    books = workbooks(args)
+    clash = workbook_clash(args, books)
+    if clash is not None:
+        raise OptionsClash(clash)
+    return books
+
+
 def workbook_clash(args: argparse.Namespace, books: dict[str, str]) -> str | None:
     """Why the command line cannot write its workbooks as asked, or None: ``--format``, ``--stream`` or ``--ledger``
     beside one."""
@@ -217,12 +227,18 @@ def report_problems(
     period: str | None = None,
     lang: str = "en",
 ) -> bool:
-    """Warnings, gaps and rejections on ``err`` (only those of ``agents`` when given), framed in ``lang``;
-    whether any was rejected."""
+    """Warnings, gaps and rejections on ``err`` (only those of ``agents``, of ``period``, when given), framed
+    in ``lang``; whether any was rejected.
+
+    A rejected record whose month cannot be read is kept for any ``period``: it may be that month's.
+    """
     rejections, gaps = outcome.rejections, outcome.gaps
     if agents:
-        rejections = [r for r in rejections if r.agent_id in agents and period in (None, r.period)]
-        gaps = [g for g in gaps if g.agent_id in agents and period in (None, g.period)]
+        rejections = [r for r in rejections if r.agent_id in agents]
+        gaps = [g for g in gaps if g.agent_id in agents]
+    if period is not None:
+        rejections = [r for r in rejections if r.period == period or not MONTH.fullmatch(r.period or "")]
+        gaps = [g for g in gaps if g.period == period]
     err.write(report.warnings_text(outcome.warnings, lang))
     err.write(report.gaps_text(gaps, lang))
     err.write(report.rejections_text(rejections, lang))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 from typing import Any
 
@@ -186,17 +187,15 @@ def _who(text: str) -> str:
     return text.strip()
 
 
-def _moment(text: str) -> str:
-    """An ``--at`` value: a date and time in ISO 8601, kept in UTC (``2026-02-05T09:00:00Z``)."""
-    import datetime as dt
-
+def _moment(text: str) -> dt.datetime:
+    """An ``--at`` value: a date and time in ISO 8601 with its offset, which says where the month ends (``Z``, ``+08:00``)."""
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date and time: write 2026-02-05T09:00:00Z") from None
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no time zone: write Z for UTC, or +08:00")
-    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.replace(microsecond=0)
 
 
 def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TextIO
 
-from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from tierpay.cli.exits import EXIT_OK, EXIT_REJECTED
 from tierpay.cli.opening import (
     bom,
     check_workbooks,
@@ -18,8 +18,7 @@ from tierpay.cli.opening import (
     read_records,
     report_problems,
     sources,
-    workbook_clash,
-    workbooks,
+    workbooks_asked,
 )
 from tierpay.engine.cells import has_ladders
 from tierpay.engine.outcome import Outcome
@@ -67,8 +66,8 @@ def review(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 text += "\n" + report.fairness_table(screen, args.lang, latest(ruleset))
         outputs.write("-o", text)
         outputs.publish()
-    report_problems(outcome, err, lang=args.lang)
-    return EXIT_REJECTED if outcome.rejections else EXIT_OK
+    rejected = report_problems(outcome, err, period=args.period, lang=args.lang)
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 def fairness_screens(outcome: Outcome, ruleset: CompiledRuleset) -> list[FairnessReport]:
@@ -84,11 +83,7 @@ def fairness_screens(outcome: Outcome, ruleset: CompiledRuleset) -> list[Fairnes
 
 
 def statement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    books = workbooks(args)
-    clash = workbook_clash(args, books)
-    if clash is not None:
-        err.write(f"error: {clash}\n")
-        return EXIT_USAGE
+    books = workbooks_asked(args)
     args.format = args.format or "text"
     if args.format == "html":
         from tierpay.outputs.html.pages import require
@@ -153,7 +148,7 @@ def report_page(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         page = report_page(month_report(outcome, sources(args), args.lang, args.period))
         outputs.write("-o", page)
         outputs.publish()
-    report_problems(outcome, err, lang=args.lang)
+    report_problems(outcome, err, lang=args.lang)  # the page covers the whole run, its rejections too
     return EXIT_REJECTED if outcome.rejections else EXIT_OK
 
 
@@ -167,7 +162,7 @@ def explain_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             r for r in outcome.rejections if r.agent_id == args.agent and (not args.period or r.period == args.period)
         ]
         text = "\n".join(explain(d, version_of(ruleset, d.ruleset.sha256), args.lang) for d in decisions)
-        text += report.rejections_text(rejected, args.lang)
+        text += report.rejections_text(rejected, args.lang, together=False)
         if not decisions and not rejected:
             err.write(f"error: no record for agent {args.agent}" + (f" in {args.period}" if args.period else "") + "\n")
             return EXIT_REJECTED

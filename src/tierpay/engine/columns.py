@@ -40,6 +40,8 @@ class RecordFrame:
     source: str
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Each field the file's header names otherwise (``qa_score`` -> ``质检得分``): messages name both."""
 
     def __len__(self) -> int:
         return self.frame.height

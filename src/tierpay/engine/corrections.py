@@ -37,7 +37,7 @@ from tierpay.engine.adjustments import Adjustment, adjustments_text
 from tierpay.engine.columns import TEXT, fields
 from tierpay.engine.outcome import Outcome
 from tierpay.engine.pay import number
-from tierpay.engine.records import Rejection
+from tierpay.engine.records import Rejection, headed
 from tierpay.engine.run import Decisions, Evaluation, PeriodResult, Records, as_frame, rejected_rows
 from tierpay.engine.state import State
 from tierpay.ruleset.compiler import CompiledRuleset
@@ -224,6 +224,7 @@ def run_with_history(
         adjusting=True,
         decisions=decisions,
     )
+    run.headers[records.source] = records.headers
     owed: dict[str, list[Owed]] = {}
     for item in history.owed:
         if item.paid_in is None or (item.paid_in in decide and item.paid_in not in closed):
@@ -249,7 +250,9 @@ def run_with_history(
         found.results.append(result)
         found.states[q] = run.state
     open_results = [r for r in found.results if r.period not in closed]
-    rejections = sorted([*records.rejections, *early, *run.rejections], key=lambda r: (r.source, r.row))
+    rejections = sorted(
+        [*records.rejections, *headed(early, run.headers), *run.rejections], key=lambda r: (r.source, r.row)
+    )
     outcome = Outcome(
         target=ruleset,
         rulesets=run.rulesets,

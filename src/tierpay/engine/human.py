@@ -312,6 +312,20 @@ class Applied:
     refused: list[Rejection] = field(default_factory=list)
     pending: list[tuple[int, HumanDecision]] = field(default_factory=list)  # matched to a row, not yet applied
     replaced: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, kind) -> what the rules alone gave
+    same: list[tuple[int, HumanDecision, str]] = field(default_factory=list)  # applied, but as the rules decided
+
+    def anyway(self, i: int, d: HumanDecision, what: str) -> None:
+        """Note that ``d`` on row ``i`` decides ``what`` the rules decided anyway (a warning, once it stands)."""
+        self.same.append((i, d, what))
+
+    def warnings(self) -> list[str]:
+        """The decisions applied that changed nothing: perhaps meant for another agent or month, so said."""
+        standing = {id(d) for ds in self.of_row.values() for d in ds}
+        return [
+            f"{d.source}:{d.row}: decision for {d.agent_id} in {d.period} {what}, which the rules gave anyway"
+            for _, d, what in self.same
+            if id(d) in standing
+        ]
 
     def kind(self, kind: str) -> list[tuple[int, HumanDecision]]:
         """The pending decisions of ``kind``, with their rows."""
@@ -393,6 +407,8 @@ def apply_grades(run: PeriodRun, applied: Applied) -> None:
         elif run.alive[i]:
             own = int(run.grade_index[i])
             applied.replaced[i, d.decision] = f"grade {grades[own]}" if own >= 0 else "no grade"
+            if own >= 0 and grades[own] == d.value:
+                applied.anyway(i, d, f"sets grade {d.value}")
             run.grade_index[i] = grades.index(str(d.value))
             applied.apply(i, d)
 
@@ -490,6 +506,8 @@ def apply_levels(run: PeriodRun, applied: Applied) -> None:
         own = f"{ACTIONS[int(levels.action[j])]} ({REASONS[int(levels.reason[j])]}) at {ids[int(st.level[j])]}"
         if applied.decided(i, "convert") is None:  # a conversion stays the month's action, the level its sequel
             applied.replaced[i, d.decision] = own
+            if int(st.level[j]) == target:
+                applied.anyway(i, d, f"sets level {d.value}")
             levels.action[j] = ACTIONS.index("promote" if target > before else "demote" if moved else "hold")
             levels.reason[j] = REASONS.index("level_set_by_decision")
         st.level[j] = target

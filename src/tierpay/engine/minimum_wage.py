@@ -50,6 +50,13 @@ class MinimumWageFigure:
     """The value of the attribute that chose the area (`tier1`)."""
     hourly: Decimal | None = None
     """The hourly figure for part-time work set with the monthly one, if the table gives it."""
+    source_zh: str | None = None
+    """Where the figure comes from, in Chinese, if the table says."""
+
+    @property
+    def cited(self) -> Named:
+        """The source as a statement cites it: in Chinese where the table gives it, else as written."""
+        return named(self.source, {"zh": self.source_zh} if self.source_zh else None)
 
     def phrase(self, attribute: Named) -> Phrase:
         """Which figure, for a statement line: ``the minimum wage for region tier1 (Shanghai) 2,740.00``."""
@@ -117,6 +124,7 @@ def _figure(mw: MinimumWage, value: str, period: str, lang: str, own: Any) -> Mi
         area_name=named(area_id or "", area.name),
         value=str(value),
         hourly=figure.hourly,
+        source_zh=figure.source_zh,
     )
 
 

@@ -47,7 +47,7 @@ from tierpay.ruleset.model import (
     Rounding,
     label_text,
 )
-from tierpay.words import Named, Phrase, phrase, render, say
+from tierpay.words import Named, Phrase, named, phrase, render, say
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -342,7 +342,12 @@ def _compute_pay(
             if line.counts_for_minimum_wage:
                 sheet.counted += amount
         else:
-            amount, basis = _r(ZERO, rounding, per_line), (phrase("basis.not_paid", when=line.when or ""),)
+            unmet = (
+                phrase("basis.not_paid_as", when=named(line.id, line.when_label))
+                if line.when_label is not None
+                else phrase("basis.not_paid")
+            )  # a slip says the condition in words; the expression is explain's
+            amount, basis = _r(ZERO, rounding, per_line), (unmet,)
         sheet.gross += amount
         sheet.add(line.id, "line", amount, basis, line.label)
     sick = ZERO
@@ -421,7 +426,10 @@ def _probation_floor(sheet: _Sheet, inputs: PayInputs, factor: Decimal, days: Ph
     if pay.proration and factor != ONE:
         assert days is not None
         basis += (phrase("basis.times", what=days),)
-    basis += (phrase("basis.equals", amount=money(floor)), phrase("basis.probation_raised", amount=money(topup)))
+    basis += (phrase("basis.equals", amount=money(floor)),)
+    if floor != base * ratio * scale:
+        basis += (phrase("basis.rounded_up"),)
+    basis += (phrase("basis.probation_raised", amount=money(topup)),)
     sheet.raise_by("probation_floor", topup, basis)
 
 
@@ -465,11 +473,13 @@ def _minimum_wage(
         if pay.proration and multiplier != ONE:
             assert days is not None
             basis += (phrase("basis.times_equals", days=days, amount=money(prorated)),)
+        if prorated != monthly * multiplier:
+            basis += (phrase("basis.rounded_up"),)
         basis += (
             phrase(
                 "basis.citation",
                 date=figure.effective_from.isoformat(),
-                source=figure.source,
+                source=figure.cited,
                 amount=money(topup),
             ),
         )

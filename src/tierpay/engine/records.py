@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -92,6 +92,8 @@ class RecordBatch:
     records: list[AgentPeriod]
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Each field the file's header names otherwise, and how (:attr:`Header.written`)."""
 
 
 RawRow = tuple[int, Mapping[str, Any]]
@@ -516,7 +518,42 @@ def named_fields(names: list[str], fields: Mapping[str, str], source: str) -> li
     return renamed
 
 
-def header_names(header: list[str], source: str, fields: Mapping[str, str] | None = None) -> list[str]:
+class Header(list[str]):
+    """A header's column names as the fields they name, and ``written``: each field the file names
+    otherwise (``qa_score`` -> ``质检得分``), so that messages can name the column as the file has it."""
+
+    written: dict[str, str]
+
+    def __init__(self, names: Iterable[str], written: Mapping[str, str] | None = None) -> None:
+        super().__init__(names)
+        self.written = dict(written or {})
+
+
+def headed(rejections: Sequence[Rejection], headers: Mapping[str, Mapping[str, str]]) -> list[Rejection]:
+    """``rejections`` whose reasons name a field the file's header names otherwise, naming that header too.
+
+    ``headers`` gives, by source, each field's header as written (:attr:`Header.written`): the
+    reason ``qa_score: 105 is above the maximum 100`` of a file whose column is ``质检得分``
+    becomes ``质检得分 (qa_score): 105 is above the maximum 100``. The other rejections are
+    returned as they were (the same objects).
+    """
+    if not any(headers.values()):
+        return list(rejections)
+    found = []
+    for r in rejections:
+        written = headers.get(r.source)
+        reasons = [_headed(reason, written) for reason in r.reasons] if written else r.reasons
+        found.append(r if reasons == r.reasons else r.model_copy(update={"reasons": reasons}))
+    return found
+
+
+def _headed(reason: str, written: Mapping[str, str]) -> str:
+    field_name, colon, rest = reason.partition(": ")
+    header = written.get(field_name) if colon else None
+    return f"{header} ({field_name}): {rest}" if header is not None else reason
+
+
+def header_names(header: list[str], source: str, fields: Mapping[str, str] | None = None) -> Header:
     """The column names of a header row, checked, as the fields they name (through ``fields``).
 
     No agent_id column, a name used twice, two names meaning one field, a name with a control
@@ -532,6 +569,7 @@ def header_names(header: list[str], source: str, fields: Mapping[str, str] | Non
         why = hidden_character(name)
         if why is not None:
             raise RecordsError(f"{source}:1: column {number} of the header, {shown(name)}, {why}")
+    written = names
     if fields:
         names = named_fields(names, fields, source)
     if "agent_id" not in names:
@@ -543,4 +581,6 @@ def header_names(header: list[str], source: str, fields: Mapping[str, str] | Non
     dupes = sorted(n for n, count in Counter(names).items() if count > 1 and n)
     if dupes:
         raise RecordsError(f"{source}:1: columns named twice: {', '.join(name_shown(n) for n in dupes)}")
-    return names
+    return Header(
+        names, {name: as_written for name, as_written in zip(names, written, strict=True) if name != as_written}
+    )

@@ -35,7 +35,14 @@ from tierpay.engine.human import (
 from tierpay.engine.ladders import LadderBook, Rungs, enter, global_prior, ladder_cells, route, undo
 from tierpay.engine.outcome import Outcome, PeriodPart
 from tierpay.engine.period import CheckCache, PeriodRun
-from tierpay.engine.records import AgentPeriod, RecordBatch, Rejection, records_from_dicts, split_duplicates
+from tierpay.engine.records import (
+    AgentPeriod,
+    RecordBatch,
+    Rejection,
+    headed,
+    records_from_dicts,
+    split_duplicates,
+)
 from tierpay.engine.results import Gap, RulesetStamp
 from tierpay.engine.segments import merge_segments, segment_key
 from tierpay.engine.state import State
@@ -145,6 +152,8 @@ class Evaluation:
         self.results: list[PeriodResult] = []
         self.rejections: list[Rejection] = []
         self.gaps: list[Gap] = []
+        self.headers: dict[str, dict[str, str]] = {}
+        """By records source, each field its header names otherwise: reasons name the column as the file has it."""
         self.human = as_decisions(decisions) if decisions is not None else None
         self.rejected: set[tuple[str | None, str | None]] = set()  # agent-periods whose record was rejected as read
         self.refused: set[int] = set()  # the ids of the rejections that are people's decisions refused
@@ -187,6 +196,7 @@ class Evaluation:
         in a month that other records have).
         """
         self.rejected.update((r.agent_id, r.period) for r in records.rejections)
+        self.headers[records.source] = records.headers
         frame = records.frame
         order = frame.select("period", "agent_id").with_row_index("__at").sort(["period", "agent_id"])
         groups = {str(period): at["__at"] for (period,), at in order.group_by("period", maintain_order=True)}
@@ -221,6 +231,8 @@ class Evaluation:
             refused = [d.rejected(record_rejected(d)) for d in self.pending.pop(period)]
             self.refused.update(id(r) for r in refused)
             result = PeriodResult(result.period, result.cells, [*result.rejections, *refused], result.gaps)
+        if self.headers.get(source):  # the records' reasons name the file's columns as it has them
+            result = dataclasses.replace(result, rejections=headed(result.rejections, self.headers))
         self.rejections.extend(result.rejections)
         self.gaps.extend(result.gaps)
         if self.keep:
@@ -259,6 +271,7 @@ class Evaluation:
         gaps = book.gaps(period, run.agent)
         book.advance(period, *run.new_state())
         self.refused.update(id(r) for r in run.applied.refused)
+        self.warnings.extend(run.applied.warnings())
         return PeriodResult(period, cells, [*unmerged, *run.rejections()], gaps, run if self.keep else None)
 
     def _run_ladders(
@@ -304,6 +317,7 @@ class Evaluation:
             book.advance(period, agents, global_prior(state, rungs.start[k]), review, due)
             decided.append(agents)
             self.refused.update(id(r) for r in run.applied.refused)
+            self.warnings.extend(run.applied.warnings())
             rejections += run.rejections()
             parts.append(PeriodPart(cells, run if self.keep else None))
         undo(book, saved, np.concatenate(decided) if decided else np.zeros(0, dtype=np.int64))
@@ -457,7 +471,7 @@ def as_frame(target: Target, records: Records) -> RecordFrame:
     sources = {r.source for r in batch.records}
     source = sources.pop() if len(sources) == 1 else "<records>"
     frame = records_frame(target, batch.records, source)
-    return RecordFrame(frame, source, list(batch.rejections), list(batch.warnings))
+    return RecordFrame(frame, source, list(batch.rejections), list(batch.warnings), dict(batch.headers))
 
 
 def _as_batch(target: Target, records: Iterable[AgentPeriod | Mapping[str, Any]]) -> RecordBatch:

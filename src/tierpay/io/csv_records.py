@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from tierpay.engine.records import PROBLEMS, RawRow, header_names
+from tierpay.engine.records import PROBLEMS, Header, RawRow, header_names
 from tierpay.engine.values import MAX_CELL
 from tierpay.errors import RecordsError
 
@@ -50,7 +50,7 @@ class _Lines:
 
 def csv_cells(
     lines: Iterable[str], source: str, fields: Mapping[str, str] | None = None
-) -> tuple[list[str], Iterator[Cells]]:
+) -> tuple[Header, Iterator[Cells]]:
     """The header's checked column names, and each later non-blank record as (first line, cells).
 
     ``lines`` are the file's lines with their line ends, as a file opened with ``newline=""``

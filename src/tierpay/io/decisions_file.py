@@ -42,7 +42,7 @@ def read_decisions(path: str | Path, *, encoding: str | None = None, sheet: str 
         pass  # read_bytes says why it cannot be read
     raw = read_bytes(file, source)
     if is_xlsx_name(source):
-        where, rows = xlsx_rows(raw, source, None, sheet)
+        where, rows, _ = xlsx_rows(raw, source, None, sheet)
         return check_rows(rows, where)
     if sheet is not None:
         raise RecordsError(f"{source}: sheet {sheet!r} was named, but the decisions are not an Excel workbook (.xlsx)")

@@ -36,6 +36,7 @@ from tierpay.engine.records import (
     check_rows,
     column_warnings,
     duplicate_reason,
+    headed,
     header_fields,
     level_lookup,
     no_records,
@@ -73,6 +74,8 @@ def read_frame(
     frame = _read_text(ruleset, raw, names, first_line, source)
     if note is not None:
         frame.warnings.insert(0, note)
+    frame.headers = names.written
+    frame.rejections = headed(frame.rejections, {source: names.written})
     return frame
 
 

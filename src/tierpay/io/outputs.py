@@ -310,6 +310,12 @@ def _stream_in_place(fd: int) -> TextIO:
 def _open(shown: str, path: Path, flags: int) -> int:
     try:
         return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except FileNotFoundError:
+        if flags & os.O_CREAT and not path.parent.is_dir():  # the folder, said as it was written
+            written = os.path.dirname(shown) or "."
+            folder = written if os.path.realpath(written) == str(path.parent) else str(path.parent)
+            raise OutputError(f"{shown}: cannot write: the folder {folder} does not exist") from None
+        raise OutputError(f"{shown}: cannot write: No such file or directory") from None
     except OSError as error:
         raise OutputError(f"{shown}: cannot write: {error.strerror or error}") from None
 

@@ -10,6 +10,7 @@ or one period at a time, and hands the rows to the checker.
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from tierpay.engine.records import (
     PROBLEMS,
     RawRow,
     RecordBatch,
+    headed,
     header_fields,
     named_fields,
     no_records,
@@ -81,17 +83,20 @@ def read_records(
     raw = data if data is not None else read_bytes(file, source)
     fields = header_fields(ruleset)
     if is_xlsx(file, data):
-        where, sheet_rows = xlsx_rows(raw, source, fields, sheet)
-        return RecordBatch(*parse_records_for(ruleset, sheet_rows, where))
+        where, sheet_rows, written = xlsx_rows(raw, source, fields, sheet)
+        good, rejected, warnings = parse_records_for(ruleset, sheet_rows, where)
+        return RecordBatch(good, headed(rejected, {where: written}), warnings, written)
     if sheet is not None:
         raise RecordsError(f"{source}: sheet {sheet!r} was named, but the records are not an Excel workbook (.xlsx)")
     text, note = decode_input(raw, source, encoding)
-    if is_json(file, data):
+    written = {}
+    if is_json(file, data):  # each record names its own keys: no one header to name
         rows = [(n, _named(row, fields, source, n)) for n, row in json_rows(text, source)]
     else:
-        rows = csv_rows(text, source, fields)
+        names, records = csv_cells(io.StringIO(text, newline=""), source, fields)
+        rows, written = [(line, row_of(names, cells)) for line, cells in records], names.written
     good, rejected, warnings = parse_records_for(ruleset, rows, source)
-    return RecordBatch(good, rejected, [note, *warnings] if note else warnings)
+    return RecordBatch(good, headed(rejected, {source: written}), [note, *warnings] if note else warnings, written)
 
 
 def read_bytes(file: Path, source: str) -> bytes:
@@ -161,8 +166,18 @@ def stream_batches(
     if isinstance(target, CompiledRuleset) and codec == "utf-8-sig" and note is None:
         found = body_start(path)
         if found is not None and plain_file(path, found[0], len(names)):  # polars reads it, period by period
-            return stream_frames(target, path, names, found[0])
-    return _stream(target, path, codec, note)
+            return _headed_batches(stream_frames(target, path, names, found[0]), names.written)
+    return _headed_batches(_stream(target, path, codec, note), names.written)
+
+
+def _headed_batches(
+    batches: Iterator[tuple[str | None, RecordFrame, int]], written: dict[str, str]
+) -> Iterator[tuple[str | None, RecordFrame, int]]:
+    """Each batch with the file's headers, its rejections naming them (:func:`tierpay.engine.records.headed`)."""
+    for period, batch, read in batches:
+        batch.headers = written
+        batch.rejections = headed(batch.rejections, {batch.source: written})
+        yield period, batch, read
 
 
 def _stream_encoding(path: str | Path, encoding: str | None) -> tuple[str, str | None]:

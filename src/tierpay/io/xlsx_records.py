@@ -38,8 +38,9 @@ def is_xlsx_name(path: str) -> bool:
 
 def xlsx_rows(
     raw: bytes, source: str, fields: Mapping[str, str] | None = None, sheet: str | None = None
-) -> tuple[str, list[RawRow]]:
-    """The sheet's name (as rejections name the source: ``source[sheet]``) and its rows as (Excel row, column -> cell).
+) -> tuple[str, list[RawRow], dict[str, str]]:
+    """The sheet's name (as rejections name the source: ``source[sheet]``), its rows as (Excel row, column -> cell),
+    and each field its header names otherwise (:attr:`tierpay.engine.records.Header.written`).
 
     ``raw`` is the workbook's bytes; ``sheet`` names the sheet to read (default: the first).
     Blank rows are skipped; a sheet with no header row raises ``RecordsError``.
@@ -64,7 +65,7 @@ def xlsx_rows(
             continue
         row = row[: len(names)] if not any(c.strip() for c in row[len(names) :]) else row
         rows.append((number, row_of(names, row + [""] * (len(names) - len(row)))))
-    return where, rows
+    return where, rows, names.written
 
 
 def _sheet_cells(raw: bytes, source: str, sheet: str | None) -> tuple[list[list[str]], str, list[str]]:

@@ -303,6 +303,15 @@ class Ledger:
                     os.unlink(self.file)
         self.fresh = False
 
+    def last_closing(self, before: str) -> tuple[str, str] | None:
+        """The latest close of a month before ``before``: (month, closed at), or None; a later close cannot be earlier."""
+        with self._reading() as db:
+            c = t.closings.c
+            row = db.execute(
+                sa.select(c.period, c.closed_at).where(c.period < before).order_by(c.period.desc()).limit(1)
+            ).first()
+        return (row.period, row.closed_at) if row is not None else None
+
     def close_period(self, period: str, by: str, at: str) -> int:
         """Make ``period`` final: its decisions in force are the ones paid. Returns the run closed.
 
@@ -636,8 +645,8 @@ def _engine(where: str, create: bool) -> tuple[Engine, str]:
             raise LedgerError(f"{where}: is a directory: name the ledger's file")
         if not create and not os.path.exists(path):
             raise LedgerError(f"{where}: no ledger there: evaluate with --ledger {where} first")
-        if create and not os.path.isdir(os.path.dirname(path)):
-            raise LedgerError(
+        if create and not os.path.isdir(os.path.dirname(path)):  # the ledger to be made is an output: exit 5
+            raise OutputError(
                 f"{where}: cannot create the ledger: the folder {os.path.dirname(where) or '.'} does not exist"
             )
         return sa.create_engine(f"sqlite:///{path}"), where

@@ -17,7 +17,7 @@ from tabulate import tabulate
 
 from tierpay.engine.pay import line_label, money, number
 from tierpay.engine.probation import cap_of, legal_cap
-from tierpay.engine.results import Decision
+from tierpay.engine.results import Decision, PayLine
 from tierpay.outputs.report import agent_named, cohort_text, ladder_name
 from tierpay.ruleset.compiler import CompiledRuleset
 from tierpay.ruleset.expressions import Clause, format_value
@@ -302,13 +302,22 @@ class _Explainer:
             return
         self.lines.append(self.t("pay", level=self.level_name(p.level)))
         rows = [
-            [line_label(self.m.pay, line.id, self.lang, line.label), money(line.amount), line.basis_in(self.lang)]
+            [line_label(self.m.pay, line.id, self.lang, line.label), money(line.amount), self.basis(line)]
             for line in p.lines
         ]
         rows.append([say("statement.total", self.lang), money(p.total), p.currency])
         table = tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=("left", "right", "left"))
         self.lines.extend(f"  {row}" for row in table.splitlines())
         self.lines.append("")
+
+    def basis(self, line: PayLine) -> str:
+        """How a line was computed; a line not paid adds its condition as the ruleset writes it (a slip has words only)."""
+        text = line.basis_in(self.lang)
+        unpaid = line.phrases and line.phrases[0].key in ("basis.not_paid", "basis.not_paid_as")
+        model = next((m for m in (self.m.pay.lines if self.m.pay else []) if m.id == line.id), None)
+        if unpaid and model is not None and model.when:
+            text += say("basis.condition", self.lang, when=model.when)
+        return text
 
     def decided(self) -> None:
         """Every decision people made for the agent-period, quoted: what, by whom, when and why."""

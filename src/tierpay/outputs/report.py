@@ -334,9 +334,58 @@ def gaps_text(gaps: Sequence[Gap], lang: str = "en") -> str:
     return "".join(say("stderr.gap", lang, agent=g.agent_id, period=g.period, last=g.last_period) + "\n" for g in gaps)
 
 
-def rejections_text(rejections: Sequence[Rejection], lang: str = "en") -> str:
-    """One line per rejected record, with every reason: framed in ``lang``, the reasons in English as found."""
-    return "".join(say("stderr.rejected", lang, record=r.text(lang)) + "\n" for r in rejections)
+SAID_ONCE = 5
+"""Records of one file sharing every reason: more than this many are one line (a count and the first agents)."""
+
+
+def rejections_text(rejections: Sequence[Rejection], lang: str = "en", *, together: bool = True) -> str:
+    """A line per rejected record, with every reason: framed in ``lang``, the reasons in English as found.
+
+    ``together``: the records of one file that share every reason, when more than ``SAID_ONCE``
+    (February read without a state: every agent lacks a level), are one line where the first of
+    them was, with their count, first row, first agents and months: sixty copies of one reason
+    hide the one that differs.
+    """
+    groups: dict[tuple[str, tuple[str, ...]], list[Rejection]] = {}
+    for r in rejections:
+        groups.setdefault((r.source, tuple(r.reasons)), []).append(r)
+    lines, said = [], set()
+    for r in rejections:
+        key = (r.source, tuple(r.reasons))
+        group = groups[key]
+        if not together or len(group) <= SAID_ONCE:
+            lines.append(say("stderr.rejected", lang, record=r.text(lang)))
+        elif key not in said:
+            said.add(key)
+            lines.append(say("stderr.rejected", lang, record=_shared(group, lang)))
+    return "".join(line + "\n" for line in lines)
+
+
+def _shared(group: Sequence[Rejection], lang: str) -> str:
+    """Many records rejected for the same reasons, as one heading: ``f.csv, 69 records from row 2 (A001, … ; 2026-02)``."""
+    first = group[0]
+    agents = list(dict.fromkeys(r.agent_id for r in group if r.agent_id))
+    shown_agents = say("rejection.some", lang).join(agents[:SAID_ONCE])
+    if len(agents) > SAID_ONCE:
+        shown_agents = say("rejection.more", lang, some=shown_agents, more=len(agents) - SAID_ONCE)
+    months = sorted({r.period for r in group if r.period})
+    span = (
+        months[0]
+        if len(months) == 1
+        else say("rejection.span", lang, first=months[0], last=months[-1])
+        if months
+        else ""
+    )
+    who = say("rejection.separator", lang).join(x for x in (shown_agents, span) if x)
+    return say(
+        "rejection.many",
+        lang,
+        source=first.source,
+        count=len(group),
+        row=first.row,
+        who=who,
+        reasons=say("rejection.separator", lang).join(first.reasons),
+    )
 
 
 def warnings_text(warnings: Iterable[str], lang: str = "en") -> str:
@@ -649,10 +698,22 @@ def summary_table(outcome: Outcome, lang: str = "en") -> str:
     return Summary.of(outcome.target, lang).add(outcome.cells).table()
 
 
+def payroll_attributes(target: CompiledRuleset | RulesetVersions) -> list[str]:
+    """The attributes the payroll export carries, in the ruleset's order: those decisions are grouped by (a team,
+    a region: cost centres) and the kept columns (a name).
+
+    Never the others (gender, protected leave, status, dates): finance has no use for them and
+    should not receive them (data minimisation, PIPL art. 6).
+    """
+    rulesets = [target] if isinstance(target, CompiledRuleset) else list(target.versions)
+    wanted = {name for one in rulesets for name in (*grouping_attributes(one), *one.model.keep)}
+    return [name for name in attributes(target) if name in wanted]
+
+
 def payroll_columns(ruleset: CompiledRuleset | RulesetVersions, adjusting: bool = False) -> list[str]:
     """The fixed columns of the payroll export (with ``adjustment`` before the total for a run kept in a ledger)."""
     return [
-        "agent_id", "period", *attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
+        "agent_id", "period", *payroll_attributes(ruleset), *(["ladder"] if has_ladders(ruleset) else []), "pay_level",
         "grade", "coefficient", *line_ids(ruleset), "probation_floor", "minimum_wage", "rounding",
         *(["adjustment"] if adjusting else []), "total", "currency", "ruleset_version", "ruleset_sha256",
     ]  # fmt: skip

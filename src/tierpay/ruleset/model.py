@@ -770,6 +770,8 @@ class PayLine(_Strict):
     """Multiply by the performance coefficient."""
     when: Expression | None = None
     """Pay the line only when this holds."""
+    when_label: Label | None = None
+    """The condition ``when`` in words (无缺勤，或处于法定保护期): a pay slip says it, never the expression (explain shows that)."""
     prorate: bool = False
     """Multiply by worked / scheduled days."""
     counts_for_minimum_wage: bool = True
@@ -788,6 +790,8 @@ class PayLine(_Strict):
                 raise ValueError("by_level has nested values: name the attribute in `by`")
             if self.by is not None and not all(nested):
                 raise ValueError(f"by_level must give a value per `{self.by}` for every level")
+        if self.when_label is not None and self.when is None:
+            raise ValueError("when_label says a condition in words, but the line has no `when`")
         return self
 
 
@@ -800,6 +804,8 @@ class MinimumWageFigure(_Strict):
     """The day the figure takes effect; it holds until the area's next figure takes effect."""
     source: str = Field(min_length=1)
     """Where the figure comes from: the notice that set it, or the page that reports it."""
+    source_zh: str | None = Field(None, min_length=1)
+    """The same in Chinese, for Chinese pay slips (上海市人力资源和社会保障局 2025 年调整); without it they cite ``source``."""
     excludes_contributions: bool = False
     """Whether the figure excludes the employee's own social insurance and housing fund contributions
     (Shanghai and Beijing, for example): then the pay compared with it is net of them."""
