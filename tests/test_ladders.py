@@ -585,12 +585,18 @@ def test_a_statement_without_ladders_has_no_ladder_field() -> None:
 
 
 def test_an_explanation_names_the_ladder() -> None:
-    """explain says which ladder the month was decided on, in English and Chinese (the ladder's label)."""
+    """explain says which ladder the month was decided on, in English and Chinese (the ladder's label).
+
+    A4's February is a set_ladder move: said as the decisions table says it (moved, by whom), not "kept".
+    """
     code, text, _ = run("explain", str(RULESET), str(RECORDS), *A4_FEBRUARY)
     assert code == 0
-    assert text.splitlines()[0] == "A4  2026-02 (ladder team_lead): S3 → T1 Team lead, kept"
+    assert (
+        text.splitlines()[0]
+        == "A4  2026-02 (ladder team_lead): S3 → T1 Team lead, moved (by Wang Fang (centre manager))"
+    )
     _, text, _ = run("explain", str(RULESET), str(RECORDS), *A4_FEBRUARY, "--lang", "zh")
-    assert text.splitlines()[0] == "A4  2026-02（序列 领班）：S3 → T1 领班，保级"
+    assert text.splitlines()[0] == "A4  2026-02（序列 领班）：S3 → T1 领班，调岗（Wang Fang (centre manager) 决定）"
 
 
 def test_the_workbook_carries_the_ladder_in_its_decisions_statements_and_summary(tmp_path: Path) -> None:

@@ -131,6 +131,9 @@ class _Explainer:
             self.level_name(d.level) if d.level == d.level_before else f"{d.level_before} → {self.level_name(d.level)}"
         )
         action = say(f"action.{d.action}", self.lang)
+        moves = [h for h in d.decided if h.decision == "set_ladder"]
+        if moves:  # a move to another ladder is a person's decision, said as the table says it
+            action = say("decided.table", self.lang, action=say("table.moved", self.lang), by=moves[0].by)
         period = d.period if self.ladder is None else d.period + say("statement.ladder", self.lang, ladder=self.ladder)
         self.lines.append(self.t("header", agent=agent_named(d, self.r), period=period, move=move, action=action))
         self.lines.append(f"  {d.why if self.lang == 'en' else self.why_zh()}")
